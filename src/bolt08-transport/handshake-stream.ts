@@ -87,6 +87,10 @@ export class HandshakeStream {
       this.buf.set(chunk.subarray(offset, offset + k), this.have);
       this.have += k;
       offset += k;
+      // Every act starts with the version byte: refuse a stranger (an HTTP client, say) at once.
+      if (this.have > 0 && this.buf[0] !== 0) {
+        return this.fail({ kind: 'bad-version', act: this.awaitingAct as Act, version: this.buf[0] as number });
+      }
       if (this.have < size) return ok(send === null ? NOTHING : { send, done: null });
       const act = this.buf.subarray(0, size);
       this.have = 0;
