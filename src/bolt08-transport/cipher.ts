@@ -92,6 +92,12 @@ export class Encryptor {
   }
 }
 
+export interface Decrypted {
+  readonly messages: Uint8Array[];
+  /** Set when a frame failed: the connection must close after delivering `messages`. */
+  readonly error: TransportError | null;
+}
+
 /**
  * Reassembles frames from arbitrary chunks. Holds at most one partial frame (< 65569 bytes) between
  * pushes. After any error it is poisoned: the connection must close.
@@ -124,11 +130,12 @@ export class Decryptor {
   }
 
   /**
-   * Feeds received bytes; returns every message they complete, in order. The chunk is not copied
+   * Feeds received bytes; returns every message they complete, in order, and the error that stopped
+   * decryption if any (messages before a bad frame are authentic and still returned). The chunk is not copied
    * when a frame lies wholly inside it, so the caller must not reuse its memory afterwards.
    */
-  push(chunk: Uint8Array): Result<Uint8Array[], TransportError> {
-    if (this.failure !== null) return err({ kind: 'poisoned', cause: this.failure });
+  push(chunk: Uint8Array): Decrypted {
+    if (this.failure !== null) return { messages: [], error: { kind: 'poisoned', cause: this.failure } };
     if (chunk.length > 0) {
       this.chunks.push(chunk);
       this.buffered += chunk.length;
@@ -139,25 +146,25 @@ export class Decryptor {
         if (this.buffered < LENGTH_HEADER_SIZE) break;
         const lc = this.take(LENGTH_HEADER_SIZE);
         const l = this.cs.open(lc);
-        if (l === null) return this.fail({ kind: 'bad-length-mac' });
+        if (l === null) return this.fail(out, { kind: 'bad-length-mac' });
         this.bodyLength = ((l[0] as number) << 8) | (l[1] as number);
       }
       const need = this.bodyLength + TAG_LENGTH;
       if (this.buffered < need) break;
       const c = this.take(need);
       const m = this.cs.open(c);
-      if (m === null) return this.fail({ kind: 'bad-body-mac', length: this.bodyLength });
+      if (m === null) return this.fail(out, { kind: 'bad-body-mac', length: this.bodyLength });
       this.bodyLength = -1;
       out.push(m);
     }
-    return ok(out);
+    return { messages: out, error: null };
   }
 
-  private fail(e: TransportError): Result<never, TransportError> {
+  private fail(messages: Uint8Array[], e: TransportError): Decrypted {
     this.failure = e;
     this.chunks = [];
     this.buffered = 0;
-    return err(e);
+    return { messages, error: e };
   }
 
   /** Removes exactly n (<= buffered) bytes from the front: a view when they lie in one chunk, else a copy. */

@@ -65,12 +65,12 @@ test('random keys: both sides agree on keys, and messages flow both ways', () =>
       const f = a.encryptor.encrypt(msg);
       assert.ok(f.ok);
       const got = b.decryptor.push(f.value);
-      assert.ok(got.ok);
-      assert.deepEqual(got.value.map(hex), [hex(msg)]);
+      assert.ok(got.error === null);
+      assert.deepEqual(got.messages.map(hex), [hex(msg)]);
       const back = b.encryptor.encrypt(msg);
       assert.ok(back.ok);
       const got2 = a.decryptor.push(back.value);
-      assert.ok(got2.ok && got2.value.length === 1 && hex(got2.value[0] as Uint8Array) === hex(msg));
+      assert.ok(got2.error === null && got2.messages.length === 1 && hex(got2.messages[0] as Uint8Array) === hex(msg));
     }),
     { numRuns: 30 },
   );
@@ -92,8 +92,8 @@ test('any chunking of a stream of frames yields the same messages, in order', ()
         const got: string[] = [];
         for (const piece of chop(stream, cuts)) {
           const r = dec.push(piece);
-          assert.ok(r.ok);
-          got.push(...r.value.map(hex));
+          assert.ok(r.error === null);
+          got.push(...r.messages.map(hex));
         }
         assert.deepEqual(got, msgs.map(hex));
         assert.equal(dec.pendingBytes, 0);
@@ -111,8 +111,8 @@ test('thousands of messages across many rotations, byte-by-byte tail', () => {
     const f = enc.encrypt(m);
     assert.ok(f.ok);
     const r = dec.push(f.value);
-    assert.ok(r.ok && r.value.length === 1);
-    assert.equal(hex(r.value[0] as Uint8Array), hex(m));
+    assert.ok(r.error === null && r.messages.length === 1);
+    assert.equal(hex(r.messages[0] as Uint8Array), hex(m));
   }
   // 2600 messages = 5200 nonces: five rotations, nonce 200 of the sixth key.
   assert.equal(enc.cipherState.state.nonce, 200);
@@ -121,10 +121,10 @@ test('thousands of messages across many rotations, byte-by-byte tail', () => {
   assert.ok(last.ok);
   for (let i = 0; i < last.value.length - 1; i++) {
     const r = dec.push(last.value.subarray(i, i + 1));
-    assert.ok(r.ok && r.value.length === 0);
+    assert.ok(r.error === null && r.messages.length === 0);
   }
   const r = dec.push(last.value.subarray(last.value.length - 1));
-  assert.ok(r.ok && r.value.length === 1);
+  assert.ok(r.error === null && r.messages.length === 1);
 });
 
 test('maximum size: 65535 bytes round-trips, 65536 is a typed error', () => {
@@ -136,7 +136,7 @@ test('maximum size: 65535 bytes round-trips, 65536 is a typed error', () => {
   assert.equal(f.value.length, MAX_FRAME_SIZE);
   assert.equal(MAX_FRAME_SIZE, 65569);
   const r = dec.push(f.value);
-  assert.ok(r.ok && r.value.length === 1 && (r.value[0] as Uint8Array).length === MAX_MESSAGE_LENGTH);
+  assert.ok(r.error === null && r.messages.length === 1 && (r.messages[0] as Uint8Array).length === MAX_MESSAGE_LENGTH);
   const tooLong = enc.encrypt(new Uint8Array(MAX_MESSAGE_LENGTH + 1));
   assert.equal(tooLong.ok, false);
   if (!tooLong.ok) assert.deepEqual(tooLong.error, { kind: 'message-too-long', length: 65536 });
@@ -144,7 +144,7 @@ test('maximum size: 65535 bytes round-trips, 65536 is a typed error', () => {
   const next = enc.encrypt(new Uint8Array(0));
   assert.ok(next.ok);
   const r2 = dec.push(next.value);
-  assert.ok(r2.ok && r2.value.length === 1 && (r2.value[0] as Uint8Array).length === 0);
+  assert.ok(r2.error === null && r2.messages.length === 1 && (r2.messages[0] as Uint8Array).length === 0);
 });
 
 test('flipping any bit of a frame is a bad length MAC or bad body MAC, and poisons the decryptor', () => {
@@ -159,16 +159,29 @@ test('flipping any bit of a frame is a bad length MAC or bad body MAC, and poiso
       bad[i] = (bad[i] as number) ^ (1 << bit);
       const r = dec.push(bad);
       if (i < 18) {
-        assert.ok(!r.ok && r.error.kind === 'bad-length-mac');
+        assert.ok(r.error !== null && r.error.kind === 'bad-length-mac');
       } else {
-        assert.ok(!r.ok && r.error.kind === 'bad-body-mac');
+        assert.ok(r.error !== null && r.error.kind === 'bad-body-mac');
       }
       const again = dec.push(new Uint8Array(1));
-      assert.ok(!again.ok && again.error.kind === 'poisoned');
+      assert.ok(again.error !== null && again.error.kind === 'poisoned');
       assert.ok(dec.failed !== null);
     }),
     { numRuns: 300 },
   );
+});
+
+test('messages before a bad frame in the same chunk are still returned, with the error', () => {
+  const enc = new Encryptor(K(12), K(13));
+  const dec = new Decryptor(K(12), K(13));
+  const a = enc.encrypt(Uint8Array.of(1));
+  const b = enc.encrypt(Uint8Array.of(2));
+  assert.ok(a.ok && b.ok);
+  const bad = Uint8Array.from(b.value);
+  bad[20] = (bad[20] as number) ^ 0x80;
+  const r = dec.push(Buffer.concat([a.value, bad]));
+  assert.deepEqual(r.messages.map(hex), ['01']);
+  assert.equal(r.error?.kind, 'bad-body-mac');
 });
 
 test('decryptor fuzz: random garbage never throws and never yields a message', () => {
@@ -177,8 +190,8 @@ test('decryptor fuzz: random garbage never throws and never yields a message', (
       const dec = new Decryptor(K(10), K(11));
       for (const c of chunks) {
         const r = dec.push(c);
-        if (r.ok) assert.equal(r.value.length, 0);
-        else return;
+        assert.equal(r.messages.length, 0);
+        if (r.error !== null) return;
       }
     }),
     { numRuns: 2000 },
@@ -217,13 +230,13 @@ test('handshake stream: acts split anywhere, act three coalesced with the first 
           if (p.value.done !== null) {
             done = p.value.done;
             const m = done.session.decryptor.push(done.leftover);
-            assert.ok(m.ok);
-            msgs.push(...m.value.map(hex));
+            assert.ok(m.error === null);
+            msgs.push(...m.messages.map(hex));
           }
         } else {
           const m = done.session.decryptor.push(piece);
-          assert.ok(m.ok);
-          msgs.push(...m.value.map(hex));
+          assert.ok(m.error === null);
+          msgs.push(...m.messages.map(hex));
         }
       }
       assert.ok(done !== null);

@@ -199,9 +199,9 @@ for (const v of vectors.messages) {
       }
       if (i < 2) assert.equal(hex(frame.value), `${halves[2 * i]}${halves[2 * i + 1]}`);
       const got = dec.push(frame.value);
-      assert.ok(got.ok);
-      assert.equal(got.value.length, 1);
-      assert.equal(hex(got.value[0] as Uint8Array), hex(hello));
+      assert.ok(got.error === null);
+      assert.equal(got.messages.length, 1);
+      assert.equal(hex(got.messages[0] as Uint8Array), hex(hello));
     }
     assert.equal(checked, 6);
   });
