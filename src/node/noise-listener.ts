@@ -1,0 +1,101 @@
+// Accepts BOLT 8 connections: one handshake per socket, each failure closes only that socket.
+import { type Server, type Socket, createServer } from 'node:net';
+import { HandshakeStream } from '../bolt08-transport/index.ts';
+import type { EntropySource } from '../crypto/index.ts';
+import {
+  type CloseReason,
+  DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  type LocalIdentity,
+  NoiseConnectError,
+  type NoiseConnection,
+  drawEphemeral,
+  resolveLocalKey,
+  runHandshake,
+} from './noise-connection.ts';
+
+export const DEFAULT_MAX_PENDING_HANDSHAKES = 256;
+
+export type ListenOptions = LocalIdentity & {
+  /** Defaults to 127.0.0.1; use '::' or '0.0.0.0' to accept from other machines. */
+  readonly host?: string;
+  /** 0 picks a free port (see NoiseListener.port). */
+  readonly port: number;
+  readonly entropy: EntropySource;
+  /** Called once per peer that completed the handshake; attach handlers synchronously or soon after. */
+  readonly onConnection: (conn: NoiseConnection) => void;
+  /** Called for each socket that failed before the handshake finished (for logs and ban scoring). */
+  readonly onHandshakeError?: (reason: CloseReason, remote: { readonly address: string; readonly port: number }) => void;
+  readonly handshakeTimeoutMs?: number;
+  /** Sockets still in the handshake beyond this are refused at once (a cheap flood guard). */
+  readonly maxPendingHandshakes?: number;
+};
+
+export interface NoiseListener {
+  readonly host: string;
+  readonly port: number;
+  /** Sockets accepted and still in the handshake. */
+  readonly pendingHandshakes: number;
+  /** Stops accepting and drops sockets still in the handshake; established connections stay open. */
+  close(): Promise<void>;
+}
+
+export function listen(opts: ListenOptions): Promise<NoiseListener> {
+  const local = resolveLocalKey(opts);
+  const timeoutMs = opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+  const maxPending = opts.maxPendingHandshakes ?? DEFAULT_MAX_PENDING_HANDSHAKES;
+  const pending = new Set<Socket>();
+  const report = (reason: CloseReason, socket: Socket): void => {
+    opts.onHandshakeError?.(reason, { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 });
+  };
+
+  const server: Server = createServer((socket) => {
+    socket.setNoDelay(true);
+    if (pending.size >= maxPending) {
+      report({ kind: 'socket-error', message: `more than ${maxPending} handshakes in progress`, code: null }, socket);
+      socket.destroy();
+      return;
+    }
+    const hs = HandshakeStream.responder({ local, ephemeralSecret: drawEphemeral(opts.entropy) });
+    if (!hs.ok) {
+      report({ kind: 'protocol', error: hs.error }, socket);
+      socket.destroy();
+      return;
+    }
+    pending.add(socket);
+    runHandshake(socket, hs.value, null, 'inbound', timeoutMs).then(
+      (conn) => {
+        pending.delete(socket);
+        opts.onConnection(conn);
+      },
+      (e: unknown) => {
+        pending.delete(socket);
+        const reason: CloseReason =
+          e instanceof NoiseConnectError ? e.reason : { kind: 'socket-error', message: String(e), code: null };
+        report(reason, socket);
+      },
+    );
+  });
+
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      // Accept errors (EMFILE and the like) must not crash the node; the server keeps listening.
+      server.on('error', () => {});
+      const addr = server.address();
+      const port = typeof addr === 'object' && addr !== null ? addr.port : opts.port;
+      resolve({
+        host: opts.host ?? '127.0.0.1',
+        port,
+        get pendingHandshakes() {
+          return pending.size;
+        },
+        close: () =>
+          new Promise<void>((done) => {
+            for (const s of pending) s.destroy();
+            server.close(() => done());
+          }),
+      });
+    });
+  });
+}

@@ -1,0 +1,350 @@
+// The TCP shell over real loopback sockets: traffic across key rotation, and every kind of bad peer
+// closing only its own connection while the listener keeps serving.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { type Socket, connect as netConnect } from 'node:net';
+import { hex } from '../../src/core/bytes.ts';
+import { type EntropySource, publicKeyOf, sha256 } from '../../src/crypto/index.ts';
+import { HandshakeStream, type Session, localKeyFromSecret } from '../../src/bolt08-transport/index.ts';
+import {
+  type CloseReason,
+  NoiseConnectError,
+  type NoiseConnection,
+  connect,
+  describeCloseReason,
+} from '../../src/node/noise-connection.ts';
+import { type NoiseListener, listen } from '../../src/node/noise-listener.ts';
+
+/** Deterministic entropy for tests: sha256 of a counter. */
+function counterEntropy(seed: number): EntropySource {
+  let n = 0;
+  return {
+    randomBytes: (len) => {
+      const out = new Uint8Array(len);
+      for (let off = 0; off < len; off += 32) out.set(sha256(Uint8Array.of(seed, n++ & 0xff, n >> 8)).subarray(0, len - off), off);
+      return out;
+    },
+  };
+}
+
+const SERVER_SECRET = new Uint8Array(32).fill(0x21);
+const SERVER_ID = publicKeyOf(SERVER_SECRET);
+const CLIENT_SECRET = new Uint8Array(32).fill(0x11);
+
+interface Harness {
+  listener: NoiseListener;
+  accepted: NoiseConnection[];
+  failures: CloseReason[];
+  nextConnection(): Promise<NoiseConnection>;
+  nextFailure(): Promise<CloseReason>;
+}
+
+async function startServer(handshakeTimeoutMs = 5_000): Promise<Harness> {
+  const accepted: NoiseConnection[] = [];
+  const failures: CloseReason[] = [];
+  const waitersC: ((c: NoiseConnection) => void)[] = [];
+  const waitersF: ((r: CloseReason) => void)[] = [];
+  const listener = await listen({
+    port: 0,
+    localSecret: SERVER_SECRET,
+    entropy: counterEntropy(1),
+    handshakeTimeoutMs,
+    onConnection: (c) => {
+      accepted.push(c);
+      waitersC.shift()?.(c);
+    },
+    onHandshakeError: (r) => {
+      failures.push(r);
+      waitersF.shift()?.(r);
+    },
+  });
+  return {
+    listener,
+    accepted,
+    failures,
+    nextConnection: () => new Promise((res) => waitersC.push(res)),
+    nextFailure: () => new Promise((res) => waitersF.push(res)),
+  };
+}
+
+function dial(port: number, seed = 2): Promise<NoiseConnection> {
+  return connect({ host: '127.0.0.1', port, localSecret: CLIENT_SECRET, remotePubkey: SERVER_ID, entropy: counterEntropy(seed) });
+}
+
+function closed(c: NoiseConnection): Promise<CloseReason> {
+  const r = c.reason;
+  if (r !== null) return Promise.resolve(r);
+  return new Promise((res) => c.once('close', res));
+}
+
+/** A hand-driven initiator on a raw socket, so the test can misbehave after the handshake. */
+async function rawHandshake(port: number): Promise<{ socket: Socket; session: Session }> {
+  const socket = netConnect({ host: '127.0.0.1', port });
+  await once(socket, 'connect');
+  const local = localKeyFromSecret(new Uint8Array(32).fill(0x31));
+  assert.ok(local.ok);
+  const hs = HandshakeStream.initiator({ local: local.value, remotePubkey: SERVER_ID, ephemeralSecret: new Uint8Array(32).fill(0x32) });
+  assert.ok(hs.ok);
+  socket.write(hs.value.actOne);
+  for (;;) {
+    const [chunk] = (await once(socket, 'data')) as [Buffer];
+    const p = hs.value.handshake.push(chunk);
+    assert.ok(p.ok);
+    if (p.value.done !== null) {
+      assert.ok(p.value.send !== null);
+      socket.write(p.value.send);
+      return { socket, session: p.value.done.session };
+    }
+  }
+}
+
+/** Checks the listener still completes a normal handshake and relays a message. */
+async function stillServes(h: Harness): Promise<void> {
+  const accepted = h.nextConnection();
+  const c = await dial(h.listener.port, 99);
+  const s = await accepted;
+  const got = once(s, 'message');
+  c.send(Uint8Array.of(0, 18, 0, 1, 0, 0));
+  const [m] = (await got) as [Uint8Array];
+  assert.equal(hex(m), '001200010000');
+  c.close();
+  await closed(s);
+}
+
+test('loopback: thousands of messages each way across key rotations, ids authenticated', async () => {
+  const h = await startServer();
+  try {
+    const acceptedP = h.nextConnection();
+    const client = await dial(h.listener.port);
+    const server = await acceptedP;
+    assert.equal(hex(client.remotePubkey), hex(SERVER_ID));
+    assert.equal(hex(server.remotePubkey), hex(publicKeyOf(CLIENT_SECRET)));
+    assert.equal(client.direction, 'outbound');
+    assert.equal(server.direction, 'inbound');
+    const N = 3000;
+    const msg = (i: number): Uint8Array => {
+      const m = new Uint8Array(2 + ((i * 37) % 1500));
+      m[0] = i >> 8;
+      m[1] = i & 0xff;
+      m.fill(i & 0xff, 2);
+      return m;
+    };
+    const collect = (c: NoiseConnection): Promise<Uint8Array[]> =>
+      new Promise((res) => {
+        const got: Uint8Array[] = [];
+        c.on('message', (m) => {
+          got.push(m);
+          if (got.length === N) res(got);
+        });
+      });
+    const atServer = collect(server);
+    const atClient = collect(client);
+    for (let i = 0; i < N; i++) {
+      client.send(msg(i));
+      server.send(msg(i));
+    }
+    const [s, c] = await Promise.all([atServer, atClient]);
+    for (let i = 0; i < N; i++) {
+      assert.equal(hex(s[i] as Uint8Array), hex(msg(i)), `server message ${i}`);
+      assert.equal(hex(c[i] as Uint8Array), hex(msg(i)), `client message ${i}`);
+    }
+    const remote = closed(server);
+    client.close();
+    assert.deepEqual(await closed(client), { kind: 'local' });
+    assert.equal((await remote).kind, 'remote-closed');
+    assert.equal(client.send(Uint8Array.of(1)), false);
+  } finally {
+    await h.listener.close();
+  }
+});
+
+test('loopback: garbage before the handshake closes that socket; the listener keeps serving', async () => {
+  const h = await startServer();
+  try {
+    const failed = h.nextFailure();
+    const s = netConnect({ host: '127.0.0.1', port: h.listener.port });
+    s.on('error', () => {});
+    s.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    const r = await failed;
+    assert.ok(r.kind === 'protocol' && r.error.kind === 'bad-version' && r.error.act === 1, describeCloseReason(r));
+    await once(s, 'close');
+    // 50 bytes of version 0 but a bogus key and tag: refused at act one, no reply.
+    const failed2 = h.nextFailure();
+    const s2 = netConnect({ host: '127.0.0.1', port: h.listener.port });
+    s2.on('error', () => {});
+    let replied = 0;
+    s2.on('data', (d: Buffer) => {
+      replied += d.length;
+    });
+    s2.write(new Uint8Array(50));
+    const r2 = await failed2;
+    assert.ok(r2.kind === 'protocol' && r2.error.kind === 'bad-pubkey', describeCloseReason(r2));
+    await once(s2, 'close');
+    assert.equal(replied, 0);
+    await stillServes(h);
+  } finally {
+    await h.listener.close();
+  }
+});
+
+test('loopback: dialing with the wrong node id fails on both sides (ACT1_BAD_TAG at the listener)', async () => {
+  const h = await startServer();
+  try {
+    const failed = h.nextFailure();
+    const wrongId = publicKeyOf(new Uint8Array(32).fill(0x77));
+    await assert.rejects(
+      connect({ host: '127.0.0.1', port: h.listener.port, localSecret: CLIENT_SECRET, remotePubkey: wrongId, entropy: counterEntropy(3) }),
+      (e: unknown) => e instanceof NoiseConnectError && e.reason.kind === 'protocol' && e.reason.error.kind === 'act-read-failed',
+    );
+    const r = await failed;
+    assert.ok(r.kind === 'protocol' && r.error.kind === 'bad-tag' && r.error.act === 1);
+    await stillServes(h);
+  } finally {
+    await h.listener.close();
+  }
+});
+
+test('loopback: garbage after the handshake is a bad length MAC and closes only that connection', async () => {
+  const h = await startServer();
+  try {
+    const accepted = h.nextConnection();
+    const other = await dial(h.listener.port, 4);
+    const otherAtServer = await accepted;
+    const accepted2 = h.nextConnection();
+    const { socket } = await rawHandshake(h.listener.port);
+    const victim = await accepted2;
+    const reason = closed(victim);
+    socket.on('error', () => {});
+    socket.write(new Uint8Array(40).fill(0xab));
+    const r = await reason;
+    assert.ok(r.kind === 'protocol' && r.error.kind === 'bad-length-mac', describeCloseReason(r));
+    await once(socket, 'close');
+    // The unrelated connection is untouched.
+    const got = once(otherAtServer, 'message');
+    other.send(Uint8Array.of(9, 9));
+    assert.equal(hex(((await got) as [Uint8Array])[0]), '0909');
+    other.close();
+    await stillServes(h);
+  } finally {
+    await h.listener.close();
+  }
+});
+
+test('loopback: a frame with a wrong body MAC closes the connection after the good ones are delivered', async () => {
+  const h = await startServer();
+  try {
+    const accepted = h.nextConnection();
+    const { socket, session } = await rawHandshake(h.listener.port);
+    const victim = await accepted;
+    const messages: string[] = [];
+    victim.on('message', (m) => messages.push(hex(m)));
+    const reason = closed(victim);
+    socket.on('error', () => {});
+    const good = session.encryptor.encrypt(Uint8Array.of(1, 2, 3));
+    const bad = session.encryptor.encrypt(Uint8Array.of(4, 5, 6));
+    const after = session.encryptor.encrypt(Uint8Array.of(7));
+    assert.ok(good.ok && bad.ok && after.ok);
+    const tampered = Uint8Array.from(bad.value);
+    tampered[tampered.length - 1] = (tampered[tampered.length - 1] as number) ^ 1;
+    socket.write(Buffer.concat([good.value, tampered, after.value]));
+    const r = await reason;
+    assert.ok(r.kind === 'protocol' && r.error.kind === 'bad-body-mac', describeCloseReason(r));
+    assert.deepEqual(messages, ['010203']);
+    await stillServes(h);
+  } finally {
+    await h.listener.close();
+  }
+});
+
+test('loopback: a maximal 65535-byte length then a forged body is a bad body MAC; sending 65536 bytes throws', async () => {
+  const h = await startServer();
+  try {
+    const accepted = h.nextConnection();
+    const { socket, session } = await rawHandshake(h.listener.port);
+    const victim = await accepted;
+    const reason = closed(victim);
+    socket.on('error', () => {});
+    const real = session.encryptor.encrypt(new Uint8Array(65535).fill(1));
+    assert.ok(real.ok);
+    // Keep the authentic length prefix, replace the whole body and tag with garbage.
+    const forged = Uint8Array.from(real.value);
+    forged.fill(0x5a, 18);
+    socket.write(forged);
+    const r = await reason;
+    assert.ok(r.kind === 'protocol' && r.error.kind === 'bad-body-mac' && r.error.length === 65535, describeCloseReason(r));
+
+    const accepted2 = h.nextConnection();
+    const client = await dial(h.listener.port, 5);
+    const server = await accepted2;
+    assert.throws(() => client.send(new Uint8Array(65536)), RangeError);
+    // The failed send consumed no nonce: the connection still works.
+    const got = once(server, 'message');
+    client.send(new Uint8Array(65535).fill(3));
+    assert.equal(((await got) as [Uint8Array])[0].length, 65535);
+    client.close();
+  } finally {
+    await h.listener.close();
+  }
+});
+
+test('loopback: a silent peer hits the handshake timeout; a peer that stops mid-frame is remote-closed', async () => {
+  const h = await startServer(150);
+  try {
+    const failed = h.nextFailure();
+    const s = netConnect({ host: '127.0.0.1', port: h.listener.port });
+    s.on('error', () => {});
+    s.write(new Uint8Array(10)); // a partial act one, then silence
+    const r = await failed;
+    assert.ok(r.kind === 'handshake-timeout' && r.awaitingAct === 1, describeCloseReason(r));
+    await once(s, 'close');
+
+    const accepted = h.nextConnection();
+    const { socket, session } = await rawHandshake(h.listener.port);
+    const victim = await accepted;
+    const reason = closed(victim);
+    const f = session.encryptor.encrypt(new Uint8Array(1000));
+    assert.ok(f.ok);
+    socket.end(f.value.subarray(0, 500));
+    assert.equal((await reason).kind, 'remote-closed');
+    await stillServes(h);
+  } finally {
+    await h.listener.close();
+  }
+});
+
+test('loopback: back-pressure: send() returns false, drain follows, nothing is lost', async () => {
+  const h = await startServer();
+  try {
+    const accepted = h.nextConnection();
+    const client = await dial(h.listener.port, 6);
+    const server = await accepted;
+    server.pause();
+    const big = new Uint8Array(60_000).fill(7);
+    let sent = 0;
+    while (client.send(big)) sent++;
+    sent++;
+    assert.ok(client.bufferedBytes > 0);
+    const drained = once(client, 'drain');
+    let received = 0;
+    const all = new Promise<void>((res) =>
+      server.on('message', (m) => {
+        assert.equal(m.length, 60_000);
+        if (++received === sent) res();
+      }),
+    );
+    server.resume();
+    await drained;
+    await all;
+    client.close();
+  } finally {
+    await h.listener.close();
+  }
+});
+
+test('connect: refused port and timeout are typed rejections', async () => {
+  const h = await startServer();
+  const port = h.listener.port;
+  await h.listener.close();
+  await assert.rejects(dial(port), (e: unknown) => e instanceof NoiseConnectError && e.reason.kind === 'socket-error');
+});
