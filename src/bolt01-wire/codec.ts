@@ -136,7 +136,7 @@ function fail(error: WireError): never {
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 const utf8Encoder = new TextEncoder();
 
-function readScalar(r: Reader, type: string, at: string): unknown {
+export function readScalar(r: Reader, type: string, at: string): unknown {
   switch (type) {
     case 'byte':
     case 'u8':
@@ -365,7 +365,7 @@ function fixedBytes(v: unknown, size: number, at: string): Uint8Array {
   return v;
 }
 
-function writeScalar(w: Writer, type: string, v: unknown, at: string): void {
+export function writeScalar(w: Writer, type: string, v: unknown, at: string): void {
   switch (type) {
     case 'byte':
     case 'u8':

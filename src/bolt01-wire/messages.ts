@@ -6,10 +6,12 @@ import {
   guard,
   Reader,
   readFields,
+  readScalar,
   readStream,
   streamDef,
   Writer,
   writeFields,
+  writeScalar,
   writeStream,
 } from './codec.ts';
 import { DecodeFail, type UnknownMessageAction, WireEncodeError, type WireError } from './errors.ts';
@@ -236,5 +238,50 @@ export function decodeSubtype<S extends SubtypeName>(
     const value = readFields(r, def.fields, name);
     if (r.pos !== r.end) throw new DecodeFail({ kind: 'trailing_bytes', at: name });
     return value as SubtypeValue<S>;
+  });
+}
+
+// ---- single fundamental values (BOLT 1 "Fundamental Types"; Appendix D signed integers) -------------------
+
+/** The fundamental types of BOLT 1 (plus `u8`), as the engine understands them. */
+export type FundamentalType =
+  | 'byte'
+  | 'u8'
+  | 's8'
+  | 'u16'
+  | 's16'
+  | 'u32'
+  | 's32'
+  | 'u64'
+  | 's64'
+  | 'tu16'
+  | 'tu32'
+  | 'tu64'
+  | 'bigsize'
+  | 'chain_hash'
+  | 'channel_id'
+  | 'sha256'
+  | 'signature'
+  | 'bip340sig'
+  | 'point'
+  | 'short_channel_id'
+  | 'sciddir_or_pubkey';
+
+export function encodeFundamental(type: FundamentalType, value: number | bigint | Uint8Array): Uint8Array {
+  const w = new Writer();
+  writeScalar(w, type, value, type);
+  return w.bytes();
+}
+
+/** Decodes one value that must fill `bytes` exactly. */
+export function decodeFundamental(
+  type: FundamentalType,
+  bytes: Uint8Array,
+): Result<number | bigint | Uint8Array, WireError> {
+  return guard(() => {
+    const r = new Reader(bytes, 0, bytes.length);
+    const v = readScalar(r, type, type) as number | bigint | Uint8Array;
+    if (r.pos !== r.end) throw new DecodeFail({ kind: 'trailing_bytes', at: type });
+    return v;
   });
 }
