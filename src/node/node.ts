@@ -1,0 +1,126 @@
+// The composition root: builds every seam's adapter, wires the peer manager and the RPC server, and
+// owns start-up and shutdown order.
+import { hex } from '../core/bytes.ts';
+import { publicKeyOf } from '../crypto/secp256k1.ts';
+import { systemEntropy } from '../crypto/random.ts';
+import { startRpcServer, type RpcServer } from '../rpc/server.ts';
+import { methodTable } from '../rpc/methods.ts';
+import type { NodeConfig } from './config.ts';
+import { openNetworkDir } from './datadir.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { systemClock } from './clock.ts';
+import { loadIdentity } from './identity.ts';
+import { PeerManager } from './peer-manager.ts';
+import { peerMethods } from './rpc-peers.ts';
+import { VERSION } from './version.ts';
+import { openSqliteStore } from '../store/sqlite.ts';
+import { addressOf } from './peer-types.ts';
+
+export interface RunningNode {
+  readonly id: string;
+  readonly rpcPath: string;
+  readonly listening: { host: string; port: number } | null;
+  readonly peers: PeerManager;
+  stop(): Promise<void>;
+  onStop(fn: () => void): void;
+}
+
+export async function startNode(
+  config: NodeConfig & { passphraseFile?: string },
+  opts: { logger?: Logger } = {},
+): Promise<RunningNode> {
+  const dir = openNetworkDir(config.datadir, config.network.name);
+  const log = opts.logger ?? createLogger({ file: dir.file('log'), level: config.logLevel, stderr: true });
+  const identity = loadIdentity(config.datadir, config.network, config.passphraseFile, log);
+  const nodeId = publicKeyOf(identity.nodeSecret);
+  const idHex = hex(nodeId);
+  const alias = config.alias || `shandian-${idHex.slice(0, 8)}`;
+  const color = config.color || idHex.slice(2, 8);
+  const store = openSqliteStore(dir.file('node.sqlite'));
+  const peers = new PeerManager({
+    nodeSecret: identity.nodeSecret,
+    network: config.network,
+    clock: systemClock,
+    entropy: systemEntropy,
+    store,
+    log: log.child({ component: 'peers' }),
+    pingIntervalMs: config.pingIntervalMs,
+    pingTimeoutMs: config.pingTimeoutMs,
+  });
+  let listening: { host: string; port: number } | null = null;
+  if (config.listen) listening = await peers.listen(config.listen.host, config.listen.port);
+
+  const stopListeners: (() => void)[] = [];
+  let stopping: Promise<void> | null = null;
+  let rpc: RpcServer | null = null;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      log.info({}, 'shutting down');
+      await peers.close();
+      await rpc?.close();
+      store.close();
+      dir.release();
+      log.info({}, 'stopped');
+      for (const fn of stopListeners) fn();
+    })();
+    return stopping;
+  };
+
+  const getinfo = () => ({
+    id: idHex,
+    alias,
+    color,
+    num_peers: peers.list().filter((p) => p.connected).length,
+    num_pending_channels: 0,
+    num_active_channels: 0,
+    num_inactive_channels: 0,
+    address: [],
+    binding: listening ? [addressOf(listening.host, listening.port)] : [],
+    version: VERSION,
+    blockheight: 0,
+    network: config.network.name === 'devnet' ? 'regtest' : config.network.name,
+    fees_collected_msat: 0,
+    'lightning-dir': dir.path,
+    our_features: { init: peers.ourInitFeaturesHex() },
+  });
+
+  const table = methodTable([
+    { name: 'getinfo', description: 'Show this node: id, alias, peers, addresses, network', params: [], handler: getinfo },
+    ...peerMethods(peers),
+    {
+      name: 'stop',
+      description: 'Shut the node down cleanly',
+      params: [],
+      handler: () => {
+        setImmediate(() => void stop());
+        return 'Shutdown complete';
+      },
+    },
+    {
+      name: 'help',
+      description: 'List the commands',
+      params: [{ name: 'command', type: 'string' }],
+      handler: (p) => ({
+        help: [...table.values()]
+          .filter((m) => p.command === undefined || m.name === p.command)
+          .map((m) => ({
+            command: `${m.name} ${m.params.map((x) => (x.required ? x.name : `[${x.name}]`)).join(' ')}`.trim(),
+            description: m.description,
+          })),
+      }),
+    },
+  ]);
+  rpc = await startRpcServer(dir.file('lightning-rpc'), table, log.child({ component: 'rpc' }));
+  log.info(
+    { id: idHex, network: config.network.name, listen: listening ? `${listening.host}:${listening.port}` : 'none', rpc: rpc.path },
+    `${VERSION} started`,
+  );
+  return {
+    id: idHex,
+    rpcPath: rpc.path,
+    listening,
+    peers,
+    stop,
+    onStop: (fn) => stopListeners.push(fn),
+  };
+}

@@ -1,0 +1,1 @@
+export const VERSION = 'shandian v0.1.0';

@@ -1,0 +1,88 @@
+// JSON-RPC 2.0 on a unix socket, as Core Lightning's `lightning-rpc`: requests are JSON objects streamed
+// back to back; each response is a JSON object followed by a blank line.
+import { createServer, type Server, type Socket } from 'node:net';
+import { chmodSync, existsSync, unlinkSync } from 'node:fs';
+import { RpcError, RPC_INTERNAL_ERROR, RPC_INVALID_REQUEST, RPC_PARSE_ERROR } from './errors.ts';
+import { JsonStreamSplitter, stringifyJson } from './json.ts';
+import { callMethod, type MethodTable } from './methods.ts';
+
+export interface RpcLogger {
+  debug(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface RpcServer {
+  readonly path: string;
+  close(): Promise<void>;
+}
+
+type Id = string | number | null;
+
+function response(id: Id, body: { result: unknown } | { error: unknown }): string {
+  return `${stringifyJson({ jsonrpc: '2.0', id, ...body })}\n\n`;
+}
+
+/** Runs one request text to a response text; never throws. */
+export async function handleRequestText(table: MethodTable, text: string, log: RpcLogger): Promise<string> {
+  let req: { id?: Id; method?: unknown; params?: unknown };
+  try {
+    req = JSON.parse(text);
+  } catch {
+    return response(null, { error: new RpcError(RPC_PARSE_ERROR, 'Parse error: request is not valid JSON') });
+  }
+  const id: Id = req && (typeof req.id === 'string' || typeof req.id === 'number') ? req.id : null;
+  if (!req || typeof req !== 'object' || typeof req.method !== 'string') {
+    return response(id, { error: new RpcError(RPC_INVALID_REQUEST, 'Invalid request: expected {"method": ...}') });
+  }
+  try {
+    const result = await callMethod(table, req.method, req.params);
+    log.debug({ method: req.method }, 'rpc call');
+    return response(id, { result: result ?? {} });
+  } catch (e) {
+    if (e instanceof RpcError) return response(id, { error: e });
+    log.warn({ method: req.method, err: (e as Error).stack }, 'rpc handler failed');
+    return response(id, { error: new RpcError(RPC_INTERNAL_ERROR, `internal error: ${(e as Error).message}`) });
+  }
+}
+
+export async function startRpcServer(path: string, table: MethodTable, log: RpcLogger): Promise<RpcServer> {
+  if (existsSync(path)) unlinkSync(path); // a stale socket from a crash; the datadir lock guards against a live node
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.setEncoding('utf8');
+    const splitter = new JsonStreamSplitter();
+    let chain = Promise.resolve();
+    socket.on('data', (chunk: string) => {
+      let texts: string[];
+      try {
+        texts = splitter.push(chunk);
+      } catch (e) {
+        socket.end(response(null, { error: new RpcError(RPC_PARSE_ERROR, `Parse error: ${(e as Error).message}`) }));
+        return;
+      }
+      for (const text of texts) {
+        // Answer in order, one request at a time per connection.
+        chain = chain.then(async () => {
+          const out = await handleRequestText(table, text, log);
+          if (!socket.destroyed) socket.write(out);
+        });
+      }
+    });
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(path, () => resolve());
+  });
+  chmodSync(path, 0o600);
+  return {
+    path,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,106 @@
+// Real node processes for the demo and end-to-end tests: `shandian start` children on loopback, driven over RPC.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { RpcClient } from '../rpc/client.ts';
+import { repoRoot } from './spec.ts';
+
+export interface NodeProcess {
+  readonly name: string;
+  readonly datadir: string;
+  readonly network: string;
+  readonly rpc: RpcClient;
+  readonly child: ChildProcess;
+  /** stderr lines so far (the node's human log). */
+  readonly log: string[];
+  call<T = unknown>(method: string, params?: unknown): Promise<T>;
+  stop(): Promise<void>;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export const SHANDIAN_BIN = join(repoRoot, 'bin', 'shandian.mjs');
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export async function spawnNode(opts: {
+  name: string;
+  datadir: string;
+  network?: string;
+  args?: string[];
+  echo?: (line: string) => void;
+}): Promise<NodeProcess> {
+  const network = opts.network ?? 'devnet';
+  mkdirSync(opts.datadir, { recursive: true });
+  const child = spawn(
+    process.execPath,
+    [SHANDIAN_BIN, 'start', '--network', network, '--datadir', opts.datadir, '--listen', '127.0.0.1:0', '--alias', opts.name, ...(opts.args ?? [])],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const log: string[] = [];
+  let exited: number | null = null;
+  child.on('exit', (code) => (exited = code ?? -1));
+  let partial = '';
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (d: string) => {
+    const lines = (partial + d).split('\n');
+    partial = lines.pop()!;
+    for (const l of lines) {
+      log.push(l);
+      opts.echo?.(l);
+    }
+  });
+  child.stdout!.resume();
+  const rpcPath = join(opts.datadir, network, 'lightning-rpc');
+  const rpc = new RpcClient(rpcPath);
+  await waitFor(
+    async () => {
+      if (exited !== null) throw new Error(`${opts.name} exited with ${exited} during start-up:\n${log.join('\n')}`);
+      if (!existsSync(rpcPath)) return false;
+      try {
+        await rpc.call('getinfo');
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    30_000,
+    `${opts.name} to start`,
+  );
+  const exitedPromise = new Promise<void>((resolve) => (exited !== null ? resolve() : child.once('exit', () => resolve())));
+  return {
+    name: opts.name,
+    datadir: opts.datadir,
+    network,
+    rpc,
+    child,
+    log,
+    call: (method, params) => rpc.call(method, params),
+    async stop() {
+      if (exited === null) {
+        await rpc.call('stop').catch(() => {});
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await exitedPromise;
+        clearTimeout(timer);
+      }
+      rpc.close();
+    },
+    async kill(signal = 'SIGKILL') {
+      rpc.close();
+      if (exited === null) {
+        child.kill(signal);
+        await exitedPromise;
+      }
+    },
+  };
+}
+
+export function nodeDir(base: string, name: string): string {
+  return join(base, name);
+}
