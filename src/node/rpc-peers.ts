@@ -1,7 +1,7 @@
 // RPC methods about peers, in Core Lightning's shapes: connect, listpeers, disconnect, ping.
 import { fromHex } from '../core/bytes.ts';
 import { isPublicKey } from '../crypto/secp256k1.ts';
-import { invalidParams } from '../rpc/errors.ts';
+import { CONNECT_NO_KNOWN_ADDRESS, RpcError, invalidParams } from '../rpc/errors.ts';
 import type { MethodSpec } from '../rpc/methods.ts';
 import { parseHostPort } from './config.ts';
 import type { PeerManager } from './peer-manager.ts';
@@ -29,10 +29,9 @@ export function parseConnectTarget(
     const addr = parseHostPort(idParam.slice(at + 1), port ?? defaultPort);
     return { id: parseNodeId(idParam.slice(0, at)), host: addr.host, port: addr.port };
   }
-  if (host === undefined) {
-    throw invalidParams('no address known for this peer: give id@host:port');
-  }
-  return { id: parseNodeId(idParam), host, port: port ?? defaultPort };
+  const id = parseNodeId(idParam);
+  if (host === undefined) throw new RpcError(CONNECT_NO_KNOWN_ADDRESS, 'no address known for this peer: give id@host:port');
+  return { id, host, port: port ?? defaultPort };
 }
 
 export function peerMethods(peers: PeerManager): MethodSpec[] {
