@@ -133,7 +133,7 @@ function fail(error: WireError): never {
   throw new DecodeFail(error);
 }
 
-const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const utf8Encoder = new TextEncoder();
 
 export function readScalar(r: Reader, type: string, at: string): unknown {
