@@ -1,16 +1,16 @@
 // The imperative shell around src/bolt08-transport: a BOLT 8 connection over a node `net` socket.
 // The pure machine decides; this file only moves bytes, runs the handshake timer and closes sockets.
 import { EventEmitter } from 'node:events';
-import { type Socket, connect as netConnect } from 'node:net';
+import { connect as netConnect, type Socket } from 'node:net';
 import {
   type Decryptor,
+  describeTransportError,
   type Encryptor,
   HandshakeStream,
   type LocalKey,
+  localKeyFromSecret,
   type Session,
   type TransportError,
-  describeTransportError,
-  localKeyFromSecret,
 } from '../bolt08-transport/index.ts';
 import { assertNever } from '../core/result.ts';
 import { type EntropySource, isPrivateKey } from '../crypto/index.ts';
@@ -90,7 +90,9 @@ export class NoiseConnection extends EventEmitter<NoiseConnectionEvents> {
     socket.pause();
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => this.shutdown({ kind: 'remote-closed' }));
-    socket.on('error', (e: NodeJS.ErrnoException) => this.shutdown({ kind: 'socket-error', message: e.message, code: e.code ?? null }));
+    socket.on('error', (e: NodeJS.ErrnoException) =>
+      this.shutdown({ kind: 'socket-error', message: e.message, code: e.code ?? null }),
+    );
     socket.on('close', () => this.shutdown({ kind: 'remote-closed' }));
     socket.on('drain', () => {
       if (this.closeReason === null) this.emit('drain');
@@ -238,8 +240,12 @@ export function runHandshake(
       }
     };
     const onEnd = (): void => finish({ kind: 'protocol', error: hs.end() });
-    const onError = (e: NodeJS.ErrnoException): void => finish({ kind: 'socket-error', message: e.message, code: e.code ?? null });
-    const timer = setTimeout(() => finish({ kind: 'handshake-timeout', timeoutMs, awaitingAct: hs.awaitingAct }), timeoutMs);
+    const onError = (e: NodeJS.ErrnoException): void =>
+      finish({ kind: 'socket-error', message: e.message, code: e.code ?? null });
+    const timer = setTimeout(
+      () => finish({ kind: 'handshake-timeout', timeoutMs, awaitingAct: hs.awaitingAct }),
+      timeoutMs,
+    );
     timer.unref();
     socket.on('data', onData);
     socket.on('end', onEnd);
@@ -264,7 +270,11 @@ export type ConnectOptions = LocalIdentity & {
 export function connect(opts: ConnectOptions): Promise<NoiseConnection> {
   const local = resolveLocalKey(opts);
   const timeoutMs = opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
-  const init = HandshakeStream.initiator({ local, remotePubkey: opts.remotePubkey, ephemeralSecret: drawEphemeral(opts.entropy) });
+  const init = HandshakeStream.initiator({
+    local,
+    remotePubkey: opts.remotePubkey,
+    ephemeralSecret: drawEphemeral(opts.entropy),
+  });
   if (!init.ok) return Promise.reject(new NoiseConnectError({ kind: 'protocol', error: init.error }));
   const socket = netConnect({ host: opts.host, port: opts.port });
   socket.setNoDelay(true);
@@ -285,7 +295,10 @@ export function connect(opts: ConnectOptions): Promise<NoiseConnection> {
       clearTimeout(timer);
       socket.off('error', onError);
       // TCP connect and the three acts each get the full timeout.
-      runHandshake(socket, init.value.handshake, init.value.actOne, 'outbound', timeoutMs).then(resolve, reject);
+      runHandshake(socket, init.value.handshake, init.value.actOne, 'outbound', timeoutMs).then(
+        resolve,
+        reject,
+      );
     });
   });
 }
