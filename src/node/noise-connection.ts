@@ -26,6 +26,8 @@ export type CloseReason =
   | { readonly kind: 'remote-closed' }
   | { readonly kind: 'socket-error'; readonly message: string; readonly code: string | null }
   | { readonly kind: 'handshake-timeout'; readonly timeoutMs: number; readonly awaitingAct: 0 | 1 | 2 | 3 }
+  /** The listener already had `limit` sockets in the handshake and refused this one. */
+  | { readonly kind: 'too-many-handshakes'; readonly limit: number }
   /** A failed handshake act, a bad MAC, or a malformed frame: the peer is broken or hostile. */
   | { readonly kind: 'protocol'; readonly error: TransportError };
 
@@ -39,6 +41,8 @@ export function describeCloseReason(r: CloseReason): string {
       return `socket error: ${r.message}`;
     case 'handshake-timeout':
       return `handshake not finished within ${r.timeoutMs} ms${r.awaitingAct > 0 ? ` (waiting for act ${r.awaitingAct})` : ''}`;
+    case 'too-many-handshakes':
+      return `refused: ${r.limit} handshakes already in progress`;
     case 'protocol':
       return describeTransportError(r.error);
   }
@@ -75,6 +79,7 @@ export class NoiseConnection extends EventEmitter<NoiseConnectionEvents> {
   private readonly decryptor: Decryptor;
   private closeReason: CloseReason | null = null;
   private started = false;
+  private userPaused = false;
 
   /** @internal Built by connect() and listen() once the handshake is done. */
   constructor(socket: Socket, session: Session, leftover: Uint8Array, direction: 'inbound' | 'outbound') {
@@ -104,7 +109,7 @@ export class NoiseConnection extends EventEmitter<NoiseConnectionEvents> {
         return;
       }
       if (leftover.length > 0) this.onData(leftover);
-      if (this.closeReason === null) socket.resume();
+      if (this.closeReason === null && !this.userPaused) socket.resume();
     });
   }
 
@@ -136,10 +141,12 @@ export class NoiseConnection extends EventEmitter<NoiseConnectionEvents> {
 
   /** Stops reading from the peer (inbound back-pressure) until resume(). */
   pause(): void {
+    this.userPaused = true;
     if (this.started && this.closeReason === null) this.socket.pause();
   }
 
   resume(): void {
+    this.userPaused = false;
     if (this.started && this.closeReason === null) this.socket.resume();
   }
 

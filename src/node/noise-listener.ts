@@ -54,10 +54,7 @@ export function listen(opts: ListenOptions): Promise<NoiseListener> {
   const server: Server = createServer((socket) => {
     socket.setNoDelay(true);
     if (pending.size >= maxPending) {
-      report(
-        { kind: 'socket-error', message: `more than ${maxPending} handshakes in progress`, code: null },
-        socket,
-      );
+      report({ kind: 'too-many-handshakes', limit: maxPending }, socket);
       socket.destroy();
       return;
     }

@@ -296,6 +296,41 @@ test('handshake stream: garbage act one is rejected without a reply, and the str
   assert.ok(!again.ok && again.error.kind === 'poisoned');
 });
 
+test('handshake fuzz: random bytes and bit-flipped acts never complete a handshake and never throw', () => {
+  const il = localKeyFromSecret(K(0x11));
+  const rl = localKeyFromSecret(K(0x21));
+  assert.ok(il.ok && rl.ok);
+  const good = HandshakeStream.initiator({
+    local: il.value,
+    remotePubkey: rl.value.publicKey,
+    ephemeralSecret: K(0x12),
+  });
+  assert.ok(good.ok);
+  const act1 = good.value.actOne;
+  fc.assert(
+    fc.property(fc.uint8Array({ minLength: 0, maxLength: 200 }), (junk) => {
+      const r = HandshakeStream.responder({ local: rl.value, ephemeralSecret: K(0x22) });
+      assert.ok(r.ok);
+      const p = r.value.push(junk);
+      // 50 random bytes pass act one only with a forged MAC: never.
+      assert.ok(!p.ok || p.value.done === null);
+    }),
+    { numRuns: 1000 },
+  );
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: act1.length * 8 - 1 }), (bit) => {
+      const r = HandshakeStream.responder({ local: rl.value, ephemeralSecret: K(0x22) });
+      assert.ok(r.ok);
+      const bad = Uint8Array.from(act1);
+      bad[bit >> 3] = (bad[bit >> 3] as number) ^ (1 << (bit & 7));
+      const p = r.value.push(bad);
+      assert.ok(!p.ok, `bit ${bit} accepted`);
+      assert.ok(['bad-version', 'bad-pubkey', 'bad-tag'].includes(p.error.kind));
+    }),
+    { numRuns: 400 },
+  );
+});
+
 test('bad keys are typed errors, not exceptions', () => {
   assert.deepEqual(localKeyFromSecret(new Uint8Array(32)), {
     ok: false,

@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { connect as netConnect, type Socket } from 'node:net';
+import { type AddressInfo, createServer, connect as netConnect, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { HandshakeStream, localKeyFromSecret, type Session } from '../../src/bolt08-transport/index.ts';
 import { hex } from '../../src/core/bytes.ts';
@@ -369,7 +369,7 @@ test('loopback: back-pressure: send() returns false, drain follows, nothing is l
   }
 });
 
-test('connect: refused port and timeout are typed rejections', async () => {
+test('connect: a refused port and a silent responder are typed rejections', async () => {
   const h = await startServer();
   const port = h.listener.port;
   await h.listener.close();
@@ -377,4 +377,59 @@ test('connect: refused port and timeout are typed rejections', async () => {
     dial(port),
     (e: unknown) => e instanceof NoiseConnectError && e.reason.kind === 'socket-error',
   );
+
+  // A TCP server that accepts and never answers act one.
+  const held: Socket[] = [];
+  const mute = createServer((s) => held.push(s));
+  await new Promise<void>((res) => mute.listen(0, '127.0.0.1', res));
+  const mutePort = (mute.address() as AddressInfo).port;
+  try {
+    await assert.rejects(
+      connect({
+        host: '127.0.0.1',
+        port: mutePort,
+        localSecret: CLIENT_SECRET,
+        remotePubkey: SERVER_ID,
+        entropy: counterEntropy(7),
+        handshakeTimeoutMs: 150,
+      }),
+      (e: unknown) =>
+        e instanceof NoiseConnectError && e.reason.kind === 'handshake-timeout' && e.reason.awaitingAct === 2,
+    );
+  } finally {
+    for (const s of held) s.destroy();
+    await new Promise((res) => mute.close(res));
+  }
+});
+
+test('listen: sockets beyond maxPendingHandshakes are refused; the others still complete', async () => {
+  const failures: CloseReason[] = [];
+  const accepted: NoiseConnection[] = [];
+  const listener = await listen({
+    port: 0,
+    localSecret: SERVER_SECRET,
+    entropy: counterEntropy(8),
+    maxPendingHandshakes: 2,
+    onConnection: (c) => accepted.push(c),
+    onHandshakeError: (r) => failures.push(r),
+  });
+  const idle: Socket[] = [];
+  try {
+    for (let i = 0; i < 2; i++) {
+      const s = netConnect({ host: '127.0.0.1', port: listener.port });
+      s.on('error', () => {});
+      await once(s, 'connect');
+      idle.push(s);
+    }
+    while (listener.pendingHandshakes < 2) await new Promise((res) => setTimeout(res, 5));
+    await assert.rejects(dial(listener.port, 9), NoiseConnectError);
+    assert.deepEqual(failures, [{ kind: 'too-many-handshakes', limit: 2 }]);
+    for (const s of idle) s.destroy();
+    while (listener.pendingHandshakes > 0) await new Promise((res) => setTimeout(res, 5));
+    const c = await dial(listener.port, 10);
+    assert.equal(hex(c.remotePubkey), hex(SERVER_ID));
+    c.close();
+  } finally {
+    await listener.close();
+  }
 });
