@@ -21,12 +21,18 @@ const OUR_SECRET = new Uint8Array(32).fill(0x41);
 const OUR_ID = publicKeyOf(OUR_SECRET);
 const OUR_FEATURES = '02a2';
 
+let electrumCheck: { status: number | null; detail: string } | null = null;
+
+/** Checked once per file (importing electrum takes seconds); every interop test fails if it is missing. */
 function requireElectrum(): void {
-  const r = spawnSync(PYTHON, ['-c', 'import electrum.lntransport'], { encoding: 'utf8' });
+  if (electrumCheck === null) {
+    const r = spawnSync(PYTHON, ['-c', 'import electrum.lntransport'], { encoding: 'utf8' });
+    electrumCheck = { status: r.status, detail: r.error?.message ?? r.stderr };
+  }
   assert.equal(
-    r.status,
+    electrumCheck.status,
     0,
-    `Electrum interop needs Debian's python3-electrum importable from ${PYTHON} (apt-get install python3-electrum): ${r.error?.message ?? r.stderr}`,
+    `Electrum interop needs Debian's python3-electrum importable from ${PYTHON} (apt-get install python3-electrum): ${electrumCheck.detail}`,
   );
 }
 
