@@ -66,10 +66,13 @@ const PROTOCOL_NAME = new TextEncoder().encode('Noise_XK_secp256k1_ChaChaPoly_SH
 const PROLOGUE = new TextEncoder().encode('lightning');
 // BOLT #8:
 //  1. `h = SHA-256(protocolName)`
+const PROTOCOL_HASH = sha256(PROTOCOL_NAME);
+// BOLT #8:
 //  2. `ck = h`
+const INITIAL_CK = PROTOCOL_HASH;
+// BOLT #8:
 //  3. `h = SHA-256(h || prologue)`
-const INITIAL_CK = sha256(PROTOCOL_NAME);
-const INITIAL_H = sha256(INITIAL_CK, PROLOGUE);
+const INITIAL_H = sha256(PROTOCOL_HASH, PROLOGUE);
 
 /** Both sides mix in the responder's static key. */
 function initialState(responderPubkey: Uint8Array): Symmetric {

@@ -275,12 +275,19 @@ export type ConnectOptions = LocalIdentity & {
 
 /** Dials a peer and runs the initiator side of the handshake. Rejects with NoiseConnectError. */
 export function connect(opts: ConnectOptions): Promise<NoiseConnection> {
-  const local = resolveLocalKey(opts);
+  let local: LocalKey;
+  let ephemeralSecret: Uint8Array;
+  try {
+    local = resolveLocalKey(opts);
+    ephemeralSecret = drawEphemeral(opts.entropy);
+  } catch (e) {
+    return Promise.reject(e);
+  }
   const timeoutMs = opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
   const init = HandshakeStream.initiator({
     local,
     remotePubkey: opts.remotePubkey,
-    ephemeralSecret: drawEphemeral(opts.entropy),
+    ephemeralSecret,
   });
   if (!init.ok) return Promise.reject(new NoiseConnectError({ kind: 'protocol', error: init.error }));
   const socket = netConnect({ host: opts.host, port: opts.port });

@@ -1,6 +1,6 @@
 // Accepts BOLT 8 connections: one handshake per socket, each failure closes only that socket.
 import { createServer, type Server, type Socket } from 'node:net';
-import { HandshakeStream } from '../bolt08-transport/index.ts';
+import { HandshakeStream, type LocalKey } from '../bolt08-transport/index.ts';
 import type { EntropySource } from '../crypto/index.ts';
 import {
   type CloseReason,
@@ -43,7 +43,12 @@ export interface NoiseListener {
 }
 
 export function listen(opts: ListenOptions): Promise<NoiseListener> {
-  const local = resolveLocalKey(opts);
+  let local: LocalKey;
+  try {
+    local = resolveLocalKey(opts);
+  } catch (e) {
+    return Promise.reject(e);
+  }
   const timeoutMs = opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
   const maxPending = opts.maxPendingHandshakes ?? DEFAULT_MAX_PENDING_HANDSHAKES;
   const pending = new Set<Socket>();
@@ -58,7 +63,15 @@ export function listen(opts: ListenOptions): Promise<NoiseListener> {
       socket.destroy();
       return;
     }
-    const hs = HandshakeStream.responder({ local, ephemeralSecret: drawEphemeral(opts.entropy) });
+    let ephemeralSecret: Uint8Array;
+    try {
+      ephemeralSecret = drawEphemeral(opts.entropy);
+    } catch (e) {
+      report({ kind: 'socket-error', message: (e as Error).message, code: null }, socket);
+      socket.destroy();
+      return;
+    }
+    const hs = HandshakeStream.responder({ local, ephemeralSecret });
     if (!hs.ok) {
       report({ kind: 'protocol', error: hs.error }, socket);
       socket.destroy();
