@@ -37,7 +37,12 @@ export function sealInto(
   out.set(c.getAuthTag(), offset + plaintext.length);
 }
 
-export function seal(key: Uint8Array, nonce12: Uint8Array, ad: Uint8Array | null, plaintext: Uint8Array): Uint8Array {
+export function seal(
+  key: Uint8Array,
+  nonce12: Uint8Array,
+  ad: Uint8Array | null,
+  plaintext: Uint8Array,
+): Uint8Array {
   const out = new Uint8Array(plaintext.length + TAG_LENGTH);
   sealInto(key, nonce12, ad, plaintext, out, 0);
   return out;
@@ -49,7 +54,12 @@ const EMPTY = new Uint8Array(0);
  * Decrypts `sealed` (ciphertext || tag). Returns null when the tag does not verify; never returns
  * unauthenticated plaintext. The result is a plain Uint8Array view (not a Buffer) over fresh memory.
  */
-export function open(key: Uint8Array, nonce12: Uint8Array, ad: Uint8Array | null, sealed: Uint8Array): Uint8Array | null {
+export function open(
+  key: Uint8Array,
+  nonce12: Uint8Array,
+  ad: Uint8Array | null,
+  sealed: Uint8Array,
+): Uint8Array | null {
   if (sealed.length < TAG_LENGTH) return null;
   const bodyLength = sealed.length - TAG_LENGTH;
   const d = createDecipheriv('chacha20-poly1305', key, nonce12, { authTagLength: TAG_LENGTH });

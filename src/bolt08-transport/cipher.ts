@@ -1,8 +1,8 @@
 // BOLT 8 message framing after the handshake: an Encryptor (message -> frame) and a Decryptor that takes
 // TCP chunks of any size and returns whole, authenticated messages. Each owns one CipherState whose key
 // rotates every 1000 nonces.
-import { type Result, err, ok } from '../core/result.ts';
-import { TAG_LENGTH, hkdf2, open, sealInto, setNonce } from './chachapoly.ts';
+import { err, ok, type Result } from '../core/result.ts';
+import { hkdf2, open, sealInto, setNonce, TAG_LENGTH } from './chachapoly.ts';
 import type { TransportError } from './errors.ts';
 
 // BOLT #8:

@@ -1,6 +1,6 @@
 // The handshake over a byte stream: push TCP chunks of any size, get back the act to send and, once
 // done, the session plus any bytes that already belong to the message stream. Still pure: no I/O.
-import { type Result, assertNever, err, ok } from '../core/result.ts';
+import { assertNever, err, ok, type Result } from '../core/result.ts';
 import type { Act, TransportError } from './errors.ts';
 import {
   ACT_ONE_SIZE,
@@ -8,15 +8,15 @@ import {
   ACT_TWO_SIZE,
   type InitiatorAwaitingActTwo,
   type InitiatorOptions,
+  initiatorActOne,
+  initiatorActTwo,
   type ResponderAwaitingActOne,
   type ResponderAwaitingActThree,
   type ResponderOptions,
-  type Session,
-  initiatorActOne,
-  initiatorActTwo,
   responderActOne,
   responderActThree,
   responderStart,
+  type Session,
 } from './handshake.ts';
 
 export interface HandshakeProgress {
@@ -45,7 +45,9 @@ export class HandshakeStream {
   }
 
   /** The initiator: returns act one, which the caller sends first. */
-  static initiator(opts: InitiatorOptions): Result<{ handshake: HandshakeStream; actOne: Uint8Array }, TransportError> {
+  static initiator(
+    opts: InitiatorOptions,
+  ): Result<{ handshake: HandshakeStream; actOne: Uint8Array }, TransportError> {
     const r = initiatorActOne(opts);
     if (!r.ok) return r;
     return ok({ handshake: new HandshakeStream(r.value.state), actOne: r.value.act });
@@ -89,7 +91,11 @@ export class HandshakeStream {
       offset += k;
       // Every act starts with the version byte: refuse a stranger (an HTTP client, say) at once.
       if (this.have > 0 && this.buf[0] !== 0) {
-        return this.fail({ kind: 'bad-version', act: this.awaitingAct as Act, version: this.buf[0] as number });
+        return this.fail({
+          kind: 'bad-version',
+          act: this.awaitingAct as Act,
+          version: this.buf[0] as number,
+        });
       }
       if (this.have < size) return ok(send === null ? NOTHING : { send, done: null });
       const act = this.buf.subarray(0, size);

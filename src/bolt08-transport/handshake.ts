@@ -1,8 +1,8 @@
 // The BOLT 8 Noise_XK handshake as pure functions of (state, act bytes). Ephemeral keys come in as
 // arguments; the node's static key is used only through `LocalKey.ecdh`, so a signer can hold it.
-import { type Result, err, ok } from '../core/result.ts';
+import { err, ok, type Result } from '../core/result.ts';
 import { ecdh, isPrivateKey, isPublicKey, publicKeyOf, sha256 } from '../crypto/index.ts';
-import { TAG_LENGTH, hkdf2, nonceOf, open, seal } from './chachapoly.ts';
+import { hkdf2, nonceOf, open, seal, TAG_LENGTH } from './chachapoly.ts';
 import { Decryptor, Encryptor } from './cipher.ts';
 import type { TransportError } from './errors.ts';
 
@@ -66,10 +66,13 @@ const PROTOCOL_NAME = new TextEncoder().encode('Noise_XK_secp256k1_ChaChaPoly_SH
 const PROLOGUE = new TextEncoder().encode('lightning');
 // BOLT #8:
 //  1. `h = SHA-256(protocolName)`
+const PROTOCOL_HASH = sha256(PROTOCOL_NAME);
+// BOLT #8:
 //  2. `ck = h`
+const INITIAL_CK = PROTOCOL_HASH;
+// BOLT #8:
 //  3. `h = SHA-256(h || prologue)`
-const INITIAL_CK = sha256(PROTOCOL_NAME);
-const INITIAL_H = sha256(INITIAL_CK, PROLOGUE);
+const INITIAL_H = sha256(PROTOCOL_HASH, PROLOGUE);
 
 /** Both sides mix in the responder's static key. */
 function initialState(responderPubkey: Uint8Array): Symmetric {
@@ -86,7 +89,11 @@ function ephemeralPubkey(secret: Uint8Array): Result<Uint8Array, TransportError>
 }
 
 /** The 1 + 33 + 16 layout shared by acts one and two: the sender side. */
-function writeEphemeralAct(st: Symmetric, ePub: Uint8Array, ss: Uint8Array): { st: Symmetric; act: Uint8Array; temp: Uint8Array } {
+function writeEphemeralAct(
+  st: Symmetric,
+  ePub: Uint8Array,
+  ss: Uint8Array,
+): { st: Symmetric; act: Uint8Array; temp: Uint8Array } {
   const h1 = sha256(st.h, ePub);
   const [ck, temp] = hkdf2(st.ck, ss);
   const c = seal(temp, NONCE_0, h1, EMPTY);
@@ -105,7 +112,8 @@ function readEphemeralAct(
   ecdhWith: (re: Uint8Array) => Uint8Array,
 ): Result<{ st: Symmetric; re: Uint8Array; temp: Uint8Array }, TransportError> {
   const size = actNo === 1 ? ACT_ONE_SIZE : ACT_TWO_SIZE;
-  if (act.length !== size) return err({ kind: 'act-read-failed', act: actNo, expected: size, got: act.length });
+  if (act.length !== size)
+    return err({ kind: 'act-read-failed', act: actNo, expected: size, got: act.length });
   const v = act[0] as number;
   if (v !== VERSION) return err({ kind: 'bad-version', act: actNo, version: v });
   const re = act.slice(1, 1 + PUBKEY_SIZE);
@@ -145,7 +153,13 @@ export function initiatorActOne(
   const e = Uint8Array.from(opts.ephemeralSecret);
   const w = writeEphemeralAct(initialState(rs), ePub.value, ecdh(rs, e));
   return ok({
-    state: { phase: 'initiator-awaiting-act-two', st: w.st, local: opts.local, remotePubkey: rs, ephemeralSecret: e },
+    state: {
+      phase: 'initiator-awaiting-act-two',
+      st: w.st,
+      local: opts.local,
+      remotePubkey: rs,
+      ephemeralSecret: e,
+    },
     act: w.act,
   });
 }
@@ -171,7 +185,10 @@ export function initiatorActTwo(
   act[0] = VERSION;
   act.set(c, 1);
   act.set(t, 1 + c.length);
-  return ok({ act, session: session(state.remotePubkey, { sendingKey: sk, receivingKey: rk, chainingKey: ck }) });
+  return ok({
+    act,
+    session: session(state.remotePubkey, { sendingKey: sk, receivingKey: rk, chainingKey: ck }),
+  });
 }
 
 // ---- responder ----
@@ -217,13 +234,21 @@ export function responderActOne(
   if (!r.ok) return r;
   const w = writeEphemeralAct(r.value.st, state.ephemeralPubkey, ecdh(r.value.re, state.ephemeralSecret));
   return ok({
-    state: { phase: 'responder-awaiting-act-three', st: w.st, tempK2: w.temp, ephemeralSecret: state.ephemeralSecret },
+    state: {
+      phase: 'responder-awaiting-act-three',
+      st: w.st,
+      tempK2: w.temp,
+      ephemeralSecret: state.ephemeralSecret,
+    },
     act: w.act,
   });
 }
 
 /** Reads act three, `-> s, se`: learns and authenticates the initiator's node id. */
-export function responderActThree(state: ResponderAwaitingActThree, act3: Uint8Array): Result<Session, TransportError> {
+export function responderActThree(
+  state: ResponderAwaitingActThree,
+  act3: Uint8Array,
+): Result<Session, TransportError> {
   if (act3.length !== ACT_THREE_SIZE) {
     return err({ kind: 'act-read-failed', act: 3, expected: ACT_THREE_SIZE, got: act3.length });
   }

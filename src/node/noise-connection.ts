@@ -1,16 +1,16 @@
 // The imperative shell around src/bolt08-transport: a BOLT 8 connection over a node `net` socket.
 // The pure machine decides; this file only moves bytes, runs the handshake timer and closes sockets.
 import { EventEmitter } from 'node:events';
-import { type Socket, connect as netConnect } from 'node:net';
+import { connect as netConnect, type Socket } from 'node:net';
 import {
   type Decryptor,
+  describeTransportError,
   type Encryptor,
   HandshakeStream,
   type LocalKey,
+  localKeyFromSecret,
   type Session,
   type TransportError,
-  describeTransportError,
-  localKeyFromSecret,
 } from '../bolt08-transport/index.ts';
 import { assertNever } from '../core/result.ts';
 import { type EntropySource, isPrivateKey } from '../crypto/index.ts';
@@ -26,6 +26,8 @@ export type CloseReason =
   | { readonly kind: 'remote-closed' }
   | { readonly kind: 'socket-error'; readonly message: string; readonly code: string | null }
   | { readonly kind: 'handshake-timeout'; readonly timeoutMs: number; readonly awaitingAct: 0 | 1 | 2 | 3 }
+  /** The listener already had `limit` sockets in the handshake and refused this one. */
+  | { readonly kind: 'too-many-handshakes'; readonly limit: number }
   /** A failed handshake act, a bad MAC, or a malformed frame: the peer is broken or hostile. */
   | { readonly kind: 'protocol'; readonly error: TransportError };
 
@@ -39,6 +41,8 @@ export function describeCloseReason(r: CloseReason): string {
       return `socket error: ${r.message}`;
     case 'handshake-timeout':
       return `handshake not finished within ${r.timeoutMs} ms${r.awaitingAct > 0 ? ` (waiting for act ${r.awaitingAct})` : ''}`;
+    case 'too-many-handshakes':
+      return `refused: ${r.limit} handshakes already in progress`;
     case 'protocol':
       return describeTransportError(r.error);
   }
@@ -75,6 +79,7 @@ export class NoiseConnection extends EventEmitter<NoiseConnectionEvents> {
   private readonly decryptor: Decryptor;
   private closeReason: CloseReason | null = null;
   private started = false;
+  private userPaused = false;
 
   /** @internal Built by connect() and listen() once the handshake is done. */
   constructor(socket: Socket, session: Session, leftover: Uint8Array, direction: 'inbound' | 'outbound') {
@@ -90,7 +95,9 @@ export class NoiseConnection extends EventEmitter<NoiseConnectionEvents> {
     socket.pause();
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => this.shutdown({ kind: 'remote-closed' }));
-    socket.on('error', (e: NodeJS.ErrnoException) => this.shutdown({ kind: 'socket-error', message: e.message, code: e.code ?? null }));
+    socket.on('error', (e: NodeJS.ErrnoException) =>
+      this.shutdown({ kind: 'socket-error', message: e.message, code: e.code ?? null }),
+    );
     socket.on('close', () => this.shutdown({ kind: 'remote-closed' }));
     socket.on('drain', () => {
       if (this.closeReason === null) this.emit('drain');
@@ -102,7 +109,7 @@ export class NoiseConnection extends EventEmitter<NoiseConnectionEvents> {
         return;
       }
       if (leftover.length > 0) this.onData(leftover);
-      if (this.closeReason === null) socket.resume();
+      if (this.closeReason === null && !this.userPaused) socket.resume();
     });
   }
 
@@ -134,10 +141,12 @@ export class NoiseConnection extends EventEmitter<NoiseConnectionEvents> {
 
   /** Stops reading from the peer (inbound back-pressure) until resume(). */
   pause(): void {
+    this.userPaused = true;
     if (this.started && this.closeReason === null) this.socket.pause();
   }
 
   resume(): void {
+    this.userPaused = false;
     if (this.started && this.closeReason === null) this.socket.resume();
   }
 
@@ -238,8 +247,12 @@ export function runHandshake(
       }
     };
     const onEnd = (): void => finish({ kind: 'protocol', error: hs.end() });
-    const onError = (e: NodeJS.ErrnoException): void => finish({ kind: 'socket-error', message: e.message, code: e.code ?? null });
-    const timer = setTimeout(() => finish({ kind: 'handshake-timeout', timeoutMs, awaitingAct: hs.awaitingAct }), timeoutMs);
+    const onError = (e: NodeJS.ErrnoException): void =>
+      finish({ kind: 'socket-error', message: e.message, code: e.code ?? null });
+    const timer = setTimeout(
+      () => finish({ kind: 'handshake-timeout', timeoutMs, awaitingAct: hs.awaitingAct }),
+      timeoutMs,
+    );
     timer.unref();
     socket.on('data', onData);
     socket.on('end', onEnd);
@@ -262,9 +275,20 @@ export type ConnectOptions = LocalIdentity & {
 
 /** Dials a peer and runs the initiator side of the handshake. Rejects with NoiseConnectError. */
 export function connect(opts: ConnectOptions): Promise<NoiseConnection> {
-  const local = resolveLocalKey(opts);
+  let local: LocalKey;
+  let ephemeralSecret: Uint8Array;
+  try {
+    local = resolveLocalKey(opts);
+    ephemeralSecret = drawEphemeral(opts.entropy);
+  } catch (e) {
+    return Promise.reject(e);
+  }
   const timeoutMs = opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
-  const init = HandshakeStream.initiator({ local, remotePubkey: opts.remotePubkey, ephemeralSecret: drawEphemeral(opts.entropy) });
+  const init = HandshakeStream.initiator({
+    local,
+    remotePubkey: opts.remotePubkey,
+    ephemeralSecret,
+  });
   if (!init.ok) return Promise.reject(new NoiseConnectError({ kind: 'protocol', error: init.error }));
   const socket = netConnect({ host: opts.host, port: opts.port });
   socket.setNoDelay(true);
@@ -285,7 +309,10 @@ export function connect(opts: ConnectOptions): Promise<NoiseConnection> {
       clearTimeout(timer);
       socket.off('error', onError);
       // TCP connect and the three acts each get the full timeout.
-      runHandshake(socket, init.value.handshake, init.value.actOne, 'outbound', timeoutMs).then(resolve, reject);
+      runHandshake(socket, init.value.handshake, init.value.actOne, 'outbound', timeoutMs).then(
+        resolve,
+        reject,
+      );
     });
   });
 }

@@ -1,14 +1,14 @@
 // Accepts BOLT 8 connections: one handshake per socket, each failure closes only that socket.
-import { type Server, type Socket, createServer } from 'node:net';
-import { HandshakeStream } from '../bolt08-transport/index.ts';
+import { createServer, type Server, type Socket } from 'node:net';
+import { HandshakeStream, type LocalKey } from '../bolt08-transport/index.ts';
 import type { EntropySource } from '../crypto/index.ts';
 import {
   type CloseReason,
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  drawEphemeral,
   type LocalIdentity,
   NoiseConnectError,
   type NoiseConnection,
-  drawEphemeral,
   resolveLocalKey,
   runHandshake,
 } from './noise-connection.ts';
@@ -24,7 +24,10 @@ export type ListenOptions = LocalIdentity & {
   /** Called once per peer that completed the handshake; attach handlers synchronously or soon after. */
   readonly onConnection: (conn: NoiseConnection) => void;
   /** Called for each socket that failed before the handshake finished (for logs and ban scoring). */
-  readonly onHandshakeError?: (reason: CloseReason, remote: { readonly address: string; readonly port: number }) => void;
+  readonly onHandshakeError?: (
+    reason: CloseReason,
+    remote: { readonly address: string; readonly port: number },
+  ) => void;
   readonly handshakeTimeoutMs?: number;
   /** Sockets still in the handshake beyond this are refused at once (a cheap flood guard). */
   readonly maxPendingHandshakes?: number;
@@ -40,7 +43,12 @@ export interface NoiseListener {
 }
 
 export function listen(opts: ListenOptions): Promise<NoiseListener> {
-  const local = resolveLocalKey(opts);
+  let local: LocalKey;
+  try {
+    local = resolveLocalKey(opts);
+  } catch (e) {
+    return Promise.reject(e);
+  }
   const timeoutMs = opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
   const maxPending = opts.maxPendingHandshakes ?? DEFAULT_MAX_PENDING_HANDSHAKES;
   const pending = new Set<Socket>();
@@ -51,11 +59,19 @@ export function listen(opts: ListenOptions): Promise<NoiseListener> {
   const server: Server = createServer((socket) => {
     socket.setNoDelay(true);
     if (pending.size >= maxPending) {
-      report({ kind: 'socket-error', message: `more than ${maxPending} handshakes in progress`, code: null }, socket);
+      report({ kind: 'too-many-handshakes', limit: maxPending }, socket);
       socket.destroy();
       return;
     }
-    const hs = HandshakeStream.responder({ local, ephemeralSecret: drawEphemeral(opts.entropy) });
+    let ephemeralSecret: Uint8Array;
+    try {
+      ephemeralSecret = drawEphemeral(opts.entropy);
+    } catch (e) {
+      report({ kind: 'socket-error', message: (e as Error).message, code: null }, socket);
+      socket.destroy();
+      return;
+    }
+    const hs = HandshakeStream.responder({ local, ephemeralSecret });
     if (!hs.ok) {
       report({ kind: 'protocol', error: hs.error }, socket);
       socket.destroy();
@@ -70,7 +86,9 @@ export function listen(opts: ListenOptions): Promise<NoiseListener> {
       (e: unknown) => {
         pending.delete(socket);
         const reason: CloseReason =
-          e instanceof NoiseConnectError ? e.reason : { kind: 'socket-error', message: String(e), code: null };
+          e instanceof NoiseConnectError
+            ? e.reason
+            : { kind: 'socket-error', message: String(e), code: null };
         report(reason, socket);
       },
     );

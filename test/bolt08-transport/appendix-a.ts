@@ -75,7 +75,12 @@ function parseHandshakeSection(text: string): HandshakeVector[] {
 
 function parseMessageSection(text: string): MessageVector[] {
   const out: MessageVector[] = [];
-  let cur: { name: string; fields: Map<string, string>; outputs: Map<number, string>; comments: string[] } | null = null;
+  let cur: {
+    name: string;
+    fields: Map<string, string>;
+    outputs: Map<number, string>;
+    comments: string[];
+  } | null = null;
   for (const raw of text.split('\n')) {
     const line = raw.trim();
     if (line === '') continue;

@@ -1,16 +1,17 @@
 // Interop with Electrum's independent BOLT 8 implementation (Debian python3-electrum, run through
 // tools/electrum_peer.py), in both directions: init, then pings and pongs across key rotations,
 // including a pong of 65535 bytes. Fails (does not skip) when Electrum cannot be imported.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { test } from 'node:test';
 import { fromHex, hex } from '../../src/core/bytes.ts';
 import { publicKeyOf, systemEntropy } from '../../src/crypto/index.ts';
-import { repoRoot } from '../../src/testing/spec.ts';
-import { type NoiseConnection, connect } from '../../src/node/noise-connection.ts';
+import { connect, type NoiseConnection } from '../../src/node/noise-connection.ts';
 import { listen } from '../../src/node/noise-listener.ts';
+import { repoRoot } from '../../src/testing/spec.ts';
 
 const PYTHON = '/usr/bin/python3';
 const SCRIPT = join(repoRoot, 'tools', 'electrum_peer.py');
@@ -20,18 +21,25 @@ const OUR_SECRET = new Uint8Array(32).fill(0x41);
 const OUR_ID = publicKeyOf(OUR_SECRET);
 const OUR_FEATURES = '02a2';
 
+let electrumCheck: { status: number | null; detail: string } | null = null;
+
+/** Checked once per file (importing electrum takes seconds); every interop test fails if it is missing. */
 function requireElectrum(): void {
-  const r = spawnSync(PYTHON, ['-c', 'import electrum.lntransport'], { encoding: 'utf8' });
+  if (electrumCheck === null) {
+    const r = spawnSync(PYTHON, ['-c', 'import electrum.lntransport'], { encoding: 'utf8' });
+    electrumCheck = { status: r.status, detail: r.error?.message ?? r.stderr };
+  }
   assert.equal(
-    r.status,
+    electrumCheck.status,
     0,
-    `Electrum interop needs Debian's python3-electrum importable from ${PYTHON} (apt-get install python3-electrum): ${r.error?.message ?? r.stderr}`,
+    `Electrum interop needs Debian's python3-electrum importable from ${PYTHON} (apt-get install python3-electrum): ${electrumCheck.detail}`,
   );
 }
 
 // ---- hand-encoded BOLT 1 messages (until the wire codec is wired in) ----
 const u16 = (n: number): number[] => [n >> 8, n & 0xff];
-const initMsg = (): Uint8Array => Uint8Array.from([...u16(16), ...u16(0), ...u16(2), ...fromHex(OUR_FEATURES)]);
+const initMsg = (): Uint8Array =>
+  Uint8Array.from([...u16(16), ...u16(0), ...u16(2), ...fromHex(OUR_FEATURES)]);
 const pingMsg = (numPongBytes: number, ignored: number): Uint8Array =>
   Uint8Array.from([...u16(18), ...u16(numPongBytes), ...u16(ignored), ...new Uint8Array(ignored)]);
 const pongMsg = (n: number): Uint8Array => Uint8Array.from([...u16(19), ...u16(n), ...new Uint8Array(n)]);
@@ -73,7 +81,8 @@ function runOurSide(conn: NoiseConnection, pings: number, expectPings: number): 
       } else if (t === 19) {
         const n = u16At(m, 2);
         const want = asked[s.pongLengths.length];
-        if (n !== want || m.length !== 4 + n) reject(new Error(`pong ${s.pongLengths.length}: ${n} bytes, asked ${want}`));
+        if (n !== want || m.length !== 4 + n)
+          reject(new Error(`pong ${s.pongLengths.length}: ${n} bytes, asked ${want}`));
         s.pongLengths.push(m.length);
       }
       check();
@@ -87,7 +96,12 @@ interface PyEvent {
   [k: string]: unknown;
 }
 
-function spawnPeer(args: string[]): { child: ChildProcess; events: PyEvent[]; next: (ev: string) => Promise<PyEvent>; exit: Promise<number | null> } {
+function spawnPeer(args: string[]): {
+  child: ChildProcess;
+  events: PyEvent[];
+  next: (ev: string) => Promise<PyEvent>;
+  exit: Promise<number | null>;
+} {
   const child = spawn(PYTHON, [SCRIPT, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const events: PyEvent[] = [];
   const waiters: { ev: string; res: (e: PyEvent) => void }[] = [];
@@ -102,7 +116,10 @@ function spawnPeer(args: string[]): { child: ChildProcess; events: PyEvent[]; ne
   });
   const exit = new Promise<number | null>((res) =>
     child.on('exit', (code) => {
-      if (code !== 0) console.error(`electrum_peer.py exited ${code}: ${stderr}\n${events.map((e) => JSON.stringify(e)).join('\n')}`);
+      if (code !== 0)
+        console.error(
+          `electrum_peer.py exited ${code}: ${stderr}\n${events.map((e) => JSON.stringify(e)).join('\n')}`,
+        );
       res(code);
     }),
   );
@@ -138,10 +155,20 @@ test('Electrum is importable from /usr/bin/python3', () => {
   requireElectrum();
 });
 
-test('interop: shandian connects to an Electrum responder (LNResponderTransport)', { timeout: 60_000 }, async () => {
+test('interop: shandian connects to an Electrum responder (LNResponderTransport)', {
+  timeout: 60_000,
+}, async () => {
   requireElectrum();
   const secret = new Uint8Array(32).fill(0x52);
-  const py = spawnPeer(['listen', '--privkey', hex(secret), '--pings', String(PINGS), '--expect-pings', String(PINGS)]);
+  const py = spawnPeer([
+    'listen',
+    '--privkey',
+    hex(secret),
+    '--pings',
+    String(PINGS),
+    '--expect-pings',
+    String(PINGS),
+  ]);
   try {
     const ready = await py.next('listening');
     assert.equal(ready.pubkey, hex(publicKeyOf(secret)));
@@ -162,7 +189,9 @@ test('interop: shandian connects to an Electrum responder (LNResponderTransport)
   }
 });
 
-test('interop: an Electrum initiator (LNTransport) connects to a shandian listener', { timeout: 60_000 }, async () => {
+test('interop: an Electrum initiator (LNTransport) connects to a shandian listener', {
+  timeout: 60_000,
+}, async () => {
   requireElectrum();
   const accepted: Promise<NoiseConnection>[] = [];
   let resolveConn: (c: NoiseConnection) => void = () => {};

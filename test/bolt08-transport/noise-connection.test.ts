@@ -1,20 +1,21 @@
 // The TCP shell over real loopback sockets: traffic across key rotation, and every kind of bad peer
 // closing only its own connection while the listener keeps serving.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { type Socket, connect as netConnect } from 'node:net';
+import { type AddressInfo, createServer, connect as netConnect, type Socket } from 'node:net';
+import { test } from 'node:test';
+import { HandshakeStream, localKeyFromSecret, type Session } from '../../src/bolt08-transport/index.ts';
 import { hex } from '../../src/core/bytes.ts';
 import { type EntropySource, publicKeyOf, sha256 } from '../../src/crypto/index.ts';
-import { HandshakeStream, type Session, localKeyFromSecret } from '../../src/bolt08-transport/index.ts';
 import {
   type CloseReason,
-  NoiseConnectError,
-  type NoiseConnection,
   connect,
   describeCloseReason,
+  NoiseConnectError,
+  type NoiseConnection,
 } from '../../src/node/noise-connection.ts';
-import { type NoiseListener, listen } from '../../src/node/noise-listener.ts';
+import { listen, type NoiseListener } from '../../src/node/noise-listener.ts';
 
 /** Deterministic entropy for tests: sha256 of a counter. */
 function counterEntropy(seed: number): EntropySource {
@@ -22,7 +23,8 @@ function counterEntropy(seed: number): EntropySource {
   return {
     randomBytes: (len) => {
       const out = new Uint8Array(len);
-      for (let off = 0; off < len; off += 32) out.set(sha256(Uint8Array.of(seed, n++ & 0xff, n >> 8)).subarray(0, len - off), off);
+      for (let off = 0; off < len; off += 32)
+        out.set(sha256(Uint8Array.of(seed, n++ & 0xff, n >> 8)).subarray(0, len - off), off);
       return out;
     },
   };
@@ -69,7 +71,13 @@ async function startServer(handshakeTimeoutMs = 5_000): Promise<Harness> {
 }
 
 function dial(port: number, seed = 2): Promise<NoiseConnection> {
-  return connect({ host: '127.0.0.1', port, localSecret: CLIENT_SECRET, remotePubkey: SERVER_ID, entropy: counterEntropy(seed) });
+  return connect({
+    host: '127.0.0.1',
+    port,
+    localSecret: CLIENT_SECRET,
+    remotePubkey: SERVER_ID,
+    entropy: counterEntropy(seed),
+  });
 }
 
 function closed(c: NoiseConnection): Promise<CloseReason> {
@@ -84,7 +92,11 @@ async function rawHandshake(port: number): Promise<{ socket: Socket; session: Se
   await once(socket, 'connect');
   const local = localKeyFromSecret(new Uint8Array(32).fill(0x31));
   assert.ok(local.ok);
-  const hs = HandshakeStream.initiator({ local: local.value, remotePubkey: SERVER_ID, ephemeralSecret: new Uint8Array(32).fill(0x32) });
+  const hs = HandshakeStream.initiator({
+    local: local.value,
+    remotePubkey: SERVER_ID,
+    ephemeralSecret: new Uint8Array(32).fill(0x32),
+  });
   assert.ok(hs.ok);
   socket.write(hs.value.actOne);
   for (;;) {
@@ -167,7 +179,10 @@ test('loopback: garbage before the handshake closes that socket; the listener ke
     s.on('error', () => {});
     s.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
     const r = await failed;
-    assert.ok(r.kind === 'protocol' && r.error.kind === 'bad-version' && r.error.act === 1, describeCloseReason(r));
+    assert.ok(
+      r.kind === 'protocol' && r.error.kind === 'bad-version' && r.error.act === 1,
+      describeCloseReason(r),
+    );
     await once(s, 'close');
     // 50 bytes of version 0 but a bogus key and tag: refused at act one, no reply.
     const failed2 = h.nextFailure();
@@ -194,8 +209,17 @@ test('loopback: dialing with the wrong node id fails on both sides (ACT1_BAD_TAG
     const failed = h.nextFailure();
     const wrongId = publicKeyOf(new Uint8Array(32).fill(0x77));
     await assert.rejects(
-      connect({ host: '127.0.0.1', port: h.listener.port, localSecret: CLIENT_SECRET, remotePubkey: wrongId, entropy: counterEntropy(3) }),
-      (e: unknown) => e instanceof NoiseConnectError && e.reason.kind === 'protocol' && e.reason.error.kind === 'act-read-failed',
+      connect({
+        host: '127.0.0.1',
+        port: h.listener.port,
+        localSecret: CLIENT_SECRET,
+        remotePubkey: wrongId,
+        entropy: counterEntropy(3),
+      }),
+      (e: unknown) =>
+        e instanceof NoiseConnectError &&
+        e.reason.kind === 'protocol' &&
+        e.reason.error.kind === 'act-read-failed',
     );
     const r = await failed;
     assert.ok(r.kind === 'protocol' && r.error.kind === 'bad-tag' && r.error.act === 1);
@@ -272,7 +296,10 @@ test('loopback: a maximal 65535-byte length then a forged body is a bad body MAC
     forged.fill(0x5a, 18);
     socket.write(forged);
     const r = await reason;
-    assert.ok(r.kind === 'protocol' && r.error.kind === 'bad-body-mac' && r.error.length === 65535, describeCloseReason(r));
+    assert.ok(
+      r.kind === 'protocol' && r.error.kind === 'bad-body-mac' && r.error.length === 65535,
+      describeCloseReason(r),
+    );
 
     const accepted2 = h.nextConnection();
     const client = await dial(h.listener.port, 5);
@@ -342,9 +369,67 @@ test('loopback: back-pressure: send() returns false, drain follows, nothing is l
   }
 });
 
-test('connect: refused port and timeout are typed rejections', async () => {
+test('connect: a refused port and a silent responder are typed rejections', async () => {
   const h = await startServer();
   const port = h.listener.port;
   await h.listener.close();
-  await assert.rejects(dial(port), (e: unknown) => e instanceof NoiseConnectError && e.reason.kind === 'socket-error');
+  await assert.rejects(
+    dial(port),
+    (e: unknown) => e instanceof NoiseConnectError && e.reason.kind === 'socket-error',
+  );
+
+  // A TCP server that accepts and never answers act one.
+  const held: Socket[] = [];
+  const mute = createServer((s) => held.push(s));
+  await new Promise<void>((res) => mute.listen(0, '127.0.0.1', res));
+  const mutePort = (mute.address() as AddressInfo).port;
+  try {
+    await assert.rejects(
+      connect({
+        host: '127.0.0.1',
+        port: mutePort,
+        localSecret: CLIENT_SECRET,
+        remotePubkey: SERVER_ID,
+        entropy: counterEntropy(7),
+        handshakeTimeoutMs: 150,
+      }),
+      (e: unknown) =>
+        e instanceof NoiseConnectError && e.reason.kind === 'handshake-timeout' && e.reason.awaitingAct === 2,
+    );
+  } finally {
+    for (const s of held) s.destroy();
+    await new Promise((res) => mute.close(res));
+  }
+});
+
+test('listen: sockets beyond maxPendingHandshakes are refused; the others still complete', async () => {
+  const failures: CloseReason[] = [];
+  const accepted: NoiseConnection[] = [];
+  const listener = await listen({
+    port: 0,
+    localSecret: SERVER_SECRET,
+    entropy: counterEntropy(8),
+    maxPendingHandshakes: 2,
+    onConnection: (c) => accepted.push(c),
+    onHandshakeError: (r) => failures.push(r),
+  });
+  const idle: Socket[] = [];
+  try {
+    for (let i = 0; i < 2; i++) {
+      const s = netConnect({ host: '127.0.0.1', port: listener.port });
+      s.on('error', () => {});
+      await once(s, 'connect');
+      idle.push(s);
+    }
+    while (listener.pendingHandshakes < 2) await new Promise((res) => setTimeout(res, 5));
+    await assert.rejects(dial(listener.port, 9), NoiseConnectError);
+    assert.deepEqual(failures, [{ kind: 'too-many-handshakes', limit: 2 }]);
+    for (const s of idle) s.destroy();
+    while (listener.pendingHandshakes > 0) await new Promise((res) => setTimeout(res, 5));
+    const c = await dial(listener.port, 10);
+    assert.equal(hex(c.remotePubkey), hex(SERVER_ID));
+    c.close();
+  } finally {
+    await listener.close();
+  }
 });
