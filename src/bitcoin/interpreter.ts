@@ -398,10 +398,8 @@ function run(
           break;
 
         case OP.OP_CHECKLOCKTIMEVERIFY: {
-          if (!(flags & VERIFY.CHECKLOCKTIMEVERIFY)) {
-            if (flags & VERIFY.DISCOURAGE_UPGRADABLE_NOPS) fail('DISCOURAGE_UPGRADABLE_NOPS');
-            break;
-          }
+          // Not enabled: a plain NOP2, never "discouraged", so that removing a flag cannot fail a tx.
+          if (!(flags & VERIFY.CHECKLOCKTIMEVERIFY)) break;
           need(1);
           // 5-byte operands: nLockTime is a uint32, past CScriptNum's usual 4 bytes.
           const locktime = num(top(-1), 5);
@@ -411,10 +409,7 @@ function run(
         }
 
         case OP.OP_CHECKSEQUENCEVERIFY: {
-          if (!(flags & VERIFY.CHECKSEQUENCEVERIFY)) {
-            if (flags & VERIFY.DISCOURAGE_UPGRADABLE_NOPS) fail('DISCOURAGE_UPGRADABLE_NOPS');
-            break;
-          }
+          if (!(flags & VERIFY.CHECKSEQUENCEVERIFY)) break; // a plain NOP3, as above
           need(1);
           const sequence = num(top(-1), 5);
           if (sequence < 0n) fail('NEGATIVE_LOCKTIME');
