@@ -659,7 +659,9 @@ function run(
           else if (opcode === OP.OP_GREATERTHAN) bn = a > b ? 1n : 0n;
           else if (opcode === OP.OP_LESSTHANOREQUAL) bn = a <= b ? 1n : 0n;
           else if (opcode === OP.OP_GREATERTHANOREQUAL) bn = a >= b ? 1n : 0n;
+          // biome-ignore lint/complexity/useMathMinMax: bigint operands
           else if (opcode === OP.OP_MIN) bn = a < b ? a : b;
+          // biome-ignore lint/complexity/useMathMinMax: bigint operands
           else bn = a > b ? a : b;
           stack.length -= 2;
           stack.push(encodeScriptNum(bn));
