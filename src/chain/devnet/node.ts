@@ -215,6 +215,17 @@ export class Devnet {
     return medianTime(this.times.slice(Math.max(0, height - 10), height + 1));
   }
 
+  /** Median time past of any indexed block, active or not. */
+  medianTimeOfEntry(e: IndexEntry): number {
+    const times: number[] = [];
+    let cur: IndexEntry | undefined = e;
+    while (cur && times.length < 11) {
+      times.unshift(cur.header.time);
+      cur = this.index.get(cur.prevId);
+    }
+    return medianTime(times);
+  }
+
   /** Work of the chain up to an index entry (regtest: every block has the same work). */
   chainWork(e: IndexEntry): bigint {
     return BigInt(e.height + 1) * 2n;
@@ -305,14 +316,16 @@ export class Devnet {
 
   /** Builds, grinds and connects `n` blocks paying `script`; returns their ids. */
   mine(n: number, script: Uint8Array, maxTxs = Number.POSITIVE_INFINITY): string[] {
-    const ids: string[] = [];
-    for (let i = 0; i < n; i++) {
-      const block = this.template(script, maxTxs);
-      const result = this.submitBlock(block);
-      if (!result.ok) throw new Error(`devnet: mined an invalid block: ${rejectText(result.error)}`);
-      ids.push(result.value);
-    }
-    return ids;
+    return this.store.batch(() => {
+      const ids: string[] = [];
+      for (let i = 0; i < n; i++) {
+        const block = this.template(script, maxTxs);
+        const result = this.submitBlock(block);
+        if (!result.ok) throw new Error(`devnet: mined an invalid block: ${rejectText(result.error)}`);
+        ids.push(result.value);
+      }
+      return ids;
+    });
   }
 
   template(script: Uint8Array, maxTxs = Number.POSITIVE_INFINITY): Block {
