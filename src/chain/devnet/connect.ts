@@ -19,7 +19,7 @@ import {
   REGTEST,
   scriptPushInt,
   witnessMerkleRoot,
-} from './block.ts';
+} from '../block.ts';
 import { checkTransaction } from './policy.ts';
 import {
   type Coin,

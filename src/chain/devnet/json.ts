@@ -5,7 +5,7 @@ import { addressFromScript } from '../../bitcoin/address.ts';
 import { toAsm } from '../../bitcoin/script.ts';
 import { reversedHex, serializeTx, type Transaction, txid, vsize, weight, wtxid } from '../../bitcoin/tx.ts';
 import { hex } from '../../core/bytes.ts';
-import { type Block, blockWeight, isCoinbase, serializeBlock } from './block.ts';
+import { type Block, blockWeight, isCoinbase, serializeBlock } from '../block.ts';
 import type { Devnet, IndexEntry } from './node.ts';
 import { classifyScript } from './policy.ts';
 

@@ -5,7 +5,7 @@
 import { reversedHex, type Transaction, type TxOut, txid, vsize, weight, wtxid } from '../../bitcoin/tx.ts';
 import { equal } from '../../core/bytes.ts';
 import { err, ok, type Result } from '../../core/result.ts';
-import { isCoinbase, REGTEST } from './block.ts';
+import { isCoinbase, REGTEST } from '../block.ts';
 import { checkStandard, checkTransaction, checkWitnessStandard } from './policy.ts';
 import {
   type Coin,
@@ -45,6 +45,8 @@ export interface MempoolContext {
   /** Sat per 1000 vbytes (Core's -incrementalrelayfee, default 1000). */
   readonly incrementalRelayFeePerKvb: bigint;
   readonly now: number;
+  /** Core 28's -mempoolfullrbf (default on): replace conflicts whether or not they signal BIP125. */
+  readonly fullRbf: boolean;
 }
 
 export interface Accepted {
@@ -147,7 +149,13 @@ export class Mempool {
     const conflicts = new Set<string>();
     for (const input of tx.inputs) {
       const spender = this.spentBy.get(outpointKey(input.prevout));
-      if (spender) conflicts.add(spender);
+      if (spender && !conflicts.has(spender)) {
+        // BIP125 opt-in: any input with nSequence below 0xfffffffe.
+        if (!ctx.fullRbf && !this.byId.get(spender)!.tx.inputs.some((i) => i.sequence < 0xfffffffe)) {
+          return err(reject('txn-mempool-conflict', undefined, { policy: true }));
+        }
+        conflicts.add(spender);
+      }
     }
     for (let vout = 0; vout < tx.outputs.length; vout++) {
       if (ctx.chainCoin(outpointKey({ txid: id, vout }))) return err(reject('txn-already-known'));

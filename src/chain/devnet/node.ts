@@ -27,7 +27,7 @@ import {
   serializeBlock,
   txMerkleRoot,
   witnessCommitmentScript,
-} from './block.ts';
+} from '../block.ts';
 import { connectBlock, disconnectDelta, parseUndo, serializeUndo } from './connect.ts';
 import { Mempool, type MempoolContext, type MempoolEntry } from './mempool.ts';
 import { defaultScriptVerifier } from './scripts.ts';
@@ -43,6 +43,8 @@ export interface DevnetOptions {
   readonly minRelayFeePerKvb?: bigint;
   /** Mine a block as soon as a transaction enters the mempool. */
   readonly automine?: boolean;
+  /** Core 28's -mempoolfullrbf; default true. */
+  readonly fullRbf?: boolean;
 }
 
 export interface IndexEntry {
@@ -99,6 +101,7 @@ export class Devnet {
   private readonly now: () => number;
   private readonly verify: ScriptVerifier;
   readonly minRelayFeePerKvb: bigint;
+  readonly fullRbf: boolean;
   automine: boolean;
 
   constructor(options: DevnetOptions) {
@@ -106,6 +109,7 @@ export class Devnet {
     this.verify = options.verify ?? defaultScriptVerifier;
     this.minRelayFeePerKvb = options.minRelayFeePerKvb ?? 1000n;
     this.automine = options.automine ?? false;
+    this.fullRbf = options.fullRbf ?? true;
     this.store = new DevnetStore(options.datadir);
     this.load();
   }
@@ -273,6 +277,7 @@ export class Devnet {
       minRelayFeePerKvb: this.minRelayFeePerKvb,
       incrementalRelayFeePerKvb: 1000n,
       now: this.now(),
+      fullRbf: this.fullRbf,
     };
   }
 

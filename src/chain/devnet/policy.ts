@@ -4,7 +4,7 @@
 import { serializeTx, type Transaction, type TxOut } from '../../bitcoin/tx.ts';
 import { hex } from '../../core/bytes.ts';
 import { MAX_MONEY_SAT } from '../../core/units.ts';
-import { isCoinbase } from './block.ts';
+import { isCoinbase } from '../block.ts';
 
 export type ScriptType =
   | 'pubkey'

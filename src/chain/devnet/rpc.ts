@@ -4,7 +4,7 @@
 import { decodeAddress } from '../../bitcoin/address.ts';
 import { parseTx, reversedHex, serializeTx, type Transaction, txid, wtxid } from '../../bitcoin/tx.ts';
 import { equal, fromHex, hex } from '../../core/bytes.ts';
-import { serializeBlock, serializeHeader } from './block.ts';
+import { serializeBlock, serializeHeader } from '../block.ts';
 import { blockJson, btc, difficulty, headerJson, parseBtc, scriptJson, txJson } from './json.ts';
 import { type Devnet, RPC } from './node.ts';
 import { outpointKey } from './validate.ts';

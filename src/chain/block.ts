@@ -10,10 +10,10 @@ import {
   TxParseError,
   txid,
   wtxid,
-} from '../../bitcoin/tx.ts';
-import { concat, equal, fromHex } from '../../core/bytes.ts';
-import type { Sat } from '../../core/units.ts';
-import { sha256d } from '../../crypto/hash.ts';
+} from '../bitcoin/tx.ts';
+import { concat, equal, fromHex } from '../core/bytes.ts';
+import type { Sat } from '../core/units.ts';
+import { sha256d } from '../crypto/hash.ts';
 
 export interface BlockHeader {
   readonly version: number;
