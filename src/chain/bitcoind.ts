@@ -5,9 +5,15 @@
 // Note: without -txindex, Core finds only mempool transactions by txid.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fromHex, hex } from '../core/bytes.ts';
-import { type BlockHeight, blockHeight, type FeeratePerKw, type Sat, satPerVbyteToPerKw } from '../core/units.ts';
 import { fromReversedHex, parseTx, reversedHex } from '../bitcoin/tx.ts';
+import { fromHex, hex } from '../core/bytes.ts';
+import {
+  type BlockHeight,
+  blockHeight,
+  type FeeratePerKw,
+  type Sat,
+  satPerVbyteToPerKw,
+} from '../core/units.ts';
 import { parseBlock } from './block.ts';
 import {
   type BlockHeaderInfo,
@@ -16,8 +22,8 @@ import {
   type ChainBlock,
   type ChainSource,
   type ChainTip,
-  type FeeEstimator,
   FEERATE_FLOOR_PER_KW,
+  type FeeEstimator,
   type TxLookup,
   type UnspentOutput,
 } from './seams.ts';
@@ -113,7 +119,9 @@ export class BitcoindRpc {
         // try the next place
       }
     }
-    throw new Error(`bitcoind: no rpcuser/rpcpassword and no readable .cookie (tried ${candidates.join(', ') || 'nothing: set datadir'})`);
+    throw new Error(
+      `bitcoind: no rpcuser/rpcpassword and no readable .cookie (tried ${candidates.join(', ') || 'nothing: set datadir'})`,
+    );
   }
 
   async call<T = unknown>(method: string, params: readonly unknown[] = []): Promise<T> {
@@ -128,7 +136,9 @@ export class BitcoindRpc {
       if (res.status === 401) {
         await res.arrayBuffer();
         if (attempt === 0) continue;
-        throw new Error(`bitcoind: ${method}: authorisation failed (check rpcuser/rpcpassword or the cookie)`);
+        throw new Error(
+          `bitcoind: ${method}: authorisation failed (check rpcuser/rpcpassword or the cookie)`,
+        );
       }
       const text = await res.text();
       let body: { result?: unknown; error?: { code: number; message: string } | null };
@@ -209,7 +219,10 @@ export class BitcoindChain implements ChainSource, Broadcaster, FeeEstimator {
 
   async transaction(txid: Uint8Array): Promise<TxLookup | null> {
     const t = await orNull(
-      this.rpc.call<{ hex: string; blockhash?: string; confirmations?: number }>('getrawtransaction', [reversedHex(txid), true]),
+      this.rpc.call<{ hex: string; blockhash?: string; confirmations?: number }>('getrawtransaction', [
+        reversedHex(txid),
+        true,
+      ]),
       NOT_FOUND,
     );
     if (!t) return null;

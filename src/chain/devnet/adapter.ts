@@ -1,7 +1,15 @@
 // The devnet seen through the chain seams, in process (no HTTP): what tests and the demo use when the
 // node and the chain share a process. Same conformance suite as the Bitcoin Core adapter.
+
+import {
+  fromReversedHex,
+  parseTx,
+  reversedHex,
+  type Transaction,
+  TxParseError,
+  txid as txidOf,
+} from '../../bitcoin/tx.ts';
 import { type BlockHeight, blockHeight, type FeeratePerKw, satPerVbyteToPerKw } from '../../core/units.ts';
-import { fromReversedHex, parseTx, reversedHex, type Transaction, TxParseError, txid as txidOf } from '../../bitcoin/tx.ts';
 import {
   type BlockHeaderInfo,
   BroadcastError,
@@ -56,12 +64,19 @@ export class DevnetChain implements ChainSource, Broadcaster, FeeEstimator {
     if (!found) return null;
     if (!found.block) return { tx: found.tx, blockHash: null, blockHeight: null, confirmations: 0 };
     const e = this.node.entry(found.block)!;
-    return { tx: found.tx, blockHash: e.hash, blockHeight: e.height as BlockHeight, confirmations: this.node.confirmations(e.id) };
+    return {
+      tx: found.tx,
+      blockHash: e.hash,
+      blockHeight: e.height as BlockHeight,
+      confirmations: this.node.confirmations(e.id),
+    };
   }
 
   async txOut(txid: Uint8Array, vout: number, includeMempool = true): Promise<UnspentOutput | null> {
     const out = this.node.txOut(reversedHex(txid), vout, includeMempool);
-    return out ? { output: out.coin.output, confirmations: out.confirmations, coinbase: out.coin.coinbase } : null;
+    return out
+      ? { output: out.coin.output, confirmations: out.confirmations, coinbase: out.coin.coinbase }
+      : null;
   }
 
   async broadcast(rawTx: Uint8Array): Promise<Uint8Array> {
@@ -69,7 +84,11 @@ export class DevnetChain implements ChainSource, Broadcaster, FeeEstimator {
     try {
       tx = parseTx(rawTx);
     } catch (e) {
-      if (e instanceof TxParseError) throw new BroadcastError(RPC.DESERIALIZATION_ERROR, 'TX decode failed. Make sure the tx has at least one input.');
+      if (e instanceof TxParseError)
+        throw new BroadcastError(
+          RPC.DESERIALIZATION_ERROR,
+          'TX decode failed. Make sure the tx has at least one input.',
+        );
       throw e;
     }
     const r = this.node.accept(tx);

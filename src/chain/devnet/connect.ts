@@ -1,6 +1,7 @@
 // Block connection as a pure function: (coin view at the parent, block) -> the UTXO delta and undo data,
 // or Core's reject reason. Disconnection replays the undo data backwards.
 
+import { checkTransaction } from '../../bitcoin/check-tx.ts';
 import { ByteReader, encodeCompactSize, type TxOut, txid, varBytes } from '../../bitcoin/tx.ts';
 import { concat, equal } from '../../core/bytes.ts';
 import { err, ok, type Result } from '../../core/result.ts';
@@ -20,7 +21,6 @@ import {
   scriptPushInt,
   witnessMerkleRoot,
 } from '../block.ts';
-import { checkTransaction } from './policy.ts';
 import {
   type Coin,
   checkInputScriptsConsensus,

@@ -2,11 +2,12 @@
 // policy, BIP68, scripts) and full-RBF replacement (BIP125 rules 2-5 as Core 28 applies them). In-memory
 // and free of I/O; the node persists it.
 
+import { checkTransaction } from '../../bitcoin/check-tx.ts';
 import { reversedHex, type Transaction, type TxOut, txid, vsize, weight, wtxid } from '../../bitcoin/tx.ts';
 import { equal } from '../../core/bytes.ts';
 import { err, ok, type Result } from '../../core/result.ts';
 import { isCoinbase, REGTEST } from '../block.ts';
-import { checkStandard, checkTransaction, checkWitnessStandard } from './policy.ts';
+import { checkStandard, checkWitnessStandard } from './policy.ts';
 import {
   type Coin,
   checkInputScriptsPolicy,

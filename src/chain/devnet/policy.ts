@@ -122,36 +122,6 @@ export function dustThreshold(o: TxOut, feePerKvb: bigint = DUST_RELAY_FEE_PER_K
   return ((outSize + spend) * feePerKvb) / 1000n;
 }
 
-/** CheckTransaction: context-free consensus checks. Returns Core's reject reason or null. */
-export function checkTransaction(tx: Transaction): string | null {
-  if (tx.inputs.length === 0) return 'bad-txns-vin-empty';
-  if (tx.outputs.length === 0) return 'bad-txns-vout-empty';
-  if (serializeTx(tx, false).length * 4 > 4_000_000) return 'bad-txns-oversize';
-  let total = 0n;
-  for (const o of tx.outputs) {
-    if (o.value < 0n) return 'bad-txns-vout-negative';
-    if (o.value > MAX_MONEY_SAT) return 'bad-txns-vout-toolarge';
-    total += o.value;
-    if (total > MAX_MONEY_SAT) return 'bad-txns-txouttotal-toolarge';
-  }
-  const seen = new Set<string>();
-  for (const i of tx.inputs) {
-    const key = `${hex(i.prevout.txid)}:${i.prevout.vout}`;
-    if (seen.has(key)) return 'bad-txns-inputs-duplicate';
-    seen.add(key);
-  }
-  if (isCoinbase(tx)) {
-    const len = tx.inputs[0]!.scriptSig.length;
-    if (len < 2 || len > 100) return 'bad-cb-length';
-  } else {
-    for (const i of tx.inputs) {
-      if (i.prevout.vout === 0xffffffff && i.prevout.txid.every((b) => b === 0))
-        return 'bad-txns-prevout-null';
-    }
-  }
-  return null;
-}
-
 export const MAX_STANDARD_TX_WEIGHT = 400_000;
 const MIN_STANDARD_TX_NONWITNESS_SIZE = 65;
 const MAX_STANDARD_SCRIPTSIG_SIZE = 1650;

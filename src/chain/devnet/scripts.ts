@@ -1,33 +1,23 @@
-// The devnet's script checks. Until src/bitcoin/interpreter.ts lands this verifies P2WPKH spends only
-// and refuses every other script, rather than accepting anything unchecked.
+// The devnet's script checks: src/bitcoin's interpreter with Core's standard (policy) or mandatory
+// (consensus) flags, errors in Core's ScriptErrorString words.
 
-import { p2wpkhScriptCode, SIGHASH_ALL, segwitV0Sighash } from '../../bitcoin/sighash.ts';
-import { equal } from '../../core/bytes.ts';
-import type { Sat } from '../../core/units.ts';
-import { ecdsaVerify, hash160, signatureFromDer } from '../../crypto/index.ts';
-import { witnessProgram } from './policy.ts';
+import { verifyInput } from '../../bitcoin/interpreter.ts';
+import {
+  MANDATORY_SCRIPT_VERIFY_FLAGS,
+  STANDARD_SCRIPT_VERIFY_FLAGS,
+  scriptErrorString,
+} from '../../bitcoin/script-error.ts';
+import { SighashCache } from '../../bitcoin/sighash.ts';
 import type { ScriptVerifier } from './validate.ts';
 
-export const defaultScriptVerifier: ScriptVerifier = (tx, index, prevouts) => {
-  const prev = prevouts[index]!;
-  const input = tx.inputs[index]!;
-  const wp = witnessProgram(prev.script);
-  if (wp?.version !== 0 || wp.program.length !== 20)
-    return 'Script interpreter not available for this output type';
-  if (input.scriptSig.length !== 0) return 'Witness requires empty scriptSig';
-  if (input.witness.length !== 2) return 'Witness program hash mismatch';
-  const [sig, pub] = input.witness as [Uint8Array, Uint8Array];
-  if (!equal(hash160(pub), wp.program)) return 'Witness program hash mismatch';
-  if (sig.length === 0 || sig[sig.length - 1] !== SIGHASH_ALL)
-    return 'Signature hash type missing or not understood';
-  let compact: Uint8Array;
-  try {
-    compact = signatureFromDer(sig.subarray(0, sig.length - 1));
-  } catch {
-    return 'Non-canonical DER signature';
+export const defaultScriptVerifier: ScriptVerifier = (tx, prevouts, mode, only) => {
+  const flags = mode === 'standard' ? STANDARD_SCRIPT_VERIFY_FLAGS : MANDATORY_SCRIPT_VERIFY_FLAGS;
+  const cache = new SighashCache(tx, prevouts);
+  const from = only ?? 0;
+  const to = only === undefined ? tx.inputs.length : only + 1;
+  for (let i = from; i < to; i++) {
+    const error = verifyInput(tx, i, prevouts, flags, cache);
+    if (error !== null) return { index: i, error: scriptErrorString(error) };
   }
-  const digest = segwitV0Sighash(tx, index, p2wpkhScriptCode(wp.program), prev.value as Sat, SIGHASH_ALL);
-  return ecdsaVerify(compact, digest, pub)
-    ? null
-    : 'Script evaluated without error but finished with a false/empty top stack element';
+  return null;
 };

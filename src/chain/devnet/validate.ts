@@ -133,15 +133,15 @@ export function checkTxInputs(
 }
 
 /**
- * Checks one input's scripts. `mode` picks the flag set: 'standard' (policy) or 'mandatory' (consensus).
- * Returns null on success, or Bitcoin Core's ScriptErrorString text.
+ * Checks the scripts of every input (or only input `only`) with the flag set of `mode`: 'standard'
+ * (policy) or 'mandatory' (consensus). Returns null, or the first failing input and Core's ScriptErrorString.
  */
 export type ScriptVerifier = (
   tx: Transaction,
-  inputIndex: number,
   prevouts: readonly TxOut[],
   mode: 'standard' | 'mandatory',
-) => string | null;
+  only?: number,
+) => { index: number; error: string } | null;
 
 /** CheckInputScripts as the mempool runs it: standard flags, then mandatory ones to name the failure. */
 export function checkInputScriptsPolicy(
@@ -149,15 +149,12 @@ export function checkInputScriptsPolicy(
   prevouts: readonly TxOut[],
   verify: ScriptVerifier,
 ): Reject | null {
-  for (let n = 0; n < tx.inputs.length; n++) {
-    const error = verify(tx, n, prevouts, 'standard');
-    if (error === null) continue;
-    if (verify(tx, n, prevouts, 'mandatory') === null) {
-      return reject(`non-mandatory-script-verify-flag (${error})`, undefined, { policy: true });
-    }
-    return reject(`mandatory-script-verify-flag-failed (${error})`);
+  const failed = verify(tx, prevouts, 'standard');
+  if (failed === null) return null;
+  if (verify(tx, prevouts, 'mandatory', failed.index) === null) {
+    return reject(`non-mandatory-script-verify-flag (${failed.error})`, undefined, { policy: true });
   }
-  return null;
+  return reject(`mandatory-script-verify-flag-failed (${failed.error})`);
 }
 
 /** CheckInputScripts as block connection runs it: consensus flags only. */
@@ -166,9 +163,6 @@ export function checkInputScriptsConsensus(
   prevouts: readonly TxOut[],
   verify: ScriptVerifier,
 ): Reject | null {
-  for (let n = 0; n < tx.inputs.length; n++) {
-    const error = verify(tx, n, prevouts, 'mandatory');
-    if (error !== null) return reject(`mandatory-script-verify-flag-failed (${error})`);
-  }
-  return null;
+  const failed = verify(tx, prevouts, 'mandatory');
+  return failed === null ? null : reject(`mandatory-script-verify-flag-failed (${failed.error})`);
 }
