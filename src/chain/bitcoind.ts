@@ -267,6 +267,6 @@ export class BitcoindChain implements ChainSource, Broadcaster, FeeEstimator {
     if (r.feerate === undefined) return this.config.fallbackFeeratePerKw ?? (1000 as FeeratePerKw);
     // BTC per 1000 vbytes -> sat per vbyte -> sat per 1000 weight (floored at 253).
     const rate = satPerVbyteToPerKw(Number(btcToSat(r.feerate)) / 1000);
-    return rate < FEERATE_FLOOR_PER_KW ? FEERATE_FLOOR_PER_KW : rate;
+    return Math.max(rate, FEERATE_FLOOR_PER_KW) as FeeratePerKw;
   }
 }

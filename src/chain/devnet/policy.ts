@@ -2,9 +2,6 @@
 // standardness policy the devnet enforces (IsStandardTx, dust). Pure; reject reasons are Core's strings.
 
 import { serializeTx, type Transaction, type TxOut } from '../../bitcoin/tx.ts';
-import { hex } from '../../core/bytes.ts';
-import { MAX_MONEY_SAT } from '../../core/units.ts';
-import { isCoinbase } from '../block.ts';
 
 export type ScriptType =
   | 'pubkey'

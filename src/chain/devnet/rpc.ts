@@ -210,7 +210,7 @@ export function methods(ctx: RpcContext): Map<string, Method> {
       const e = node.entry(found.block)!;
       out.blockhash = found.block;
       const confirmations = node.confirmations(found.block);
-      out.confirmations = confirmations < 0 ? 0 : confirmations;
+      out.confirmations = Math.max(confirmations, 0);
       out.time = e.header.time;
       out.blocktime = e.header.time;
       if (confirmations < 0) out.in_active_chain = false;
