@@ -17,9 +17,10 @@
 import { HDKey } from '@scure/bip32';
 import { publicKeyOf, pubkeyTweakAdd, taggedHash } from '../crypto/index.ts';
 
-export type Network = 'bitcoin' | 'testnet' | 'testnet4' | 'signet' | 'regtest';
+import type { Network } from '../bitcoin/address.ts';
 
-export const NETWORKS: readonly Network[] = ['bitcoin', 'testnet', 'testnet4', 'signet', 'regtest'];
+export type { Network };
+export const NETWORKS: readonly Network[] = ['bitcoin', 'testnet', 'signet', 'regtest'];
 
 export function isNetwork(s: string): s is Network {
   return (NETWORKS as readonly string[]).includes(s);
@@ -30,7 +31,6 @@ export function coinType(network: Network): 0 | 1 {
     case 'bitcoin':
       return 0;
     case 'testnet':
-    case 'testnet4':
     case 'signet':
     case 'regtest':
       return 1;

@@ -1,0 +1,7 @@
+export * from './types.ts';
+export * from './weights.ts';
+export * from './coin-selection.ts';
+export * from './records.ts';
+export * from './wallet.ts';
+export * from './spend.ts';
+export * from './rpc.ts';
