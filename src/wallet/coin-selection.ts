@@ -2,7 +2,7 @@
 // idea: depth-first search over coins sorted by effective value, minimizing the waste metric), falling
 // back to largest-first with change. Fees are by weight at a per-kw feerate, always rounded UP so that
 // the transaction never pays less than the asked rate (relay rules count whole vbytes).
-import { type Result, err, ok } from '../core/result.ts';
+import { err, ok, type Result } from '../core/result.ts';
 import type { FeeratePerKw, Sat } from '../core/units.ts';
 
 /** Fee in satoshis for `weight` at `rate`, rounded up (never below the requested feerate). */
@@ -69,14 +69,24 @@ function prepare(candidates: readonly Candidate[], p: SelectionParams): Coin[] {
   return candidates
     .map((c) => {
       const fee = Number(feeCeil(p.feerate, c.inputWeight));
-      return { c, fee, eff: Number(c.value) - fee, longTermFee: Number(feeCeil(p.longTermFeerate, c.inputWeight)) };
+      return {
+        c,
+        fee,
+        eff: Number(c.value) - fee,
+        longTermFee: Number(feeCeil(p.longTermFeerate, c.inputWeight)),
+      };
     })
     .filter((x) => x.eff > 0)
     .sort((a, b) => b.eff - a.eff || a.fee - b.fee || (a.c.id < b.c.id ? -1 : a.c.id > b.c.id ? 1 : 0));
 }
 
 /** Depth-first search for a subset whose effective value lies in [target, target + costOfChange]. */
-function branchAndBound(coins: Coin[], target: number, costOfChange: number, feerateHigh: boolean): { picks: number[]; waste: number } | null {
+function branchAndBound(
+  coins: Coin[],
+  target: number,
+  costOfChange: number,
+  feerateHigh: boolean,
+): { picks: number[]; waste: number } | null {
   const n = coins.length;
   const suffix = new Array<number>(n + 1).fill(0);
   for (let i = n - 1; i >= 0; i--) suffix[i] = suffix[i + 1]! + coins[i]!.eff;
@@ -111,7 +121,12 @@ function branchAndBound(coins: Coin[], target: number, costOfChange: number, fee
   return best === null ? null : { picks: best, waste: bestWaste };
 }
 
-function finish(chosen: Coin[], p: SelectionParams, algorithm: Algorithm, allowChange: boolean): Selection | null {
+function finish(
+  chosen: Coin[],
+  p: SelectionParams,
+  algorithm: Algorithm,
+  allowChange: boolean,
+): Selection | null {
   const inWeight = chosen.reduce((a, x) => a + x.c.inputWeight, 0);
   const value = chosen.reduce((a, x) => a + x.c.value, 0n);
   const noChangeWeight = p.baseWeight + inWeight;
@@ -123,7 +138,8 @@ function finish(chosen: Coin[], p: SelectionParams, algorithm: Algorithm, allowC
     const withChangeFee = feeCeil(p.feerate, withChangeWeight);
     const change = value - p.target - withChangeFee;
     if (change > p.dustLimit) {
-      const costOfChange = Number(withChangeFee - noChangeFee) + Number(feeCeil(p.longTermFeerate, p.changeSpendWeight));
+      const costOfChange =
+        Number(withChangeFee - noChangeFee) + Number(feeCeil(p.longTermFeerate, p.changeSpendWeight));
       return {
         inputs: chosen.map((x) => x.c),
         fee: withChangeFee,
@@ -149,7 +165,10 @@ function finish(chosen: Coin[], p: SelectionParams, algorithm: Algorithm, allowC
  * Picks inputs paying `target` plus fees. Candidates must already be filtered (not reserved, enough
  * confirmations). Inputs whose fee exceeds their value are never selected. Deterministic.
  */
-export function selectCoins(candidates: readonly Candidate[], p: SelectionParams): Result<Selection, InsufficientFunds> {
+export function selectCoins(
+  candidates: readonly Candidate[],
+  p: SelectionParams,
+): Result<Selection, InsufficientFunds> {
   const coins = prepare(candidates, p);
   const baseFee = Number(feeCeil(p.feerate, p.baseWeight));
   const target = Number(p.target) + baseFee;
@@ -193,7 +212,11 @@ export function selectCoins(candidates: readonly Candidate[], p: SelectionParams
   if (options.length === 0) {
     const available = candidates.reduce((a, c) => a + c.value, 0n) as Sat;
     const smallest = candidates.length === 0 ? 0 : Math.min(...candidates.map((c) => c.inputWeight));
-    return err({ kind: 'insufficient-funds', available, needed: (p.target + feeCeil(p.feerate, p.baseWeight + smallest)) as Sat });
+    return err({
+      kind: 'insufficient-funds',
+      available,
+      needed: (p.target + feeCeil(p.feerate, p.baseWeight + smallest)) as Sat,
+    });
   }
   const order: Algorithm[] = ['bnb', 'single-coin', 'largest-first'];
   options.sort((a, b) => a.waste - b.waste || order.indexOf(a.algorithm) - order.indexOf(b.algorithm));

@@ -6,9 +6,10 @@
 //   watch/<script hex>       a watched script and its label
 //   reservation/<txid:vout>  a reserved input and who holds it until which height
 //   pending/<id>             an unsigned funding transaction awaiting signature
-import { fromHex, hex } from '../core/bytes.ts';
-import { parseTx, serializeTx } from '../bitcoin/tx.ts';
+
 import type { Transaction } from '../bitcoin/tx.ts';
+import { parseTx, serializeTx } from '../bitcoin/tx.ts';
+import { fromHex, hex } from '../core/bytes.ts';
 import type { Network } from '../keys/derivation.ts';
 import { isNetwork } from '../keys/derivation.ts';
 import type { TrackedTx, TxOrigin } from './types.ts';
@@ -98,7 +99,11 @@ export function encodeReservation(outpoint: string, until: number, by: string): 
 }
 
 export function encodePending(p: PendingFunding): WalletRecord {
-  return rec(pendingKey(p.id), { raw: hex(serializeTx(p.tx)), outputIndex: p.outputIndex, changeIndex: p.changeIndex });
+  return rec(pendingKey(p.id), {
+    raw: hex(serializeTx(p.tx)),
+    outputIndex: p.outputIndex,
+    changeIndex: p.changeIndex,
+  });
 }
 
 // ---- reading, with checks: a damaged store must fail loudly, not produce a wrong balance.
@@ -144,7 +149,9 @@ function rawTx(v: unknown): Transaction {
 
 export function decodeRecord(r: WalletRecord): DecodedRecord {
   if (r.version > RECORD_VERSION) {
-    throw new RecordError(`wallet record ${r.key} has version ${r.version}, newer than this shandian (${RECORD_VERSION}): upgrade`);
+    throw new RecordError(
+      `wallet record ${r.key} has version ${r.version}, newer than this shandian (${RECORD_VERSION}): upgrade`,
+    );
   }
   if (r.version < 1) throw new RecordError(`wallet record ${r.key} has unknown version ${r.version}`);
   const d = obj(r.data, `${r.key}.data`);
@@ -189,13 +196,27 @@ export function decodeRecord(r: WalletRecord): DecodedRecord {
       };
     }
     case 'watch':
-      return { kind: 'watch', script: need(/^([0-9a-f]{2})+$/.test(id), id, 'watch script'), label: str(d.label, 'label') };
+      return {
+        kind: 'watch',
+        script: need(/^([0-9a-f]{2})+$/.test(id), id, 'watch script'),
+        label: str(d.label, 'label'),
+      };
     case 'reservation':
-      return { kind: 'reservation', outpoint: need(/^[0-9a-f]{64}:\d+$/.test(id), id, 'outpoint'), until: int(d.until, 'until'), by: str(d.by, 'by') };
+      return {
+        kind: 'reservation',
+        outpoint: need(/^[0-9a-f]{64}:\d+$/.test(id), id, 'outpoint'),
+        until: int(d.until, 'until'),
+        by: str(d.by, 'by'),
+      };
     case 'pending':
       return {
         kind: 'pending',
-        value: { id, tx: rawTx(d.raw), outputIndex: int(d.outputIndex, 'outputIndex'), changeIndex: intOrNull(d.changeIndex, 'changeIndex') },
+        value: {
+          id,
+          tx: rawTx(d.raw),
+          outputIndex: int(d.outputIndex, 'outputIndex'),
+          changeIndex: intOrNull(d.changeIndex, 'changeIndex'),
+        },
       };
     default:
       throw new RecordError(`unknown wallet record key ${r.key}`);

@@ -1,11 +1,12 @@
 // RPC-ready wallet calls returning Core Lightning's result shapes (newaddr, listfunds, withdraw,
 // listtransactions). The JSON-RPC layer only routes and serializes: amounts are numbers when they fit
 // in a double exactly (always, below 90,071 BTC), else bigint for the serializer to print as digits.
-import { hex } from '../core/bytes.ts';
-import { type Result, err, ok } from '../core/result.ts';
-import { type FeeratePerKw, type Sat, satToMsat } from '../core/units.ts';
+
 import { addressErrorString, addressFromScript, decodeAddress } from '../bitcoin/address.ts';
 import { serializeTx } from '../bitcoin/tx.ts';
+import { hex } from '../core/bytes.ts';
+import { err, ok, type Result } from '../core/result.ts';
+import { type FeeratePerKw, type Sat, satToMsat } from '../core/units.ts';
 import { bumpFee, withdraw } from './spend.ts';
 import type { WalletError } from './types.ts';
 import type { Wallet } from './wallet.ts';
@@ -48,7 +49,8 @@ export function walletErrorCode(e: WalletError): number {
 export function destinationScript(w: Wallet, address: string): Result<Uint8Array, WalletError> {
   const r = decodeAddress(w.network, address);
   if (r.ok) return r;
-  if (r.error.kind === 'wrong-network') return err({ kind: 'wrong-network', expected: r.error.expected, found: r.error.found });
+  if (r.error.kind === 'wrong-network')
+    return err({ kind: 'wrong-network', expected: r.error.expected, found: r.error.found });
   return err({ kind: 'invalid-address', message: addressErrorString(r.error) });
 }
 
@@ -57,10 +59,12 @@ export function destinationScript(w: Wallet, address: string): Result<Uint8Array
  * "<n>btc", or "all".
  */
 export function parseSatoshi(v: unknown): Result<Sat | 'all', WalletError> {
-  const bad = (message: string) => err({ kind: 'bad-amount' as const, message }) as Result<never, WalletError>;
+  const bad = (message: string) =>
+    err({ kind: 'bad-amount' as const, message }) as Result<never, WalletError>;
   if (v === 'all') return ok('all');
   if (typeof v === 'number') {
-    if (!Number.isSafeInteger(v) || v <= 0) return bad(`amount must be a positive whole number of satoshis, got ${v}`);
+    if (!Number.isSafeInteger(v) || v <= 0)
+      return bad(`amount must be a positive whole number of satoshis, got ${v}`);
     return ok(BigInt(v) as Sat);
   }
   if (typeof v !== 'string') return bad('amount must be a number, "<n>sat", "<n>msat", "<n>btc" or "all"');
@@ -84,10 +88,15 @@ export function parseSatoshi(v: unknown): Result<Sat | 'all', WalletError> {
  * CLN `feerate`: "urgent" | "normal" | "slow" (resolved by `estimate`), "<n>perkw", "<n>perkb", or a
  * bare number (perkb, as CLN reads it). Returns sat per 1000 weight.
  */
-export function parseFeerate(v: unknown, estimate: (target: 'urgent' | 'normal' | 'slow') => FeeratePerKw): Result<FeeratePerKw, WalletError> {
-  const bad = (feerate: number) => err({ kind: 'bad-feerate' as const, feerate, min: 253, max: 1_000_000 }) as Result<never, WalletError>;
+export function parseFeerate(
+  v: unknown,
+  estimate: (target: 'urgent' | 'normal' | 'slow') => FeeratePerKw,
+): Result<FeeratePerKw, WalletError> {
+  const bad = (feerate: number) =>
+    err({ kind: 'bad-feerate' as const, feerate, min: 253, max: 1_000_000 }) as Result<never, WalletError>;
   if (v === 'urgent' || v === 'normal' || v === 'slow') return ok(estimate(v));
-  if (typeof v === 'number') return Number.isSafeInteger(v) && v >= 0 ? ok(Math.floor(v / 4) as FeeratePerKw) : bad(Number.NaN);
+  if (typeof v === 'number')
+    return Number.isSafeInteger(v) && v >= 0 ? ok(Math.floor(v / 4) as FeeratePerKw) : bad(Number.NaN);
   if (typeof v === 'string') {
     const m = /^(\d{1,9})(perkw|perkb)?$/.exec(v);
     if (m) {
@@ -103,7 +112,11 @@ export interface NewaddrResult {
 }
 
 export function newaddr(w: Wallet, addresstype: 'bech32' = 'bech32'): Result<NewaddrResult, WalletError> {
-  if (addresstype !== 'bech32') return err({ kind: 'bad-destination', message: `address type ${String(addresstype)} is not supported (use bech32)` });
+  if (addresstype !== 'bech32')
+    return err({
+      kind: 'bad-destination',
+      message: `address type ${String(addresstype)} is not supported (use bech32)`,
+    });
   const { script } = w.newReceiveScript();
   const address = addressFromScript(w.network, script);
   if (address === null) throw new Error('internal: P2WPKH script without an address');
@@ -178,7 +191,11 @@ export function withdrawRpc(w: Wallet, p: WithdrawParams): Result<WithdrawResult
 }
 
 /** Fee bump of a withdrawal (like Core's bumpfee): returns the replacement to broadcast. */
-export function bumpfeeRpc(w: Wallet, txid: string, feerate: FeeratePerKw): Result<WithdrawResult & { readonly replaced: string }, WalletError> {
+export function bumpfeeRpc(
+  w: Wallet,
+  txid: string,
+  feerate: FeeratePerKw,
+): Result<WithdrawResult & { readonly replaced: string }, WalletError> {
   const r = bumpFee(w, txid, feerate);
   if (!r.ok) return r;
   return ok({ tx: hex(serializeTx(r.value.tx)), txid: r.value.txid, replaced: r.value.replaced });
@@ -192,7 +209,11 @@ export interface ListtransactionsEntry {
   readonly locktime: number;
   readonly version: number;
   readonly inputs: readonly { readonly txid: string; readonly index: number; readonly sequence: number }[];
-  readonly outputs: readonly { readonly index: number; readonly amount_msat: JsonAmount; readonly scriptPubKey: string }[];
+  readonly outputs: readonly {
+    readonly index: number;
+    readonly amount_msat: JsonAmount;
+    readonly scriptPubKey: string;
+  }[];
 }
 
 /** CLN `listtransactions`: every wallet transaction; unconfirmed ones have blockheight 0. */
@@ -205,8 +226,16 @@ export function listtransactions(w: Wallet): { readonly transactions: readonly L
       txindex: t.txIndex ?? 0,
       locktime: t.tx.locktime,
       version: t.tx.version,
-      inputs: t.tx.inputs.map((i) => ({ txid: reversedHex(i.prevout.txid), index: i.prevout.vout, sequence: i.sequence })),
-      outputs: t.tx.outputs.map((o, index) => ({ index, amount_msat: amount(satToMsat(o.value)), scriptPubKey: hex(o.script) })),
+      inputs: t.tx.inputs.map((i) => ({
+        txid: reversedHex(i.prevout.txid),
+        index: i.prevout.vout,
+        sequence: i.sequence,
+      })),
+      outputs: t.tx.outputs.map((o, index) => ({
+        index,
+        amount_msat: amount(satToMsat(o.value)),
+        scriptPubKey: hex(o.script),
+      })),
     })),
   };
 }

@@ -3,26 +3,34 @@
 // Every input signals replaceability (nSequence 0xfffffffd, BIP125) and nLockTime is the tip height
 // (anti fee sniping, as Bitcoin Core and Core Lightning do). Inputs and outputs are sorted (BIP69) so
 // that no ordering leaks which output is change.
-import { compare, concat, hex } from '../core/bytes.ts';
-import { type Result, err, ok } from '../core/result.ts';
-import type { FeeratePerKw, Sat } from '../core/units.ts';
+
 import { classifyOutput, p2wpkhOfKey } from '../bitcoin/script.ts';
-import { SIGHASH_ALL, SighashCache, p2wpkhScriptCode, segwitV0Sighash } from '../bitcoin/sighash.ts';
-import { type Transaction, type TxIn, type TxOut, fromReversedHex, txidHex, weight as txWeight } from '../bitcoin/tx.ts';
+import { p2wpkhScriptCode, SIGHASH_ALL, SighashCache, segwitV0Sighash } from '../bitcoin/sighash.ts';
+import {
+  fromReversedHex,
+  type Transaction,
+  type TxIn,
+  type TxOut,
+  txidHex,
+  weight as txWeight,
+} from '../bitcoin/tx.ts';
+import { compare, concat, hex } from '../core/bytes.ts';
+import { err, ok, type Result } from '../core/result.ts';
+import type { FeeratePerKw, Sat } from '../core/units.ts';
 import { ecdsaSign, hash160, signatureToDer } from '../crypto/index.ts';
 import { CHANGE } from '../keys/derivation.ts';
-import { type Candidate, type Selection, feeCeil, selectCoins } from './coin-selection.ts';
+import { type Candidate, feeCeil, type Selection, selectCoins } from './coin-selection.ts';
 import type { PendingFunding } from './records.ts';
 import type { Coin, WalletError } from './types.ts';
-import { type Wallet, outpointKey } from './wallet.ts';
+import { outpointKey, type Wallet } from './wallet.ts';
 import {
+  dustLimit,
   FEERATE_CEILING,
   FEERATE_FLOOR,
   INCREMENTAL_RELAY_FEERATE,
+  outputWeight,
   P2WPKH_INPUT_WEIGHT,
   P2WPKH_OUTPUT_WEIGHT,
-  dustLimit,
-  outputWeight,
   txOverheadWeight,
 } from './weights.ts';
 
@@ -103,14 +111,21 @@ function pool(w: Wallet, o: SpendOptions): Result<Coin[], WalletError> {
 }
 
 function sortOutputs(outputs: TxOut[]): TxOut[] {
-  return outputs.slice().sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : compare(a.script, b.script)));
+  return outputs
+    .slice()
+    .sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : compare(a.script, b.script)));
 }
 
 function assemble(w: Wallet, coins: readonly Coin[], outputs: TxOut[]): Transaction {
   const inputs: TxIn[] = coins
     .slice()
     .sort((a, b) => (a.txid < b.txid ? -1 : a.txid > b.txid ? 1 : a.vout - b.vout))
-    .map((c) => ({ prevout: { txid: fromReversedHex(c.txid), vout: c.vout }, scriptSig: new Uint8Array(), sequence: RBF_SEQUENCE, witness: [] }));
+    .map((c) => ({
+      prevout: { txid: fromReversedHex(c.txid), vout: c.vout },
+      scriptSig: new Uint8Array(),
+      sequence: RBF_SEQUENCE,
+      witness: [],
+    }));
   return { version: 2, inputs, outputs: sortOutputs(outputs), locktime: w.tipHeight ?? 0 };
 }
 
@@ -121,12 +136,23 @@ export function signInputs(w: Wallet, tx: Transaction): Transaction {
   const inputs = tx.inputs.map((input, i): TxIn => {
     const key = outpointKey(hex(Uint8Array.from(input.prevout.txid).reverse()), input.prevout.vout);
     const coin = coins.get(key);
-    if (coin === undefined || coin.owner.kind !== 'bip84') throw new Error(`cannot sign input ${i}: ${key} is not a wallet key output`);
+    if (coin === undefined || coin.owner.kind !== 'bip84')
+      throw new Error(`cannot sign input ${i}: ${key} is not a wallet key output`);
     const kp = w.keys.bip84(coin.owner.chain, coin.owner.index);
     if (hex(p2wpkhOfKey(kp.pubkey)) !== hex(coin.script)) throw new Error(`key mismatch for ${key}`);
-    const digest = segwitV0Sighash(tx, i, p2wpkhScriptCode(hash160(kp.pubkey)), coin.value, SIGHASH_ALL, cache);
+    const digest = segwitV0Sighash(
+      tx,
+      i,
+      p2wpkhScriptCode(hash160(kp.pubkey)),
+      coin.value,
+      SIGHASH_ALL,
+      cache,
+    );
     const sig = ecdsaSign(digest, kp.secret);
-    return { ...input, witness: [concat(signatureToDer(sig.compact), new Uint8Array([SIGHASH_ALL])), kp.pubkey] };
+    return {
+      ...input,
+      witness: [concat(signatureToDer(sig.compact), new Uint8Array([SIGHASH_ALL])), kp.pubkey],
+    };
   });
   return { ...tx, inputs };
 }
@@ -139,7 +165,12 @@ interface Plan {
 }
 
 /** Chooses inputs and outputs paying `amount` (or everything) to `script`. */
-function plan(w: Wallet, script: Uint8Array, amount: Sat | 'all', o: SpendOptions): Result<Plan, WalletError> {
+function plan(
+  w: Wallet,
+  script: Uint8Array,
+  amount: Sat | 'all',
+  o: SpendOptions,
+): Result<Plan, WalletError> {
   const rate = checkFeerate(o.feerate);
   if (!rate.ok) return rate;
   const dest = checkDestination(script);
@@ -150,14 +181,20 @@ function plan(w: Wallet, script: Uint8Array, amount: Sat | 'all', o: SpendOption
   const dust = dustLimit(script);
 
   if (amount === 'all') {
-    const fee = (n: number) => feeCeil(rate.value, txOverheadWeight(n, 1) + outputWeight(script) + n * P2WPKH_INPUT_WEIGHT);
+    const fee = (n: number) =>
+      feeCeil(rate.value, txOverheadWeight(n, 1) + outputWeight(script) + n * P2WPKH_INPUT_WEIGHT);
     // Coins that cost more to spend than they hold are left out (unless named explicitly).
-    const use = o.utxos !== undefined ? coins : coins.filter((c) => c.value > feeCeil(rate.value, P2WPKH_INPUT_WEIGHT));
+    const use =
+      o.utxos !== undefined ? coins : coins.filter((c) => c.value > feeCeil(rate.value, P2WPKH_INPUT_WEIGHT));
     const total = use.reduce((a, c) => a + c.value, 0n);
     const f = fee(use.length);
     const value = total - f;
     if (use.length === 0 || value <= 0n) {
-      return err({ kind: 'insufficient-funds', available: coins.reduce((a, c) => a + c.value, 0n) as Sat, needed: (f + dust) as Sat });
+      return err({
+        kind: 'insufficient-funds',
+        available: coins.reduce((a, c) => a + c.value, 0n) as Sat,
+        needed: (f + dust) as Sat,
+      });
     }
     if (value < dust) return err({ kind: 'dust', amount: value as Sat, dustLimit: dust });
     return ok({ coins: use, outputs: [{ value: value as Sat, script }], changeIndex: null, fee: f });
@@ -182,22 +219,43 @@ function plan(w: Wallet, script: Uint8Array, amount: Sat | 'all', o: SpendOption
     const w0 = base + coins.length * P2WPKH_INPUT_WEIGHT;
     const feeNo = feeCeil(rate.value, w0);
     const feeCh = feeCeil(rate.value, w0 + P2WPKH_OUTPUT_WEIGHT);
-    if (total < amount + feeNo) return err({ kind: 'insufficient-funds', available: total as Sat, needed: (amount + feeNo) as Sat });
+    if (total < amount + feeNo)
+      return err({ kind: 'insufficient-funds', available: total as Sat, needed: (amount + feeNo) as Sat });
     const ch = total - amount - feeCh;
     selection =
       ch > params.dustLimit
-        ? { inputs: candidatesOf(coins), fee: feeCh, change: ch as Sat, weight: w0 + P2WPKH_OUTPUT_WEIGHT, algorithm: 'largest-first', waste: 0 }
-        : { inputs: candidatesOf(coins), fee: (total - amount) as Sat, change: 0n as Sat, weight: w0, algorithm: 'largest-first', waste: 0 };
+        ? {
+            inputs: candidatesOf(coins),
+            fee: feeCh,
+            change: ch as Sat,
+            weight: w0 + P2WPKH_OUTPUT_WEIGHT,
+            algorithm: 'largest-first',
+            waste: 0,
+          }
+        : {
+            inputs: candidatesOf(coins),
+            fee: (total - amount) as Sat,
+            change: 0n as Sat,
+            weight: w0,
+            algorithm: 'largest-first',
+            waste: 0,
+          };
   } else {
     const s = selectCoins(candidatesOf(coins), params);
-    if (!s.ok) return err({ kind: 'insufficient-funds', available: s.error.available, needed: s.error.needed });
+    if (!s.ok)
+      return err({ kind: 'insufficient-funds', available: s.error.available, needed: s.error.needed });
     selection = s.value;
   }
   const byKey = new Map(coins.map((c) => [c.outpoint, c]));
   const chosen = selection.inputs.map((c) => byKey.get(c.id)!);
   const outputs: TxOut[] = [{ value: amount, script }];
   if (selection.change > 0n) outputs.push({ value: selection.change, script: change.script });
-  return ok({ coins: chosen, outputs, changeIndex: selection.change > 0n ? change.index : null, fee: selection.fee });
+  return ok({
+    coins: chosen,
+    outputs,
+    changeIndex: selection.change > 0n ? change.index : null,
+    fee: selection.fee,
+  });
 }
 
 function isChangeOutput(w: Wallet, o: TxOut): boolean {
@@ -221,7 +279,12 @@ function feeOf(w: Wallet, tx: Transaction): Sat {
  * transaction, records it as an unconfirmed wallet transaction and reserves its inputs. The shell
  * broadcasts it; if broadcasting fails it calls `wallet.abandon(txid)` to release the inputs.
  */
-export function withdraw(w: Wallet, destination: Uint8Array, amount: Sat | 'all', o: SpendOptions): Result<SignedSpend, WalletError> {
+export function withdraw(
+  w: Wallet,
+  destination: Uint8Array,
+  amount: Sat | 'all',
+  o: SpendOptions,
+): Result<SignedSpend, WalletError> {
   const p = plan(w, destination, amount, o);
   if (!p.ok) return p;
   const signed = signInputs(w, assemble(w, p.value.coins, p.value.outputs));
@@ -234,8 +297,15 @@ export function withdraw(w: Wallet, destination: Uint8Array, amount: Sat | 'all'
     p.value.coins.map((c) => c.outpoint),
     txid,
   );
-  const changeVout = p.value.changeIndex === null ? -1 : signed.outputs.findIndex((out) => isChangeOutput(w, out));
-  return ok({ tx: signed, txid, fee: feeOf(w, signed), changeVout: changeVout === -1 ? null : changeVout, reservedUntil });
+  const changeVout =
+    p.value.changeIndex === null ? -1 : signed.outputs.findIndex((out) => isChangeOutput(w, out));
+  return ok({
+    tx: signed,
+    txid,
+    fee: feeOf(w, signed),
+    changeVout: changeVout === -1 ? null : changeVout,
+    reservedUntil,
+  });
 }
 
 export interface UnsignedFunding {
@@ -253,13 +323,20 @@ export interface UnsignedFunding {
  * Funds a channel output: an unsigned transaction whose txid is already final (all inputs segwit), its
  * inputs reserved until `signFunding` or `releaseFunding`.
  */
-export function createFunding(w: Wallet, outputScript: Uint8Array, amount: Sat | 'all', o: SpendOptions): Result<UnsignedFunding, WalletError> {
+export function createFunding(
+  w: Wallet,
+  outputScript: Uint8Array,
+  amount: Sat | 'all',
+  o: SpendOptions,
+): Result<UnsignedFunding, WalletError> {
   const p = plan(w, outputScript, amount, o);
   if (!p.ok) return p;
   const tx = assemble(w, p.value.coins, p.value.outputs);
   const id = txidHex(tx);
   const value = p.value.outputs[0]!.value;
-  const outputIndex = tx.outputs.findIndex((out) => out.value === value && hex(out.script) === hex(outputScript));
+  const outputIndex = tx.outputs.findIndex(
+    (out) => out.value === value && hex(out.script) === hex(outputScript),
+  );
   if (p.value.changeIndex !== null) w.issueChange(p.value.changeIndex);
   const reservedUntil = w.reserve(
     p.value.coins.map((c) => c.outpoint),
@@ -271,13 +348,17 @@ export function createFunding(w: Wallet, outputScript: Uint8Array, amount: Sat |
 }
 
 /** Signs a pending funding transaction; it becomes an unconfirmed wallet transaction (to broadcast). */
-export function signFunding(w: Wallet, id: string): Result<{ readonly tx: Transaction; readonly txid: string }, WalletError> {
+export function signFunding(
+  w: Wallet,
+  id: string,
+): Result<{ readonly tx: Transaction; readonly txid: string }, WalletError> {
   const p = w.getPending(id);
   if (p === undefined) return err({ kind: 'unknown-funding', id });
   for (const i of p.tx.inputs) {
     const k = outpointKey(hex(Uint8Array.from(i.prevout.txid).reverse()), i.prevout.vout);
     const spender = w.spenderOf(k);
-    if (spender !== undefined) return err({ kind: 'utxo-unavailable', outpoint: k, reason: `spent by ${spender} meanwhile` });
+    if (spender !== undefined)
+      return err({ kind: 'utxo-unavailable', outpoint: k, reason: `spent by ${spender} meanwhile` });
   }
   const signed = signInputs(w, p.tx);
   const added = w.addUnconfirmed(signed, { kind: 'funding' });
@@ -298,30 +379,49 @@ export function releaseFunding(w: Wallet, id: string): Result<readonly string[],
  * inputs (plus more if needed) to the same recipients. The replacement pays at least the old fee plus
  * the incremental relay fee for its own size, and a higher feerate.
  */
-export function bumpFee(w: Wallet, txid: string, feerateIn: number): Result<SignedSpend & { readonly replaced: string }, WalletError> {
+export function bumpFee(
+  w: Wallet,
+  txid: string,
+  feerateIn: number,
+): Result<SignedSpend & { readonly replaced: string }, WalletError> {
   const rate = checkFeerate(feerateIn);
   if (!rate.ok) return rate;
   const t = w.getTx(txid);
   if (t === undefined) return err({ kind: 'unknown-tx', txid });
   if (t.height !== null) return err({ kind: 'not-replaceable', txid, reason: 'it is already confirmed' });
   if (t.origin.kind !== 'withdraw') {
-    return err({ kind: 'not-replaceable', txid, reason: t.origin.kind === 'funding' ? 'a funding transaction must keep its txid' : 'not built by this wallet' });
+    return err({
+      kind: 'not-replaceable',
+      txid,
+      reason:
+        t.origin.kind === 'funding' ? 'a funding transaction must keep its txid' : 'not built by this wallet',
+    });
   }
-  const children = t.tx.outputs.map((_, v) => w.spenderOf(outpointKey(txid, v))).filter((x) => x !== undefined);
-  if (children.length > 0) return err({ kind: 'not-replaceable', txid, reason: `its outputs are spent by ${children.join(', ')}` });
+  const children = t.tx.outputs
+    .map((_, v) => w.spenderOf(outpointKey(txid, v)))
+    .filter((x) => x !== undefined);
+  if (children.length > 0)
+    return err({ kind: 'not-replaceable', txid, reason: `its outputs are spent by ${children.join(', ')}` });
   const coinsByKey = new Map(w.coins().map((c) => [c.outpoint, c]));
-  const oldCoins: Coin[] = t.tx.inputs.map((i) => coinsByKey.get(outpointKey(hex(Uint8Array.from(i.prevout.txid).reverse()), i.prevout.vout))!);
+  const oldCoins: Coin[] = t.tx.inputs.map(
+    (i) => coinsByKey.get(outpointKey(hex(Uint8Array.from(i.prevout.txid).reverse()), i.prevout.vout))!,
+  );
   const oldFee = feeOf(w, t.tx);
   const oldWeight = txWeight(t.tx);
   if (rate.value * oldWeight <= Number(oldFee) * 1000) {
-    return err({ kind: 'bad-feerate', feerate: rate.value, min: Math.floor((Number(oldFee) * 1000) / oldWeight) + 1, max: FEERATE_CEILING });
+    return err({
+      kind: 'bad-feerate',
+      feerate: rate.value,
+      min: Math.floor((Number(oldFee) * 1000) / oldWeight) + 1,
+      max: FEERATE_CEILING,
+    });
   }
   const isChange = (o: TxOut) => isChangeOutput(w, o);
   const recipients = t.tx.outputs.filter((o) => !isChange(o));
   const required = (weight: number): Sat => {
-    const byRate = feeCeil(rate.value, weight);
-    const byRule = (oldFee + feeCeil(INCREMENTAL_RELAY_FEERATE, weight)) as Sat;
-    return byRate > byRule ? byRate : byRule;
+    // BIP125 rules 3 and 4: at least the asked feerate, and the old fee plus relay of the new size.
+    const fees = [feeCeil(rate.value, weight), (oldFee + feeCeil(INCREMENTAL_RELAY_FEERATE, weight)) as Sat];
+    return fees.reduce((a, b) => (a > b ? a : b));
   };
   const inWeight = (n: number) => n * P2WPKH_INPUT_WEIGHT;
 
@@ -348,7 +448,8 @@ export function bumpFee(w: Wallet, txid: string, feerateIn: number): Result<Sign
     coins = oldCoins.slice();
     for (;;) {
       const total = coins.reduce((a, c) => a + c.value, 0n);
-      const wNo = txOverheadWeight(coins.length, recipients.length + 1) + recipientWeight + inWeight(coins.length);
+      const wNo =
+        txOverheadWeight(coins.length, recipients.length + 1) + recipientWeight + inWeight(coins.length);
       const chValue = total - pay - required(wNo + P2WPKH_OUTPUT_WEIGHT);
       if (chValue > changeDust) {
         outputs = [...recipients, { value: chValue as Sat, script: change.script }];
@@ -361,7 +462,8 @@ export function bumpFee(w: Wallet, txid: string, feerateIn: number): Result<Sign
       }
       const next = sorted.shift();
       if (next === undefined) {
-        const available = (coins.reduce((a, c) => a + c.value, 0n) + extra.reduce((a, c) => a + c.value, 0n)) as Sat;
+        const available = (coins.reduce((a, c) => a + c.value, 0n) +
+          extra.reduce((a, c) => a + c.value, 0n)) as Sat;
         return err({ kind: 'insufficient-funds', available, needed: (pay + required(wNo)) as Sat });
       }
       coins.push(next);
@@ -369,7 +471,8 @@ export function bumpFee(w: Wallet, txid: string, feerateIn: number): Result<Sign
   }
   const signed = signInputs(w, assemble(w, coins, outputs));
   const newTxid = txidHex(signed);
-  const fee = (coins.reduce((a, c) => a + c.value, 0n) - signed.outputs.reduce((a, o) => a + o.value, 0n)) as Sat;
+  const fee = (coins.reduce((a, c) => a + c.value, 0n) -
+    signed.outputs.reduce((a, o) => a + o.value, 0n)) as Sat;
   if (changeIndex !== null) w.issueChange(changeIndex);
   w.replaceTx(txid, signed, t.origin);
   const reservedUntil = w.reserve(

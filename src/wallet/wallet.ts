@@ -5,30 +5,40 @@
 //
 // Persistence: `takeChanges()` hands the shell the records written since the last call; `toRecords()`
 // all of them; `Wallet.fromRecords()` rebuilds the wallet (see records.ts for the format).
-import { hex } from '../core/bytes.ts';
-import { type Result, err, ok } from '../core/result.ts';
-import type { Sat } from '../core/units.ts';
-import { type Transaction, fromReversedHex, txidHex } from '../bitcoin/tx.ts';
+
 import { p2wpkhOfKey } from '../bitcoin/script.ts';
-import { CHANGE, type Chain, RECEIVE } from '../keys/derivation.ts';
+import { fromReversedHex, type Transaction, txidHex } from '../bitcoin/tx.ts';
+import { hex } from '../core/bytes.ts';
+import { err, ok, type Result } from '../core/result.ts';
+import type { Sat } from '../core/units.ts';
 import type { Network } from '../keys/derivation.ts';
+import { CHANGE, type Chain, RECEIVE } from '../keys/derivation.ts';
 import {
-  type MetaRecord,
-  type PendingFunding,
-  type WalletRecord,
   decodeRecord,
   encodeMeta,
   encodePending,
   encodeReservation,
   encodeTx,
   encodeWatch,
+  type MetaRecord,
   metaKey,
+  type PendingFunding,
   pendingKey,
   reservationKey,
   txKey,
+  type WalletRecord,
   watchKey,
 } from './records.ts';
-import type { Balance, BlockInput, Coin, ScriptOwner, TrackedTx, TxOrigin, WalletError, WalletKeySource } from './types.ts';
+import type {
+  Balance,
+  BlockInput,
+  Coin,
+  ScriptOwner,
+  TrackedTx,
+  TxOrigin,
+  WalletError,
+  WalletKeySource,
+} from './types.ts';
 
 export interface WalletOptions {
   /** Unused addresses watched beyond the last used (or issued) one on each chain. */
@@ -39,7 +49,8 @@ export interface WalletOptions {
 
 /** Coinbase outputs are spendable after 100 confirmations. */
 export const COINBASE_MATURITY = 100;
-const RECENT_BLOCKS = 2016;
+/** Block hashes remembered for reorg checks (deeper reorgs still work, without the hash check). */
+const RECENT_BLOCKS = 100;
 
 export interface ApplyResult {
   /** Transactions of this block that concern the wallet. */
@@ -67,7 +78,12 @@ export function outpointKey(txid: string, vout: number): string {
 
 export function isCoinbase(tx: Transaction): boolean {
   const first = tx.inputs[0];
-  return tx.inputs.length === 1 && first !== undefined && first.prevout.vout === 0xffffffff && first.prevout.txid.every((b) => b === 0);
+  return (
+    tx.inputs.length === 1 &&
+    first !== undefined &&
+    first.prevout.vout === 0xffffffff &&
+    first.prevout.txid.every((b) => b === 0)
+  );
 }
 
 export class Wallet {
@@ -177,7 +193,10 @@ export class Wallet {
     this.touch(watchKey(k));
   }
 
-  get addressCounters(): { readonly receive: Readonly<ChainCounters>; readonly change: Readonly<ChainCounters> } {
+  get addressCounters(): {
+    readonly receive: Readonly<ChainCounters>;
+    readonly change: Readonly<ChainCounters>;
+  } {
     return { receive: { ...this.counters[RECEIVE] }, change: { ...this.counters[CHANGE] } };
   }
 
@@ -216,7 +235,8 @@ export class Wallet {
 
   private putTx(t: TrackedTx): void {
     this.txs.set(t.txid, t);
-    t.tx.inputs.forEach((i) => this.spentBy.set(outpointKey(reversed(i.prevout.txid), i.prevout.vout), t.txid));
+    for (const i of t.tx.inputs)
+      this.spentBy.set(outpointKey(reversed(i.prevout.txid), i.prevout.vout), t.txid);
     this.touch(txKey(t.txid));
   }
 
@@ -262,7 +282,14 @@ export class Wallet {
     const conflicted: string[] = [];
     block.txs.forEach((tx, txIndex) => {
       const id = txidHex(tx);
-      if (!this.isRelevant(tx, id)) return;
+      if (!this.isRelevant(tx, id)) {
+        // An unrelated transaction can still double-spend a foreign input of an unconfirmed
+        // transaction paying us: that payment will never confirm, so it must not count.
+        if (tx.inputs.some((i) => this.spentBy.has(outpointKey(reversed(i.prevout.txid), i.prevout.vout)))) {
+          conflicted.push(...this.evictConflicts(tx, id));
+        }
+        return;
+      }
       conflicted.push(...this.evictConflicts(tx, id));
       const prev = this.txs.get(id);
       this.putTx({
@@ -296,8 +323,13 @@ export class Wallet {
    * Undoes the tip block (reorg). Its transactions go back to unconfirmed (they may confirm again in
    * the new branch); its coinbase, which cannot, is dropped with any descendants.
    */
-  disconnectBlock(hash: string): Result<{ readonly unconfirmed: readonly string[]; readonly dropped: readonly string[] }, WalletError> {
-    if (this.tipHash !== hash) return err({ kind: 'not-tip', hash, tip: this.tipHash });
+  disconnectBlock(
+    hash: string,
+  ): Result<{ readonly unconfirmed: readonly string[]; readonly dropped: readonly string[] }, WalletError> {
+    if (this.tipHeight === null) return err({ kind: 'not-tip', hash, tip: null });
+    // Past the remembered blocks the tip hash is unknown; transactions still carry their block hash.
+    if (this.tipHash !== null && this.tipHash !== hash)
+      return err({ kind: 'not-tip', hash, tip: this.tipHash });
     const unconfirmed: string[] = [];
     const dropped: string[] = [];
     for (const t of [...this.txs.values()]) {
@@ -309,8 +341,8 @@ export class Wallet {
         unconfirmed.push(t.txid);
       }
     }
-    const height = this.tipHeight ?? 0;
-    this.recent.pop();
+    const height = this.tipHeight;
+    if (this.recent[this.recent.length - 1]?.height === height) this.recent.pop();
     const last = this.recent[this.recent.length - 1];
     this.tipHeight = height - 1 >= 0 ? height - 1 : null;
     this.tipHash = last !== undefined && last.height === height - 1 ? last.hash : null;
@@ -322,17 +354,30 @@ export class Wallet {
    * A transaction seen in the mempool or just broadcast. It replaces unconfirmed double-spends (RBF)
    * but is refused if it double-spends a confirmed one. Irrelevant transactions are ignored.
    */
-  addUnconfirmed(tx: Transaction, origin: TxOrigin = { kind: 'external' }): Result<{ readonly relevant: boolean; readonly replaced: readonly string[] }, WalletError> {
+  addUnconfirmed(
+    tx: Transaction,
+    origin: TxOrigin = { kind: 'external' },
+  ): Result<{ readonly relevant: boolean; readonly replaced: readonly string[] }, WalletError> {
     const id = txidHex(tx);
     if (this.txs.has(id)) return ok({ relevant: true, replaced: [] });
     if (!this.isRelevant(tx, id)) return ok({ relevant: false, replaced: [] });
     for (const i of tx.inputs) {
       const other = this.spentBy.get(outpointKey(reversed(i.prevout.txid), i.prevout.vout));
       const o = other === undefined ? undefined : this.txs.get(other);
-      if (o !== undefined && o.height !== null) return err({ kind: 'conflicts-with-confirmed', txid: id, confirmedTxid: o.txid });
+      if (o !== undefined && o.height !== null)
+        return err({ kind: 'conflicts-with-confirmed', txid: id, confirmedTxid: o.txid });
     }
     const replaced = this.evictConflicts(tx, id);
-    this.putTx({ txid: id, tx, height: null, blockHash: null, txIndex: null, seq: this.seq++, coinbase: false, origin });
+    this.putTx({
+      txid: id,
+      tx,
+      height: null,
+      blockHash: null,
+      txIndex: null,
+      seq: this.seq++,
+      coinbase: false,
+      origin,
+    });
     this.noteUsed(tx);
     return ok({ relevant: true, replaced });
   }
@@ -424,7 +469,12 @@ export class Wallet {
       else if (c.status === 'immature') immature += c.value;
       if (c.status !== 'spent' && c.reservedUntil !== null) reserved += c.value;
     }
-    return { confirmed: confirmed as Sat, unconfirmed: unconfirmed as Sat, immature: immature as Sat, reserved: reserved as Sat };
+    return {
+      confirmed: confirmed as Sat,
+      unconfirmed: unconfirmed as Sat,
+      immature: immature as Sat,
+      reserved: reserved as Sat,
+    };
   }
 
   /**
@@ -435,7 +485,8 @@ export class Wallet {
     return this.coins().filter((c) => {
       if (c.owner.kind !== 'bip84' || c.reservedUntil !== null) return false;
       if (c.status === 'confirmed') return c.confirmations >= minConf;
-      if (c.status === 'unconfirmed' && minConf === 0) return this.txs.get(c.txid)?.origin.kind !== 'external';
+      if (c.status === 'unconfirmed' && minConf === 0)
+        return this.txs.get(c.txid)?.origin.kind !== 'external';
       return false;
     });
   }
@@ -487,7 +538,16 @@ export class Wallet {
   replaceTx(oldTxid: string, tx: Transaction, origin: TxOrigin): string {
     this.removeTx(oldTxid);
     const id = txidHex(tx);
-    this.putTx({ txid: id, tx, height: null, blockHash: null, txIndex: null, seq: this.seq++, coinbase: false, origin });
+    this.putTx({
+      txid: id,
+      tx,
+      height: null,
+      blockHash: null,
+      txIndex: null,
+      seq: this.seq++,
+      coinbase: false,
+      origin,
+    });
     this.noteUsed(tx);
     return id;
   }
@@ -529,7 +589,7 @@ export class Wallet {
       network: this.network,
       tipHeight: this.tipHeight,
       tipHash: this.tipHash,
-      recent: this.recent.slice(-144),
+      recent: this.recent.slice(),
       seq: this.seq,
       receive: { ...this.counters[RECEIVE] },
       change: { ...this.counters[CHANGE] },
@@ -552,11 +612,18 @@ export class Wallet {
   /** Every record of the wallet (a full snapshot). */
   toRecords(): WalletRecord[] {
     const keys = [metaKey(), ...[...this.txs.keys()].map(txKey), ...[...this.watched.keys()].map(watchKey)];
-    keys.push(...[...this.reservations.keys()].map(reservationKey), ...[...this.pending.keys()].map(pendingKey));
+    keys.push(
+      ...[...this.reservations.keys()].map(reservationKey),
+      ...[...this.pending.keys()].map(pendingKey),
+    );
     return keys.map((k) => this.record(k)).filter((r): r is WalletRecord => r !== null);
   }
 
-  static fromRecords(records: readonly WalletRecord[], keys: WalletKeySource, options: WalletOptions = {}): Wallet {
+  static fromRecords(
+    records: readonly WalletRecord[],
+    keys: WalletKeySource,
+    options: WalletOptions = {},
+  ): Wallet {
     const decoded = records.map(decodeRecord);
     const meta = decoded.find((d) => d.kind === 'meta');
     if (meta === undefined || meta.kind !== 'meta') throw new Error('wallet records have no meta record');
@@ -588,7 +655,8 @@ export class Wallet {
       }
     }
     for (const t of w.txs.values()) {
-      for (const i of t.tx.inputs) w.spentBy.set(outpointKey(reversed(i.prevout.txid), i.prevout.vout), t.txid);
+      for (const i of t.tx.inputs)
+        w.spentBy.set(outpointKey(reversed(i.prevout.txid), i.prevout.vout), t.txid);
     }
     w.dirty.clear();
     return w;

@@ -1,6 +1,7 @@
 // Transaction weights and dust limits used for fee estimation before signing (pure).
-import { encodeCompactSize } from '../bitcoin/tx.ts';
+
 import { isOpReturn, witnessProgram } from '../bitcoin/script.ts';
+import { encodeCompactSize } from '../bitcoin/tx.ts';
 import type { FeeratePerKw, Sat } from '../core/units.ts';
 
 /** outpoint (36) + scriptSig length (1) + sequence (4), times 4 for non-witness bytes. */

@@ -1,8 +1,13 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import fc from 'fast-check';
 import type { FeeratePerKw, Sat } from '../../src/core/units.ts';
-import { type Candidate, type SelectionParams, feeCeil, selectCoins } from '../../src/wallet/coin-selection.ts';
+import {
+  type Candidate,
+  feeCeil,
+  type SelectionParams,
+  selectCoins,
+} from '../../src/wallet/coin-selection.ts';
 import { P2WPKH_INPUT_WEIGHT, P2WPKH_OUTPUT_WEIGHT, txOverheadWeight } from '../../src/wallet/weights.ts';
 
 const rate = (n: number) => n as FeeratePerKw;
@@ -77,8 +82,14 @@ test('property: selected >= target + fee at the feerate, change never dust, inpu
           const econ = cands.filter((c) => c.value > feeCeil(p.feerate, c.inputWeight));
           const w = p.baseWeight + econ.length * P2WPKH_INPUT_WEIGHT;
           const total = econ.reduce((a, c) => a + c.value, 0n);
-          assert.ok(total < p.target + feeCeil(p.feerate, w), 'reported insufficient funds although all coins suffice');
-          assert.equal(r.error.available, cands.reduce((a, c) => a + c.value, 0n));
+          assert.ok(
+            total < p.target + feeCeil(p.feerate, w),
+            'reported insufficient funds although all coins suffice',
+          );
+          assert.equal(
+            r.error.available,
+            cands.reduce((a, c) => a + c.value, 0n),
+          );
           return;
         }
         const sel = r.value;
@@ -86,7 +97,10 @@ test('property: selected >= target + fee at the feerate, change never dust, inpu
         assert.equal(ids.size, sel.inputs.length, 'an input selected twice');
         for (const c of sel.inputs) assert.ok(cands.includes(c), 'selected a coin that was not offered');
         const total = sel.inputs.reduce((a, c) => a + c.value, 0n);
-        const weight = p.baseWeight + sel.inputs.length * P2WPKH_INPUT_WEIGHT + (sel.change > 0n ? p.changeOutputWeight : 0);
+        const weight =
+          p.baseWeight +
+          sel.inputs.length * P2WPKH_INPUT_WEIGHT +
+          (sel.change > 0n ? p.changeOutputWeight : 0);
         assert.equal(sel.weight, weight);
         assert.ok(sel.fee >= feeCeil(p.feerate, weight), 'fee below the feerate');
         assert.equal(total, p.target + sel.fee + sel.change, 'value not conserved');

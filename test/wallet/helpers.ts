@@ -1,8 +1,9 @@
 // Test helpers: a memoized key source (derivation is the slow part) and transaction/block makers.
+
+import type { Transaction } from '../../src/bitcoin/tx.ts';
 import { hex, u32be } from '../../src/core/bytes.ts';
 import type { Sat } from '../../src/core/units.ts';
 import { sha256 } from '../../src/crypto/index.ts';
-import type { Transaction } from '../../src/bitcoin/tx.ts';
 import { type Chain, KeyChain, type KeyPair } from '../../src/keys/derivation.ts';
 import type { BlockInput, WalletKeySource } from '../../src/wallet/types.ts';
 import { Wallet, type WalletOptions } from '../../src/wallet/wallet.ts';
@@ -29,7 +30,14 @@ export function newWallet(options: WalletOptions = {}): Wallet {
 export function externalTx(nonce: number, outputs: { script: Uint8Array; value: bigint }[]): Transaction {
   return {
     version: 2,
-    inputs: [{ prevout: { txid: sha256(u32be(nonce)), vout: 0 }, scriptSig: new Uint8Array(), sequence: 0xffffffff, witness: [new Uint8Array([1])] }],
+    inputs: [
+      {
+        prevout: { txid: sha256(u32be(nonce)), vout: 0 },
+        scriptSig: new Uint8Array(),
+        sequence: 0xffffffff,
+        witness: [new Uint8Array([1])],
+      },
+    ],
     outputs: outputs.map((o) => ({ script: o.script, value: o.value as Sat })),
     locktime: 0,
   };
@@ -38,7 +46,14 @@ export function externalTx(nonce: number, outputs: { script: Uint8Array; value: 
 export function coinbaseTx(height: number, script: Uint8Array, value: bigint): Transaction {
   return {
     version: 2,
-    inputs: [{ prevout: { txid: new Uint8Array(32), vout: 0xffffffff }, scriptSig: u32be(height), sequence: 0xffffffff, witness: [] }],
+    inputs: [
+      {
+        prevout: { txid: new Uint8Array(32), vout: 0xffffffff },
+        scriptSig: u32be(height),
+        sequence: 0xffffffff,
+        witness: [],
+      },
+    ],
     outputs: [{ script, value: value as Sat }],
     locktime: 0,
   };

@@ -1,10 +1,10 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import fc from 'fast-check';
+import { p2wpkh } from '../../src/bitcoin/script.ts';
+import { fromReversedHex, type Transaction, txidHex } from '../../src/bitcoin/tx.ts';
 import type { Sat } from '../../src/core/units.ts';
 import { hash160 } from '../../src/crypto/index.ts';
-import { p2wpkh } from '../../src/bitcoin/script.ts';
-import { type Transaction, fromReversedHex, txidHex } from '../../src/bitcoin/tx.ts';
 import { listfunds } from '../../src/wallet/rpc.ts';
 import type { Wallet } from '../../src/wallet/wallet.ts';
 import { block, externalTx, keys, newWallet } from './helpers.ts';
@@ -16,11 +16,21 @@ const ours = [
 ];
 const theirs = p2wpkh(new Uint8Array(20).fill(0x77));
 
-type Op = { kind: 'fund'; script: number; value: number } | { kind: 'spend'; pick: number; toOurs: number | null };
+type Op =
+  | { kind: 'fund'; script: number; value: number }
+  | { kind: 'spend'; pick: number; toOurs: number | null };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  fc.record({ kind: fc.constant('fund' as const), script: fc.nat(ours.length - 1), value: fc.integer({ min: 1000, max: 1_000_000 }) }),
-  fc.record({ kind: fc.constant('spend' as const), pick: fc.nat(), toOurs: fc.option(fc.nat(ours.length - 1)) }),
+  fc.record({
+    kind: fc.constant('fund' as const),
+    script: fc.nat(ours.length - 1),
+    value: fc.integer({ min: 1000, max: 1_000_000 }),
+  }),
+  fc.record({
+    kind: fc.constant('spend' as const),
+    pick: fc.nat(),
+    toOurs: fc.option(fc.nat(ours.length - 1)),
+  }),
 );
 const blocksArb = fc.array(fc.array(opArb, { maxLength: 4 }), { minLength: 1, maxLength: 8 });
 
@@ -31,7 +41,11 @@ interface Utxo {
 }
 
 /** Turns ops into transactions; spends pick among outputs to us created earlier on the same chain. */
-function interpret(blocks: Op[][], utxosIn: readonly Utxo[], nonceBase: number): { txs: Transaction[][]; utxos: Utxo[] } {
+function interpret(
+  blocks: Op[][],
+  utxosIn: readonly Utxo[],
+  nonceBase: number,
+): { txs: Transaction[][]; utxos: Utxo[] } {
   const utxos = utxosIn.slice();
   let nonce = nonceBase;
   const out: Transaction[][] = [];
@@ -47,7 +61,14 @@ function interpret(blocks: Op[][], utxosIn: readonly Utxo[], nonceBase: number):
         const script = op.toOurs === null ? theirs : ours[op.toOurs]!;
         tx = {
           version: 2,
-          inputs: [{ prevout: { txid: fromReversedHex(u.txid), vout: u.vout }, scriptSig: new Uint8Array(), sequence: 0, witness: [] }],
+          inputs: [
+            {
+              prevout: { txid: fromReversedHex(u.txid), vout: u.vout },
+              scriptSig: new Uint8Array(),
+              sequence: 0,
+              witness: [],
+            },
+          ],
           outputs: [{ script, value: (u.value - 500n) as Sat }],
           locktime: nonce++,
         };
@@ -82,7 +103,9 @@ test('reorg property: apply, disconnect k, apply a fork => confirmed state equal
       const b = interpret(opsB, prefix.utxos, 1_000_000);
 
       const w = newWallet();
-      a.txs.forEach((txs, h) => assert.ok(w.applyBlock(block(h + 1, txs)).ok));
+      a.txs.forEach((txs, h) => {
+        assert.ok(w.applyBlock(block(h + 1, txs)).ok);
+      });
       for (let h = opsA.length; h > keep; h--) assert.ok(w.disconnectBlock(block(h, []).hash).ok);
       assert.equal(w.tipHeight, keep);
       b.txs.forEach((txs, i) => {
@@ -92,8 +115,12 @@ test('reorg property: apply, disconnect k, apply a fork => confirmed state equal
       });
 
       const fresh = newWallet();
-      prefix.txs.forEach((txs, h) => assert.ok(fresh.applyBlock(block(h + 1, txs)).ok));
-      b.txs.forEach((txs, i) => assert.ok(fresh.applyBlock(block(keep + i + 1, txs, 1)).ok));
+      prefix.txs.forEach((txs, h) => {
+        assert.ok(fresh.applyBlock(block(h + 1, txs)).ok);
+      });
+      b.txs.forEach((txs, i) => {
+        assert.ok(fresh.applyBlock(block(keep + i + 1, txs, 1)).ok);
+      });
 
       assert.deepEqual(confirmedView(w), confirmedView(fresh));
       // Nothing counted twice: the confirmed balance from the view equals the fresh wallet's.
@@ -103,7 +130,12 @@ test('reorg property: apply, disconnect k, apply a fork => confirmed state equal
       // What is left unconfirmed in w came from the abandoned branch and conflicts with nothing confirmed.
       for (const t of w.transactions()) {
         if (t.height !== null) continue;
-        assert.ok(a.txs.slice(keep).flat().some((x) => txidHex(x) === t.txid) || b.txs.flat().some((x) => txidHex(x) === t.txid));
+        assert.ok(
+          a.txs
+            .slice(keep)
+            .flat()
+            .some((x) => txidHex(x) === t.txid) || b.txs.flat().some((x) => txidHex(x) === t.txid),
+        );
       }
     }),
     { numRuns: 60 },
@@ -125,8 +157,12 @@ test('reorg property: disconnecting k blocks and re-applying them restores exact
       for (let h = ops.length; h > ops.length - k; h--) assert.ok(w.disconnectBlock(block(h, []).hash).ok);
       // Disconnected transactions are unconfirmed, not lost: confirmed + unconfirmed is unchanged.
       const mid = w.balance();
-      assert.equal(mid.confirmed + mid.unconfirmed + mid.immature, before.confirmed + before.unconfirmed + before.immature);
-      for (let h = ops.length - k + 1; h <= ops.length; h++) assert.ok(w.applyBlock(block(h, a.txs[h - 1]!)).ok);
+      assert.equal(
+        mid.confirmed + mid.unconfirmed + mid.immature,
+        before.confirmed + before.unconfirmed + before.immature,
+      );
+      for (let h = ops.length - k + 1; h <= ops.length; h++)
+        assert.ok(w.applyBlock(block(h, a.txs[h - 1]!)).ok);
       assert.deepEqual(listfunds(w, { spent: true }), listfunds(straight, { spent: true }));
       assert.deepEqual(w.balance(), straight.balance());
     }),

@@ -1,23 +1,30 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { addressFromScript } from '../../src/bitcoin/address.ts';
+import { p2wpkh, p2wshOfScript } from '../../src/bitcoin/script.ts';
+import { p2wpkhScriptCode, SIGHASH_ALL, segwitV0Sighash } from '../../src/bitcoin/sighash.ts';
+import { parseTx, serializeTx, type Transaction, txidHex, weight } from '../../src/bitcoin/tx.ts';
 import { hex } from '../../src/core/bytes.ts';
 import type { FeeratePerKw, Sat } from '../../src/core/units.ts';
 import { ecdsaVerify, hash160, signatureFromDer } from '../../src/crypto/index.ts';
-import { p2wpkh, p2wshOfScript } from '../../src/bitcoin/script.ts';
-import { SIGHASH_ALL, p2wpkhScriptCode, segwitV0Sighash } from '../../src/bitcoin/sighash.ts';
-import { type Transaction, parseTx, serializeTx, txidHex, weight } from '../../src/bitcoin/tx.ts';
-import { addressFromScript } from '../../src/bitcoin/address.ts';
 import {
-  RBF_SEQUENCE,
+  listfunds,
+  listtransactions,
+  newaddr,
+  parseFeerate,
+  parseSatoshi,
+  withdrawRpc,
+} from '../../src/wallet/rpc.ts';
+import {
   bumpFee,
   createFunding,
+  RBF_SEQUENCE,
   releaseFunding,
   signFunding,
   withdraw,
 } from '../../src/wallet/spend.ts';
-import { listfunds, listtransactions, newaddr, parseFeerate, parseSatoshi, withdrawRpc } from '../../src/wallet/rpc.ts';
-import { Wallet, outpointKey } from '../../src/wallet/wallet.ts';
 import { type WalletError, walletErrorMessage } from '../../src/wallet/types.ts';
+import { outpointKey, Wallet } from '../../src/wallet/wallet.ts';
 import { INCREMENTAL_RELAY_FEERATE } from '../../src/wallet/weights.ts';
 import { block, coinbaseTx, externalTx, keys, newWallet, snapshot } from './helpers.ts';
 
@@ -28,7 +35,9 @@ const other = p2wpkh(new Uint8Array(20).fill(0xee)); // someone else's address
 /** A wallet with confirmed coins of the given values at height 100, tip at 105. */
 function funded(values: number[]): Wallet {
   const w = newWallet();
-  const txs = values.map((v, i) => externalTx(1000 + i, [{ script: w.newReceiveScript().script, value: BigInt(v) }]));
+  const txs = values.map((v, i) =>
+    externalTx(1000 + i, [{ script: w.newReceiveScript().script, value: BigInt(v) }]),
+  );
   assert.ok(w.applyBlock(block(100, txs)).ok);
   for (let h = 101; h <= 105; h++) assert.ok(w.applyBlock(block(h, [])).ok);
   return w;
@@ -47,13 +56,20 @@ function assertSigned(w: Wallet, tx: Transaction): void {
     assert.equal(hex(p2wpkh(hash160(pubkey))), hex(coin.script), 'witness key does not match the output');
     assert.equal(sig[sig.length - 1], SIGHASH_ALL);
     const digest = segwitV0Sighash(tx, i, p2wpkhScriptCode(hash160(pubkey)), coin.value, SIGHASH_ALL);
-    assert.ok(ecdsaVerify(signatureFromDer(sig.subarray(0, -1)), digest, pubkey), `bad signature on input ${i}`);
+    assert.ok(
+      ecdsaVerify(signatureFromDer(sig.subarray(0, -1)), digest, pubkey),
+      `bad signature on input ${i}`,
+    );
   });
 }
 
 function feeOf(w: Wallet, tx: Transaction): bigint {
   const byKey = new Map(w.coins().map((c) => [c.outpoint, c]));
-  const inSum = tx.inputs.reduce((a, i) => a + byKey.get(outpointKey(hex(Uint8Array.from(i.prevout.txid).reverse()), i.prevout.vout))!.value, 0n);
+  const inSum = tx.inputs.reduce(
+    (a, i) =>
+      a + byKey.get(outpointKey(hex(Uint8Array.from(i.prevout.txid).reverse()), i.prevout.vout))!.value,
+    0n,
+  );
   return inSum - tx.outputs.reduce((a, o) => a + o.value, 0n);
 }
 
@@ -112,7 +128,12 @@ test('address gap: outputs within the lookahead of the last used index are found
   assert.equal(w.coins().length, 0);
   // Paying index 19 and then 25 in the same block: the window extends after each transaction.
   assert.ok(
-    w.applyBlock(block(2, [externalTx(2, [{ script: at(19), value: 2000n }]), externalTx(3, [{ script: at(25), value: 3000n }])])).ok,
+    w.applyBlock(
+      block(2, [
+        externalTx(2, [{ script: at(19), value: 2000n }]),
+        externalTx(3, [{ script: at(25), value: 3000n }]),
+      ]),
+    ).ok,
   );
   assert.equal(w.balance().confirmed, 5000n);
   assert.deepEqual(w.addressCounters.receive, { issued: 0, used: 26 });
@@ -120,7 +141,11 @@ test('address gap: outputs within the lookahead of the last used index are found
   const next = w.newReceiveScript();
   assert.equal(next.index, 26);
   // Change chain is watched too.
-  assert.ok(w.applyBlock(block(3, [externalTx(4, [{ script: p2wpkh(hash160(keys.bip84(1, 5).pubkey)), value: 4000n }])])).ok);
+  assert.ok(
+    w.applyBlock(
+      block(3, [externalTx(4, [{ script: p2wpkh(hash160(keys.bip84(1, 5).pubkey)), value: 4000n }])]),
+    ).ok,
+  );
   assert.equal(w.balance().confirmed, 9000n);
 });
 
@@ -146,7 +171,9 @@ test('withdraw: signed BIP143 P2WPKH spend at the feerate, change back to us, in
   // Inputs are spent and reserved, the change is an unconfirmed coin, totals conserved.
   const funds = listfunds(w, { spent: true }).outputs;
   for (const input of tx.inputs) {
-    const o = funds.find((f) => f.txid === hex(Uint8Array.from(input.prevout.txid).reverse()) && f.output === input.prevout.vout)!;
+    const o = funds.find(
+      (f) => f.txid === hex(Uint8Array.from(input.prevout.txid).reverse()) && f.output === input.prevout.vout,
+    )!;
     assert.equal(o.status, 'spent');
     assert.equal(o.reserved, true);
     assert.equal(o.reserved_to_block, 105 + 72);
@@ -186,17 +213,45 @@ test('withdraw errors are typed and change nothing', () => {
   assert.equal(errKind(withdraw(w, other, sat(10_000), { feerate: rate(100) })), 'bad-feerate');
   assert.equal(errKind(withdraw(w, other, sat(10_000), { feerate: rate(2_000_000) })), 'bad-feerate');
   assert.equal(errKind(withdraw(w, other, sat(10_000), { feerate: rate(1000.5) })), 'bad-feerate');
-  assert.equal(errKind(withdraw(w, new Uint8Array([0x6a, 0x01, 0x00]), sat(10_000), { feerate: rate(1000) })), 'bad-destination');
-  assert.equal(errKind(withdraw(w, new Uint8Array([0xff]), sat(10_000), { feerate: rate(1000) })), 'bad-destination');
-  assert.equal(errKind(withdraw(w, other, sat(10_000), { feerate: rate(1000), utxos: ['00'.repeat(32) + ':0'] })), 'utxo-unavailable');
+  assert.equal(
+    errKind(withdraw(w, new Uint8Array([0x6a, 0x01, 0x00]), sat(10_000), { feerate: rate(1000) })),
+    'bad-destination',
+  );
+  assert.equal(
+    errKind(withdraw(w, new Uint8Array([0xff]), sat(10_000), { feerate: rate(1000) })),
+    'bad-destination',
+  );
+  assert.equal(
+    errKind(withdraw(w, other, sat(10_000), { feerate: rate(1000), utxos: [`${'00'.repeat(32)}:0`] })),
+    'utxo-unavailable',
+  );
   const mainnet = addressFromScript('bitcoin', other)!;
-  assert.equal(errKind(withdrawRpc(w, { destination: mainnet, satoshi: 10_000, feerate: rate(1000) })), 'wrong-network');
-  assert.equal(errKind(withdrawRpc(w, { destination: 'bcrt1qnotanaddress', satoshi: 10_000, feerate: rate(1000) })), 'invalid-address');
-  assert.equal(errKind(withdrawRpc(w, { destination: addressFromScript('regtest', other)!, satoshi: '12.5sat', feerate: rate(1000) })), 'bad-amount');
+  assert.equal(
+    errKind(withdrawRpc(w, { destination: mainnet, satoshi: 10_000, feerate: rate(1000) })),
+    'wrong-network',
+  );
+  assert.equal(
+    errKind(withdrawRpc(w, { destination: 'bcrt1qnotanaddress', satoshi: 10_000, feerate: rate(1000) })),
+    'invalid-address',
+  );
+  assert.equal(
+    errKind(
+      withdrawRpc(w, {
+        destination: addressFromScript('regtest', other)!,
+        satoshi: '12.5sat',
+        feerate: rate(1000),
+      }),
+    ),
+    'bad-amount',
+  );
   assert.equal(snapshot(w), before);
   assert.deepEqual(w.takeChanges(), { put: [], delete: [] });
   // And the RPC path works.
-  const ok = withdrawRpc(w, { destination: addressFromScript('regtest', other)!, satoshi: '20000sat', feerate: rate(1000) });
+  const ok = withdrawRpc(w, {
+    destination: addressFromScript('regtest', other)!,
+    satoshi: '20000sat',
+    feerate: rate(1000),
+  });
   assert.ok(ok.ok);
   assert.equal(txidHex(parseTx(Buffer.from(ok.value.tx, 'hex'))), ok.value.txid);
 });
@@ -206,7 +261,10 @@ test('unconfirmed and reserved coins are not spent unless allowed', () => {
   const script = w.newReceiveScript().script;
   assert.ok(w.addUnconfirmed(externalTx(77, [{ script, value: 500_000n }])).ok);
   // The external unconfirmed 500k coin is never used, even with minConf 0.
-  assert.equal(errKind(withdraw(w, other, sat(200_000), { feerate: rate(1000), minConf: 0 })), 'insufficient-funds');
+  assert.equal(
+    errKind(withdraw(w, other, sat(200_000), { feerate: rate(1000), minConf: 0 })),
+    'insufficient-funds',
+  );
   // Our own unconfirmed change may be used with minConf 0.
   const first = withdraw(w, other, sat(30_000), { feerate: rate(1000) });
   assert.ok(first.ok);
@@ -231,7 +289,11 @@ test('RBF bump: same inputs, higher fee meeting BIP125, old tx replaced; if the 
   assert.ok(bumped.value.fee >= oldFee + BigInt(Math.ceil((INCREMENTAL_RELAY_FEERATE * weight(tx)) / 1000)));
   assert.ok(bumped.value.fee * 1000n >= BigInt(3000 * weight(tx)));
   const oldInputs = first.value.tx.inputs.map((i) => hex(i.prevout.txid) + i.prevout.vout);
-  for (const k of oldInputs) assert.ok(tx.inputs.some((i) => hex(i.prevout.txid) + i.prevout.vout === k), 'replacement must spend the old inputs');
+  for (const k of oldInputs)
+    assert.ok(
+      tx.inputs.some((i) => hex(i.prevout.txid) + i.prevout.vout === k),
+      'replacement must spend the old inputs',
+    );
   assert.equal(tx.outputs.find((o) => hex(o.script) === hex(other))?.value, 50_000n);
   assert.equal(w.getTx(first.value.txid), undefined);
   assert.ok(w.getTx(bumped.value.txid));
@@ -255,7 +317,10 @@ test('RBF bump of a sweep lowers the recipient output; bump adds inputs when cha
   assert.equal(b.value.tx.outputs[0]!.value + b.value.fee, 100_000n);
 
   const w2 = funded([51_000, 80_000]);
-  const tight = withdraw(w2, other, sat(50_000), { feerate: rate(253), utxos: [w2.spendableCoins().find((c) => c.value === 51_000n)!.outpoint] });
+  const tight = withdraw(w2, other, sat(50_000), {
+    feerate: rate(253),
+    utxos: [w2.spendableCoins().find((c) => c.value === 51_000n)!.outpoint],
+  });
   assert.ok(tight.ok);
   assert.equal(tight.value.tx.inputs.length, 1);
   const b2 = bumpFee(w2, tight.value.txid, 10_000);
@@ -345,7 +410,14 @@ test('a mempool double-spend of a confirmed coin is refused; an unconfirmed one 
   const coin = w.spendableCoins()[0]!;
   const spend = (n: number): Transaction => ({
     version: 2,
-    inputs: [{ prevout: { txid: Uint8Array.from(Buffer.from(coin.txid, 'hex')).reverse(), vout: coin.vout }, scriptSig: new Uint8Array(), sequence: 0, witness: [] }],
+    inputs: [
+      {
+        prevout: { txid: Uint8Array.from(Buffer.from(coin.txid, 'hex')).reverse(), vout: coin.vout },
+        scriptSig: new Uint8Array(),
+        sequence: 0,
+        witness: [],
+      },
+    ],
     outputs: [{ script: other, value: BigInt(90_000 - n) as Sat }],
     locktime: 0,
   });
@@ -356,7 +428,10 @@ test('a mempool double-spend of a confirmed coin is refused; an unconfirmed one 
   assert.deepEqual(b.value.replaced, [txidHex(spend(1))]);
   assert.ok(w.applyBlock(block(106, [spend(2)])).ok);
   assert.equal(errKind(w.addUnconfirmed(spend(3))), 'conflicts-with-confirmed');
-  assert.deepEqual(w.addUnconfirmed(externalTx(5, [{ script: other, value: 1n }])), { ok: true, value: { relevant: false, replaced: [] } });
+  assert.deepEqual(w.addUnconfirmed(externalTx(5, [{ script: other, value: 1n }])), {
+    ok: true,
+    value: { relevant: false, replaced: [] },
+  });
 });
 
 test('records: full snapshot and incremental changes rebuild the same wallet', () => {
@@ -371,7 +446,10 @@ test('records: full snapshot and incremental changes rebuild the same wallet', (
   w.watchScript(other, 'channel close');
   const wd = withdraw(w, other, sat(50_000), { feerate: rate(1000) });
   assert.ok(wd.ok);
-  const f = createFunding(w, p2wshOfScript(new Uint8Array([1])), sat(20_000), { feerate: rate(1000), minConf: 0 });
+  const f = createFunding(w, p2wshOfScript(new Uint8Array([1])), sat(20_000), {
+    feerate: rate(1000),
+    minConf: 0,
+  });
   assert.ok(f.ok);
   apply();
   assert.ok(w.abandon(wd.value.txid).ok);
@@ -397,11 +475,41 @@ test('CLN parameter parsing: satoshi and feerate', () => {
   assert.deepEqual(parseSatoshi('1000sat'), { ok: true, value: 1000n });
   assert.deepEqual(parseSatoshi('5000msat'), { ok: true, value: 5n });
   assert.deepEqual(parseSatoshi('0.001btc'), { ok: true, value: 100_000n });
-  for (const bad of ['5001msat', '-1', 0, 1.5, '1e5', null, '']) assert.equal(parseSatoshi(bad).ok, false, String(bad));
+  for (const bad of ['5001msat', '-1', 0, 1.5, '1e5', null, ''])
+    assert.equal(parseSatoshi(bad).ok, false, String(bad));
   const est = () => rate(7777);
   assert.deepEqual(parseFeerate('normal', est), { ok: true, value: 7777 });
   assert.deepEqual(parseFeerate('1000perkw', est), { ok: true, value: 1000 });
   assert.deepEqual(parseFeerate('4000perkb', est), { ok: true, value: 1000 });
   assert.deepEqual(parseFeerate(4000, est), { ok: true, value: 1000 });
   assert.equal(parseFeerate('fast', est).ok, false);
+});
+
+test('an incoming unconfirmed payment whose foreign input is double-spent elsewhere stops counting', () => {
+  const w = newWallet();
+  const pay = externalTx(42, [{ script: w.newReceiveScript().script, value: 70_000n }]);
+  assert.ok(w.addUnconfirmed(pay).ok);
+  assert.equal(w.balance().unconfirmed, 70_000n);
+  // The payer spends the same input to itself instead; that transaction does not touch our scripts.
+  const doubleSpend: Transaction = { ...pay, outputs: [{ script: other, value: 69_000n as Sat }] };
+  const r = w.applyBlock(block(1, [doubleSpend]));
+  assert.ok(r.ok);
+  assert.deepEqual(r.value.relevant, []);
+  assert.deepEqual(r.value.conflicted, [txidHex(pay)]);
+  assert.equal(w.balance().unconfirmed, 0n);
+  assert.equal(w.coins().length, 0);
+});
+
+test('deep reorgs beyond the remembered block hashes still disconnect correctly', () => {
+  const w = newWallet();
+  const script = w.newReceiveScript().script;
+  const pay = externalTx(9, [{ script, value: 1234n }]);
+  for (let h = 1; h <= 150; h++) assert.ok(w.applyBlock(block(h, h === 10 ? [pay] : [])).ok);
+  for (let h = 150; h >= 9; h--) assert.ok(w.disconnectBlock(block(h, []).hash).ok, `disconnect ${h}`);
+  assert.equal(w.tipHeight, 8);
+  assert.equal(w.balance().unconfirmed, 1234n);
+  assert.equal(w.balance().confirmed, 0n);
+  assert.ok(w.applyBlock(block(9, [pay], 1)).ok);
+  assert.equal(w.balance().confirmed, 1234n);
+  assert.equal(w.coins()[0]!.height, 9);
 });
