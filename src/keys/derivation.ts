@@ -15,11 +15,11 @@
 // The LND families are kept so the layout is familiar, but every level under 1017' is hardened: a leaked
 // channel secret plus an xpub must never expose siblings. Seeds are NOT interchangeable with LND (aezeed).
 import { HDKey } from '@scure/bip32';
-import { publicKeyOf, pubkeyTweakAdd, taggedHash } from '../crypto/index.ts';
+import type { Network } from '../bitcoin/address.ts';
+import { pubkeyTweakAdd, publicKeyOf, taggedHash } from '../crypto/index.ts';
 
-export type Network = 'bitcoin' | 'testnet' | 'testnet4' | 'signet' | 'regtest';
-
-export const NETWORKS: readonly Network[] = ['bitcoin', 'testnet', 'testnet4', 'signet', 'regtest'];
+export type { Network };
+export const NETWORKS: readonly Network[] = ['bitcoin', 'testnet', 'signet', 'regtest'];
 
 export function isNetwork(s: string): s is Network {
   return (NETWORKS as readonly string[]).includes(s);
@@ -30,7 +30,6 @@ export function coinType(network: Network): 0 | 1 {
     case 'bitcoin':
       return 0;
     case 'testnet':
-    case 'testnet4':
     case 'signet':
     case 'regtest':
       return 1;
@@ -90,7 +89,8 @@ export class KeyChain {
     seed: Uint8Array,
     readonly network: Network,
   ) {
-    if (seed.length < 16 || seed.length > 64) throw new DerivationError(`BIP32 seed must be 16..64 bytes, got ${seed.length}`);
+    if (seed.length < 16 || seed.length > 64)
+      throw new DerivationError(`BIP32 seed must be 16..64 bytes, got ${seed.length}`);
     this.#root = HDKey.fromMasterSeed(seed);
     this.coin = coinType(network);
   }
@@ -98,7 +98,11 @@ export class KeyChain {
   private family(f: KeyFamily): HDKey {
     let node = this.#families.get(f);
     if (node === undefined) {
-      node = this.#root.deriveChild(LN_PURPOSE + H).deriveChild(this.coin + H).deriveChild(f + H).deriveChild(0 + H);
+      node = this.#root
+        .deriveChild(LN_PURPOSE + H)
+        .deriveChild(this.coin + H)
+        .deriveChild(f + H)
+        .deriveChild(0 + H);
       this.#families.set(f, node);
     }
     return node;
@@ -118,7 +122,11 @@ export class KeyChain {
     const key = `${purpose}/${chain}`;
     let node = this.#accounts.get(key);
     if (node === undefined) {
-      node = this.#root.deriveChild(purpose + H).deriveChild(this.coin + H).deriveChild(0 + H).deriveChild(chain);
+      node = this.#root
+        .deriveChild(purpose + H)
+        .deriveChild(this.coin + H)
+        .deriveChild(0 + H)
+        .deriveChild(chain);
       this.#accounts.set(key, node);
     }
     return node;
@@ -139,7 +147,10 @@ export class KeyChain {
 
   /** The account xpub for BIP84 (watch-only export), with mainnet/testnet version bytes. */
   bip84AccountXpub(): string {
-    return this.#root.deriveChild(84 + H).deriveChild(this.coin + H).deriveChild(0 + H).publicExtendedKey;
+    return this.#root
+      .deriveChild(84 + H)
+      .deriveChild(this.coin + H)
+      .deriveChild(0 + H).publicExtendedKey;
   }
 
   channelKeys(index: number): ChannelKeyMaterial {

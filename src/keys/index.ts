@@ -1,3 +1,3 @@
-export * from './mnemonic.ts';
 export * from './derivation.ts';
+export * from './mnemonic.ts';
 export * from './node-signer.ts';

@@ -2,12 +2,12 @@
 // draws randomness itself (the shell passes bytes from its EntropySource).
 import {
   entropyToMnemonic,
-  mnemonicToEntropy as scureMnemonicToEntropy,
   mnemonicToSeedSync,
+  mnemonicToEntropy as scureMnemonicToEntropy,
   validateMnemonic,
 } from '@scure/bip39';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
-import { type Result, err, ok } from '../core/result.ts';
+import { err, ok, type Result } from '../core/result.ts';
 
 /** 16 bytes give 12 words, 32 bytes give 24 words (the default for new nodes). */
 export const MNEMONIC_ENTROPY_LENGTHS = [16, 20, 24, 28, 32] as const;
@@ -33,14 +33,20 @@ export function mnemonicToEntropy(mnemonic: string): Result<Uint8Array, Mnemonic
   const words = normalizeMnemonic(mnemonic);
   const count = words === '' ? 0 : words.split(' ').length;
   if (![12, 15, 18, 21, 24].includes(count)) {
-    return err({ kind: 'invalid-mnemonic', message: `a mnemonic has 12, 15, 18, 21 or 24 words, got ${count}` });
+    return err({
+      kind: 'invalid-mnemonic',
+      message: `a mnemonic has 12, 15, 18, 21 or 24 words, got ${count}`,
+    });
   }
   const unknown = words.split(' ').find((w) => !wordlist.includes(w));
   if (unknown !== undefined) {
     return err({ kind: 'invalid-mnemonic', message: `"${unknown}" is not in the BIP39 English word list` });
   }
   if (!validateMnemonic(words, wordlist)) {
-    return err({ kind: 'invalid-mnemonic', message: 'mnemonic checksum does not match (a word is wrong or misplaced)' });
+    return err({
+      kind: 'invalid-mnemonic',
+      message: 'mnemonic checksum does not match (a word is wrong or misplaced)',
+    });
   }
   return ok(scureMnemonicToEntropy(words, wordlist));
 }

@@ -21,7 +21,7 @@ import {
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { concat, equal, fromUtf8, u16be, utf8 } from '../core/bytes.ts';
-import { AeadError, type EntropySource, aeadDecrypt, aeadEncrypt, sha256 } from '../crypto/index.ts';
+import { AeadError, aeadDecrypt, aeadEncrypt, type EntropySource, sha256 } from '../crypto/index.ts';
 import type { Network } from './derivation.ts';
 import { mnemonicFromEntropy, mnemonicToEntropy, seedFromMnemonic } from './mnemonic.ts';
 
@@ -95,12 +95,14 @@ function encodePayload(p: Payload): Uint8Array {
 
 function decodePayload(b: Uint8Array): Payload {
   const n = b[0];
-  if (n === undefined || b.length < 1 + n + 2) throw new SeedFileError('corrupt', 'seed file payload is truncated');
+  if (n === undefined || b.length < 1 + n + 2)
+    throw new SeedFileError('corrupt', 'seed file payload is truncated');
   const entropy = b.slice(1, 1 + n);
   const passLen = (b[1 + n]! << 8) | b[2 + n]!;
   if (b.length < 3 + n + passLen) throw new SeedFileError('corrupt', 'seed file payload is truncated');
   const bip39Passphrase = fromUtf8(b.subarray(3 + n, 3 + n + passLen));
-  if (!mnemonicFromEntropy(entropy).ok) throw new SeedFileError('corrupt', `seed file holds ${n} bytes of entropy`);
+  if (!mnemonicFromEntropy(entropy).ok)
+    throw new SeedFileError('corrupt', `seed file holds ${n} bytes of entropy`);
   return { entropy, bip39Passphrase };
 }
 
@@ -112,27 +114,46 @@ function scryptKey(passphrase: string, salt: Uint8Array, logN: number, r: number
 }
 
 /** Serializes a seed file (exported for tests; `random` gives the salt and nonce). */
-export function encodeSeedFile(p: Payload, passphrase: string | undefined, random: EntropySource, logN = DEFAULT_SCRYPT_LOG_N): Uint8Array {
+export function encodeSeedFile(
+  p: Payload,
+  passphrase: string | undefined,
+  random: EntropySource,
+  logN = DEFAULT_SCRYPT_LOG_N,
+): Uint8Array {
   const payload = encodePayload(p);
   if (passphrase === undefined) {
     const header = concat(MAGIC, new Uint8Array([VERSION, KIND_PLAIN]));
     return concat(header, payload, sha256(header, payload).subarray(0, 4));
   }
-  if (passphrase.length === 0) throw new SeedFileError('wrong-passphrase', 'an empty passphrase does not encrypt anything');
-  if (!Number.isInteger(logN) || logN < MIN_LOG_N || logN > MAX_LOG_N) throw new RangeError(`scrypt logN out of range: ${logN}`);
+  if (passphrase.length === 0)
+    throw new SeedFileError('wrong-passphrase', 'an empty passphrase does not encrypt anything');
+  if (!Number.isInteger(logN) || logN < MIN_LOG_N || logN > MAX_LOG_N)
+    throw new RangeError(`scrypt logN out of range: ${logN}`);
   const salt = random.randomBytes(16);
   const nonce = random.randomBytes(12);
-  const header = concat(MAGIC, new Uint8Array([VERSION, KIND_ENCRYPTED, logN, SCRYPT_R, SCRYPT_P]), salt, nonce);
+  const header = concat(
+    MAGIC,
+    new Uint8Array([VERSION, KIND_ENCRYPTED, logN, SCRYPT_R, SCRYPT_P]),
+    salt,
+    nonce,
+  );
   const key = scryptKey(passphrase, salt, logN, SCRYPT_R, SCRYPT_P);
   return concat(header, aeadEncrypt(key, nonce, header, payload));
 }
 
 /** Parses and (if needed) decrypts a seed file's bytes. */
-export function decodeSeedFile(b: Uint8Array, passphrase: string | undefined): Payload & { encrypted: boolean } {
-  if (b.length < 10 || !equal(b.subarray(0, 8), MAGIC)) throw new SeedFileError('corrupt', 'not a shandian seed file (bad magic)');
+export function decodeSeedFile(
+  b: Uint8Array,
+  passphrase: string | undefined,
+): Payload & { encrypted: boolean } {
+  if (b.length < 10 || !equal(b.subarray(0, 8), MAGIC))
+    throw new SeedFileError('corrupt', 'not a shandian seed file (bad magic)');
   const version = b[8]!;
   if (version !== VERSION) {
-    throw new SeedFileError('unsupported-version', `seed file version ${version} is newer than this shandian understands (${VERSION})`);
+    throw new SeedFileError(
+      'unsupported-version',
+      `seed file version ${version} is newer than this shandian understands (${VERSION})`,
+    );
   }
   const kind = b[9]!;
   if (kind === KIND_PLAIN) {
@@ -149,11 +170,17 @@ export function decodeSeedFile(b: Uint8Array, passphrase: string | undefined): P
     const headerLen = 10 + 3 + 16 + 12;
     if (b.length < headerLen + 16) throw new SeedFileError('corrupt', 'encrypted seed file is truncated');
     if (passphrase === undefined) {
-      throw new SeedFileError('passphrase-required', 'the seed file is encrypted: a passphrase is needed to open it');
+      throw new SeedFileError(
+        'passphrase-required',
+        'the seed file is encrypted: a passphrase is needed to open it',
+      );
     }
     const [logN, r, p] = [b[10]!, b[11]!, b[12]!];
     if (logN < MIN_LOG_N || logN > MAX_LOG_N || r < 1 || r > 32 || p < 1 || p > 16) {
-      throw new SeedFileError('corrupt', `seed file has unsupported scrypt parameters (logN ${logN}, r ${r}, p ${p})`);
+      throw new SeedFileError(
+        'corrupt',
+        `seed file has unsupported scrypt parameters (logN ${logN}, r ${r}, p ${p})`,
+      );
     }
     const header = b.subarray(0, headerLen);
     const key = scryptKey(passphrase, b.subarray(13, 29), logN, r, p);
@@ -161,7 +188,11 @@ export function decodeSeedFile(b: Uint8Array, passphrase: string | undefined): P
     try {
       payload = aeadDecrypt(key, b.subarray(29, 41), header, b.subarray(headerLen));
     } catch (e) {
-      if (e instanceof AeadError) throw new SeedFileError('wrong-passphrase', 'wrong passphrase for the seed file (or the file is damaged)');
+      if (e instanceof AeadError)
+        throw new SeedFileError(
+          'wrong-passphrase',
+          'wrong passphrase for the seed file (or the file is damaged)',
+        );
       throw e;
     }
     return { ...decodePayload(payload), encrypted: true };
@@ -192,7 +223,8 @@ function writeNew(path: string, bytes: Uint8Array): void {
     linkSync(tmp, path);
   } catch (e) {
     unlinkSync(tmp);
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new SeedFileError('exists', `refusing to overwrite existing seed file ${path}`);
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST')
+      throw new SeedFileError('exists', `refusing to overwrite existing seed file ${path}`);
     throw e;
   }
   unlinkSync(tmp);
@@ -229,7 +261,11 @@ export function createSeedFile(
   random: EntropySource,
 ): LoadedSeed & { readonly mnemonic: string } {
   const m = mnemonicFromEntropy(opts.entropy);
-  if (!m.ok) throw new SeedFileError('bad-entropy', `entropy must be 16..32 bytes in steps of 4, got ${opts.entropy.length}`);
+  if (!m.ok)
+    throw new SeedFileError(
+      'bad-entropy',
+      `entropy must be 16..32 bytes in steps of 4, got ${opts.entropy.length}`,
+    );
   const payload = { entropy: Uint8Array.from(opts.entropy), bip39Passphrase: opts.bip39Passphrase ?? '' };
   const path = create(opts, payload, random);
   return { seed: seedOf(payload), mnemonic: m.value, encrypted: opts.passphrase !== undefined, path };
@@ -241,7 +277,11 @@ export function importSeedFile(
   random: EntropySource,
 ): LoadedSeed {
   const e = mnemonicToEntropy(opts.mnemonic);
-  if (!e.ok) throw new SeedFileError('invalid-mnemonic', e.error.kind === 'invalid-mnemonic' ? e.error.message : 'invalid mnemonic');
+  if (!e.ok)
+    throw new SeedFileError(
+      'invalid-mnemonic',
+      e.error.kind === 'invalid-mnemonic' ? e.error.message : 'invalid mnemonic',
+    );
   const payload = { entropy: e.value, bip39Passphrase: opts.bip39Passphrase ?? '' };
   const path = create(opts, payload, random);
   return { seed: seedOf(payload), encrypted: opts.passphrase !== undefined, path };
@@ -258,7 +298,10 @@ function readChecked(opts: SeedFileOptions): { path: string; payload: Payload & 
   if (!st.isFile()) throw new SeedFileError('permissions', `${path} is not a regular file`);
   if ((st.mode & 0o077) !== 0) {
     const mode = (st.mode & 0o777).toString(8);
-    throw new SeedFileError('permissions', `seed file ${path} has permissions ${mode}, wider than 600: run "chmod 600 ${path}"`);
+    throw new SeedFileError(
+      'permissions',
+      `seed file ${path} has permissions ${mode}, wider than 600: run "chmod 600 ${path}"`,
+    );
   }
   if (typeof process.getuid === 'function' && st.uid !== process.getuid()) {
     throw new SeedFileError('permissions', `seed file ${path} is owned by another user (uid ${st.uid})`);
@@ -283,8 +326,10 @@ export function revealMnemonic(opts: SeedFileOptions): string {
  * Start-up: load the seed file if it exists, else create one from `random` (32 bytes of entropy).
  * `mnemonic` is present only when the file was just created.
  */
-export function openOrCreateSeedFile(opts: SeedFileOptions, random: EntropySource): LoadedSeed & { readonly created: boolean; readonly mnemonic?: string } {
+export function openOrCreateSeedFile(
+  opts: SeedFileOptions,
+  random: EntropySource,
+): LoadedSeed & { readonly created: boolean; readonly mnemonic?: string } {
   if (exists(seedFilePath(opts))) return { ...loadSeedFile(opts), created: false };
   return { ...createSeedFile({ ...opts, entropy: random.randomBytes(32) }, random), created: true };
 }
-

@@ -1,20 +1,20 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { HDKey } from '@scure/bip32';
-import { readSpec } from '../../src/testing/spec.ts';
 import { fromHex, hex, utf8 } from '../../src/core/bytes.ts';
 import { ecdh, ecdsaVerify, publicKeyOf, sha256 } from '../../src/crypto/index.ts';
 import {
   CHANGE,
   KeyChain,
-  RECEIVE,
   mnemonicFromEntropy,
   mnemonicToEntropy,
   nodeSignerFromKeyChain,
+  RECEIVE,
   recoverMessageSigner,
   seedFromMnemonic,
   taprootOutputKey,
 } from '../../src/keys/index.ts';
+import { readSpec } from '../../src/testing/spec.ts';
 
 interface ChainVector {
   readonly path: string;
@@ -106,7 +106,10 @@ test('BIP32 test vector 5: every invalid extended key is rejected', () => {
 test('BIP39: Trezor vector 0 and checksum/word errors', () => {
   const m = mnemonicFromEntropy(new Uint8Array(16));
   assert.ok(m.ok);
-  assert.equal(m.value, 'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about');
+  assert.equal(
+    m.value,
+    'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about',
+  );
   const seed = seedFromMnemonic(m.value, 'TREZOR');
   assert.ok(seed.ok);
   assert.equal(
@@ -125,16 +128,22 @@ test('BIP39: Trezor vector 0 and checksum/word errors', () => {
   assert.ok(!wrongChecksum.ok && wrongChecksum.error.kind === 'invalid-mnemonic');
   assert.match(wrongChecksum.error.message, /checksum/);
   const unknown = mnemonicToEntropy(m.value.replace(/about$/, 'bitcoinx'));
-  assert.ok(!unknown.ok && unknown.error.kind === 'invalid-mnemonic' && /bitcoinx/.test(unknown.error.message));
+  assert.ok(
+    !unknown.ok && unknown.error.kind === 'invalid-mnemonic' && /bitcoinx/.test(unknown.error.message),
+  );
   const short = mnemonicToEntropy('abandon about');
-  assert.ok(!short.ok && /12, 15, 18, 21 or 24/.test(short.error.kind === 'invalid-mnemonic' ? short.error.message : ''));
+  assert.ok(
+    !short.ok &&
+      /12, 15, 18, 21 or 24/.test(short.error.kind === 'invalid-mnemonic' ? short.error.message : ''),
+  );
   const badLen = mnemonicFromEntropy(new Uint8Array(15));
   assert.ok(!badLen.ok && badLen.error.kind === 'bad-entropy-length');
   const words24 = mnemonicFromEntropy(new Uint8Array(32).fill(0x7f));
   assert.ok(words24.ok && words24.value.split(' ').length === 24);
 });
 
-const abandon = 'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about';
+const abandon =
+  'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about';
 function abandonKeys(network: 'bitcoin' | 'regtest' = 'bitcoin'): KeyChain {
   const seed = seedFromMnemonic(abandon);
   assert.ok(seed.ok);
@@ -143,13 +152,25 @@ function abandonKeys(network: 'bitcoin' | 'regtest' = 'bitcoin'): KeyChain {
 
 test('BIP84 and BIP86 reference vectors (abandon ... about)', () => {
   const keys = abandonKeys();
-  assert.equal(hex(keys.bip84(RECEIVE, 0).pubkey), '0330d54fd0dd420a6e5f8d3624f5f3482cae350f79d5f0753bf5beef9c2d91af3c');
+  assert.equal(
+    hex(keys.bip84(RECEIVE, 0).pubkey),
+    '0330d54fd0dd420a6e5f8d3624f5f3482cae350f79d5f0753bf5beef9c2d91af3c',
+  );
   const tr = keys.bip86(RECEIVE, 0);
-  assert.equal(hex(tr.pubkey.subarray(1)), 'cc8a4bc64d897bddc5fbc2f670f7a8ba0b386779106cf1223c6fc5d7cd6fc115');
+  assert.equal(
+    hex(tr.pubkey.subarray(1)),
+    'cc8a4bc64d897bddc5fbc2f670f7a8ba0b386779106cf1223c6fc5d7cd6fc115',
+  );
   assert.equal(hex(tr.outputKey), 'a60869f0dbcf1dc659c9cecbaf8050135ea9e8cdc487053f1dc6880949dc684c');
   const tr1 = keys.bip86(RECEIVE, 1);
-  assert.equal(hex(tr1.pubkey.subarray(1)), '83dfe85a3151d2517290da461fe2815591ef69f2b18a2ce63f01697a8b313145');
-  assert.equal(hex(taprootOutputKey(tr1.pubkey)), 'a82f29944d65b86ae6b5e5cc75e294ead6c59391a1edc5e016e3498c67fc7bbb');
+  assert.equal(
+    hex(tr1.pubkey.subarray(1)),
+    '83dfe85a3151d2517290da461fe2815591ef69f2b18a2ce63f01697a8b313145',
+  );
+  assert.equal(
+    hex(taprootOutputKey(tr1.pubkey)),
+    'a82f29944d65b86ae6b5e5cc75e294ead6c59391a1edc5e016e3498c67fc7bbb',
+  );
   assert.match(keys.bip84AccountXpub(), /^xpub/);
 });
 
@@ -166,7 +187,13 @@ test('coin type separates mainnet from test networks; paths do not collide', () 
   const all = new Set<string>();
   for (const n of [0, 1]) {
     const ck = reg.channelKeys(n);
-    for (const k of [ck.fundingPubkey, ck.revocationBasepoint, ck.paymentBasepoint, ck.delayedPaymentBasepoint, ck.htlcBasepoint]) {
+    for (const k of [
+      ck.fundingPubkey,
+      ck.revocationBasepoint,
+      ck.paymentBasepoint,
+      ck.delayedPaymentBasepoint,
+      ck.htlcBasepoint,
+    ]) {
       all.add(hex(k));
     }
     all.add(hex(ck.perCommitmentSeed));

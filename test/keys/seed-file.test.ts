@@ -1,13 +1,12 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { hex } from '../../src/core/bytes.ts';
 import type { EntropySource } from '../../src/crypto/index.ts';
 import { seedFromMnemonic } from '../../src/keys/mnemonic.ts';
 import {
-  SeedFileError,
   createSeedFile,
   decodeSeedFile,
   encodeSeedFile,
@@ -15,6 +14,7 @@ import {
   loadSeedFile,
   openOrCreateSeedFile,
   revealMnemonic,
+  SeedFileError,
   seedFilePath,
 } from '../../src/keys/seed-file.ts';
 
@@ -60,11 +60,20 @@ test('plain seed file: created 0600 under <datadir>/<network>/seed, mnemonic ret
     // The file does not contain the mnemonic words in the clear (only entropy).
     assert.doesNotMatch(readFileSync(created.path, 'latin1'), new RegExp(created.mnemonic.split(' ')[0]!));
     // Refuses to overwrite, and nothing changes.
-    assert.equal(code(() => createSeedFile({ datadir, network: 'regtest', entropy: new Uint8Array(32) }, fakeRandom())), 'exists');
+    assert.equal(
+      code(() => createSeedFile({ datadir, network: 'regtest', entropy: new Uint8Array(32) }, fakeRandom())),
+      'exists',
+    );
     assert.equal(hex(loadSeedFile({ datadir, network: 'regtest' }).seed), hex(created.seed));
     // Other networks are separate.
-    assert.equal(code(() => loadSeedFile({ datadir, network: 'bitcoin' })), 'not-found');
-    assert.equal(code(() => loadSeedFile({ datadir, network: 'regtest', passphrase: 'x' })), 'not-encrypted');
+    assert.equal(
+      code(() => loadSeedFile({ datadir, network: 'bitcoin' })),
+      'not-found',
+    );
+    assert.equal(
+      code(() => loadSeedFile({ datadir, network: 'regtest', passphrase: 'x' })),
+      'not-encrypted',
+    );
   } finally {
     rmSync(datadir, { recursive: true, force: true });
   }
@@ -74,7 +83,10 @@ test('encrypted seed file: right passphrase opens it, wrong or missing passphras
   const datadir = tmp();
   try {
     const opts = { datadir, network: 'signet' as const, passphrase: 'correct horse', scryptLogN: LOW };
-    const created = createSeedFile({ ...opts, entropy: new Uint8Array(16).fill(9), bip39Passphrase: 'extra' }, fakeRandom());
+    const created = createSeedFile(
+      { ...opts, entropy: new Uint8Array(16).fill(9), bip39Passphrase: 'extra' },
+      fakeRandom(),
+    );
     assert.equal(created.encrypted, true);
     const expected = seedFromMnemonic(created.mnemonic, 'extra');
     assert.ok(expected.ok);
@@ -90,7 +102,10 @@ test('encrypted seed file: right passphrase opens it, wrong or missing passphras
     assert.ok(wrong instanceof SeedFileError);
     assert.equal(wrong.code, 'wrong-passphrase');
     assert.match(wrong.message, /wrong passphrase/);
-    assert.equal(code(() => loadSeedFile({ datadir, network: 'signet' })), 'passphrase-required');
+    assert.equal(
+      code(() => loadSeedFile({ datadir, network: 'signet' })),
+      'passphrase-required',
+    );
     assert.equal(revealMnemonic(opts), created.mnemonic);
   } finally {
     rmSync(datadir, { recursive: true, force: true });
@@ -100,7 +115,10 @@ test('encrypted seed file: right passphrase opens it, wrong or missing passphras
 test('refuses a seed file with permissions wider than 0600', () => {
   const datadir = tmp();
   try {
-    const c = createSeedFile({ datadir, network: 'regtest', entropy: new Uint8Array(32).fill(1) }, fakeRandom());
+    const c = createSeedFile(
+      { datadir, network: 'regtest', entropy: new Uint8Array(32).fill(1) },
+      fakeRandom(),
+    );
     for (const mode of [0o644, 0o640, 0o604, 0o660]) {
       chmodSync(c.path, mode);
       const e = (() => {
@@ -124,14 +142,32 @@ test('refuses a seed file with permissions wider than 0600', () => {
 test('import from an existing mnemonic; invalid mnemonics are refused without creating a file', () => {
   const datadir = tmp();
   try {
-    const abandon = 'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about';
-    assert.equal(code(() => importSeedFile({ datadir, network: 'regtest', mnemonic: abandon.replace('about', 'zoo') }, fakeRandom())), 'invalid-mnemonic');
-    assert.equal(code(() => loadSeedFile({ datadir, network: 'regtest' })), 'not-found');
-    const imported = importSeedFile({ datadir, network: 'regtest', mnemonic: abandon, passphrase: 'pw', scryptLogN: LOW }, fakeRandom());
+    const abandon =
+      'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about';
+    assert.equal(
+      code(() =>
+        importSeedFile(
+          { datadir, network: 'regtest', mnemonic: abandon.replace('about', 'zoo') },
+          fakeRandom(),
+        ),
+      ),
+      'invalid-mnemonic',
+    );
+    assert.equal(
+      code(() => loadSeedFile({ datadir, network: 'regtest' })),
+      'not-found',
+    );
+    const imported = importSeedFile(
+      { datadir, network: 'regtest', mnemonic: abandon, passphrase: 'pw', scryptLogN: LOW },
+      fakeRandom(),
+    );
     const expected = seedFromMnemonic(abandon);
     assert.ok(expected.ok);
     assert.equal(hex(imported.seed), hex(expected.value));
-    assert.equal(hex(loadSeedFile({ datadir, network: 'regtest', passphrase: 'pw' }).seed), hex(expected.value));
+    assert.equal(
+      hex(loadSeedFile({ datadir, network: 'regtest', passphrase: 'pw' }).seed),
+      hex(expected.value),
+    );
   } finally {
     rmSync(datadir, { recursive: true, force: true });
   }
@@ -171,14 +207,20 @@ test('corruption, truncation, unknown versions and bit flips are all detected', 
   }
   const v2 = Uint8Array.from(plain);
   v2[8] = 2;
-  assert.equal(code(() => decodeSeedFile(v2, undefined)), 'unsupported-version');
+  assert.equal(
+    code(() => decodeSeedFile(v2, undefined)),
+    'unsupported-version',
+  );
   // A file on disk that is garbage.
   const datadir = tmp();
   try {
     const path = seedFilePath({ datadir, network: 'regtest' });
     createSeedFile({ datadir, network: 'regtest', entropy: new Uint8Array(32) }, fakeRandom());
     writeFileSync(path, 'hello', { mode: 0o600 });
-    assert.equal(code(() => loadSeedFile({ datadir, network: 'regtest' })), 'corrupt');
+    assert.equal(
+      code(() => loadSeedFile({ datadir, network: 'regtest' })),
+      'corrupt',
+    );
   } finally {
     rmSync(datadir, { recursive: true, force: true });
   }
