@@ -2,6 +2,7 @@
 // HTLC output of a commitment, and their witnesses.
 import type { FeeratePerKw, Sat } from '../core/units.ts';
 import { p2wshOfScript } from '../bitcoin/script.ts';
+import { SIGHASH_ALL, SIGHASH_ANYONECANPAY, SIGHASH_SINGLE } from '../bitcoin/sighash.ts';
 import type { Transaction } from '../bitcoin/tx.ts';
 import type { Commitment, CommitmentOutput } from './commitment.ts';
 import { type ChannelType, hasAnchors, htlcSuccessFee, htlcTimeoutFee } from './fees.ts';
@@ -10,9 +11,8 @@ import { toLocalScript } from './scripts.ts';
 
 export type HtlcTxKind = 'htlc_timeout' | 'htlc_success';
 
-/** SIGHASH_ALL, and SIGHASH_SINGLE|SIGHASH_ANYONECANPAY used for the remote signature with anchors. */
-export const SIGHASH_ALL = 0x01;
-export const SIGHASH_SINGLE_ANYONECANPAY = 0x83;
+/** Used for the remote (htlc_signatures) signature with anchors, so fees can be added to the tx. */
+export const SIGHASH_SINGLE_ANYONECANPAY = SIGHASH_SINGLE | SIGHASH_ANYONECANPAY;
 
 export interface HtlcTx {
   readonly kind: HtlcTxKind;
