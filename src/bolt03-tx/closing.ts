@@ -3,7 +3,7 @@
 import { err, ok, type Result } from '../core/result.ts';
 import type { Msat, Sat } from '../core/units.ts';
 import { isOpReturn } from '../bitcoin/script.ts';
-import { type OutPoint, type Transaction, type TxOut, txid } from '../bitcoin/tx.ts';
+import { encodeCompactSize, type OutPoint, type Transaction, type TxOut, txid } from '../bitcoin/tx.ts';
 import { compareOutputs } from './commitment.ts';
 
 /** Which output of a closing transaction belongs to whom (undefined if omitted). */
@@ -127,4 +127,16 @@ export function buildSimpleClosing(spec: SimpleClosingSpec): Result<Closing, Clo
   // BOLT #3:
   //    * `txin[0]` sequence: 0xFFFFFFFD
   return finish(spec.fundingOutpoint, spec.fundingAmount, 0xffff_fffd, spec.locktime >>> 0, entries);
+}
+
+/**
+ * Expected weight of a signed closing transaction with these output scripts (omit a side by passing
+ * undefined), counting 73-byte signatures as Appendix A does. For closing fee proposals.
+ */
+export function expectedClosingWeight(scripts: readonly Uint8Array[]): number {
+  // version 4, input count 1, funding input 41, output count 1, locktime 4.
+  let base = 4 + 1 + 41 + 1 + 4;
+  for (const s of scripts) base += 8 + encodeCompactSize(s.length).length + s.length;
+  // marker + flag 2, then the funding witness of Appendix A: 222.
+  return base * 4 + 2 + 222;
 }

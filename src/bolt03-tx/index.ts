@@ -9,3 +9,4 @@ export * from './htlc.ts';
 export * from './closing.ts';
 export * from './sign.ts';
 export * from './channel.ts';
+export * from './witness.ts';
