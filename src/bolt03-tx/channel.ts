@@ -1,13 +1,26 @@
 // Both sides' commitments from one channel description: the glue the channel state machine (BOLT 2)
 // and the on-chain monitor use, so neither has to know which side's dust limit, delay, keys and
 // HTLC directions go into which transaction.
+
+import type { OutPoint } from '../bitcoin/tx.ts';
 import { assertNever, ok, type Result } from '../core/result.ts';
 import type { FeeratePerKw, Msat, Sat } from '../core/units.ts';
-import type { OutPoint } from '../bitcoin/tx.ts';
-import { type Commitment, type CommitmentError, type CommitmentHtlc, type CommitmentSpec, buildCommitment, mirrorHtlcs } from './commitment.ts';
+import {
+  buildCommitment,
+  type Commitment,
+  type CommitmentError,
+  type CommitmentHtlc,
+  type CommitmentSpec,
+  mirrorHtlcs,
+} from './commitment.ts';
 import type { ChannelType } from './fees.ts';
 import { buildHtlcTxs, type HtlcTx } from './htlc.ts';
-import { type ChannelBasepoints, type CommitmentKeys, commitmentNumberObscurer, deriveCommitmentKeys } from './keys.ts';
+import {
+  type ChannelBasepoints,
+  type CommitmentKeys,
+  commitmentNumberObscurer,
+  deriveCommitmentKeys,
+} from './keys.ts';
 
 /** What one side announced in open_channel / accept_channel that shapes commitment transactions. */
 export interface SideParams {
@@ -45,7 +58,11 @@ export function channelObscurer(p: ChannelTxParams): bigint {
 }
 
 /** The keys of `holder`'s commitment at `perCommitmentPoint` (the holder's point). */
-export function holderKeys(p: ChannelTxParams, holder: Holder, perCommitmentPoint: Uint8Array): CommitmentKeys {
+export function holderKeys(
+  p: ChannelTxParams,
+  holder: Holder,
+  perCommitmentPoint: Uint8Array,
+): CommitmentKeys {
   switch (holder) {
     case 'local':
       return deriveCommitmentKeys(p.local.basepoints, p.remote.basepoints, perCommitmentPoint);

@@ -1,9 +1,10 @@
 // BOLT 3 closing transactions: the legacy one (closing_signed) and the option_simple_close one
 // (closing_complete / closing_sig). Outputs rounded down, BIP69-ordered.
-import { err, ok, type Result } from '../core/result.ts';
-import type { Msat, Sat } from '../core/units.ts';
+
 import { isOpReturn } from '../bitcoin/script.ts';
 import { encodeCompactSize, type OutPoint, type Transaction, type TxOut, txid } from '../bitcoin/tx.ts';
+import { err, ok, type Result } from '../core/result.ts';
+import type { Msat, Sat } from '../core/units.ts';
 import { compareOutputs } from './commitment.ts';
 
 /** Which output of a closing transaction belongs to whom (undefined if omitted). */
@@ -66,7 +67,8 @@ function finish(
 
 /** The legacy closing transaction (no option_simple_close), as the signer with `dustLimit` builds it. */
 export function buildLegacyClosing(spec: LegacyClosingSpec): Result<Closing, ClosingError> {
-  if (spec.localBalance + spec.remoteBalance > spec.fundingAmount * 1000n) return err({ kind: 'balance_mismatch' });
+  if (spec.localBalance + spec.remoteBalance > spec.fundingAmount * 1000n)
+    return err({ kind: 'balance_mismatch' });
   // BOLT #3:
   //   - MUST round each output down to whole satoshis.
   //   - MUST subtract the fee given by `fee_satoshis` from the output to the funder.
@@ -82,8 +84,10 @@ export function buildLegacyClosing(spec: LegacyClosingSpec): Result<Closing, Clo
     remote -= spec.fee;
   }
   const entries: { value: Sat; script: Uint8Array; who: 'local' | 'remote' }[] = [];
-  if (local >= spec.dustLimit && spec.omitLocalOutput !== true) entries.push({ value: local as Sat, script: spec.localScript, who: 'local' });
-  if (remote >= spec.dustLimit) entries.push({ value: remote as Sat, script: spec.remoteScript, who: 'remote' });
+  if (local >= spec.dustLimit && spec.omitLocalOutput !== true)
+    entries.push({ value: local as Sat, script: spec.localScript, who: 'local' });
+  if (remote >= spec.dustLimit)
+    entries.push({ value: remote as Sat, script: spec.remoteScript, who: 'remote' });
   // BOLT #3:
   //    * `txin[0]` sequence: 0xFFFFFFFF
   return finish(spec.fundingOutpoint, spec.fundingAmount, 0xffff_ffff, 0, entries);
@@ -108,11 +112,13 @@ export interface SimpleClosingSpec {
 
 /** The option_simple_close closing transaction (closing_complete / closing_sig). */
 export function buildSimpleClosing(spec: SimpleClosingSpec): Result<Closing, ClosingError> {
-  if (spec.closerBalance + spec.closeeBalance > spec.fundingAmount * 1000n) return err({ kind: 'balance_mismatch' });
+  if (spec.closerBalance + spec.closeeBalance > spec.fundingAmount * 1000n)
+    return err({ kind: 'balance_mismatch' });
   const closerWho = spec.localIsCloser ? 'local' : 'remote';
   const closeeWho = spec.localIsCloser ? 'remote' : 'local';
   const closerSat = spec.closerBalance / 1000n;
-  if (closerSat < spec.fee) return err({ kind: 'fee_exceeds_balance', fee: spec.fee, balance: closerSat as Sat });
+  if (closerSat < spec.fee)
+    return err({ kind: 'fee_exceeds_balance', fee: spec.fee, balance: closerSat as Sat });
   const entries: { value: Sat; script: Uint8Array; who: 'local' | 'remote' }[] = [];
   // BOLT #3:
   //   - MUST set the output amount to 0 if the `scriptpubkey` is `OP_RETURN`.

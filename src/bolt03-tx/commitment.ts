@@ -1,11 +1,12 @@
 // BOLT 3 "Commitment Transaction Construction": a pure function from the channel's numbers and keys
 // to the unsigned commitment transaction plus what the channel and the on-chain monitor need to know
 // about it (which output is which HTLC, what was trimmed, the fees).
+
+import { p2wshOfScript } from '../bitcoin/script.ts';
+import { type OutPoint, type Transaction, type TxOut, txid } from '../bitcoin/tx.ts';
 import { compare } from '../core/bytes.ts';
 import { err, ok, type Result } from '../core/result.ts';
 import type { FeeratePerKw, Msat, Sat } from '../core/units.ts';
-import { p2wshOfScript } from '../bitcoin/script.ts';
-import { type OutPoint, type Transaction, type TxOut, txid } from '../bitcoin/tx.ts';
 import {
   ANCHOR_OUTPUT_VALUE,
   type ChannelType,
@@ -15,7 +16,13 @@ import {
   isTrimmed,
 } from './fees.ts';
 import type { CommitmentKeys } from './keys.ts';
-import { anchorScript, offeredHtlcScript, receivedHtlcScript, toLocalScript, toRemoteOutput } from './scripts.ts';
+import {
+  anchorScript,
+  offeredHtlcScript,
+  receivedHtlcScript,
+  toLocalScript,
+  toRemoteOutput,
+} from './scripts.ts';
 import { MAX_COMMITMENT_NUMBER } from './shachain.ts';
 
 /** An HTLC committed to, from the commitment owner's view. */
@@ -96,7 +103,10 @@ export type CommitmentError =
 const OBSCURE_MASK = 0xffff_ffff_ffffn;
 
 /** The locktime and sequence that carry the obscured commitment number. */
-export function encodeCommitmentNumber(commitmentNumber: bigint, obscurer: bigint): { locktime: number; sequence: number } {
+export function encodeCommitmentNumber(
+  commitmentNumber: bigint,
+  obscurer: bigint,
+): { locktime: number; sequence: number } {
   const obscured = (commitmentNumber ^ obscurer) & OBSCURE_MASK;
   // BOLT #3:
   // * locktime: upper 8 bits are 0x20, lower 24 bits are the lower 24 bits of the obscured commitment number
@@ -143,14 +153,21 @@ export function splitTrimmed(
 ): { untrimmed: CommitmentHtlc[]; trimmed: CommitmentHtlc[] } {
   const untrimmed: CommitmentHtlc[] = [];
   const trimmed: CommitmentHtlc[] = [];
-  for (const h of htlcs) (isTrimmed(type, h.direction, h.amount, feerate, dustLimit) ? trimmed : untrimmed).push(h);
+  for (const h of htlcs)
+    (isTrimmed(type, h.direction, h.amount, feerate, dustLimit) ? trimmed : untrimmed).push(h);
   return { untrimmed, trimmed };
 }
 
 /** The witness script of an HTLC's output on this commitment. */
 export function htlcWitnessScript(type: ChannelType, keys: CommitmentKeys, htlc: CommitmentHtlc): Uint8Array {
   return htlc.direction === 'offered'
-    ? offeredHtlcScript(type, keys.revocationPubkey, keys.localHtlcPubkey, keys.remoteHtlcPubkey, htlc.paymentHash)
+    ? offeredHtlcScript(
+        type,
+        keys.revocationPubkey,
+        keys.localHtlcPubkey,
+        keys.remoteHtlcPubkey,
+        htlc.paymentHash,
+      )
     : receivedHtlcScript(
         type,
         keys.revocationPubkey,
@@ -230,7 +247,13 @@ export function buildCommitment(spec: CommitmentSpec): Result<Commitment, Commit
   const hasToLocal = toLocalValue >= spec.dustLimit && toLocalValue > 0n;
   if (hasToLocal) {
     const ws = toLocalScript(keys.revocationPubkey, spec.toSelfDelay, keys.localDelayedPubkey);
-    drafts.push({ kind: { kind: 'to_local' }, value: toLocalValue, script: p2wshOfScript(ws), witnessScript: ws, cltv: undefined });
+    drafts.push({
+      kind: { kind: 'to_local' },
+      value: toLocalValue,
+      script: p2wshOfScript(ws),
+      witnessScript: ws,
+      cltv: undefined,
+    });
   }
   // BOLT #3:
   // 7. If the `to_remote` amount is greater or equal to `dust_limit_satoshis`,
@@ -253,11 +276,23 @@ export function buildCommitment(spec: CommitmentSpec): Result<Commitment, Commit
   if (hasAnchors(type)) {
     if (hasToLocal || untrimmed.length > 0) {
       const ws = anchorScript(keys.localFundingPubkey);
-      drafts.push({ kind: { kind: 'local_anchor' }, value: ANCHOR_OUTPUT_VALUE, script: p2wshOfScript(ws), witnessScript: ws, cltv: undefined });
+      drafts.push({
+        kind: { kind: 'local_anchor' },
+        value: ANCHOR_OUTPUT_VALUE,
+        script: p2wshOfScript(ws),
+        witnessScript: ws,
+        cltv: undefined,
+      });
     }
     if (hasToRemote || untrimmed.length > 0) {
       const ws = anchorScript(keys.remoteFundingPubkey);
-      drafts.push({ kind: { kind: 'remote_anchor' }, value: ANCHOR_OUTPUT_VALUE, script: p2wshOfScript(ws), witnessScript: ws, cltv: undefined });
+      drafts.push({
+        kind: { kind: 'remote_anchor' },
+        value: ANCHOR_OUTPUT_VALUE,
+        script: p2wshOfScript(ws),
+        witnessScript: ws,
+        cltv: undefined,
+      });
     }
   }
   // BOLT #3:

@@ -1,7 +1,7 @@
 // BOLT 3 "Fees" and "Trimmed Outputs": expected weights, HTLC transaction fees, the base commitment
 // fee, and which HTLCs are trimmed. Everything in whole satoshis, rounded down as the spec says.
 import { assertNever } from '../core/result.ts';
-import { feeForWeight, type FeeratePerKw, type Msat, type Sat, msatToSatFloor } from '../core/units.ts';
+import { type FeeratePerKw, feeForWeight, type Msat, msatToSatFloor, type Sat } from '../core/units.ts';
 
 /**
  * The commitment formats this node speaks. Both use option_static_remotekey; `anchors_zero_fee_htlc`

@@ -1,9 +1,10 @@
 // BOLT 3 "HTLC-Timeout and HTLC-Success Transactions": the second-stage transactions spending an
 // HTLC output of a commitment, and their witnesses.
-import type { FeeratePerKw, Sat } from '../core/units.ts';
+
 import { p2wshOfScript } from '../bitcoin/script.ts';
 import { SIGHASH_ALL, SIGHASH_ANYONECANPAY, SIGHASH_SINGLE } from '../bitcoin/sighash.ts';
 import type { Transaction } from '../bitcoin/tx.ts';
+import type { FeeratePerKw, Sat } from '../core/units.ts';
 import type { Commitment, CommitmentOutput } from './commitment.ts';
 import { type ChannelType, hasAnchors, htlcSuccessFee, htlcTimeoutFee } from './fees.ts';
 import type { CommitmentKeys } from './keys.ts';
@@ -43,7 +44,8 @@ export function buildHtlcTx(
   // BOLT #3:
   //    * `txout[0]` amount: the HTLC `amount_msat` divided by 1000 (rounding down) minus fees in satoshis (see [Fee Calculation](#fee-calculation))
   const amount = output.htlc.amount / 1000n - fee;
-  if (amount < 0n) throw new RangeError('HTLC output cannot pay its second-stage fee (it should have been trimmed)');
+  if (amount < 0n)
+    throw new RangeError('HTLC output cannot pay its second-stage fee (it should have been trimmed)');
   const ws = toLocalScript(keys.revocationPubkey, toSelfDelay, keys.localDelayedPubkey);
   const anchors = hasAnchors(type);
   const tx: Transaction = {
@@ -99,7 +101,8 @@ export function htlcTxWitness(
   let last: Uint8Array;
   switch (htlcTx.kind) {
     case 'htlc_success':
-      if (preimage === undefined || preimage.length !== 32) throw new RangeError('HTLC-success needs the 32-byte preimage');
+      if (preimage === undefined || preimage.length !== 32)
+        throw new RangeError('HTLC-success needs the 32-byte preimage');
       last = preimage;
       break;
     case 'htlc_timeout':

@@ -7,16 +7,17 @@ import {
   isPublicKey,
   privkeyTweakAdd,
   privkeyTweakMul,
-  publicKeyOf,
   pubkeyAdd,
   pubkeyTweakAdd,
   pubkeyTweakMul,
+  publicKeyOf,
 } from '../crypto/secp256k1.ts';
 
 export class KeyDerivationError extends Error {}
 
 function needPoint(p: Uint8Array, what: string): void {
-  if (p.length !== 33 || !isPublicKey(p)) throw new KeyDerivationError(`${what} is not a compressed public key`);
+  if (p.length !== 33 || !isPublicKey(p))
+    throw new KeyDerivationError(`${what} is not a compressed public key`);
 }
 
 // BOLT #3:
@@ -43,7 +44,10 @@ export function derivePrivkey(basepointSecret: Uint8Array, perCommitmentPoint: U
 
 // BOLT #3:
 // 	revocationpubkey = revocation_basepoint * SHA256(revocation_basepoint || per_commitment_point) + per_commitment_point * SHA256(per_commitment_point || revocation_basepoint)
-export function deriveRevocationPubkey(revocationBasepoint: Uint8Array, perCommitmentPoint: Uint8Array): Uint8Array {
+export function deriveRevocationPubkey(
+  revocationBasepoint: Uint8Array,
+  perCommitmentPoint: Uint8Array,
+): Uint8Array {
   needPoint(revocationBasepoint, 'revocation_basepoint');
   needPoint(perCommitmentPoint, 'per_commitment_point');
   const a = pubkeyTweakMul(revocationBasepoint, sha256(revocationBasepoint, perCommitmentPoint));
@@ -116,7 +120,10 @@ export function deriveCommitmentKeys(
 }
 
 /** The 48-bit factor that obscures commitment numbers (opener's basepoint first). */
-export function commitmentNumberObscurer(openerPaymentBasepoint: Uint8Array, accepterPaymentBasepoint: Uint8Array): bigint {
+export function commitmentNumberObscurer(
+  openerPaymentBasepoint: Uint8Array,
+  accepterPaymentBasepoint: Uint8Array,
+): bigint {
   // BOLT #3:
   //     SHA256(payment_basepoint from open_channel || payment_basepoint from accept_channel)
   const h = sha256(concat(openerPaymentBasepoint, accepterPaymentBasepoint));

@@ -1,7 +1,8 @@
 // BOLT 3 witness scripts: funding, to_local, to_remote (anchors), anchors, offered and received HTLCs,
 // and the second-stage HTLC output. Built with the shared script builder (minimal pushes).
-import { compare } from '../core/bytes.ts';
+
 import { OP, p2wpkhOfKey, p2wshOfScript, script } from '../bitcoin/script.ts';
+import { compare } from '../core/bytes.ts';
 import { ripemd160, sha256 } from '../crypto/hash.ts';
 import { type ChannelType, hasAnchors } from './fees.ts';
 
@@ -33,7 +34,11 @@ export function fundingOutputScript(fundingPubkeyA: Uint8Array, fundingPubkeyB: 
  *     OP_IF <revocationpubkey> OP_ELSE `to_self_delay` OP_CHECKSEQUENCEVERIFY OP_DROP
  *     <local_delayedpubkey> OP_ENDIF OP_CHECKSIG
  */
-export function toLocalScript(revocationPubkey: Uint8Array, toSelfDelay: number, localDelayedPubkey: Uint8Array): Uint8Array {
+export function toLocalScript(
+  revocationPubkey: Uint8Array,
+  toSelfDelay: number,
+  localDelayedPubkey: Uint8Array,
+): Uint8Array {
   need33(revocationPubkey, 'revocationpubkey');
   need33(localDelayedPubkey, 'local_delayedpubkey');
   if (!Number.isInteger(toSelfDelay) || toSelfDelay < 0 || toSelfDelay > 0xffff) {
@@ -60,7 +65,10 @@ export function toRemoteAnchorsScript(remotePubkey: Uint8Array): Uint8Array {
 }
 
 /** The to_remote output: P2WPKH without anchors, P2WSH of the 1-CSV script with them. */
-export function toRemoteOutput(type: ChannelType, remotePubkey: Uint8Array): { script: Uint8Array; witnessScript?: Uint8Array } {
+export function toRemoteOutput(
+  type: ChannelType,
+  remotePubkey: Uint8Array,
+): { script: Uint8Array; witnessScript?: Uint8Array } {
   if (!hasAnchors(type)) {
     need33(remotePubkey, 'remotepubkey');
     return { script: p2wpkhOfKey(remotePubkey) };

@@ -1,6 +1,6 @@
 // Per-commitment secrets (BOLT 3 "Per-commitment Secret Requirements") and the compact storage of the
 // peer's revealed secrets ("Efficient Per-commitment Secret Storage"), as immutable values.
-import { concat, equal, hex, u64be, readU64be } from '../core/bytes.ts';
+import { concat, equal, hex, readU64be, u64be } from '../core/bytes.ts';
 import { err, ok, type Result } from '../core/result.ts';
 import { sha256 } from '../crypto/hash.ts';
 
@@ -117,7 +117,10 @@ export function shachainGet(store: ShachainStore, index: bigint): Uint8Array | u
 }
 
 /** The revealed secret of a commitment number, if that commitment has been revoked. */
-export function shachainGetCommitment(store: ShachainStore, commitmentNumber: bigint): Uint8Array | undefined {
+export function shachainGetCommitment(
+  store: ShachainStore,
+  commitmentNumber: bigint,
+): Uint8Array | undefined {
   if (commitmentNumber < 0n || commitmentNumber > MAX_COMMITMENT_NUMBER) return undefined;
   return shachainGet(store, MAX_SECRET_INDEX - commitmentNumber);
 }
@@ -141,7 +144,12 @@ export function encodeShachain(store: ShachainStore): Uint8Array {
     count++;
     parts.push(new Uint8Array([b]), u64be(k.index), k.secret);
   });
-  return concat(new Uint8Array([STORE_VERSION]), u64be(store.nextIndex & 0xffff_ffff_ffff_ffffn), new Uint8Array([count]), ...parts);
+  return concat(
+    new Uint8Array([STORE_VERSION]),
+    u64be(store.nextIndex & 0xffff_ffff_ffff_ffffn),
+    new Uint8Array([count]),
+    ...parts,
+  );
 }
 
 export function decodeShachain(bytes: Uint8Array): Result<ShachainStore, string> {
@@ -158,7 +166,8 @@ export function decodeShachain(bytes: Uint8Array): Result<ShachainStore, string>
     const at = 10 + n * 41;
     const bucket = bytes[at]!;
     const index = readU64be(bytes, at + 1);
-    if (bucket > 48 || index > MAX_SECRET_INDEX || bucketOf(index) !== bucket) return err('bad shachain entry');
+    if (bucket > 48 || index > MAX_SECRET_INDEX || bucketOf(index) !== bucket)
+      return err('bad shachain entry');
     if (known[bucket] !== undefined) return err('duplicate shachain bucket');
     while (known.length <= bucket) known.push(undefined);
     known[bucket] = { index, secret: bytes.slice(at + 9, at + 41) };

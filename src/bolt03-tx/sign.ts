@@ -1,9 +1,10 @@
 // Signing and verifying the BOLT 3 transactions: BIP143 digests over the right witness script and
 // amount, 64-byte compact signatures as the wire carries them, and the finished witnesses.
-import { compare, concat } from '../core/bytes.ts';
-import type { Sat } from '../core/units.ts';
+
 import { SIGHASH_ALL, segwitV0Sighash } from '../bitcoin/sighash.ts';
 import type { Transaction } from '../bitcoin/tx.ts';
+import { compare, concat } from '../core/bytes.ts';
+import type { Sat } from '../core/units.ts';
 import { ecdsaSign, ecdsaVerify, signatureToDer } from '../crypto/secp256k1.ts';
 import type { Commitment } from './commitment.ts';
 import { type HtlcTx, htlcTxWitness, withWitness } from './htlc.ts';
@@ -71,7 +72,14 @@ export function verifyFundingInput(
   compactSig: Uint8Array,
   signerFundingPubkey: Uint8Array,
 ): boolean {
-  return verifyP2wsh(tx, 0, fundingScript(fundingPubkeyA, fundingPubkeyB), fundingAmount, compactSig, signerFundingPubkey);
+  return verifyP2wsh(
+    tx,
+    0,
+    fundingScript(fundingPubkeyA, fundingPubkeyB),
+    fundingAmount,
+    compactSig,
+    signerFundingPubkey,
+  );
 }
 
 /**
@@ -110,7 +118,13 @@ export function signCommitment(
   fundingAmount: Sat,
   fundingPrivkey: Uint8Array,
 ): Uint8Array {
-  return signFundingInput(commitment.tx, localFundingPubkey, remoteFundingPubkey, fundingAmount, fundingPrivkey);
+  return signFundingInput(
+    commitment.tx,
+    localFundingPubkey,
+    remoteFundingPubkey,
+    fundingAmount,
+    fundingPrivkey,
+  );
 }
 
 // ---- HTLC transactions --------------------------------------------------------------------------
@@ -123,13 +137,33 @@ export function signCommitment(
 export function signHtlcTx(htlcTx: HtlcTx, htlcPrivkey: Uint8Array, asOwner: boolean): Uint8Array {
   const ws = htlcTx.spent.witnessScript;
   if (ws === undefined) throw new Error('HTLC output without a witness script');
-  return signP2wsh(htlcTx.tx, 0, ws, htlcTx.spent.value, htlcPrivkey, asOwner ? SIGHASH_ALL : htlcTx.remoteSighash);
+  return signP2wsh(
+    htlcTx.tx,
+    0,
+    ws,
+    htlcTx.spent.value,
+    htlcPrivkey,
+    asOwner ? SIGHASH_ALL : htlcTx.remoteSighash,
+  );
 }
 
-export function verifyHtlcTxSig(htlcTx: HtlcTx, compactSig: Uint8Array, htlcPubkey: Uint8Array, ofOwner: boolean): boolean {
+export function verifyHtlcTxSig(
+  htlcTx: HtlcTx,
+  compactSig: Uint8Array,
+  htlcPubkey: Uint8Array,
+  ofOwner: boolean,
+): boolean {
   const ws = htlcTx.spent.witnessScript;
   if (ws === undefined) return false;
-  return verifyP2wsh(htlcTx.tx, 0, ws, htlcTx.spent.value, compactSig, htlcPubkey, ofOwner ? SIGHASH_ALL : htlcTx.remoteSighash);
+  return verifyP2wsh(
+    htlcTx.tx,
+    0,
+    ws,
+    htlcTx.spent.value,
+    compactSig,
+    htlcPubkey,
+    ofOwner ? SIGHASH_ALL : htlcTx.remoteSighash,
+  );
 }
 
 /** The broadcastable HTLC transaction (preimage only for HTLC-success). */

@@ -15,7 +15,10 @@ export function toLocalDelayedWitness(sig: Uint8Array, toLocalWitnessScript: Uin
 // BOLT #3:
 //     <revocation_sig> 1
 /** to_local (or an HTLC transaction's output) of a revoked commitment, by the other side. */
-export function toLocalPenaltyWitness(revocationSig: Uint8Array, toLocalWitnessScript: Uint8Array): Uint8Array[] {
+export function toLocalPenaltyWitness(
+  revocationSig: Uint8Array,
+  toLocalWitnessScript: Uint8Array,
+): Uint8Array[] {
   return [revocationSig, ONE, toLocalWitnessScript];
 }
 
@@ -71,6 +74,9 @@ export function offeredHtlcPreimageWitness(
 // BOLT #3:
 //     <remotehtlcsig> <>
 /** The other side takes back a received HTLC after cltv_expiry (locktime >= expiry; nSequence 1 with anchors). */
-export function receivedHtlcTimeoutWitness(remoteHtlcSig: Uint8Array, htlcWitnessScript: Uint8Array): Uint8Array[] {
+export function receivedHtlcTimeoutWitness(
+  remoteHtlcSig: Uint8Array,
+  htlcWitnessScript: Uint8Array,
+): Uint8Array[] {
   return [remoteHtlcSig, EMPTY, htlcWitnessScript];
 }

@@ -3,18 +3,25 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { msat, sat } from '../../src/core/units.ts';
 import { opReturn, p2wpkhOfKey, p2wshOfScript } from '../../src/bitcoin/script.ts';
 import { weight } from '../../src/bitcoin/tx.ts';
 import {
   buildLegacyClosing,
   buildSimpleClosing,
   expectedClosingWeight,
-  signFundingInput,
   signedFundingSpend,
+  signFundingInput,
   verifyFundingInput,
 } from '../../src/bolt03-tx/index.ts';
-import { fundingAmount, fundingOutpoint, local, localFundingPrivkey, remote, remoteFundingPrivkey } from './fixture.ts';
+import { msat, sat } from '../../src/core/units.ts';
+import {
+  fundingAmount,
+  fundingOutpoint,
+  local,
+  localFundingPrivkey,
+  remote,
+  remoteFundingPrivkey,
+} from './fixture.ts';
 
 const localScript = p2wpkhOfKey(local.paymentBasepoint);
 const remoteScript = p2wshOfScript(new Uint8Array([0x51]));
@@ -44,17 +51,47 @@ test('legacy closing: funder pays the fee, outputs rounded down, BIP69, sequence
   assert.equal(c.fee, 1001n);
 
   // Signed by both funding keys, it weighs no more than the expected weight.
-  const ls = signFundingInput(c.tx, local.fundingPubkey, remote.fundingPubkey, fundingAmount, localFundingPrivkey);
-  const rs = signFundingInput(c.tx, local.fundingPubkey, remote.fundingPubkey, fundingAmount, remoteFundingPrivkey);
-  assert.ok(verifyFundingInput(c.tx, local.fundingPubkey, remote.fundingPubkey, fundingAmount, ls, local.fundingPubkey));
-  assert.ok(verifyFundingInput(c.tx, remote.fundingPubkey, local.fundingPubkey, fundingAmount, rs, remote.fundingPubkey));
+  const ls = signFundingInput(
+    c.tx,
+    local.fundingPubkey,
+    remote.fundingPubkey,
+    fundingAmount,
+    localFundingPrivkey,
+  );
+  const rs = signFundingInput(
+    c.tx,
+    local.fundingPubkey,
+    remote.fundingPubkey,
+    fundingAmount,
+    remoteFundingPrivkey,
+  );
+  assert.ok(
+    verifyFundingInput(
+      c.tx,
+      local.fundingPubkey,
+      remote.fundingPubkey,
+      fundingAmount,
+      ls,
+      local.fundingPubkey,
+    ),
+  );
+  assert.ok(
+    verifyFundingInput(
+      c.tx,
+      remote.fundingPubkey,
+      local.fundingPubkey,
+      fundingAmount,
+      rs,
+      remote.fundingPubkey,
+    ),
+  );
   const signed = signedFundingSpend(c.tx, local.fundingPubkey, ls, remote.fundingPubkey, rs);
   const w = weight(signed);
   const expected = expectedClosingWeight([localScript, remoteScript]);
   assert.ok(w <= expected && w >= expected - 8, `${w} vs ${expected}`);
 });
 
-test('legacy closing: non-funder pays nothing; outputs below the signer\'s dust limit are removed', () => {
+test("legacy closing: non-funder pays nothing; outputs below the signer's dust limit are removed", () => {
   const r = buildLegacyClosing({
     fundingOutpoint,
     fundingAmount,
@@ -75,8 +112,15 @@ test('legacy closing: non-funder pays nothing; outputs below the signer\'s dust 
 
 test('legacy closing: a signer may drop its own output; errors are values', () => {
   const base = {
-    fundingOutpoint, fundingAmount, localScript, remoteScript, dustLimit: sat(546n),
-    localBalance: msat(5_000_000_000n), remoteBalance: msat(5_000_000_000n), localIsFunder: true, fee: sat(500n),
+    fundingOutpoint,
+    fundingAmount,
+    localScript,
+    remoteScript,
+    dustLimit: sat(546n),
+    localBalance: msat(5_000_000_000n),
+    remoteBalance: msat(5_000_000_000n),
+    localIsFunder: true,
+    fee: sat(500n),
   };
   const dropped = buildLegacyClosing({ ...base, omitLocalOutput: true });
   assert.ok(dropped.ok);
@@ -84,7 +128,12 @@ test('legacy closing: a signer may drop its own output; errors are values', () =
   assert.equal(dropped.value.localOutputIndex, undefined);
   const tooMuch = buildLegacyClosing({ ...base, fee: sat(5_000_001n) });
   assert.equal(tooMuch.ok ? '' : tooMuch.error.kind, 'fee_exceeds_balance');
-  const none = buildLegacyClosing({ ...base, localBalance: msat(100_000n), remoteBalance: msat(100_000n), fee: sat(0n) });
+  const none = buildLegacyClosing({
+    ...base,
+    localBalance: msat(100_000n),
+    remoteBalance: msat(100_000n),
+    fee: sat(0n),
+  });
   assert.equal(none.ok ? '' : none.error.kind, 'no_outputs');
   const over = buildLegacyClosing({ ...base, localBalance: msat(10_000_000_001n), remoteBalance: msat(0n) });
   assert.equal(over.ok ? '' : over.error.kind, 'balance_mismatch');
@@ -111,8 +160,15 @@ test('simple close: closer pays, sequence 0xFFFFFFFD, locktime from closing_comp
   assert.equal(c.tx.outputs[1]!.value, 2_000_000n - 700n);
   assert.equal(c.localOutputIndex, 1);
   const omitted = buildSimpleClosing({
-    fundingOutpoint, fundingAmount, locktime: 0, closerBalance: msat(1_000n), closeeBalance: msat(9_999_999_000n),
-    closerScript: undefined, closeeScript: remoteScript, fee: sat(1n), localIsCloser: false,
+    fundingOutpoint,
+    fundingAmount,
+    locktime: 0,
+    closerBalance: msat(1_000n),
+    closeeBalance: msat(9_999_999_000n),
+    closerScript: undefined,
+    closeeScript: remoteScript,
+    fee: sat(1n),
+    localIsCloser: false,
   });
   assert.ok(omitted.ok);
   assert.equal(omitted.value.tx.outputs.length, 1);
@@ -129,8 +185,15 @@ test('property: closing outputs + fee == funding amount; outputs sorted', () => 
       fc.integer({ min: 0, max: 1000 }),
       (localBal, fee, localIsFunder, dust) => {
         const r = buildLegacyClosing({
-          fundingOutpoint, fundingAmount, localScript, remoteScript, localIsFunder, fee: sat(fee), dustLimit: sat(dust),
-          localBalance: msat(localBal), remoteBalance: msat(10_000_000_000n - localBal),
+          fundingOutpoint,
+          fundingAmount,
+          localScript,
+          remoteScript,
+          localIsFunder,
+          fee: sat(fee),
+          dustLimit: sat(dust),
+          localBalance: msat(localBal),
+          remoteBalance: msat(10_000_000_000n - localBal),
         });
         if (!r.ok) return;
         const outs = r.value.tx.outputs;

@@ -3,19 +3,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { hex } from '../../src/core/bytes.ts';
-import { feeratePerKw, msat, sat } from '../../src/core/units.ts';
 import { serializeTx, weight } from '../../src/bitcoin/tx.ts';
-import { publicKeyOf, sha256 } from '../../src/crypto/index.ts';
 import {
   ANCHOR_OUTPUT_VALUE,
+  buildCommitment,
+  buildHolderCommitment,
+  buildHtlcTx,
   CHANNEL_TYPES,
   type ChannelBasepoints,
   type ChannelTxParams,
   type CommitmentHtlc,
-  buildCommitment,
-  buildHolderCommitment,
-  buildHtlcTx,
   commitmentFee,
   commitmentWeight,
   compareOutputs,
@@ -28,6 +25,9 @@ import {
   signedFundingSpend,
   signedHtlcTx,
 } from '../../src/bolt03-tx/index.ts';
+import { hex } from '../../src/core/bytes.ts';
+import { feeratePerKw, msat, sat } from '../../src/core/units.ts';
+import { publicKeyOf, sha256 } from '../../src/crypto/index.ts';
 import { fundingAmount, fundingOutpoint, keys, obscurer } from './fixture.ts';
 
 const key = (n: number): Uint8Array => publicKeyOf(sha256(new Uint8Array([n, 0xaa])));
@@ -99,7 +99,10 @@ test('property: value is conserved and every rule of construction holds', () => 
       const anchors = hasAnchors(s.type);
       const untrimmed = s.htlcs.filter((h) => !isTrimmed(s.type, h.direction, h.amount, feerate, dust));
       const trimmed = s.htlcs.filter((h) => isTrimmed(s.type, h.direction, h.amount, feerate, dust));
-      assert.deepEqual(c.trimmed.map((h) => h.id), trimmed.map((h) => h.id));
+      assert.deepEqual(
+        c.trimmed.map((h) => h.id),
+        trimmed.map((h) => h.id),
+      );
       assert.equal(c.htlcOutputs.length, untrimmed.length);
       assert.equal(c.baseFee, commitmentFee(s.type, feerate, untrimmed.length));
 
@@ -112,7 +115,8 @@ test('property: value is conserved and every rule of construction holds', () => 
       }
       for (const o of c.outputs) {
         assert.equal(o.value, c.tx.outputs[o.index]!.value);
-        if (o.kind === 'local_anchor' || o.kind === 'remote_anchor') assert.equal(o.value, ANCHOR_OUTPUT_VALUE);
+        if (o.kind === 'local_anchor' || o.kind === 'remote_anchor')
+          assert.equal(o.value, ANCHOR_OUTPUT_VALUE);
         else assert.ok(o.value >= dust);
         if (o.kind === 'htlc') assert.equal(o.value, o.htlc.amount / 1000n);
       }
@@ -179,11 +183,27 @@ test('property: signed transactions weigh no more than the expected weights of "
   // HTLC transactions at the largest cltv_expiry (5-byte push) still fit.
   for (const type of CHANNEL_TYPES) {
     for (const direction of ['offered', 'received'] as const) {
-      const htlc: CommitmentHtlc = { direction, id: 0n, amount: msat(5_000_000n), paymentHash: new Uint8Array(32), cltvExpiry: 0xffff_ffff };
+      const htlc: CommitmentHtlc = {
+        direction,
+        id: 0n,
+        amount: msat(5_000_000n),
+        paymentHash: new Uint8Array(32),
+        cltvExpiry: 0xffff_ffff,
+      };
       const r = buildCommitment({
-        channelType: type, fundingOutpoint, fundingAmount, commitmentNumber: 1n, obscurer, ownerIsFunder: true,
-        toSelfDelay: 0xffff, dustLimit: sat(546), feerate: feeratePerKw(253),
-        toLocal: msat(FUNDING * 1000n - 5_000_000n), toRemote: msat(0), htlcs: [htlc], keys,
+        channelType: type,
+        fundingOutpoint,
+        fundingAmount,
+        commitmentNumber: 1n,
+        obscurer,
+        ownerIsFunder: true,
+        toSelfDelay: 0xffff,
+        dustLimit: sat(546),
+        feerate: feeratePerKw(253),
+        toLocal: msat(FUNDING * 1000n - 5_000_000n),
+        toRemote: msat(0),
+        htlcs: [htlc],
+        keys,
       });
       assert.ok(r.ok);
       const o = r.value.htlcOutputs[0]!;
@@ -200,47 +220,96 @@ test('property: our build of their commitment is exactly what they build as thei
   const B = basepoints(20);
   const point = publicKeyOf(sha256(new Uint8Array([99])));
   fc.assert(
-    fc.property(stateArb, fc.integer({ min: 1, max: 2016 }), fc.integer({ min: 1, max: 2016 }), (s, delayA, delayB) => {
-      const ours: ChannelTxParams = {
-        channelType: s.type,
-        fundingOutpoint,
-        fundingAmount,
-        localIsFunder: s.ownerIsFunder,
-        local: { basepoints: A, dustLimit: sat(s.dust), toSelfDelay: delayA },
-        remote: { basepoints: B, dustLimit: sat(s.dust + 7), toSelfDelay: delayB },
-      };
-      const theirs: ChannelTxParams = { ...ours, localIsFunder: !ours.localIsFunder, local: ours.remote, remote: ours.local };
-      const state = { commitmentNumber: 7n, feerate: feeratePerKw(s.feerate), toLocal: msat(s.toLocal), toRemote: msat(s.toRemote), htlcs: s.htlcs };
-      const mirrored = {
-        ...state,
-        toLocal: state.toRemote,
-        toRemote: state.toLocal,
-        htlcs: s.htlcs.map((h) => ({ ...h, direction: h.direction === 'offered' ? ('received' as const) : ('offered' as const) })),
-      };
-      const x = buildHolderCommitment(ours, 'remote', state, point);
-      const y = buildHolderCommitment(theirs, 'local', mirrored, point);
-      assert.ok(x.ok && y.ok);
-      assert.equal(hex(serializeTx(x.value.commitment.tx)), hex(serializeTx(y.value.commitment.tx)));
-      assert.equal(x.value.htlcTxs.length, y.value.htlcTxs.length);
-      x.value.htlcTxs.forEach((t, i) => assert.equal(hex(serializeTx(t.tx)), hex(serializeTx(y.value.htlcTxs[i]!.tx))));
-      // And both sides agree on the obscured commitment number.
-      assert.equal(x.value.commitment.tx.locktime, encodeCommitmentNumber(7n, y.value.spec.obscurer).locktime);
-    }),
+    fc.property(
+      stateArb,
+      fc.integer({ min: 1, max: 2016 }),
+      fc.integer({ min: 1, max: 2016 }),
+      (s, delayA, delayB) => {
+        const ours: ChannelTxParams = {
+          channelType: s.type,
+          fundingOutpoint,
+          fundingAmount,
+          localIsFunder: s.ownerIsFunder,
+          local: { basepoints: A, dustLimit: sat(s.dust), toSelfDelay: delayA },
+          remote: { basepoints: B, dustLimit: sat(s.dust + 7), toSelfDelay: delayB },
+        };
+        const theirs: ChannelTxParams = {
+          ...ours,
+          localIsFunder: !ours.localIsFunder,
+          local: ours.remote,
+          remote: ours.local,
+        };
+        const state = {
+          commitmentNumber: 7n,
+          feerate: feeratePerKw(s.feerate),
+          toLocal: msat(s.toLocal),
+          toRemote: msat(s.toRemote),
+          htlcs: s.htlcs,
+        };
+        const mirrored = {
+          ...state,
+          toLocal: state.toRemote,
+          toRemote: state.toLocal,
+          htlcs: s.htlcs.map((h) => ({
+            ...h,
+            direction: h.direction === 'offered' ? ('received' as const) : ('offered' as const),
+          })),
+        };
+        const x = buildHolderCommitment(ours, 'remote', state, point);
+        const y = buildHolderCommitment(theirs, 'local', mirrored, point);
+        assert.ok(x.ok && y.ok);
+        assert.equal(hex(serializeTx(x.value.commitment.tx)), hex(serializeTx(y.value.commitment.tx)));
+        assert.equal(x.value.htlcTxs.length, y.value.htlcTxs.length);
+        for (const [i, t] of x.value.htlcTxs.entries()) {
+          assert.equal(hex(serializeTx(t.tx)), hex(serializeTx(y.value.htlcTxs[i]!.tx)));
+        }
+        // And both sides agree on the obscured commitment number.
+        assert.equal(
+          x.value.commitment.tx.locktime,
+          encodeCommitmentNumber(7n, y.value.spec.obscurer).locktime,
+        );
+      },
+    ),
     { numRuns: 150 },
   );
 });
 
 test('buildCommitment rejects inconsistent input', () => {
   const base = {
-    channelType: 'static_remotekey' as const, fundingOutpoint, fundingAmount, commitmentNumber: 0n, obscurer,
-    ownerIsFunder: true, toSelfDelay: 144, dustLimit: sat(546), feerate: feeratePerKw(253), keys,
+    channelType: 'static_remotekey' as const,
+    fundingOutpoint,
+    fundingAmount,
+    commitmentNumber: 0n,
+    obscurer,
+    ownerIsFunder: true,
+    toSelfDelay: 144,
+    dustLimit: sat(546),
+    feerate: feeratePerKw(253),
+    keys,
   };
   const mismatch = buildCommitment({ ...base, toLocal: msat(1n), toRemote: msat(0n), htlcs: [] });
   assert.equal(mismatch.ok ? '' : mismatch.error.kind, 'balance_mismatch');
-  const h: CommitmentHtlc = { direction: 'offered', id: 3n, amount: msat(1000n), paymentHash: new Uint8Array(32), cltvExpiry: 1 };
-  const dup = buildCommitment({ ...base, toLocal: msat(FUNDING * 1000n - 2000n), toRemote: msat(0n), htlcs: [h, h] });
+  const h: CommitmentHtlc = {
+    direction: 'offered',
+    id: 3n,
+    amount: msat(1000n),
+    paymentHash: new Uint8Array(32),
+    cltvExpiry: 1,
+  };
+  const dup = buildCommitment({
+    ...base,
+    toLocal: msat(FUNDING * 1000n - 2000n),
+    toRemote: msat(0n),
+    htlcs: [h, h],
+  });
   assert.equal(dup.ok ? '' : dup.error.kind, 'duplicate_htlc');
-  const big = buildCommitment({ ...base, commitmentNumber: 1n << 48n, toLocal: msat(FUNDING * 1000n), toRemote: msat(0n), htlcs: [] });
+  const big = buildCommitment({
+    ...base,
+    commitmentNumber: 1n << 48n,
+    toLocal: msat(FUNDING * 1000n),
+    toRemote: msat(0n),
+    htlcs: [],
+  });
   assert.equal(big.ok ? '' : big.error.kind, 'commitment_number_out_of_range');
 });
 
@@ -250,10 +319,20 @@ test('commitment number encoding round-trips at the edges', () => {
       const { locktime, sequence } = encodeCommitmentNumber(n, o);
       assert.equal(locktime >>> 24, 0x20);
       assert.equal(sequence >>> 24, 0x80);
-      const tx = { version: 2, inputs: [{ prevout: fundingOutpoint, scriptSig: new Uint8Array(0), sequence, witness: [] }], outputs: [], locktime };
+      const tx = {
+        version: 2,
+        inputs: [{ prevout: fundingOutpoint, scriptSig: new Uint8Array(0), sequence, witness: [] }],
+        outputs: [],
+        locktime,
+      };
       assert.equal(decodeCommitmentNumber(tx, o), n);
     }
   }
-  const closing = { version: 2, inputs: [{ prevout: fundingOutpoint, scriptSig: new Uint8Array(0), sequence: 0xffffffff, witness: [] }], outputs: [], locktime: 0 };
+  const closing = {
+    version: 2,
+    inputs: [{ prevout: fundingOutpoint, scriptSig: new Uint8Array(0), sequence: 0xffffffff, witness: [] }],
+    outputs: [],
+    locktime: 0,
+  };
   assert.equal(decodeCommitmentNumber(closing, obscurer), undefined);
 });

@@ -3,14 +3,14 @@
 // the order) must agree. Electrum 4.3 has no anchors, so anchor commitments are covered by Appendix F.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
+import { reversedHex, txidHex } from '../../src/bitcoin/tx.ts';
+import { buildCommitment, type CommitmentHtlc } from '../../src/bolt03-tx/index.ts';
 import { hex } from '../../src/core/bytes.ts';
 import { feeratePerKw, msat, sat } from '../../src/core/units.ts';
-import { reversedHex, txidHex } from '../../src/bitcoin/tx.ts';
 import { sha256 } from '../../src/crypto/index.ts';
-import { type CommitmentHtlc, buildCommitment } from '../../src/bolt03-tx/index.ts';
 import { fundingAmount, fundingOutpoint, keys, local, obscurer, remote } from './fixture.ts';
 
 const PYTHON = '/usr/bin/python3';
@@ -42,7 +42,9 @@ const caseArb = fc
     return { ...r, toLocal, toRemote: rest - toLocal };
   });
 
-test('Electrum lnutil builds the same 200 random static_remotekey commitments', { skip: haveElectrum ? false : 'python3-electrum is not installed (CI installs it): 200 cross-checks NOT RUN' }, () => {
+test('Electrum lnutil builds the same 200 random static_remotekey commitments', {
+  skip: haveElectrum ? false : 'python3-electrum is not installed (CI installs it): 200 cross-checks NOT RUN',
+}, () => {
   const cases = fc.sample(caseArb, { numRuns: 200, seed: 0x5eed });
   const ours: string[] = [];
   const theirs: unknown[] = [];
@@ -100,7 +102,11 @@ test('Electrum lnutil builds the same 200 random static_remotekey commitments', 
       })),
     });
   }
-  const run = spawnSync(PYTHON, [script], { input: JSON.stringify(theirs), encoding: 'utf8', maxBuffer: 1 << 24 });
+  const run = spawnSync(PYTHON, [script], {
+    input: JSON.stringify(theirs),
+    encoding: 'utf8',
+    maxBuffer: 1 << 24,
+  });
   assert.equal(run.status, 0, run.stderr);
   const electrum = JSON.parse(run.stdout) as string[];
   assert.equal(electrum.length, ours.length);

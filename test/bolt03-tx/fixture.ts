@@ -1,9 +1,12 @@
 // The channel of BOLT 3 Appendix C / F, rebuilt from the appendix's own parameters and keys.
-import { fromHex } from '../../src/core/bytes.ts';
-import { type Msat, type Sat, feeratePerKw, msat, sat } from '../../src/core/units.ts';
+
 import { fromReversedHex } from '../../src/bitcoin/tx.ts';
-import { publicKeyOf, sha256 } from '../../src/crypto/index.ts';
-import { type Commitment, type CommitmentHtlc, type CommitmentSpec, buildCommitment } from '../../src/bolt03-tx/commitment.ts';
+import {
+  buildCommitment,
+  type Commitment,
+  type CommitmentHtlc,
+  type CommitmentSpec,
+} from '../../src/bolt03-tx/commitment.ts';
 import type { ChannelType } from '../../src/bolt03-tx/fees.ts';
 import {
   type ChannelBasepoints,
@@ -12,7 +15,10 @@ import {
   deriveCommitmentKeys,
   derivePrivkey,
 } from '../../src/bolt03-tx/keys.ts';
-import { type VectorHtlc, appendixC, key32 } from './vectors.ts';
+import { fromHex } from '../../src/core/bytes.ts';
+import { feeratePerKw, type Msat, msat, type Sat, sat } from '../../src/core/units.ts';
+import { publicKeyOf, sha256 } from '../../src/crypto/index.ts';
+import { appendixC, key32, type VectorHtlc } from './vectors.ts';
 
 export const C = appendixC();
 
@@ -25,7 +31,10 @@ export function param(name: string): string {
 const point = (name: string): Uint8Array => fromHex(param(name));
 const secret = (name: string): Uint8Array => key32(param(name));
 
-export const fundingOutpoint = { txid: fromReversedHex(param('funding_tx_id')), vout: Number(param('funding_output_index')) };
+export const fundingOutpoint = {
+  txid: fromReversedHex(param('funding_tx_id')),
+  vout: Number(param('funding_output_index')),
+};
 export const fundingAmount = sat(BigInt(param('funding_amount_satoshi')));
 export const commitmentNumber = BigInt(param('commitment_number'));
 export const toSelfDelay = Number(param('local_delay'));
@@ -117,7 +126,10 @@ export function specFor(
 
 export function mustBuild(spec: CommitmentSpec): Commitment {
   const r = buildCommitment(spec);
-  if (!r.ok) throw new Error(`buildCommitment failed: ${JSON.stringify(r.error, (_, v) => (typeof v === 'bigint' ? v.toString() : v))}`);
+  if (!r.ok)
+    throw new Error(
+      `buildCommitment failed: ${JSON.stringify(r.error, (_, v) => (typeof v === 'bigint' ? v.toString() : v))}`,
+    );
   return r.value;
 }
 

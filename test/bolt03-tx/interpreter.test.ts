@@ -3,38 +3,38 @@
 // exercised against real outputs, including the lock-time rules that must make early spends fail.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fromHex } from '../../src/core/bytes.ts';
-import { type Sat, msat, sat } from '../../src/core/units.ts';
 import { verifyInput } from '../../src/bitcoin/interpreter.ts';
-import { STANDARD_SCRIPT_VERIFY_FLAGS } from '../../src/bitcoin/script-error.ts';
 import { p2wpkhOfKey } from '../../src/bitcoin/script.ts';
-import { SIGHASH_ALL, p2wpkhScriptCode, segwitV0Sighash } from '../../src/bitcoin/sighash.ts';
-import { type Transaction, type TxOut, parseTx, txid } from '../../src/bitcoin/tx.ts';
-import { ecdsaSign, hash160, publicKeyOf } from '../../src/crypto/index.ts';
+import { STANDARD_SCRIPT_VERIFY_FLAGS } from '../../src/bitcoin/script-error.ts';
+import { p2wpkhScriptCode, SIGHASH_ALL, segwitV0Sighash } from '../../src/bitcoin/sighash.ts';
+import { parseTx, type Transaction, type TxOut, txid } from '../../src/bitcoin/tx.ts';
 import {
-  type Commitment,
-  type CommitmentOutput,
-  type HtlcTx,
   anchorSweepWitness,
   anchorWitness,
   buildHtlcTxs,
+  type ChannelType,
+  type Commitment,
+  type CommitmentOutput,
   deriveRevocationPrivkey,
   fundingOutputScript,
   fundingScript,
+  type HtlcTx,
   htlcPenaltyWitness,
   offeredHtlcPreimageWitness,
   receivedHtlcTimeoutWitness,
-  signP2wsh,
   signedFundingSpend,
   signedHtlcTx,
   signHtlcTx,
+  signP2wsh,
   toLocalDelayedWitness,
   toLocalPenaltyWitness,
   toRemoteAnchorsWitness,
   toRemoteP2wpkhWitness,
   witnessSignature,
-  type ChannelType,
 } from '../../src/bolt03-tx/index.ts';
+import { fromHex } from '../../src/core/bytes.ts';
+import { msat, type Sat, sat } from '../../src/core/units.ts';
+import { ecdsaSign, hash160, publicKeyOf } from '../../src/crypto/index.ts';
 import {
   C,
   dustLimit,
@@ -58,7 +58,10 @@ import {
 import { appendix, appendixF, key32 } from './vectors.ts';
 
 const FLAGS = STANDARD_SCRIPT_VERIFY_FLAGS;
-const fundingPrevout: TxOut = { value: fundingAmount, script: fundingOutputScript(local.fundingPubkey, remote.fundingPubkey) };
+const fundingPrevout: TxOut = {
+  value: fundingAmount,
+  script: fundingOutputScript(local.fundingPubkey, remote.fundingPubkey),
+};
 
 function verifySpend(tx: Transaction, prevout: TxOut): string | null {
   return verifyInput(tx, 0, [prevout], FLAGS);
@@ -77,11 +80,19 @@ function checkVectorTxs(commitHex: string, htlcHexes: readonly string[]): void {
 }
 
 test('interpreter: every Appendix C commitment and HTLC transaction verifies (standard flags)', () => {
-  for (const v of C.cases) checkVectorTxs(v.commitTxHex, v.htlcTxs.map((h) => h.txHex));
+  for (const v of C.cases)
+    checkVectorTxs(
+      v.commitTxHex,
+      v.htlcTxs.map((h) => h.txHex),
+    );
 });
 
 test('interpreter: every Appendix F (anchors) commitment and HTLC transaction verifies', () => {
-  for (const v of appendixF()) checkVectorTxs(v.ExpectedCommitmentTxHex, v.HtlcDescs.map((d) => d.ResolutionTxHex));
+  for (const v of appendixF())
+    checkVectorTxs(
+      v.ExpectedCommitmentTxHex,
+      v.HtlcDescs.map((d) => d.ResolutionTxHex),
+    );
 });
 
 test('interpreter: the Appendix B funding transaction verifies', () => {
@@ -94,14 +105,23 @@ test('interpreter: the Appendix B funding transaction verifies', () => {
 // ---- Spend paths ------------------------------------------------------------------------------
 
 const perCommitmentSecret = key32(param('x_local_per_commitment_secret'));
-const revocationPrivkey = deriveRevocationPrivkey(key32(param('remote_revocation_basepoint_secret')), perCommitmentSecret);
+const revocationPrivkey = deriveRevocationPrivkey(
+  key32(param('remote_revocation_basepoint_secret')),
+  perCommitmentSecret,
+);
 const delayedPrivkey = key32(param('local_delayed_privkey'));
 const sweepTo = p2wpkhOfKey(publicKeyOf(new Uint8Array(32).fill(9)));
 
-function spend(prev: { txid: Uint8Array; index: number; value: Sat }, sequence: number, locktime: number): Transaction {
+function spend(
+  prev: { txid: Uint8Array; index: number; value: Sat },
+  sequence: number,
+  locktime: number,
+): Transaction {
   return {
     version: 2,
-    inputs: [{ prevout: { txid: prev.txid, vout: prev.index }, scriptSig: new Uint8Array(0), sequence, witness: [] }],
+    inputs: [
+      { prevout: { txid: prev.txid, vout: prev.index }, scriptSig: new Uint8Array(0), sequence, witness: [] },
+    ],
     outputs: [{ value: (prev.value - 200n) as Sat, script: sweepTo }],
     locktime,
   };
@@ -125,14 +145,24 @@ function tryP2wsh(
 ): string | null {
   const ws = o.witnessScript!;
   const unsigned = spend({ txid: c.txid, index: o.index, value: o.value }, sequence, locktime);
-  const signed = withWitness(unsigned, make((k) => sigFor(unsigned, ws, o.value, k), ws));
+  const signed = withWitness(
+    unsigned,
+    make((k) => sigFor(unsigned, ws, o.value, k), ws),
+  );
   return verifySpend(signed, { value: o.value, script: o.script });
 }
 
 function build(type: ChannelType): { c: Commitment; htlcTxs: HtlcTx[] } {
   const v = C.cases.find((x) => x.name.startsWith('commitment tx with all five HTLCs untrimmed'))!;
   const set = htlcSetFor(v.toLocalMsat, v.toRemoteMsat, true);
-  const spec = specFor(type, msat(v.toLocalMsat), msat(v.toRemoteMsat), 0, dustLimit, set.map(toCommitmentHtlc));
+  const spec = specFor(
+    type,
+    msat(v.toLocalMsat),
+    msat(v.toRemoteMsat),
+    0,
+    dustLimit,
+    set.map(toCommitmentHtlc),
+  );
   const c = mustBuild(spec);
   return { c, htlcTxs: buildHtlcTxs(type, c, spec.feerate, toSelfDelay, keys) };
 }
@@ -144,10 +174,22 @@ for (const type of ['static_remotekey', 'anchors_zero_fee_htlc'] as const) {
   test(`spend paths (${type}): to_local after to_self_delay, or at once with the revocation key`, () => {
     const { c } = build(type);
     const o = c.outputs.find((x) => x.kind === 'to_local')!;
-    assert.equal(tryP2wsh(c, o, toSelfDelay, 0, (s, ws) => toLocalDelayedWitness(s(delayedPrivkey), ws)), null);
-    assert.equal(tryP2wsh(c, o, toSelfDelay - 1, 0, (s, ws) => toLocalDelayedWitness(s(delayedPrivkey), ws)), 'UNSATISFIED_LOCKTIME');
-    assert.equal(tryP2wsh(c, o, 0, 0, (s, ws) => toLocalPenaltyWitness(s(revocationPrivkey), ws)), null);
-    assert.notEqual(tryP2wsh(c, o, 0, 0, (s, ws) => toLocalPenaltyWitness(s(delayedPrivkey), ws)), null);
+    assert.equal(
+      tryP2wsh(c, o, toSelfDelay, 0, (s, ws) => toLocalDelayedWitness(s(delayedPrivkey), ws)),
+      null,
+    );
+    assert.equal(
+      tryP2wsh(c, o, toSelfDelay - 1, 0, (s, ws) => toLocalDelayedWitness(s(delayedPrivkey), ws)),
+      'UNSATISFIED_LOCKTIME',
+    );
+    assert.equal(
+      tryP2wsh(c, o, 0, 0, (s, ws) => toLocalPenaltyWitness(s(revocationPrivkey), ws)),
+      null,
+    );
+    assert.notEqual(
+      tryP2wsh(c, o, 0, 0, (s, ws) => toLocalPenaltyWitness(s(delayedPrivkey), ws)),
+      null,
+    );
   });
 
   test(`spend paths (${type}): to_remote`, () => {
@@ -155,8 +197,14 @@ for (const type of ['static_remotekey', 'anchors_zero_fee_htlc'] as const) {
     const o = c.outputs.find((x) => x.kind === 'to_remote')!;
     const remotePrivkey = remotePaymentBasepointSecret;
     if (anchors) {
-      assert.equal(tryP2wsh(c, o, 1, 0, (s, ws) => toRemoteAnchorsWitness(s(remotePrivkey), ws)), null);
-      assert.equal(tryP2wsh(c, o, 0, 0, (s, ws) => toRemoteAnchorsWitness(s(remotePrivkey), ws)), 'UNSATISFIED_LOCKTIME');
+      assert.equal(
+        tryP2wsh(c, o, 1, 0, (s, ws) => toRemoteAnchorsWitness(s(remotePrivkey), ws)),
+        null,
+      );
+      assert.equal(
+        tryP2wsh(c, o, 0, 0, (s, ws) => toRemoteAnchorsWitness(s(remotePrivkey), ws)),
+        'UNSATISFIED_LOCKTIME',
+      );
     } else {
       const unsigned = spend({ txid: c.txid, index: o.index, value: o.value }, 0, 0);
       const pub = publicKeyOf(remotePrivkey);
@@ -171,11 +219,26 @@ for (const type of ['static_remotekey', 'anchors_zero_fee_htlc'] as const) {
       const { c } = build(type);
       const la = c.outputs.find((x) => x.kind === 'local_anchor')!;
       const ra = c.outputs.find((x) => x.kind === 'remote_anchor')!;
-      assert.equal(tryP2wsh(c, la, 0, 0, (s, ws) => anchorWitness(s(localFundingPrivkey), ws)), null);
-      assert.equal(tryP2wsh(c, ra, 0, 0, (s, ws) => anchorWitness(s(remoteFundingPrivkey), ws)), null);
-      assert.notEqual(tryP2wsh(c, la, 0, 0, (s, ws) => anchorWitness(s(remoteFundingPrivkey), ws)), null);
-      assert.equal(tryP2wsh(c, ra, 16, 0, (_s, ws) => anchorSweepWitness(ws)), null);
-      assert.equal(tryP2wsh(c, ra, 15, 0, (_s, ws) => anchorSweepWitness(ws)), 'UNSATISFIED_LOCKTIME');
+      assert.equal(
+        tryP2wsh(c, la, 0, 0, (s, ws) => anchorWitness(s(localFundingPrivkey), ws)),
+        null,
+      );
+      assert.equal(
+        tryP2wsh(c, ra, 0, 0, (s, ws) => anchorWitness(s(remoteFundingPrivkey), ws)),
+        null,
+      );
+      assert.notEqual(
+        tryP2wsh(c, la, 0, 0, (s, ws) => anchorWitness(s(remoteFundingPrivkey), ws)),
+        null,
+      );
+      assert.equal(
+        tryP2wsh(c, ra, 16, 0, (_s, ws) => anchorSweepWitness(ws)),
+        null,
+      );
+      assert.equal(
+        tryP2wsh(c, ra, 15, 0, (_s, ws) => anchorSweepWitness(ws)),
+        'UNSATISFIED_LOCKTIME',
+      );
     });
   }
 
@@ -189,25 +252,41 @@ for (const type of ['static_remotekey', 'anchors_zero_fee_htlc'] as const) {
         offered++;
         // The other side has the preimage.
         const pre = preimageOf(h.id);
-        assert.equal(tryP2wsh(c, o, csv1, 0, (s, ws) => offeredHtlcPreimageWitness(s(remoteHtlcPrivkey), pre, ws)), null);
+        assert.equal(
+          tryP2wsh(c, o, csv1, 0, (s, ws) => offeredHtlcPreimageWitness(s(remoteHtlcPrivkey), pre, ws)),
+          null,
+        );
         assert.notEqual(
-          tryP2wsh(c, o, csv1, 0, (s, ws) => offeredHtlcPreimageWitness(s(remoteHtlcPrivkey), new Uint8Array(32).fill(0xee), ws)),
+          tryP2wsh(c, o, csv1, 0, (s, ws) =>
+            offeredHtlcPreimageWitness(s(remoteHtlcPrivkey), new Uint8Array(32).fill(0xee), ws),
+          ),
           null,
         );
         if (anchors) {
-          assert.equal(tryP2wsh(c, o, 0, 0, (s, ws) => offeredHtlcPreimageWitness(s(remoteHtlcPrivkey), pre, ws)), 'UNSATISFIED_LOCKTIME');
+          assert.equal(
+            tryP2wsh(c, o, 0, 0, (s, ws) => offeredHtlcPreimageWitness(s(remoteHtlcPrivkey), pre, ws)),
+            'UNSATISFIED_LOCKTIME',
+          );
         }
       } else {
         received++;
         // The other side times it out at cltv_expiry, not before.
         const seq = anchors ? 1 : 0xfffffffe;
-        assert.equal(tryP2wsh(c, o, seq, h.cltvExpiry, (s, ws) => receivedHtlcTimeoutWitness(s(remoteHtlcPrivkey), ws)), null);
         assert.equal(
-          tryP2wsh(c, o, seq, h.cltvExpiry - 1, (s, ws) => receivedHtlcTimeoutWitness(s(remoteHtlcPrivkey), ws)),
+          tryP2wsh(c, o, seq, h.cltvExpiry, (s, ws) => receivedHtlcTimeoutWitness(s(remoteHtlcPrivkey), ws)),
+          null,
+        );
+        assert.equal(
+          tryP2wsh(c, o, seq, h.cltvExpiry - 1, (s, ws) =>
+            receivedHtlcTimeoutWitness(s(remoteHtlcPrivkey), ws),
+          ),
           'UNSATISFIED_LOCKTIME',
         );
       }
-      assert.equal(tryP2wsh(c, o, 0, 0, (s, ws) => htlcPenaltyWitness(s(revocationPrivkey), keys.revocationPubkey, ws)), null);
+      assert.equal(
+        tryP2wsh(c, o, 0, 0, (s, ws) => htlcPenaltyWitness(s(revocationPrivkey), keys.revocationPubkey, ws)),
+        null,
+      );
     }
     assert.ok(offered > 0 && received > 0);
   });
@@ -225,23 +304,68 @@ for (const type of ['static_remotekey', 'anchors_zero_fee_htlc'] as const) {
         // SIGHASH_SINGLE|ANYONECANPAY: the owner may add an input and an output to pay the fee.
         const extra: Transaction = {
           ...signed,
-          inputs: [...t.tx.inputs, { prevout: { txid: new Uint8Array(32).fill(1), vout: 0 }, scriptSig: new Uint8Array(0), sequence: 0, witness: [] }],
+          inputs: [
+            ...t.tx.inputs,
+            {
+              prevout: { txid: new Uint8Array(32).fill(1), vout: 0 },
+              scriptSig: new Uint8Array(0),
+              sequence: 0,
+              witness: [],
+            },
+          ],
           outputs: [...t.tx.outputs, { value: sat(1000n), script: sweepTo }],
         };
         const extended: HtlcTx = { ...t, tx: extra };
         // The remote signature made over the original transaction still holds; the owner re-signs.
         const resigned = signedHtlcTx(extended, rs, signHtlcTx(extended, localHtlcPrivkey, true), pre);
         const fakePrev: TxOut = { value: sat(5000n), script: sweepTo };
-        assert.equal(verifyInput(resigned, 0, [{ value: t.spent.value, script: t.spent.script }, fakePrev], FLAGS), null);
+        assert.equal(
+          verifyInput(resigned, 0, [{ value: t.spent.value, script: t.spent.script }, fakePrev], FLAGS),
+          null,
+        );
       }
-      const out = { txid: txid(signed), index: 0, value: t.tx.outputs[0]!.value, script: t.tx.outputs[0]!.script, witnessScript: t.outputWitnessScript, kind: 'to_local' as const };
-      assert.equal(tryP2wsh(out, out, toSelfDelay, 0, (s, ws) => toLocalDelayedWitness(s(delayedPrivkey), ws)), null);
-      assert.equal(tryP2wsh(out, out, toSelfDelay - 1, 0, (s, ws) => toLocalDelayedWitness(s(delayedPrivkey), ws)), 'UNSATISFIED_LOCKTIME');
-      assert.equal(tryP2wsh(out, out, 0, 0, (s, ws) => toLocalPenaltyWitness(s(revocationPrivkey), ws)), null);
+      const out = {
+        txid: txid(signed),
+        index: 0,
+        value: t.tx.outputs[0]!.value,
+        script: t.tx.outputs[0]!.script,
+        witnessScript: t.outputWitnessScript,
+        kind: 'to_local' as const,
+      };
+      assert.equal(
+        tryP2wsh(out, out, toSelfDelay, 0, (s, ws) => toLocalDelayedWitness(s(delayedPrivkey), ws)),
+        null,
+      );
+      assert.equal(
+        tryP2wsh(out, out, toSelfDelay - 1, 0, (s, ws) => toLocalDelayedWitness(s(delayedPrivkey), ws)),
+        'UNSATISFIED_LOCKTIME',
+      );
+      assert.equal(
+        tryP2wsh(out, out, 0, 0, (s, ws) => toLocalPenaltyWitness(s(revocationPrivkey), ws)),
+        null,
+      );
     }
     // The commitment itself, fully signed, verifies too.
-    const ls = signP2wsh(c.tx, 0, fundingScript(local.fundingPubkey, remote.fundingPubkey), fundingAmount, localFundingPrivkey);
-    const rs = signP2wsh(c.tx, 0, fundingScript(local.fundingPubkey, remote.fundingPubkey), fundingAmount, remoteFundingPrivkey);
-    assert.equal(verifySpend(signedFundingSpend(c.tx, local.fundingPubkey, ls, remote.fundingPubkey, rs), fundingPrevout), null);
+    const ls = signP2wsh(
+      c.tx,
+      0,
+      fundingScript(local.fundingPubkey, remote.fundingPubkey),
+      fundingAmount,
+      localFundingPrivkey,
+    );
+    const rs = signP2wsh(
+      c.tx,
+      0,
+      fundingScript(local.fundingPubkey, remote.fundingPubkey),
+      fundingAmount,
+      remoteFundingPrivkey,
+    );
+    assert.equal(
+      verifySpend(
+        signedFundingSpend(c.tx, local.fundingPubkey, ls, remote.fundingPubkey, rs),
+        fundingPrevout,
+      ),
+      null,
+    );
   });
 }

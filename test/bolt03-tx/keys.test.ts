@@ -1,8 +1,6 @@
 // BOLT 3 Appendix E (key derivation), read from the spec unchanged.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fromHex, hex } from '../../src/core/bytes.ts';
-import { publicKeyOf } from '../../src/crypto/index.ts';
 import {
   commitmentNumberObscurer,
   derivePrivkey,
@@ -11,6 +9,8 @@ import {
   deriveRevocationPubkey,
   perCommitmentPoint,
 } from '../../src/bolt03-tx/keys.ts';
+import { fromHex, hex } from '../../src/core/bytes.ts';
+import { publicKeyOf } from '../../src/crypto/index.ts';
 import { appendixC, appendixE } from './vectors.ts';
 
 const e = appendixE();

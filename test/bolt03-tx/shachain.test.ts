@@ -2,19 +2,19 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { hex } from '../../src/core/bytes.ts';
 import {
-  MAX_SECRET_INDEX,
   decodeShachain,
   emptyShachain,
   encodeShachain,
   generateFromSeed,
+  MAX_SECRET_INDEX,
   perCommitmentSecret,
+  type ShachainStore,
   shachainGet,
   shachainGetCommitment,
   shachainInsert,
-  type ShachainStore,
 } from '../../src/bolt03-tx/shachain.ts';
+import { hex } from '../../src/core/bytes.ts';
 import { appendixD } from './vectors.ts';
 
 const { generation, storage } = appendixD();
@@ -71,7 +71,11 @@ test('storage rejects out-of-order, repeated and wrong-length secrets', () => {
   const seed = new Uint8Array(32).fill(1);
   const first = shachainInsert(emptyShachain(), MAX_SECRET_INDEX, generateFromSeed(seed, MAX_SECRET_INDEX));
   assert.ok(first.ok);
-  const skip = shachainInsert(first.value, MAX_SECRET_INDEX - 2n, generateFromSeed(seed, MAX_SECRET_INDEX - 2n));
+  const skip = shachainInsert(
+    first.value,
+    MAX_SECRET_INDEX - 2n,
+    generateFromSeed(seed, MAX_SECRET_INDEX - 2n),
+  );
   assert.deepEqual(skip.ok ? 'ok' : skip.error.kind, 'out_of_order');
   const again = shachainInsert(first.value, MAX_SECRET_INDEX, generateFromSeed(seed, MAX_SECRET_INDEX));
   assert.deepEqual(again.ok ? 'ok' : again.error.kind, 'out_of_order');
@@ -81,25 +85,29 @@ test('storage rejects out-of-order, repeated and wrong-length secrets', () => {
 
 test('property: a secret from another seed is rejected as soon as it can be checked', () => {
   fc.assert(
-    fc.property(fc.integer({ min: 1, max: 64 }), fc.uint8Array({ minLength: 32, maxLength: 32 }), (badAt, otherSeed) => {
-      const seed = new Uint8Array(32).fill(0xab);
-      if (otherSeed.every((b) => b === 0xab)) return;
-      let store = emptyShachain();
-      let rejected = false;
-      for (let n = 0n; n < 130n; n++) {
-        const idx = MAX_SECRET_INDEX - n;
-        const secret = n === BigInt(badAt) ? generateFromSeed(otherSeed, idx) : generateFromSeed(seed, idx);
-        const r = shachainInsert(store, idx, secret);
-        if (!r.ok) {
-          rejected = true;
-          // Detected when it or a later secret with more trailing zeros arrives, never before.
-          assert.ok(n >= BigInt(badAt));
-          break;
+    fc.property(
+      fc.integer({ min: 1, max: 64 }),
+      fc.uint8Array({ minLength: 32, maxLength: 32 }),
+      (badAt, otherSeed) => {
+        const seed = new Uint8Array(32).fill(0xab);
+        if (otherSeed.every((b) => b === 0xab)) return;
+        let store = emptyShachain();
+        let rejected = false;
+        for (let n = 0n; n < 130n; n++) {
+          const idx = MAX_SECRET_INDEX - n;
+          const secret = n === BigInt(badAt) ? generateFromSeed(otherSeed, idx) : generateFromSeed(seed, idx);
+          const r = shachainInsert(store, idx, secret);
+          if (!r.ok) {
+            rejected = true;
+            // Detected when it or a later secret with more trailing zeros arrives, never before.
+            assert.ok(n >= BigInt(badAt));
+            break;
+          }
+          store = r.value;
         }
-        store = r.value;
-      }
-      assert.ok(rejected);
-    }),
+        assert.ok(rejected);
+      },
+    ),
     { numRuns: 40 },
   );
 });

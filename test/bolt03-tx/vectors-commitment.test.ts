@@ -2,15 +2,12 @@
 // every case rebuilt from its inputs, signed with the appendix's keys and compared byte for byte.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fromHex, hex } from '../../src/core/bytes.ts';
-import { msat, sat } from '../../src/core/units.ts';
-import { SIGHASH_ALL, legacySighash } from '../../src/bitcoin/sighash.ts';
 import { p2pkh, p2wpkhOfKey, script } from '../../src/bitcoin/script.ts';
-import { parseTx, serializeTx, txidHex, type Transaction } from '../../src/bitcoin/tx.ts';
-import { ecdsaSign, hash160, publicKeyOf, signatureFromDer, signatureToDer } from '../../src/crypto/index.ts';
+import { legacySighash, SIGHASH_ALL } from '../../src/bitcoin/sighash.ts';
+import { parseTx, serializeTx, type Transaction, txidHex } from '../../src/bitcoin/tx.ts';
 import { compareOutputs } from '../../src/bolt03-tx/commitment.ts';
 import { buildHtlcTxs, SIGHASH_SINGLE_ANYONECANPAY } from '../../src/bolt03-tx/htlc.ts';
-import { derivePrivkey, deriveRevocationPubkey, derivePubkey } from '../../src/bolt03-tx/keys.ts';
+import { derivePrivkey, derivePubkey, deriveRevocationPubkey } from '../../src/bolt03-tx/keys.ts';
 import { fundingOutputScript, fundingScript } from '../../src/bolt03-tx/scripts.ts';
 import {
   signCommitment,
@@ -21,6 +18,9 @@ import {
   verifyHtlcTxSig,
   witnessSignature,
 } from '../../src/bolt03-tx/sign.ts';
+import { fromHex, hex } from '../../src/core/bytes.ts';
+import { msat, sat } from '../../src/core/units.ts';
+import { ecdsaSign, hash160, publicKeyOf, signatureFromDer, signatureToDer } from '../../src/crypto/index.ts';
 import {
   C,
   dustLimit,
@@ -71,15 +71,30 @@ test('Appendix C: derived keys match the listed ones', () => {
   assert.equal(hex(keys.revocationPubkey), param('local_revocation_pubkey'));
   assert.equal(hex(publicKeyOf(localFundingPrivkey)), param('local_funding_pubkey'));
   assert.equal(hex(publicKeyOf(key32(param('x_local_per_commitment_secret')))), hex(localPerCommitmentPoint));
-  assert.equal(hex(derivePrivkey(localPaymentBasepointSecret, localPerCommitmentPoint)), hex(key32(param('local_privkey'))));
+  assert.equal(
+    hex(derivePrivkey(localPaymentBasepointSecret, localPerCommitmentPoint)),
+    hex(key32(param('local_privkey'))),
+  );
   assert.equal(
     hex(derivePrivkey(key32(param('local_delayed_payment_basepoint_secret')), localPerCommitmentPoint)),
     hex(key32(param('local_delayed_privkey'))),
   );
-  assert.equal(hex(publicKeyOf(key32(param('remote_revocation_basepoint_secret')))), hex(remote.revocationBasepoint));
-  assert.equal(hex(deriveRevocationPubkey(remote.revocationBasepoint, localPerCommitmentPoint)), param('local_revocation_pubkey'));
-  assert.equal(hex(derivePubkey(local.htlcBasepoint, localPerCommitmentPoint)), hex(publicKeyOf(localHtlcPrivkey)));
-  assert.equal(hex(fundingScript(local.fundingPubkey, remote.fundingPubkey)), /# funding wscript = ([0-9a-f]+)/.exec(appendix('Appendix C'))![1]);
+  assert.equal(
+    hex(publicKeyOf(key32(param('remote_revocation_basepoint_secret')))),
+    hex(remote.revocationBasepoint),
+  );
+  assert.equal(
+    hex(deriveRevocationPubkey(remote.revocationBasepoint, localPerCommitmentPoint)),
+    param('local_revocation_pubkey'),
+  );
+  assert.equal(
+    hex(derivePubkey(local.htlcBasepoint, localPerCommitmentPoint)),
+    hex(publicKeyOf(localHtlcPrivkey)),
+  );
+  assert.equal(
+    hex(fundingScript(local.fundingPubkey, remote.fundingPubkey)),
+    /# funding wscript = ([0-9a-f]+)/.exec(appendix('Appendix C'))![1],
+  );
 });
 
 const der = (compact: Uint8Array): string => hex(signatureToDer(compact));
@@ -88,18 +103,55 @@ for (const v of C.cases) {
   test(`Appendix C: ${v.name}`, () => {
     const set = htlcSetFor(v.toLocalMsat, v.toRemoteMsat, true);
     const htlcs = set.map(toCommitmentHtlc);
-    const spec = specFor('static_remotekey', msat(v.toLocalMsat), msat(v.toRemoteMsat), v.feeratePerKw, dustLimit, htlcs);
+    const spec = specFor(
+      'static_remotekey',
+      msat(v.toLocalMsat),
+      msat(v.toRemoteMsat),
+      v.feeratePerKw,
+      dustLimit,
+      htlcs,
+    );
     const c = mustBuild(spec);
     if (v.baseFee !== undefined) assert.equal(c.baseFee, v.baseFee, 'base fee');
     if (v.actualFee !== undefined) assert.equal(c.fee, v.actualFee, 'actual fee');
     assert.equal(c.htlcOutputs.length, v.numHtlcs);
 
-    const localSig = signCommitment(c, local.fundingPubkey, remote.fundingPubkey, fundingAmount, localFundingPrivkey);
-    const remoteSig = signCommitment(c, local.fundingPubkey, remote.fundingPubkey, fundingAmount, remoteFundingPrivkey);
+    const localSig = signCommitment(
+      c,
+      local.fundingPubkey,
+      remote.fundingPubkey,
+      fundingAmount,
+      localFundingPrivkey,
+    );
+    const remoteSig = signCommitment(
+      c,
+      local.fundingPubkey,
+      remote.fundingPubkey,
+      fundingAmount,
+      remoteFundingPrivkey,
+    );
     assert.equal(der(remoteSig), hex(v.remoteSig), 'remote_signature');
     assert.equal(der(localSig), hex(v.localSig), 'local_signature');
-    assert.ok(verifyFundingInput(c.tx, local.fundingPubkey, remote.fundingPubkey, fundingAmount, remoteSig, remote.fundingPubkey));
-    assert.ok(!verifyFundingInput(c.tx, local.fundingPubkey, remote.fundingPubkey, fundingAmount, remoteSig, local.fundingPubkey));
+    assert.ok(
+      verifyFundingInput(
+        c.tx,
+        local.fundingPubkey,
+        remote.fundingPubkey,
+        fundingAmount,
+        remoteSig,
+        remote.fundingPubkey,
+      ),
+    );
+    assert.ok(
+      !verifyFundingInput(
+        c.tx,
+        local.fundingPubkey,
+        remote.fundingPubkey,
+        fundingAmount,
+        remoteSig,
+        local.fundingPubkey,
+      ),
+    );
     const signed = signedFundingSpend(c.tx, local.fundingPubkey, localSig, remote.fundingPubkey, remoteSig);
     assert.equal(hex(serializeTx(signed)), v.commitTxHex);
 
@@ -133,8 +185,20 @@ for (const v of F) {
       set.map(toCommitmentHtlc),
     );
     const c = mustBuild(spec);
-    const localSig = signCommitment(c, local.fundingPubkey, remote.fundingPubkey, fundingAmount, localFundingPrivkey);
-    const remoteSig = signCommitment(c, local.fundingPubkey, remote.fundingPubkey, fundingAmount, remoteFundingPrivkey);
+    const localSig = signCommitment(
+      c,
+      local.fundingPubkey,
+      remote.fundingPubkey,
+      fundingAmount,
+      localFundingPrivkey,
+    );
+    const remoteSig = signCommitment(
+      c,
+      local.fundingPubkey,
+      remote.fundingPubkey,
+      fundingAmount,
+      remoteFundingPrivkey,
+    );
     assert.equal(der(remoteSig), v.RemoteSigHex, 'RemoteSigHex');
     const signed = signedFundingSpend(c.tx, local.fundingPubkey, localSig, remote.fundingPubkey, remoteSig);
     assert.equal(hex(serializeTx(signed)), v.ExpectedCommitmentTxHex);
@@ -151,7 +215,11 @@ for (const v of F) {
       const ls = signHtlcTx(t, localHtlcPrivkey, true);
       assert.equal(der(rs), d.RemoteSigHex, `RemoteSigHex #${i}`);
       const preimage = t.kind === 'htlc_success' ? preimageOf(t.spent.htlc.id) : undefined;
-      assert.equal(hex(serializeTx(signedHtlcTx(t, rs, ls, preimage))), d.ResolutionTxHex, `ResolutionTxHex #${i}`);
+      assert.equal(
+        hex(serializeTx(signedHtlcTx(t, rs, ls, preimage))),
+        d.ResolutionTxHex,
+        `ResolutionTxHex #${i}`,
+      );
     }
   });
 }
@@ -169,7 +237,10 @@ test('Appendix B: funding transaction', () => {
   const pubkey = publicKeyOf(privkey);
   const localFunding = fromHex(get('local_funding_pubkey'));
   const remoteFunding = fromHex(get('remote_funding_pubkey'));
-  assert.equal(hex(fundingScript(localFunding, remoteFunding)), /funding witness script = ([0-9a-f]+)/.exec(b)![1]);
+  assert.equal(
+    hex(fundingScript(localFunding, remoteFunding)),
+    /funding witness script = ([0-9a-f]+)/.exec(b)![1],
+  );
   assert.equal(txidHex(coinbase), get('input txid'));
   const spent = coinbase.outputs[Number(get('input index'))]!;
   assert.equal(spent.value, BigInt(get('input satoshis')));
@@ -179,10 +250,20 @@ test('Appendix B: funding transaction', () => {
     { value: sat(BigInt(get('funding satoshis'))), script: fundingOutputScript(localFunding, remoteFunding) },
     { value: sat(BigInt(get('change satoshis'))), script: p2wpkhOfKey(pubkey) },
   ].sort(compareOutputs);
-  assert.equal(hex(outputs[Number(get('funding output'))]!.script), hex(fundingOutputScript(localFunding, remoteFunding)));
+  assert.equal(
+    hex(outputs[Number(get('funding output'))]!.script),
+    hex(fundingOutputScript(localFunding, remoteFunding)),
+  );
   const unsigned: Transaction = {
     version: 2,
-    inputs: [{ prevout: { txid: fromHex(get('input txid')).reverse(), vout: 0 }, scriptSig: new Uint8Array(0), sequence: 0xffffffff, witness: [] }],
+    inputs: [
+      {
+        prevout: { txid: fromHex(get('input txid')).reverse(), vout: 0 },
+        scriptSig: new Uint8Array(0),
+        sequence: 0xffffffff,
+        witness: [],
+      },
+    ],
     outputs,
     locktime: 0,
   };

@@ -74,7 +74,8 @@ export function appendixD(): { generation: GenerationVector[]; storage: StorageV
     else if (k === 'seed') cur.seed = hexOf(v);
     else if (k === 'I') cur.index = BigInt(v);
     else if (k === 'output') {
-      if (cur.name === undefined || cur.seed === undefined || cur.index === undefined) throw new Error('bad generation vector');
+      if (cur.name === undefined || cur.seed === undefined || cur.index === undefined)
+        throw new Error('bad generation vector');
       generation.push({ name: cur.name, seed: cur.seed, index: cur.index, output: hexOf(v) });
     }
   }
@@ -87,7 +88,8 @@ export function appendixD(): { generation: GenerationVector[]; storage: StorageV
     else if (k === 'secret') secret = hexOf(v);
     else if (k === 'output') {
       const last = storage[storage.length - 1];
-      if (last === undefined || index === undefined || secret === undefined) throw new Error('bad storage vector');
+      if (last === undefined || index === undefined || secret === undefined)
+        throw new Error('bad storage vector');
       if (v !== 'OK' && v !== 'ERROR') throw new Error(`unknown storage output ${v}`);
       last.steps.push({ index, secret, ok: v === 'OK' });
     }
@@ -214,51 +216,92 @@ export function appendixC(): AppendixC {
     name: string;
     fields: Map<string, string>;
     htlcTxs: HtlcTxVector[];
-    pending?: { outputIndex: number; kind: 'htlc-success' | 'htlc-timeout'; htlcNumber: number; remote?: string; local?: string };
+    pending?: {
+      outputIndex: number;
+      kind: 'htlc-success' | 'htlc-timeout';
+      htlcNumber: number;
+      remote?: string;
+      local?: string;
+    };
   };
   const drafts: Draft[] = [];
+  // One rule per line shape of a case; the first matching rule handles the line.
+  type Rule = readonly [RegExp, (m: RegExpExecArray, d: Draft, line: string) => void];
+  const rules: readonly Rule[] = [
+    [
+      /^# signature for output #(\d+) \((htlc-success|htlc-timeout) for htlc #(\d+)\)$/,
+      (m, d) => {
+        d.pending = {
+          outputIndex: Number(m[1]),
+          kind: m[2] as 'htlc-success' | 'htlc-timeout',
+          htlcNumber: Number(m[3]),
+        };
+      },
+    ],
+    [
+      /^remote_htlc_signature = ([0-9a-f]+)$/,
+      (m, d, line) => {
+        if (d.pending) d.pending.remote = m[1]!;
+        else unparsed.push(line);
+      },
+    ],
+    [
+      /^# local_htlc_signature = ([0-9a-f]+)$/,
+      (m, d, line) => {
+        if (d.pending) d.pending.local = m[1]!;
+        else unparsed.push(line);
+      },
+    ],
+    [
+      /^(htlc_success_tx|htlc_timeout_tx) \(htlc #(\d+)\): ([0-9a-f]+)$/,
+      (m, d, line) => {
+        const p = d.pending;
+        const kind = m[1] === 'htlc_success_tx' ? 'htlc-success' : 'htlc-timeout';
+        if (
+          p === undefined ||
+          p.remote === undefined ||
+          p.local === undefined ||
+          kind !== p.kind ||
+          Number(m[2]) !== p.htlcNumber
+        ) {
+          unparsed.push(line);
+        } else {
+          d.htlcTxs.push({
+            outputIndex: p.outputIndex,
+            kind,
+            htlcNumber: p.htlcNumber,
+            remoteSig: hexOf(p.remote),
+            localSig: hexOf(p.local),
+            txHex: m[3]!,
+          });
+        }
+        delete d.pending;
+      },
+    ],
+    [/^# (base|actual) commitment transaction fee = (\d+)$/, (m, d) => d.fields.set(`${m[1]}_fee`, m[2]!)],
+    [
+      /^(remote_signature|# local_signature) = ([0-9a-f]+)$/,
+      (m, d) => d.fields.set(m[1]!.replace('# ', ''), m[2]!),
+    ],
+    [
+      /^(to_local_msat|to_remote_msat|local_feerate_per_kw|num_htlcs|output commit_tx): ([0-9a-f]+)$/,
+      (m, d) => d.fields.set(m[1]!, m[2]!),
+    ],
+    // Descriptive comments; the transactions themselves are checked.
+    [/^# (HTLC #\d+ (offered|received) amount|to_local amount|to_remote amount|HTLC #5 and 6)/, () => {}],
+  ];
   for (const raw of lines.slice(firstCase)) {
     const line = raw.trim();
     if (line === '') continue;
-    const d = drafts[drafts.length - 1];
-    let m: RegExpExecArray | null;
-    if ((m = /^name: (.*)$/.exec(line))) {
-      drafts.push({ name: m[1]!, fields: new Map(), htlcTxs: [] });
-    } else if (d === undefined) {
-      unparsed.push(line);
-    } else if ((m = /^# signature for output #(\d+) \((htlc-success|htlc-timeout) for htlc #(\d+)\)$/.exec(line))) {
-      d.pending = { outputIndex: Number(m[1]), kind: m[2] as 'htlc-success' | 'htlc-timeout', htlcNumber: Number(m[3]) };
-    } else if ((m = /^remote_htlc_signature = ([0-9a-f]+)$/.exec(line)) && d.pending) {
-      d.pending.remote = m[1]!;
-    } else if ((m = /^# local_htlc_signature = ([0-9a-f]+)$/.exec(line)) && d.pending) {
-      d.pending.local = m[1]!;
-    } else if ((m = /^(htlc_success_tx|htlc_timeout_tx) \(htlc #(\d+)\): ([0-9a-f]+)$/.exec(line)) && d.pending) {
-      const p = d.pending;
-      const kind = m[1] === 'htlc_success_tx' ? 'htlc-success' : 'htlc-timeout';
-      if (p.remote === undefined || p.local === undefined || kind !== p.kind || Number(m[2]) !== p.htlcNumber) {
-        unparsed.push(line);
-      } else {
-        d.htlcTxs.push({
-          outputIndex: p.outputIndex,
-          kind,
-          htlcNumber: p.htlcNumber,
-          remoteSig: hexOf(p.remote),
-          localSig: hexOf(p.local),
-          txHex: m[3]!,
-        });
-      }
-      delete d.pending;
-    } else if ((m = /^# (base|actual) commitment transaction fee = (\d+)$/.exec(line))) {
-      d.fields.set(`${m[1]}_fee`, m[2]!);
-    } else if ((m = /^(remote_signature|# local_signature) = ([0-9a-f]+)$/.exec(line))) {
-      d.fields.set(m[1]!.replace('# ', ''), m[2]!);
-    } else if ((m = /^(to_local_msat|to_remote_msat|local_feerate_per_kw|num_htlcs|output commit_tx): ([0-9a-f]+)$/.exec(line))) {
-      d.fields.set(m[1]!, m[2]!);
-    } else if (/^# (HTLC #\d+ (offered|received) amount|to_local amount|to_remote amount|HTLC #5 and 6)/.test(line)) {
-      // Descriptive comments; the transactions themselves are checked.
-    } else {
-      unparsed.push(line);
+    const name = /^name: (.*)$/.exec(line);
+    if (name) {
+      drafts.push({ name: name[1]!, fields: new Map(), htlcTxs: [] });
+      continue;
     }
+    const d = drafts[drafts.length - 1];
+    const rule = rules.map(([re, f]) => [re.exec(line), f] as const).find(([m]) => m !== null);
+    if (d === undefined || rule === undefined) unparsed.push(line);
+    else rule[1](rule[0]!, d, line);
   }
   for (const d of drafts) {
     const f = (k: string): string => {
