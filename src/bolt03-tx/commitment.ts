@@ -110,11 +110,11 @@ export function encodeCommitmentNumber(
   const obscured = (commitmentNumber ^ obscurer) & OBSCURE_MASK;
   // BOLT #3:
   // * locktime: upper 8 bits are 0x20, lower 24 bits are the lower 24 bits of the obscured commitment number
+  const locktime = (0x20 * 2 ** 24 + Number(obscured & 0xff_ffffn)) >>> 0;
+  // BOLT #3:
   //    * `txin[0]` sequence: upper 8 bits are 0x80, lower 24 bits are upper 24 bits of the obscured commitment number
-  return {
-    locktime: (0x20 * 2 ** 24 + Number(obscured & 0xff_ffffn)) >>> 0,
-    sequence: (0x80 * 2 ** 24 + Number(obscured >> 24n)) >>> 0,
-  };
+  const sequence = (0x80 * 2 ** 24 + Number(obscured >> 24n)) >>> 0;
+  return { locktime, sequence };
 }
 
 /**
@@ -295,10 +295,10 @@ export function buildCommitment(spec: CommitmentSpec): Result<Commitment, Commit
       });
     }
   }
-  // BOLT #3:
-  // 9. Sort the outputs into [BIP 69+CLTV order](#transaction-output-ordering).
   // Identical HTLC outputs (same amount, hash and expiry) are interchangeable on chain; the id keeps
   // the order, and so the htlc_signatures order, deterministic.
+  // BOLT #3:
+  // 9. Sort the outputs into [BIP 69+CLTV order](#transaction-output-ordering).
   drafts.sort((a, b) => {
     const c = compareOutputs(a, b);
     if (c !== 0) return c;
