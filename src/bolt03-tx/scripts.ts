@@ -1,0 +1,199 @@
+// BOLT 3 witness scripts: funding, to_local, to_remote (anchors), anchors, offered and received HTLCs,
+// and the second-stage HTLC output. Built with the shared script builder (minimal pushes).
+
+import { OP, p2wpkhOfKey, p2wshOfScript, script } from '../bitcoin/script.ts';
+import { compare } from '../core/bytes.ts';
+import { ripemd160, sha256 } from '../crypto/hash.ts';
+import { type ChannelType, hasAnchors } from './fees.ts';
+
+function need33(p: Uint8Array, what: string): void {
+  if (p.length !== 33) throw new RangeError(`${what} must be a 33-byte compressed key`);
+}
+
+/** The two funding pubkeys in script order: lexicographically lesser first. */
+export function sortedFundingKeys(a: Uint8Array, b: Uint8Array): [Uint8Array, Uint8Array] {
+  return compare(a, b) <= 0 ? [a, b] : [b, a];
+}
+
+// BOLT #3:
+// `2 <pubkey1> <pubkey2> 2 OP_CHECKMULTISIG`
+export function fundingScript(fundingPubkeyA: Uint8Array, fundingPubkeyB: Uint8Array): Uint8Array {
+  need33(fundingPubkeyA, 'funding_pubkey');
+  need33(fundingPubkeyB, 'funding_pubkey');
+  const [k1, k2] = sortedFundingKeys(fundingPubkeyA, fundingPubkeyB);
+  return script(2n, k1, k2, 2n, OP.OP_CHECKMULTISIG);
+}
+
+export function fundingOutputScript(fundingPubkeyA: Uint8Array, fundingPubkeyB: Uint8Array): Uint8Array {
+  return p2wshOfScript(fundingScript(fundingPubkeyA, fundingPubkeyB));
+}
+
+/**
+ * The to_local script, also the output script of HTLC-timeout and HTLC-success transactions:
+ *
+ *     OP_IF <revocationpubkey> OP_ELSE `to_self_delay` OP_CHECKSEQUENCEVERIFY OP_DROP
+ *     <local_delayedpubkey> OP_ENDIF OP_CHECKSIG
+ */
+export function toLocalScript(
+  revocationPubkey: Uint8Array,
+  toSelfDelay: number,
+  localDelayedPubkey: Uint8Array,
+): Uint8Array {
+  need33(revocationPubkey, 'revocationpubkey');
+  need33(localDelayedPubkey, 'local_delayedpubkey');
+  if (!Number.isInteger(toSelfDelay) || toSelfDelay < 0 || toSelfDelay > 0xffff) {
+    throw new RangeError(`to_self_delay out of range: ${toSelfDelay}`);
+  }
+  return script(
+    OP.OP_IF,
+    revocationPubkey,
+    OP.OP_ELSE,
+    BigInt(toSelfDelay),
+    OP.OP_CHECKSEQUENCEVERIFY,
+    OP.OP_DROP,
+    localDelayedPubkey,
+    OP.OP_ENDIF,
+    OP.OP_CHECKSIG,
+  );
+}
+
+// BOLT #3:
+//     <remotepubkey> OP_CHECKSIGVERIFY 1 OP_CHECKSEQUENCEVERIFY
+export function toRemoteAnchorsScript(remotePubkey: Uint8Array): Uint8Array {
+  need33(remotePubkey, 'remotepubkey');
+  return script(remotePubkey, OP.OP_CHECKSIGVERIFY, 1n, OP.OP_CHECKSEQUENCEVERIFY);
+}
+
+/** The to_remote output: P2WPKH without anchors, P2WSH of the 1-CSV script with them. */
+export function toRemoteOutput(
+  type: ChannelType,
+  remotePubkey: Uint8Array,
+): { script: Uint8Array; witnessScript?: Uint8Array } {
+  if (!hasAnchors(type)) {
+    need33(remotePubkey, 'remotepubkey');
+    return { script: p2wpkhOfKey(remotePubkey) };
+  }
+  const ws = toRemoteAnchorsScript(remotePubkey);
+  return { script: p2wshOfScript(ws), witnessScript: ws };
+}
+
+// BOLT #3:
+//     <local_funding_pubkey/remote_funding_pubkey> OP_CHECKSIG OP_IFDUP
+//     OP_NOTIF
+//         OP_16 OP_CHECKSEQUENCEVERIFY
+//     OP_ENDIF
+export function anchorScript(fundingPubkey: Uint8Array): Uint8Array {
+  need33(fundingPubkey, 'funding_pubkey');
+  return script(
+    fundingPubkey,
+    OP.OP_CHECKSIG,
+    OP.OP_IFDUP,
+    OP.OP_NOTIF,
+    16n,
+    OP.OP_CHECKSEQUENCEVERIFY,
+    OP.OP_ENDIF,
+  );
+}
+
+/** RIPEMD160(SHA256(revocationpubkey)), the hash both HTLC scripts open with. */
+function revocationHash(revocationPubkey: Uint8Array): Uint8Array {
+  need33(revocationPubkey, 'revocationpubkey');
+  return ripemd160(sha256(revocationPubkey));
+}
+
+function needHash(paymentHash: Uint8Array): void {
+  if (paymentHash.length !== 32) throw new RangeError('payment_hash must be 32 bytes');
+}
+
+/** Offered HTLC script (the commitment owner offered it); with anchors the success path has 1 CSV. */
+export function offeredHtlcScript(
+  type: ChannelType,
+  revocationPubkey: Uint8Array,
+  localHtlcPubkey: Uint8Array,
+  remoteHtlcPubkey: Uint8Array,
+  paymentHash: Uint8Array,
+): Uint8Array {
+  needHash(paymentHash);
+  need33(localHtlcPubkey, 'local_htlcpubkey');
+  need33(remoteHtlcPubkey, 'remote_htlcpubkey');
+  const csv = hasAnchors(type) ? [1n, OP.OP_CHECKSEQUENCEVERIFY, OP.OP_DROP] : [];
+  return script(
+    OP.OP_DUP,
+    OP.OP_HASH160,
+    revocationHash(revocationPubkey),
+    OP.OP_EQUAL,
+    OP.OP_IF,
+    OP.OP_CHECKSIG,
+    OP.OP_ELSE,
+    remoteHtlcPubkey,
+    OP.OP_SWAP,
+    OP.OP_SIZE,
+    32n,
+    OP.OP_EQUAL,
+    OP.OP_NOTIF,
+    OP.OP_DROP,
+    2n,
+    OP.OP_SWAP,
+    localHtlcPubkey,
+    2n,
+    OP.OP_CHECKMULTISIG,
+    OP.OP_ELSE,
+    OP.OP_HASH160,
+    ripemd160(paymentHash),
+    OP.OP_EQUALVERIFY,
+    OP.OP_CHECKSIG,
+    OP.OP_ENDIF,
+    ...csv,
+    OP.OP_ENDIF,
+  );
+}
+
+/** Received HTLC script (the commitment owner received it); with anchors the timeout path has 1 CSV. */
+export function receivedHtlcScript(
+  type: ChannelType,
+  revocationPubkey: Uint8Array,
+  localHtlcPubkey: Uint8Array,
+  remoteHtlcPubkey: Uint8Array,
+  paymentHash: Uint8Array,
+  cltvExpiry: number,
+): Uint8Array {
+  needHash(paymentHash);
+  need33(localHtlcPubkey, 'local_htlcpubkey');
+  need33(remoteHtlcPubkey, 'remote_htlcpubkey');
+  if (!Number.isInteger(cltvExpiry) || cltvExpiry < 0 || cltvExpiry > 0xffff_ffff) {
+    throw new RangeError(`cltv_expiry out of range: ${cltvExpiry}`);
+  }
+  const csv = hasAnchors(type) ? [1n, OP.OP_CHECKSEQUENCEVERIFY, OP.OP_DROP] : [];
+  return script(
+    OP.OP_DUP,
+    OP.OP_HASH160,
+    revocationHash(revocationPubkey),
+    OP.OP_EQUAL,
+    OP.OP_IF,
+    OP.OP_CHECKSIG,
+    OP.OP_ELSE,
+    remoteHtlcPubkey,
+    OP.OP_SWAP,
+    OP.OP_SIZE,
+    32n,
+    OP.OP_EQUAL,
+    OP.OP_IF,
+    OP.OP_HASH160,
+    ripemd160(paymentHash),
+    OP.OP_EQUALVERIFY,
+    2n,
+    OP.OP_SWAP,
+    localHtlcPubkey,
+    2n,
+    OP.OP_CHECKMULTISIG,
+    OP.OP_ELSE,
+    OP.OP_DROP,
+    BigInt(cltvExpiry),
+    OP.OP_CHECKLOCKTIMEVERIFY,
+    OP.OP_DROP,
+    OP.OP_CHECKSIG,
+    OP.OP_ENDIF,
+    ...csv,
+    OP.OP_ENDIF,
+  );
+}

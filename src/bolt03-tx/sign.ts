@@ -1,0 +1,183 @@
+// Signing and verifying the BOLT 3 transactions: BIP143 digests over the right witness script and
+// amount, 64-byte compact signatures as the wire carries them, and the finished witnesses.
+
+import { SIGHASH_ALL, segwitV0Sighash } from '../bitcoin/sighash.ts';
+import type { Transaction } from '../bitcoin/tx.ts';
+import { compare, concat } from '../core/bytes.ts';
+import type { Sat } from '../core/units.ts';
+import { ecdsaSign, ecdsaVerify, signatureToDer } from '../crypto/secp256k1.ts';
+import type { Commitment } from './commitment.ts';
+import { type HtlcTx, htlcTxWitness, withWitness } from './htlc.ts';
+import { fundingScript, sortedFundingKeys } from './scripts.ts';
+
+/** BIP143 digest for input `inputIndex` spending a P2WSH output of `amount` with `witnessScript`. */
+export function p2wshSighash(
+  tx: Transaction,
+  inputIndex: number,
+  witnessScript: Uint8Array,
+  amount: Sat,
+  hashType: number,
+): Uint8Array {
+  return segwitV0Sighash(tx, inputIndex, witnessScript, amount, hashType);
+}
+
+/** A low-S compact signature (the wire format of commitment_signed, closing_signed, ...). */
+export function signP2wsh(
+  tx: Transaction,
+  inputIndex: number,
+  witnessScript: Uint8Array,
+  amount: Sat,
+  privkey: Uint8Array,
+  hashType: number = SIGHASH_ALL,
+): Uint8Array {
+  return ecdsaSign(p2wshSighash(tx, inputIndex, witnessScript, amount, hashType), privkey).compact;
+}
+
+export function verifyP2wsh(
+  tx: Transaction,
+  inputIndex: number,
+  witnessScript: Uint8Array,
+  amount: Sat,
+  compactSig: Uint8Array,
+  pubkey: Uint8Array,
+  hashType: number = SIGHASH_ALL,
+): boolean {
+  if (compactSig.length !== 64) return false;
+  return ecdsaVerify(compactSig, p2wshSighash(tx, inputIndex, witnessScript, amount, hashType), pubkey);
+}
+
+/** DER signature with its sighash byte, as it goes on the witness stack. */
+export function witnessSignature(compactSig: Uint8Array, hashType: number): Uint8Array {
+  return concat(signatureToDer(compactSig), new Uint8Array([hashType]));
+}
+
+// ---- Funding input (commitment and closing transactions) ----------------------------------------
+
+/** Signs a transaction's funding input (commitment or closing) with one funding key. */
+export function signFundingInput(
+  tx: Transaction,
+  fundingPubkeyA: Uint8Array,
+  fundingPubkeyB: Uint8Array,
+  fundingAmount: Sat,
+  fundingPrivkey: Uint8Array,
+): Uint8Array {
+  return signP2wsh(tx, 0, fundingScript(fundingPubkeyA, fundingPubkeyB), fundingAmount, fundingPrivkey);
+}
+
+export function verifyFundingInput(
+  tx: Transaction,
+  fundingPubkeyA: Uint8Array,
+  fundingPubkeyB: Uint8Array,
+  fundingAmount: Sat,
+  compactSig: Uint8Array,
+  signerFundingPubkey: Uint8Array,
+): boolean {
+  return verifyP2wsh(
+    tx,
+    0,
+    fundingScript(fundingPubkeyA, fundingPubkeyB),
+    fundingAmount,
+    compactSig,
+    signerFundingPubkey,
+  );
+}
+
+/**
+ * `0 <signature_for_pubkey1> <signature_for_pubkey2> <funding script>`: each signature goes with its
+ * key, in the script's key order.
+ */
+export function fundingWitness(
+  pubkeyA: Uint8Array,
+  compactSigA: Uint8Array,
+  pubkeyB: Uint8Array,
+  compactSigB: Uint8Array,
+): Uint8Array[] {
+  const [first] = sortedFundingKeys(pubkeyA, pubkeyB);
+  const aFirst = compare(first, pubkeyA) === 0;
+  const sigA = witnessSignature(compactSigA, SIGHASH_ALL);
+  const sigB = witnessSignature(compactSigB, SIGHASH_ALL);
+  return [new Uint8Array(0), aFirst ? sigA : sigB, aFirst ? sigB : sigA, fundingScript(pubkeyA, pubkeyB)];
+}
+
+/** The broadcastable commitment (or closing) transaction once both funding signatures are known. */
+export function signedFundingSpend(
+  tx: Transaction,
+  pubkeyA: Uint8Array,
+  compactSigA: Uint8Array,
+  pubkeyB: Uint8Array,
+  compactSigB: Uint8Array,
+): Transaction {
+  return withWitness(tx, fundingWitness(pubkeyA, compactSigA, pubkeyB, compactSigB));
+}
+
+/** Convenience for a commitment: sign its funding input. */
+export function signCommitment(
+  commitment: Commitment,
+  localFundingPubkey: Uint8Array,
+  remoteFundingPubkey: Uint8Array,
+  fundingAmount: Sat,
+  fundingPrivkey: Uint8Array,
+): Uint8Array {
+  return signFundingInput(
+    commitment.tx,
+    localFundingPubkey,
+    remoteFundingPubkey,
+    fundingAmount,
+    fundingPrivkey,
+  );
+}
+
+// ---- HTLC transactions --------------------------------------------------------------------------
+
+/**
+ * Signs an HTLC transaction. The commitment owner signs with SIGHASH_ALL (`asOwner`); the other side
+ * (the one sending htlc_signatures) signs with `htlcTx.remoteSighash`, which is
+ * SIGHASH_SINGLE|SIGHASH_ANYONECANPAY with anchors.
+ */
+export function signHtlcTx(htlcTx: HtlcTx, htlcPrivkey: Uint8Array, asOwner: boolean): Uint8Array {
+  const ws = htlcTx.spent.witnessScript;
+  if (ws === undefined) throw new Error('HTLC output without a witness script');
+  return signP2wsh(
+    htlcTx.tx,
+    0,
+    ws,
+    htlcTx.spent.value,
+    htlcPrivkey,
+    asOwner ? SIGHASH_ALL : htlcTx.remoteSighash,
+  );
+}
+
+export function verifyHtlcTxSig(
+  htlcTx: HtlcTx,
+  compactSig: Uint8Array,
+  htlcPubkey: Uint8Array,
+  ofOwner: boolean,
+): boolean {
+  const ws = htlcTx.spent.witnessScript;
+  if (ws === undefined) return false;
+  return verifyP2wsh(
+    htlcTx.tx,
+    0,
+    ws,
+    htlcTx.spent.value,
+    compactSig,
+    htlcPubkey,
+    ofOwner ? SIGHASH_ALL : htlcTx.remoteSighash,
+  );
+}
+
+/** The broadcastable HTLC transaction (preimage only for HTLC-success). */
+export function signedHtlcTx(
+  htlcTx: HtlcTx,
+  remoteCompactSig: Uint8Array,
+  localCompactSig: Uint8Array,
+  preimage?: Uint8Array,
+): Transaction {
+  const witness = htlcTxWitness(
+    htlcTx,
+    witnessSignature(remoteCompactSig, htlcTx.remoteSighash),
+    witnessSignature(localCompactSig, SIGHASH_ALL),
+    preimage,
+  );
+  return withWitness(htlcTx.tx, witness);
+}
