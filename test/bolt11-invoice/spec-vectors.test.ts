@@ -33,7 +33,12 @@ function checkBreakdown(e: SpecExample, inv: Invoice, previous: Invoice | undefi
   const ts = /: timestamp \((\d+)\)/.exec(text);
   if (ts) eq(inv.timestamp, Number(ts[1]), 'timestamp');
   const amt = /^\* `(\d+[munp]?)`: amount/m.exec(text);
-  if (amt) eq(inv.hrp.slice(inv.hrp.indexOf(amt[1]!)), amt[1], 'amount text in hrp');
+  if (amt) {
+    eq(inv.hrp.slice(inv.hrp.indexOf(amt[1]!)), amt[1], 'amount text in hrp');
+    const [, digits, unit] = /^(\d+)([munp]?)$/.exec(amt[1]!)!;
+    const msatPerUnit: Record<string, bigint> = { '': 100_000_000_000n, m: 100_000_000n, u: 100_000n, n: 100n };
+    eq(inv.amount, unit === 'p' ? BigInt(digits!) / 10n : BigInt(digits!) * msatPerUnit[unit!]!, 'amount msat');
+  }
   else if (/^\* `ln[a-z]+`: prefix/m.test(text) && !/amount/.test(e.body)) eq(inv.amount, undefined, 'no amount');
   const msatInText = /= (\d+) milli satoshi/.exec(text);
   if (msatInText) eq(inv.amount, BigInt(msatInText[1]!), 'amount msat');
@@ -99,6 +104,7 @@ function checkBreakdown(e: SpecExample, inv: Invoice, previous: Invoice | undefi
   if (/including fields which must be ignored/.test(e.title)) {
     eq(inv.fields.filter((f) => f.type === 'skipped').length, 10, 'skipped fields');
   }
+  if (process.env.BOLT11_DEBUG) console.log(`${checks} checks: ${e.title}`);
   return checks;
 }
 
