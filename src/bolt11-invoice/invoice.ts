@@ -71,18 +71,15 @@ export interface DecodeOptions {
 
 /** Splits and checksums the bech32 string, with a typed error for each way it can be malformed. */
 function bech32Words(text: string): Result<{ hrp: string; words: Uint8Array }, InvoiceError> {
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 33 || c > 126) return err(invoiceError('invalid_character', `character ${i} is outside the bech32 range`));
-  }
+  const outside = /[^\x21-\x7e]/.exec(text);
+  if (outside !== null) return err(invoiceError('invalid_character', `character ${outside.index} is outside the bech32 range`));
   const lower = text.toLowerCase();
   if (text !== lower && text !== text.toUpperCase()) return err(invoiceError('mixed_case', 'mixes upper and lower case'));
   const sep = lower.lastIndexOf('1');
   if (sep < 1) return err(invoiceError('no_separator', 'no "1" separator between prefix and data'));
   const data = lower.slice(sep + 1);
-  for (let i = 0; i < data.length; i++) {
-    if (!BECH32_ALPHABET.includes(data[i]!)) return err(invoiceError('invalid_character', `"${data[i]}" is not a bech32 character`));
-  }
+  const stray = /[^qpzry9x8gf2tvdw0s3jn54khce6mua7l]/.exec(data);
+  if (stray !== null) return err(invoiceError('invalid_character', `"${stray[0]}" is not a bech32 character`));
   if (data.length < 6) return err(invoiceError('too_short', 'data part is shorter than the checksum'));
   let decoded: { prefix: string; words: number[] };
   try {
