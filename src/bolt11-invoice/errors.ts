@@ -50,6 +50,10 @@ export interface InvoiceError {
   readonly bit?: number;
 }
 
-export function invoiceError(code: InvoiceErrorCode, message: string, extra: { field?: string; bit?: number } = {}): InvoiceError {
+export function invoiceError(
+  code: InvoiceErrorCode,
+  message: string,
+  extra: { field?: string; bit?: number } = {},
+): InvoiceError {
   return { code, message, ...extra };
 }

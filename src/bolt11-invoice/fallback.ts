@@ -63,8 +63,10 @@ export function fallbackProblem(f: Fallback): string | undefined {
     case 'p2sh':
       return f.hash.length === 20 ? undefined : `${f.kind} hash must be 20 bytes, got ${f.hash.length}`;
     case 'witness':
-      if (!Number.isInteger(f.version) || f.version < 0 || f.version > 16) return `witness version ${f.version} out of range`;
-      if (f.program.length < 2 || f.program.length > 40) return `witness program must be 2..40 bytes, got ${f.program.length}`;
+      if (!Number.isInteger(f.version) || f.version < 0 || f.version > 16)
+        return `witness version ${f.version} out of range`;
+      if (f.program.length < 2 || f.program.length > 40)
+        return `witness program must be 2..40 bytes, got ${f.program.length}`;
       if (f.version === 0 && f.program.length !== 20 && f.program.length !== 32) {
         return `version 0 witness program must be 20 or 32 bytes, got ${f.program.length}`;
       }
@@ -90,7 +92,9 @@ export function fallbackAddress(f: Fallback, network: BitcoinNetwork): string {
       return base58check.encode(concat(Uint8Array.of(p.p2sh), f.hash));
     case 'witness': {
       const words = [f.version, ...bech32.toWords(f.program)];
-      return f.version === 0 ? bech32.encode(p.segwitHrp, words, false) : bech32m.encode(p.segwitHrp, words, false);
+      return f.version === 0
+        ? bech32.encode(p.segwitHrp, words, false)
+        : bech32m.encode(p.segwitHrp, words, false);
     }
   }
 }

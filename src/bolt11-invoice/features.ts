@@ -1,6 +1,6 @@
 // The `9` field as a raw BOLT 9 feature bitfield (big-endian bytes, bit 0 = least significant bit of
 // the last byte), with the few helpers BOLT 11 readers need. Negotiation lives in src/bolt09-features.
-import { invoiceError, type InvoiceError } from './errors.ts';
+import { type InvoiceError, invoiceError } from './errors.ts';
 import { uintToWords, wordsToUint } from './words.ts';
 
 /** Feature pairs BOLT 9 marks for invoices (context `9`) or ASSUMED, that this reader understands. */
@@ -14,7 +14,9 @@ export const INVOICE_FEATURE_NAMES: ReadonlyMap<number, string> = new Map([
 ]);
 
 /** Both bits of every pair in INVOICE_FEATURE_NAMES. */
-export const KNOWN_INVOICE_FEATURES: ReadonlySet<number> = new Set([...INVOICE_FEATURE_NAMES.keys()].flatMap((b) => [b, b + 1]));
+export const KNOWN_INVOICE_FEATURES: ReadonlySet<number> = new Set(
+  [...INVOICE_FEATURE_NAMES.keys()].flatMap((b) => [b, b + 1]),
+);
 
 /** BOLT 9 dependencies among invoice features: feature pair -> pair it requires. */
 const DEPENDENCIES: readonly (readonly [number, number])[] = [[16, 14]];
@@ -76,13 +78,19 @@ export function featuresFromBits(bits: Iterable<number>): Uint8Array {
  * BOLT 11 reader rules on the `9` field: unknown odd bits are ignored, unknown even bits fail, and
  * known dependencies must be set.
  */
-export function checkInvoiceFeatures(features: Uint8Array, known: ReadonlySet<number> = KNOWN_INVOICE_FEATURES): InvoiceError | undefined {
+export function checkInvoiceFeatures(
+  features: Uint8Array,
+  known: ReadonlySet<number> = KNOWN_INVOICE_FEATURES,
+): InvoiceError | undefined {
   for (const bit of featureBits(features)) {
     // BOLT #11:
     // - if the `9` field contains unknown _even_ bits that are non-zero:
     //   - MUST fail the payment.
     if (bit % 2 === 0 && !known.has(bit)) {
-      return invoiceError('unknown_required_feature', `invoice requires unknown feature bit ${bit}`, { field: '9', bit });
+      return invoiceError('unknown_required_feature', `invoice requires unknown feature bit ${bit}`, {
+        field: '9',
+        bit,
+      });
     }
   }
   for (const [feature, needs] of DEPENDENCIES) {

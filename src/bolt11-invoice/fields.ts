@@ -4,10 +4,17 @@ import { concat, fromUtf8, readU16be, readU32be, u16be, u32be, u64be, utf8 } fro
 import { err, ok, type Result } from '../core/result.ts';
 import type { Msat } from '../core/units.ts';
 import { isPublicKey } from '../crypto/secp256k1.ts';
-import { invoiceError, type InvoiceError } from './errors.ts';
+import { type InvoiceError, invoiceError } from './errors.ts';
+import { type Fallback, fallbackOf, fallbackPayload, fallbackProblem, fallbackVersion } from './fallback.ts';
 import { featuresFromWords, featuresToWords } from './features.ts';
-import { fallbackOf, fallbackPayload, fallbackProblem, fallbackVersion, type Fallback } from './fallback.ts';
-import { BECH32_ALPHABET, bytesToWords, isNonMinimal, uintToWords, wordsToBytesStrict, wordsToUint } from './words.ts';
+import {
+  BECH32_ALPHABET,
+  bytesToWords,
+  isNonMinimal,
+  uintToWords,
+  wordsToBytesStrict,
+  wordsToUint,
+} from './words.ts';
 
 /** Tag numbers (the bech32 letter's value). */
 export const TAG = {
@@ -58,7 +65,12 @@ export type TaggedField =
   | { readonly type: 'route_hint'; readonly value: readonly RouteHintHop[] }
   | { readonly type: 'features'; readonly value: Uint8Array }
   | { readonly type: 'metadata'; readonly value: Uint8Array }
-  | { readonly type: 'skipped'; readonly tag: number; readonly words: Uint8Array; readonly reason: SkipReason };
+  | {
+      readonly type: 'skipped';
+      readonly tag: number;
+      readonly words: Uint8Array;
+      readonly reason: SkipReason;
+    };
 
 export function tagLetter(tag: number): string {
   return BECH32_ALPHABET[tag] ?? '?';
@@ -71,13 +83,17 @@ function fixed32(words: Uint8Array, letter: string): Result<Uint8Array | undefin
   // fails only if no field of the right length remains for a required tag.
   if (words.length !== 52) return ok(undefined);
   const bytes = wordsToBytesStrict(words);
-  if (bytes === undefined) return err(invoiceError('invalid_padding', `field ${letter} has non-zero padding bits`, { field: letter }));
+  if (bytes === undefined)
+    return err(
+      invoiceError('invalid_padding', `field ${letter} has non-zero padding bits`, { field: letter }),
+    );
   return ok(bytes);
 }
 
 function byteField(words: Uint8Array, letter: string): Result<Uint8Array, InvoiceError> {
   const bytes = wordsToBytesStrict(words);
-  if (bytes === undefined) return err(invoiceError('invalid_padding', `field ${letter} has bad padding bits`, { field: letter }));
+  if (bytes === undefined)
+    return err(invoiceError('invalid_padding', `field ${letter} has bad padding bits`, { field: letter }));
   return ok(bytes);
 }
 
@@ -86,9 +102,13 @@ function intField(words: Uint8Array, letter: string): Result<number, InvoiceErro
   // - if a `c`, `x`, or `9` field is provided which has a non-minimal `data_length`
   //   (i.e. begins with 0 field elements):
   //   - SHOULD treat the invoice as invalid.
-  if (isNonMinimal(words)) return err(invoiceError('non_minimal_field', `field ${letter} has leading zero field elements`, { field: letter }));
+  if (isNonMinimal(words))
+    return err(
+      invoiceError('non_minimal_field', `field ${letter} has leading zero field elements`, { field: letter }),
+    );
   const v = wordsToUint(words);
-  if (v > BigInt(Number.MAX_SAFE_INTEGER)) return err(invoiceError('field_overflow', `field ${letter} value is too large`, { field: letter }));
+  if (v > BigInt(Number.MAX_SAFE_INTEGER))
+    return err(invoiceError('field_overflow', `field ${letter} value is too large`, { field: letter }));
   return ok(Number(v));
 }
 
@@ -113,7 +133,10 @@ export function decodeField(tag: number, words: Uint8Array): Result<TaggedField,
       if (words.length !== 53) return skipped(tag, words, 'wrong_length');
       const r = byteField(words, letter);
       if (!r.ok) return r;
-      if (!isPublicKey(r.value) || r.value.length !== 33) return err(invoiceError('invalid_payee', 'field n is not a valid compressed public key', { field: 'n' }));
+      if (!isPublicKey(r.value) || r.value.length !== 33)
+        return err(
+          invoiceError('invalid_payee', 'field n is not a valid compressed public key', { field: 'n' }),
+        );
       return ok({ type: 'payee', value: r.value });
     }
     case TAG.d: {
@@ -140,11 +163,15 @@ export function decodeField(tag: number, words: Uint8Array): Result<TaggedField,
       return r.ok ? ok({ type: 'min_final_cltv_expiry_delta', value: r.value }) : r;
     }
     case TAG.features: {
-      if (isNonMinimal(words)) return err(invoiceError('non_minimal_field', 'field 9 has leading zero field elements', { field: '9' }));
+      if (isNonMinimal(words))
+        return err(
+          invoiceError('non_minimal_field', 'field 9 has leading zero field elements', { field: '9' }),
+        );
       return ok({ type: 'features', value: featuresFromWords(words) });
     }
     case TAG.f: {
-      if (words.length === 0) return err(invoiceError('invalid_fallback', 'field f is empty', { field: 'f' }));
+      if (words.length === 0)
+        return err(invoiceError('invalid_fallback', 'field f is empty', { field: 'f' }));
       const version = words[0]!;
       // BOLT #11:
       // - MUST skip over `f` fields that use an unknown `version`.
@@ -154,7 +181,8 @@ export function decodeField(tag: number, words: Uint8Array): Result<TaggedField,
       const f = fallbackOf(version, payload.value);
       if (f === undefined) return skipped(tag, words, 'unknown_fallback_version');
       const problem = fallbackProblem(f);
-      if (problem !== undefined) return err(invoiceError('invalid_fallback', `field f: ${problem}`, { field: 'f' }));
+      if (problem !== undefined)
+        return err(invoiceError('invalid_fallback', `field f: ${problem}`, { field: 'f' }));
       return ok({ type: 'fallback', value: f });
     }
     case TAG.r: {
@@ -162,12 +190,23 @@ export function decodeField(tag: number, words: Uint8Array): Result<TaggedField,
       if (!r.ok) return r;
       const b = r.value;
       if (b.length === 0 || b.length % ROUTE_HOP_BYTES !== 0) {
-        return err(invoiceError('invalid_route_hint', `field r is ${b.length} bytes, not a whole number of ${ROUTE_HOP_BYTES}-byte hops`, { field: 'r' }));
+        return err(
+          invoiceError(
+            'invalid_route_hint',
+            `field r is ${b.length} bytes, not a whole number of ${ROUTE_HOP_BYTES}-byte hops`,
+            { field: 'r' },
+          ),
+        );
       }
       const hops: RouteHintHop[] = [];
       for (let o = 0; o < b.length; o += ROUTE_HOP_BYTES) {
         const pubkey = b.slice(o, o + 33);
-        if (!isPublicKey(pubkey)) return err(invoiceError('invalid_route_hint', `field r hop ${hops.length} has an invalid public key`, { field: 'r' }));
+        if (!isPublicKey(pubkey))
+          return err(
+            invoiceError('invalid_route_hint', `field r hop ${hops.length} has an invalid public key`, {
+              field: 'r',
+            }),
+          );
         let scid = 0n;
         for (let i = 0; i < 8; i++) scid = (scid << 8n) | BigInt(b[o + 33 + i]!);
         hops.push({
@@ -198,7 +237,8 @@ function safeUint(v: number): boolean {
 export function encodeField(field: TaggedField): Result<{ tag: number; words: Uint8Array }, InvoiceError> {
   const r = encodeFieldUnchecked(field);
   if (!r.ok) return r;
-  if (r.value.words.length > MAX_FIELD_WORDS) return bad(tagLetter(r.value.tag), `data is ${r.value.words.length} words, more than ${MAX_FIELD_WORDS}`);
+  if (r.value.words.length > MAX_FIELD_WORDS)
+    return bad(tagLetter(r.value.tag), `data is ${r.value.words.length} words, more than ${MAX_FIELD_WORDS}`);
   return r;
 }
 
@@ -208,16 +248,19 @@ function encodeFieldUnchecked(field: TaggedField): Result<{ tag: number; words: 
     case 'payment_secret':
     case 'description_hash': {
       const tag = field.type === 'payment_hash' ? TAG.p : field.type === 'payment_secret' ? TAG.s : TAG.h;
-      if (field.value.length !== 32) return bad(tagLetter(tag), `must be 32 bytes, got ${field.value.length}`);
+      if (field.value.length !== 32)
+        return bad(tagLetter(tag), `must be 32 bytes, got ${field.value.length}`);
       return ok({ tag, words: bytesToWords(field.value) });
     }
     case 'payee':
-      if (field.value.length !== 33 || !isPublicKey(field.value)) return bad('n', 'must be a 33-byte compressed public key');
+      if (field.value.length !== 33 || !isPublicKey(field.value))
+        return bad('n', 'must be a 33-byte compressed public key');
       return ok({ tag: TAG.n, words: bytesToWords(field.value) });
     case 'description': {
       const bytes = utf8(field.value);
       if (fromUtf8(bytes) !== field.value) return bad('d', 'is not valid Unicode text');
-      if (bytes.length > MAX_FIELD_BYTES) return bad('d', `is ${bytes.length} bytes; over ${MAX_FIELD_BYTES} use a description hash (h)`);
+      if (bytes.length > MAX_FIELD_BYTES)
+        return bad('d', `is ${bytes.length} bytes; over ${MAX_FIELD_BYTES} use a description hash (h)`);
       return ok({ tag: TAG.d, words: bytesToWords(bytes) });
     }
     case 'metadata':
@@ -237,23 +280,41 @@ function encodeFieldUnchecked(field: TaggedField): Result<{ tag: number; words: 
     case 'fallback': {
       const problem = fallbackProblem(field.value);
       if (problem !== undefined) return bad('f', problem);
-      return ok({ tag: TAG.f, words: concat(Uint8Array.of(fallbackVersion(field.value)), bytesToWords(fallbackPayload(field.value))) });
+      return ok({
+        tag: TAG.f,
+        words: concat(
+          Uint8Array.of(fallbackVersion(field.value)),
+          bytesToWords(fallbackPayload(field.value)),
+        ),
+      });
     }
     case 'route_hint': {
       if (field.value.length === 0) return bad('r', 'needs at least one hop');
       const parts: Uint8Array[] = [];
       for (const hop of field.value) {
-        if (hop.pubkey.length !== 33 || !isPublicKey(hop.pubkey)) return bad('r', 'hop public key is invalid');
-        if (hop.shortChannelId < 0n || hop.shortChannelId >= 1n << 64n) return bad('r', 'short_channel_id out of range');
-        if (hop.feeBaseMsat < 0n || hop.feeBaseMsat > 0xffffffffn) return bad('r', 'fee_base_msat does not fit 32 bits');
-        if (!safeUint(hop.feeProportionalMillionths) || hop.feeProportionalMillionths > 0xffffffff) return bad('r', 'fee_proportional_millionths does not fit 32 bits');
-        if (!safeUint(hop.cltvExpiryDelta) || hop.cltvExpiryDelta > 0xffff) return bad('r', 'cltv_expiry_delta does not fit 16 bits');
-        parts.push(hop.pubkey, u64be(hop.shortChannelId), u32be(Number(hop.feeBaseMsat)), u32be(hop.feeProportionalMillionths), u16be(hop.cltvExpiryDelta));
+        if (hop.pubkey.length !== 33 || !isPublicKey(hop.pubkey))
+          return bad('r', 'hop public key is invalid');
+        if (hop.shortChannelId < 0n || hop.shortChannelId >= 1n << 64n)
+          return bad('r', 'short_channel_id out of range');
+        if (hop.feeBaseMsat < 0n || hop.feeBaseMsat > 0xffffffffn)
+          return bad('r', 'fee_base_msat does not fit 32 bits');
+        if (!safeUint(hop.feeProportionalMillionths) || hop.feeProportionalMillionths > 0xffffffff)
+          return bad('r', 'fee_proportional_millionths does not fit 32 bits');
+        if (!safeUint(hop.cltvExpiryDelta) || hop.cltvExpiryDelta > 0xffff)
+          return bad('r', 'cltv_expiry_delta does not fit 16 bits');
+        parts.push(
+          hop.pubkey,
+          u64be(hop.shortChannelId),
+          u32be(Number(hop.feeBaseMsat)),
+          u32be(hop.feeProportionalMillionths),
+          u16be(hop.cltvExpiryDelta),
+        );
       }
       return ok({ tag: TAG.r, words: bytesToWords(concat(...parts)) });
     }
     case 'skipped':
-      if (!Number.isInteger(field.tag) || field.tag < 0 || field.tag > 31) return bad('?', `tag ${field.tag} is not 0..31`);
+      if (!Number.isInteger(field.tag) || field.tag < 0 || field.tag > 31)
+        return bad('?', `tag ${field.tag} is not 0..31`);
       if (field.words.some((w) => w > 31)) return bad(tagLetter(field.tag), 'words must be 5-bit values');
       return ok({ tag: field.tag, words: field.words });
   }

@@ -1,7 +1,8 @@
 // The human-readable part: `ln` + currency prefix + optional amount with multiplier.
-import { MAX_MONEY_SAT, type Msat } from '../core/units.ts';
+
 import { err, ok, type Result } from '../core/result.ts';
-import { invoiceError, type InvoiceError } from './errors.ts';
+import { MAX_MONEY_SAT, type Msat } from '../core/units.ts';
+import { type InvoiceError, invoiceError } from './errors.ts';
 
 /** BOLT 11 currency prefixes (BIP 173 names; `tbs` is signet). */
 export type Currency = 'bc' | 'tb' | 'tbs' | 'bcrt';
@@ -56,27 +57,42 @@ export interface ParsedHrp {
 
 /** Parses a lower-cased human-readable part. */
 export function parseHrp(hrp: string): Result<ParsedHrp, InvoiceError> {
-  if (!hrp.startsWith('ln')) return err(invoiceError('unknown_prefix', `prefix "${hrp}" does not start with "ln"`));
+  if (!hrp.startsWith('ln'))
+    return err(invoiceError('unknown_prefix', `prefix "${hrp}" does not start with "ln"`));
   const rest = hrp.slice(2);
   const currency = BY_LENGTH.find((c) => rest.startsWith(c) && !/^[a-z]/.test(rest.slice(c.length)));
-  if (currency === undefined) return err(invoiceError('unknown_prefix', `unknown currency prefix in "${hrp}"`));
+  if (currency === undefined)
+    return err(invoiceError('unknown_prefix', `unknown currency prefix in "${hrp}"`));
   const amountText = rest.slice(currency.length);
   if (amountText === '') return ok({ currency, amount: undefined });
   const m = /^([0-9]+)([a-z]?)$/.exec(amountText);
-  if (m === null) return err(invoiceError('invalid_amount', `amount "${amountText}" is not digits followed by an optional multiplier`));
+  if (m === null)
+    return err(
+      invoiceError(
+        'invalid_amount',
+        `amount "${amountText}" is not digits followed by an optional multiplier`,
+      ),
+    );
   const digits = m[1]!;
   const mult = m[2]!;
   if (mult !== '' && mult !== 'm' && mult !== 'u' && mult !== 'n' && mult !== 'p') {
     return err(invoiceError('invalid_multiplier', `unknown multiplier "${mult}" (expected m, u, n or p)`));
   }
-  if (digits.startsWith('0')) return err(invoiceError('invalid_amount', `amount "${digits}" must be a positive integer without leading zeros`));
+  if (digits.startsWith('0'))
+    return err(
+      invoiceError('invalid_amount', `amount "${digits}" must be a positive integer without leading zeros`),
+    );
   const pico = BigInt(digits) * PICO_PER[mult];
   // BOLT #11:
   // - if multiplier is `p` and the last decimal of `amount` is not 0:
   //   - MUST fail the payment.
-  if (pico % 10n !== 0n) return err(invoiceError('sub_millisatoshi', `amount ${amountText} is not a whole number of millisatoshis`));
+  if (pico % 10n !== 0n)
+    return err(
+      invoiceError('sub_millisatoshi', `amount ${amountText} is not a whole number of millisatoshis`),
+    );
   const msat = pico / 10n;
-  if (msat > MAX_INVOICE_MSAT) return err(invoiceError('amount_too_large', `amount ${amountText} exceeds 21 million bitcoin`));
+  if (msat > MAX_INVOICE_MSAT)
+    return err(invoiceError('amount_too_large', `amount ${amountText} exceeds 21 million bitcoin`));
   return ok({ currency, amount: msat as Msat });
 }
 

@@ -6,9 +6,9 @@ import { err, ok, type Result } from '../core/result.ts';
 import type { Msat } from '../core/units.ts';
 import { sha256 } from '../crypto/hash.ts';
 import { ecdsaRecover, ecdsaSign, ecdsaVerify } from '../crypto/secp256k1.ts';
-import { invoiceError, type InvoiceError } from './errors.ts';
-import { checkInvoiceFeatures, KNOWN_INVOICE_FEATURES } from './features.ts';
+import { type InvoiceError, invoiceError } from './errors.ts';
 import type { Fallback } from './fallback.ts';
+import { checkInvoiceFeatures, KNOWN_INVOICE_FEATURES } from './features.ts';
 import {
   DEFAULT_EXPIRY_SECONDS,
   DEFAULT_MIN_FINAL_CLTV_EXPIRY_DELTA,
@@ -17,7 +17,14 @@ import {
   type RouteHintHop,
   type TaggedField,
 } from './fields.ts';
-import { formatHrp, MAX_INVOICE_MSAT, networkOfCurrency, parseHrp, type BitcoinNetwork, type Currency } from './hrp.ts';
+import {
+  type BitcoinNetwork,
+  type Currency,
+  formatHrp,
+  MAX_INVOICE_MSAT,
+  networkOfCurrency,
+  parseHrp,
+} from './hrp.ts';
 import { BECH32_ALPHABET, bytesToWords, uintToWordsFixed, wordsToBytesPadded, wordsToUint } from './words.ts';
 
 const TIMESTAMP_WORDS = 7;
@@ -72,14 +79,17 @@ export interface DecodeOptions {
 /** Splits and checksums the bech32 string, with a typed error for each way it can be malformed. */
 function bech32Words(text: string): Result<{ hrp: string; words: Uint8Array }, InvoiceError> {
   const outside = /[^\x21-\x7e]/.exec(text);
-  if (outside !== null) return err(invoiceError('invalid_character', `character ${outside.index} is outside the bech32 range`));
+  if (outside !== null)
+    return err(invoiceError('invalid_character', `character ${outside.index} is outside the bech32 range`));
   const lower = text.toLowerCase();
-  if (text !== lower && text !== text.toUpperCase()) return err(invoiceError('mixed_case', 'mixes upper and lower case'));
+  if (text !== lower && text !== text.toUpperCase())
+    return err(invoiceError('mixed_case', 'mixes upper and lower case'));
   const sep = lower.lastIndexOf('1');
   if (sep < 1) return err(invoiceError('no_separator', 'no "1" separator between prefix and data'));
   const data = lower.slice(sep + 1);
   const stray = /[^qpzry9x8gf2tvdw0s3jn54khce6mua7l]/.exec(data);
-  if (stray !== null) return err(invoiceError('invalid_character', `"${stray[0]}" is not a bech32 character`));
+  if (stray !== null)
+    return err(invoiceError('invalid_character', `"${stray[0]}" is not a bech32 character`));
   if (data.length < 6) return err(invoiceError('too_short', 'data part is shorter than the checksum'));
   let decoded: { prefix: string; words: number[] };
   try {
@@ -108,11 +118,17 @@ export function decodeInvoice(text: string, options: DecodeOptions = {}): Result
   const fields: TaggedField[] = [];
   let pos = TIMESTAMP_WORDS;
   while (pos < end) {
-    if (pos + 3 > end) return err(invoiceError('truncated_field', 'tagged field header runs into the signature'));
+    if (pos + 3 > end)
+      return err(invoiceError('truncated_field', 'tagged field header runs into the signature'));
     const tag = words[pos]!;
     const len = words[pos + 1]! * 32 + words[pos + 2]!;
     pos += 3;
-    if (pos + len > end) return err(invoiceError('truncated_field', `field ${BECH32_ALPHABET[tag]} runs into the signature`, { field: BECH32_ALPHABET[tag]! }));
+    if (pos + len > end)
+      return err(
+        invoiceError('truncated_field', `field ${BECH32_ALPHABET[tag]} runs into the signature`, {
+          field: BECH32_ALPHABET[tag]!,
+        }),
+      );
     const f = decodeField(tag, words.slice(pos, pos + len));
     if (!f.ok) return f;
     fields.push(f.value);
@@ -123,21 +139,30 @@ export function decodeInvoice(text: string, options: DecodeOptions = {}): Result
   const first = <K extends TaggedField['type']>(type: K): Extract<TaggedField, { type: K }> | undefined =>
     fields.find((f): f is Extract<TaggedField, { type: K }> => f.type === type);
   const paymentHash = first('payment_hash');
-  if (paymentHash === undefined) return err(invoiceError('missing_payment_hash', 'no valid payment hash (p) field', { field: 'p' }));
+  if (paymentHash === undefined)
+    return err(invoiceError('missing_payment_hash', 'no valid payment hash (p) field', { field: 'p' }));
   // BOLT #11:
   // - if a valid `s` field is not provided:
   //   - MUST fail the payment.
   const paymentSecret = first('payment_secret');
-  if (paymentSecret === undefined) return err(invoiceError('missing_payment_secret', 'no valid payment secret (s) field', { field: 's' }));
+  if (paymentSecret === undefined)
+    return err(invoiceError('missing_payment_secret', 'no valid payment secret (s) field', { field: 's' }));
   // BOLT #11:
   // - MUST fail the payment if neither a `d` field nor a `h` field is present, or if both are present.
   const description = first('description');
   const descriptionHash = first('description_hash');
   if (description === undefined && descriptionHash === undefined) {
-    return err(invoiceError('missing_description', 'neither a description (d) nor a description hash (h) field'));
+    return err(
+      invoiceError('missing_description', 'neither a description (d) nor a description hash (h) field'),
+    );
   }
   if (description !== undefined && descriptionHash !== undefined) {
-    return err(invoiceError('both_description_and_hash', 'has both a description (d) and a description hash (h) field'));
+    return err(
+      invoiceError(
+        'both_description_and_hash',
+        'has both a description (d) and a description hash (h) field',
+      ),
+    );
   }
   for (const f of fields) {
     if (f.type !== 'features') continue;
@@ -159,14 +184,16 @@ export function decodeInvoice(text: string, options: DecodeOptions = {}): Result
     //     - MUST fail the payment
     let s = 0n;
     for (let i = 32; i < 64; i++) s = (s << 8n) | BigInt(compact[i]!);
-    if (s > HALF_ORDER) return err(invoiceError('high_s_signature', 'signature is not low-S while an n field is given'));
+    if (s > HALF_ORDER)
+      return err(invoiceError('high_s_signature', 'signature is not low-S while an n field is given'));
     let valid = false;
     try {
       valid = ecdsaVerify(compact, signingHash, n.value);
     } catch {
       valid = false;
     }
-    if (!valid) return err(invoiceError('invalid_signature', 'signature does not match the payee in the n field'));
+    if (!valid)
+      return err(invoiceError('invalid_signature', 'signature does not match the payee in the n field'));
     payee = n.value;
   } else {
     // BOLT #11:
@@ -176,7 +203,9 @@ export function decodeInvoice(text: string, options: DecodeOptions = {}): Result
     try {
       payee = ecdsaRecover(compact, recid, signingHash);
     } catch {
-      return err(invoiceError('unrecoverable_signature', 'no public key can be recovered from the signature'));
+      return err(
+        invoiceError('unrecoverable_signature', 'no public key can be recovered from the signature'),
+      );
     }
   }
 
@@ -221,7 +250,10 @@ export function expiresAt(inv: Pick<Invoice, 'timestamp' | 'expiry'>): number {
  * BOLT 11: a reader "MUST check that the SHA2 256-bit hash in the `h` field exactly matches the hashed
  * description". True when the invoice's `d` equals, or its `h` commits to, the given description.
  */
-export function descriptionMatches(inv: Pick<Invoice, 'description' | 'descriptionHash'>, description: string): boolean {
+export function descriptionMatches(
+  inv: Pick<Invoice, 'description' | 'descriptionHash'>,
+  description: string,
+): boolean {
   if (inv.description !== undefined) return inv.description === description;
   return inv.descriptionHash !== undefined && equal(inv.descriptionHash, sha256(utf8(description)));
 }
@@ -268,31 +300,45 @@ export function buildInvoiceFields(p: InvoiceParams): TaggedField[] {
   if (p.descriptionHash !== undefined) fields.push({ type: 'description_hash', value: p.descriptionHash });
   if (p.payee !== undefined) fields.push({ type: 'payee', value: p.payee });
   if (p.expiry !== undefined) fields.push({ type: 'expiry', value: p.expiry });
-  if (p.minFinalCltvExpiryDelta !== undefined) fields.push({ type: 'min_final_cltv_expiry_delta', value: p.minFinalCltvExpiryDelta });
+  if (p.minFinalCltvExpiryDelta !== undefined)
+    fields.push({ type: 'min_final_cltv_expiry_delta', value: p.minFinalCltvExpiryDelta });
   for (const f of p.fallbacks ?? []) fields.push({ type: 'fallback', value: f });
   for (const r of p.routeHints ?? []) fields.push({ type: 'route_hint', value: r });
-  if (p.features !== undefined && p.features.some((x) => x !== 0)) fields.push({ type: 'features', value: p.features });
+  if (p.features?.some((x) => x !== 0)) fields.push({ type: 'features', value: p.features });
   if (p.metadata !== undefined) fields.push({ type: 'metadata', value: p.metadata });
   return fields;
 }
 
 /** Writer rules on the field set, then the bits, then the signature; the result is decoded back as a self-check. */
-export function encodeInvoice(u: UnsignedInvoice, sign: InvoiceSigner, options: DecodeOptions = {}): Result<string, InvoiceError> {
+export function encodeInvoice(
+  u: UnsignedInvoice,
+  sign: InvoiceSigner,
+  options: DecodeOptions = {},
+): Result<string, InvoiceError> {
   if (!Number.isSafeInteger(u.timestamp) || u.timestamp < 0 || u.timestamp > MAX_TIMESTAMP) {
     return err(invoiceError('invalid_field', `timestamp ${u.timestamp} does not fit 35 bits`));
   }
   if (u.amount !== undefined && (u.amount <= 0n || u.amount > MAX_INVOICE_MSAT)) {
-    return err(invoiceError('invalid_amount', `amount ${u.amount} msat must be positive and at most 21 million bitcoin`));
+    return err(
+      invoiceError(
+        'invalid_amount',
+        `amount ${u.amount} msat must be positive and at most 21 million bitcoin`,
+      ),
+    );
   }
   const count = (t: TaggedField['type']): number => u.fields.filter((f) => f.type === t).length;
   // BOLT #11:
   // - MUST include exactly one `p` field.
   // - MUST include exactly one `s` field.
-  if (count('payment_hash') !== 1) return err(invoiceError('invalid_field', 'must have exactly one payment hash (p)', { field: 'p' }));
-  if (count('payment_secret') !== 1) return err(invoiceError('invalid_field', 'must have exactly one payment secret (s)', { field: 's' }));
+  if (count('payment_hash') !== 1)
+    return err(invoiceError('invalid_field', 'must have exactly one payment hash (p)', { field: 'p' }));
+  if (count('payment_secret') !== 1)
+    return err(invoiceError('invalid_field', 'must have exactly one payment secret (s)', { field: 's' }));
   // - MUST include either exactly one `d` or exactly one `h` field.
   if (count('description') + count('description_hash') !== 1) {
-    return err(invoiceError('invalid_field', 'must have exactly one description (d) or description hash (h)'));
+    return err(
+      invoiceError('invalid_field', 'must have exactly one description (d) or description hash (h)'),
+    );
   }
   const hrp = formatHrp(u.currency, u.amount);
   const parts: Uint8Array[] = [uintToWordsFixed(BigInt(u.timestamp), TIMESTAMP_WORDS)];
@@ -313,17 +359,32 @@ export function encodeInvoice(u: UnsignedInvoice, sign: InvoiceSigner, options: 
   if (sig.compact.length !== 64 || !Number.isInteger(sig.recid) || sig.recid < 0 || sig.recid > 3) {
     return err(invoiceError('signer_failed', 'signer returned a malformed signature'));
   }
-  const text = bech32.encode(hrp, Array.from(concat(data, bytesToWords(concat(sig.compact, Uint8Array.of(sig.recid))))), false);
+  const text = bech32.encode(
+    hrp,
+    Array.from(concat(data, bytesToWords(concat(sig.compact, Uint8Array.of(sig.recid))))),
+    false,
+  );
   const check = decodeInvoice(text, options);
-  if (!check.ok) return err(invoiceError(check.error.code, `encoded invoice does not decode: ${check.error.message}`, {
-      field: check.error.field,
-      bit: check.error.bit,
-    }));
+  if (!check.ok)
+    return err(
+      invoiceError(check.error.code, `encoded invoice does not decode: ${check.error.message}`, {
+        field: check.error.field,
+        bit: check.error.bit,
+      }),
+    );
   return ok(text);
 }
 
-export function createInvoice(p: InvoiceParams, sign: InvoiceSigner, options: DecodeOptions = {}): Result<string, InvoiceError> {
-  return encodeInvoice({ currency: p.currency, amount: p.amount, timestamp: p.timestamp, fields: buildInvoiceFields(p) }, sign, options);
+export function createInvoice(
+  p: InvoiceParams,
+  sign: InvoiceSigner,
+  options: DecodeOptions = {},
+): Result<string, InvoiceError> {
+  return encodeInvoice(
+    { currency: p.currency, amount: p.amount, timestamp: p.timestamp, fields: buildInvoiceFields(p) },
+    sign,
+    options,
+  );
 }
 
 /** The unsigned content of a decoded invoice, to re-encode it. */

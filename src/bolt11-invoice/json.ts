@@ -3,7 +3,7 @@
 import { hex } from '../core/bytes.ts';
 import type { Msat } from '../core/units.ts';
 import { signatureToDer } from '../crypto/secp256k1.ts';
-import { fallbackAddress, fallbackScriptPubKey, type Fallback } from './fallback.ts';
+import { type Fallback, fallbackAddress, fallbackScriptPubKey } from './fallback.ts';
 import { formatShortChannelId, tagLetter } from './fields.ts';
 import type { Invoice } from './invoice.ts';
 import { BECH32_ALPHABET } from './words.ts';
@@ -61,7 +61,9 @@ function fallbackType(f: Fallback): InvoiceJsonFallback['type'] {
 
 export function decodeToJson(inv: Invoice): InvoiceJson {
   const extra = inv.fields.flatMap((f) =>
-    f.type === 'skipped' ? [{ tag: tagLetter(f.tag), data: Array.from(f.words, (w) => BECH32_ALPHABET[w]).join('') }] : [],
+    f.type === 'skipped'
+      ? [{ tag: tagLetter(f.tag), data: Array.from(f.words, (w) => BECH32_ALPHABET[w]).join('') }]
+      : [],
   );
   let signature: string;
   try {
@@ -110,4 +112,3 @@ export function decodeToJson(inv: Invoice): InvoiceJson {
     ...(extra.length > 0 ? { extra } : {}),
   };
 }
-

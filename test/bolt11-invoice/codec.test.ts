@@ -1,10 +1,8 @@
 // Unit tests for the pieces: amounts, words, features, fallbacks, and every decoder error path.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import fc from 'fast-check';
-import { concat, fromHex, hex, utf8 } from '../../src/core/bytes.ts';
-import { msat } from '../../src/core/units.ts';
-import { publicKeyOf, sha256 } from '../../src/crypto/index.ts';
 import {
   bytesToWords,
   checkInvoiceFeatures,
@@ -22,6 +20,7 @@ import {
   formatAmount,
   formatShortChannelId,
   hasFeature,
+  type InvoiceErrorCode,
   isExpired,
   parseHrp,
   parseShortChannelId,
@@ -30,8 +29,10 @@ import {
   wordsToBytesPadded,
   wordsToBytesStrict,
   wordsToUint,
-  type InvoiceErrorCode,
 } from '../../src/bolt11-invoice/index.ts';
+import { concat, fromHex, hex, utf8 } from '../../src/core/bytes.ts';
+import { msat } from '../../src/core/units.ts';
+import { publicKeyOf, sha256 } from '../../src/crypto/index.ts';
 import { D, HASH, KEY, P, rawInvoice, S, SECRET } from './helpers.ts';
 
 test('hrp: amounts and multipliers', () => {
@@ -154,7 +155,13 @@ test('fallbacks: addresses for each network, both ways', () => {
   assert.equal(fallbackFromAddress('1RustyRX2oai4EYYDpQGWvEL62BBGqN9T', 'testnet').ok, false);
   assert.equal(fallbackFromAddress('tb1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx', 'mainnet').ok, false);
   // bech32 (not bech32m) for a v1 program is refused (BIP 350).
-  assert.equal(fallbackFromAddress('bc1pw508d6qejxtdg4y5r3zarvary0c5xw7kw508d6qejxtdg4y5r3zarvary0c5xw7k7grplx', 'mainnet').ok, false);
+  assert.equal(
+    fallbackFromAddress(
+      'bc1pw508d6qejxtdg4y5r3zarvary0c5xw7kw508d6qejxtdg4y5r3zarvary0c5xw7k7grplx',
+      'mainnet',
+    ).ok,
+    false,
+  );
 });
 
 test('short channel ids', () => {
@@ -195,8 +202,14 @@ test('decoder: each error path has its typed reason', () => {
     [rawInvoice('lnbc1m', [P, S, D('x'), [24, Uint8Array.of(0, 1)]]), 'non_minimal_field'],
     [rawInvoice('lnbc1m', [P, S, D('x'), [5, Uint8Array.of(0, 16, 8, 0)]]), 'non_minimal_field'],
     [rawInvoice('lnbc1m', [P, S, D('x'), [6, new Uint8Array(12).fill(31)]]), 'field_overflow'],
-    [rawInvoice('lnbc1m', [P, S, D('x'), [9, concat(Uint8Array.of(17), bytesToWords(new Uint8Array(19)))]]), 'invalid_fallback'],
-    [rawInvoice('lnbc1m', [P, S, D('x'), [9, concat(Uint8Array.of(0), bytesToWords(new Uint8Array(25)))]]), 'invalid_fallback'],
+    [
+      rawInvoice('lnbc1m', [P, S, D('x'), [9, concat(Uint8Array.of(17), bytesToWords(new Uint8Array(19)))]]),
+      'invalid_fallback',
+    ],
+    [
+      rawInvoice('lnbc1m', [P, S, D('x'), [9, concat(Uint8Array.of(0), bytesToWords(new Uint8Array(25)))]]),
+      'invalid_fallback',
+    ],
     [rawInvoice('lnbc1m', [P, S, D('x'), [9, new Uint8Array(0)]]), 'invalid_fallback'],
     [rawInvoice('lnbc1m', [P, S, D('x'), [3, bytesToWords(new Uint8Array(50))]]), 'invalid_route_hint'],
     [rawInvoice('lnbc1m', [P, S, D('x'), [3, bytesToWords(new Uint8Array(51))]]), 'invalid_route_hint'],
@@ -204,11 +217,23 @@ test('decoder: each error path has its typed reason', () => {
     [rawInvoice('lnbc1m', [P, S, D('x'), [19, bytesToWords(other)]]), 'invalid_signature'],
     [rawInvoice('lnbc1m', [P, S, D('x'), [5, featuresToWords(featuresFromBits([8, 14, 99]))]]), 'ok'],
     [rawInvoice('lnbc1m', [P, S, D('x'), [6, Uint8Array.of(0)], [24, Uint8Array.of(0)]]), 'ok'],
-    [rawInvoice('lnbc1m', [P, S, D('x'), [5, featuresToWords(featuresFromBits([8, 14, 102]))]]), 'unknown_required_feature'],
-    [rawInvoice('lnbc1m', [P, S, D('x'), [5, featuresToWords(featuresFromBits([8, 16]))]]), 'missing_feature_dependency'],
-    [rawInvoice('lnbc1m', [P, S, D('x')], { sig: (c) => concat(c, Uint8Array.of(4)) }), 'invalid_recovery_id'],
+    [
+      rawInvoice('lnbc1m', [P, S, D('x'), [5, featuresToWords(featuresFromBits([8, 14, 102]))]]),
+      'unknown_required_feature',
+    ],
+    [
+      rawInvoice('lnbc1m', [P, S, D('x'), [5, featuresToWords(featuresFromBits([8, 16]))]]),
+      'missing_feature_dependency',
+    ],
+    [
+      rawInvoice('lnbc1m', [P, S, D('x')], { sig: (c) => concat(c, Uint8Array.of(4)) }),
+      'invalid_recovery_id',
+    ],
     [rawInvoice('lnbc1m', [P, S, D('x')], { sig: () => new Uint8Array(65) }), 'unrecoverable_signature'],
-    [rawInvoice('lnbc1m', [P, S, D('x'), [1, concat(bytesToWords(HASH).subarray(0, 51), Uint8Array.of(1))]]), 'invalid_padding'],
+    [
+      rawInvoice('lnbc1m', [P, S, D('x'), [1, concat(bytesToWords(HASH).subarray(0, 51), Uint8Array.of(1))]]),
+      'invalid_padding',
+    ],
     [rawInvoice('lnbc01m', [P, S, D('x')]), 'invalid_amount'],
     [rawInvoice('lnxy1m', [P, S, D('x')]), 'unknown_prefix'],
     [`${good.slice(0, 20)}é${good.slice(21)}`, 'invalid_character'],
@@ -225,10 +250,18 @@ test('decoder: each error path has its typed reason', () => {
   const withN = decodeInvoice(rawInvoice('lnbc1m', [P, S, D('x'), [19, bytesToWords(pub)]]));
   assert.ok(withN.ok && withN.value.payeeFromField && hex(withN.value.payee) === hex(pub));
   // Unknown tags and unknown fallback versions are kept, not interpreted.
-  const skip = decodeInvoice(rawInvoice('lnbc1m', [P, S, D('x'), [0, Uint8Array.of(1, 2)], [9, Uint8Array.of(19, 0, 0)]]));
+  const skip = decodeInvoice(
+    rawInvoice('lnbc1m', [P, S, D('x'), [0, Uint8Array.of(1, 2)], [9, Uint8Array.of(19, 0, 0)]]),
+  );
   assert.ok(skip.ok);
-  assert.deepEqual(skip.value.fields.filter((f) => f.type === 'skipped').map((f) => f.type === 'skipped' && f.reason), ['unknown_tag', 'unknown_fallback_version']);
-  assert.deepEqual(decodeToJson(skip.value).extra, [{ tag: 'q', data: 'pz' }, { tag: 'f', data: 'nqq' }]);
+  assert.deepEqual(
+    skip.value.fields.filter((f) => f.type === 'skipped').map((f) => f.type === 'skipped' && f.reason),
+    ['unknown_tag', 'unknown_fallback_version'],
+  );
+  assert.deepEqual(decodeToJson(skip.value).extra, [
+    { tag: 'q', data: 'pz' },
+    { tag: 'f', data: 'nqq' },
+  ]);
 });
 
 import { bech32 } from '@scure/base';
@@ -239,19 +272,58 @@ test('encoder: writer rules are enforced', () => {
   const code = (r: { ok: boolean; error?: { code: string } }) => (r.ok ? 'ok' : r.error!.code);
   assert.equal(code(createInvoice({ ...base, description: 'x' }, sign)), 'ok');
   assert.equal(code(createInvoice({ ...base }, sign)), 'invalid_field');
-  assert.equal(code(createInvoice({ ...base, description: 'x', descriptionHash: HASH }, sign)), 'invalid_field');
+  assert.equal(
+    code(createInvoice({ ...base, description: 'x', descriptionHash: HASH }, sign)),
+    'invalid_field',
+  );
   assert.equal(code(createInvoice({ ...base, description: 'x'.repeat(640) }, sign)), 'invalid_field');
   assert.equal(code(createInvoice({ ...base, description: 'x'.repeat(639) }, sign)), 'ok');
   assert.equal(code(createInvoice({ ...base, description: '\ud800' }, sign)), 'invalid_field');
-  assert.equal(code(createInvoice({ ...base, paymentHash: new Uint8Array(31), description: 'x' }, sign)), 'invalid_field');
+  assert.equal(
+    code(createInvoice({ ...base, paymentHash: new Uint8Array(31), description: 'x' }, sign)),
+    'invalid_field',
+  );
   assert.equal(code(createInvoice({ ...base, timestamp: 2 ** 35, description: 'x' }, sign)), 'invalid_field');
   assert.equal(code(createInvoice({ ...base, amount: msat(0n), description: 'x' }, sign)), 'invalid_amount');
   assert.equal(code(createInvoice({ ...base, description: 'x', expiry: -1 }, sign)), 'invalid_field');
-  assert.equal(code(createInvoice({ ...base, description: 'x', payee: publicKeyOf(new Uint8Array(32).fill(9)) }, sign)), 'invalid_signature');
-  assert.equal(code(createInvoice({ ...base, description: 'x', features: featuresFromBits([100]) }, sign)), 'unknown_required_feature');
-  assert.equal(code(createInvoice({ ...base, description: 'x' }, () => ({ compact: new Uint8Array(63), recid: 0 }))), 'signer_failed');
-  assert.equal(code(createInvoice({ ...base, description: 'x' }, () => { throw new Error('hsm offline'); })), 'signer_failed');
-  assert.equal(code(encodeInvoice({ currency: 'bc', timestamp: 1, fields: [{ type: 'payment_hash', value: HASH }, { type: 'payment_secret', value: SECRET }, { type: 'description', value: 'x' }, { type: 'features', value: new Uint8Array(0) }] }, sign)), 'invalid_field');
+  assert.equal(
+    code(createInvoice({ ...base, description: 'x', payee: publicKeyOf(new Uint8Array(32).fill(9)) }, sign)),
+    'invalid_signature',
+  );
+  assert.equal(
+    code(createInvoice({ ...base, description: 'x', features: featuresFromBits([100]) }, sign)),
+    'unknown_required_feature',
+  );
+  assert.equal(
+    code(createInvoice({ ...base, description: 'x' }, () => ({ compact: new Uint8Array(63), recid: 0 }))),
+    'signer_failed',
+  );
+  assert.equal(
+    code(
+      createInvoice({ ...base, description: 'x' }, () => {
+        throw new Error('hsm offline');
+      }),
+    ),
+    'signer_failed',
+  );
+  assert.equal(
+    code(
+      encodeInvoice(
+        {
+          currency: 'bc',
+          timestamp: 1,
+          fields: [
+            { type: 'payment_hash', value: HASH },
+            { type: 'payment_secret', value: SECRET },
+            { type: 'description', value: 'x' },
+            { type: 'features', value: new Uint8Array(0) },
+          ],
+        },
+        sign,
+      ),
+    ),
+    'invalid_field',
+  );
   const tooMany = Array.from({ length: 13 }, () => ({
     pubkey: publicKeyOf(KEY),
     shortChannelId: 1n,
@@ -259,7 +331,13 @@ test('encoder: writer rules are enforced', () => {
     feeProportionalMillionths: 1,
     cltvExpiryDelta: 1,
   }));
-  assert.equal(code(createInvoice({ ...base, description: 'x', routeHints: [tooMany] }, sign)), 'invalid_field');
-  assert.equal(code(createInvoice({ ...base, description: 'x', routeHints: [tooMany.slice(0, 12)] }, sign)), 'ok');
+  assert.equal(
+    code(createInvoice({ ...base, description: 'x', routeHints: [tooMany] }, sign)),
+    'invalid_field',
+  );
+  assert.equal(
+    code(createInvoice({ ...base, description: 'x', routeHints: [tooMany.slice(0, 12)] }, sign)),
+    'ok',
+  );
   assert.equal(fromHex('00').length, 1);
 });

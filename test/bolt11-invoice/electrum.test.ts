@@ -1,16 +1,14 @@
 // Cross-check with Electrum's independent BOLT 11 codec (electrum.lnaddr from Debian's
 // python3-electrum, run by tools/electrum_invoice.py under /usr/bin/python3): invoices we write
 // decode there with the same fields, invoices Electrum writes decode here with the same fields.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import fc from 'fast-check';
-import { hex, utf8 } from '../../src/core/bytes.ts';
-import { msat } from '../../src/core/units.ts';
-import { publicKeyOf, sha256 } from '../../src/crypto/index.ts';
-import { repoRoot } from '../../src/testing/spec.ts';
 import {
+  type BitcoinNetwork,
   bytesToWords,
   createInvoice,
   currencyOfNetwork,
@@ -18,13 +16,16 @@ import {
   fallbackAddress,
   featureBits,
   featuresFromBits,
+  type Invoice,
+  type InvoiceParams,
   MAX_INVOICE_MSAT,
   networkOfCurrency,
   privateKeySigner,
-  type BitcoinNetwork,
-  type Invoice,
-  type InvoiceParams,
 } from '../../src/bolt11-invoice/index.ts';
+import { hex, utf8 } from '../../src/core/bytes.ts';
+import { msat } from '../../src/core/units.ts';
+import { publicKeyOf, sha256 } from '../../src/crypto/index.ts';
+import { repoRoot } from '../../src/testing/spec.ts';
 import { fallbackArb, paramsArb, privKeyArb } from './arbitraries.ts';
 import { loadSpecExamples } from './spec-examples.ts';
 
@@ -48,7 +49,13 @@ interface ElectrumDecoded {
   description_hash: string | null;
   features: string | null;
   fallbacks: string[];
-  routes: { pubkey: string; short_channel_id: string; fee_base_msat: number; fee_proportional_millionths: number; cltv_expiry_delta: number }[][];
+  routes: {
+    pubkey: string;
+    short_channel_id: string;
+    fee_base_msat: number;
+    fee_proportional_millionths: number;
+    cltv_expiry_delta: number;
+  }[][];
   unknown_tags: { tag: string; bits: string }[];
 }
 
@@ -61,9 +68,17 @@ function electrum(mode: 'decode' | 'encode', lines: string[]): ElectrumDecoded[]
     );
   }
   // Big JSON numbers (msat amounts, scids) must survive: Electrum prints plain integers.
-  const run = spawnSync(PYTHON, [TOOL, mode], { cwd: repoRoot, input: `${lines.join('\n')}\n`, encoding: 'utf8', maxBuffer: 64 << 20 });
+  const run = spawnSync(PYTHON, [TOOL, mode], {
+    cwd: repoRoot,
+    input: `${lines.join('\n')}\n`,
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
   assert.equal(run.status, 0, `electrum_invoice.py ${mode} failed: ${run.stderr}`);
-  const out = run.stdout.trim().split('\n').map((l) => JSON.parse(l.replace(/"amount_msat": (\d{16,})/g, '"amount_msat": "$1"')));
+  const out = run.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l.replace(/"amount_msat": (\d{16,})/g, '"amount_msat": "$1"')));
   assert.equal(out.length, lines.length, 'one output line per input line');
   return out;
 }
@@ -78,22 +93,46 @@ function compare(ours: Invoice, theirs: ElectrumDecoded, what: string): void {
   assert.equal(theirs.ok, true, m(`Electrum refused it: ${theirs.error}`));
   assert.equal(theirs.network, ours.network, m('network'));
   assert.equal(theirs.currency, ours.currency, m('currency'));
-  assert.equal(theirs.amount_msat === null ? undefined : BigInt(theirs.amount_msat), ours.amount, m('amount'));
+  assert.equal(
+    theirs.amount_msat === null ? undefined : BigInt(theirs.amount_msat),
+    ours.amount,
+    m('amount'),
+  );
   assert.equal(theirs.timestamp, ours.timestamp, m('timestamp'));
   assert.equal(theirs.payment_hash, hex(ours.paymentHash), m('payment_hash'));
   assert.equal(theirs.payment_secret, hex(ours.paymentSecret), m('payment_secret'));
   assert.equal(theirs.payee, hex(ours.payee), m('payee'));
   assert.equal(theirs.expiry, ours.expiry, m('expiry'));
   assert.equal(theirs.min_final_cltv_expiry, ours.minFinalCltvExpiryDelta, m('min_final_cltv_expiry'));
-  assert.equal(theirs.signature, hex(ours.signature.compact) + ours.signature.recid.toString(16).padStart(2, '0'), m('signature'));
+  assert.equal(
+    theirs.signature,
+    hex(ours.signature.compact) + ours.signature.recid.toString(16).padStart(2, '0'),
+    m('signature'),
+  );
   assert.equal(theirs.description ?? undefined, ours.description, m('description'));
-  assert.equal(theirs.description_hash ?? undefined, ours.descriptionHash && hex(ours.descriptionHash), m('description_hash'));
+  assert.equal(
+    theirs.description_hash ?? undefined,
+    ours.descriptionHash && hex(ours.descriptionHash),
+    m('description_hash'),
+  );
   assert.deepEqual(
-    theirs.features === null ? [] : featureBits(featuresFromBits([...BigInt(`0x${theirs.features}`).toString(2)].reverse().flatMap((c, i) => (c === '1' ? [i] : [])))),
+    theirs.features === null
+      ? []
+      : featureBits(
+          featuresFromBits(
+            [...BigInt(`0x${theirs.features}`).toString(2)]
+              .reverse()
+              .flatMap((c, i) => (c === '1' ? [i] : [])),
+          ),
+        ),
     featureBits(ours.features),
     m('features'),
   );
-  assert.deepEqual(theirs.fallbacks, ours.fallbacks.map((f) => fallbackAddress(f, ours.network)), m('fallbacks'));
+  assert.deepEqual(
+    theirs.fallbacks,
+    ours.fallbacks.map((f) => fallbackAddress(f, ours.network)),
+    m('fallbacks'),
+  );
   assert.deepEqual(
     theirs.routes,
     ours.routeHints.map((r) =>
@@ -107,15 +146,24 @@ function compare(ours: Invoice, theirs: ElectrumDecoded, what: string): void {
     ),
     m('routes'),
   );
-  assert.deepEqual(theirs.unknown_tags, ours.metadata === undefined ? [] : [{ tag: 'm', bits: bitsOf(ours.metadata) }], m('unknown tags'));
+  assert.deepEqual(
+    theirs.unknown_tags,
+    ours.metadata === undefined ? [] : [{ tag: 'm', bits: bitsOf(ours.metadata) }],
+    m('unknown tags'),
+  );
 }
 
 // Electrum 4.3.4 implements feature bits 8/9, 14/15, 16/17 for invoices (and needs 8 or 9 with 14).
-const electrumFeaturesArb = fc.subarray([9, 15, 16, 17, 99, 101, 255]).map((bits) => featuresFromBits([8, 14, ...bits]));
+const electrumFeaturesArb = fc
+  .subarray([9, 15, 16, 17, 99, 101, 255])
+  .map((bits) => featuresFromBits([8, 14, ...bits]));
 
 test('Electrum decodes the BOLT 11 spec examples to the same fields', () => {
   const valid = loadSpecExamples().valid;
-  const theirs = electrum('decode', valid.map((e) => e.invoice));
+  const theirs = electrum(
+    'decode',
+    valid.map((e) => e.invoice),
+  );
   let compared = 0;
   for (const [i, e] of valid.entries()) {
     const ours = decodeInvoice(e.invoice);
@@ -126,7 +174,11 @@ test('Electrum decodes the BOLT 11 spec examples to the same fields', () => {
       continue;
     }
     // Spec payment-hash-less skipped fields show up in Electrum's unknown tags; compare the rest.
-    compare(ours.value, { ...theirs[i]!, unknown_tags: ours.value.metadata ? theirs[i]!.unknown_tags : [] }, e.title);
+    compare(
+      ours.value,
+      { ...theirs[i]!, unknown_tags: ours.value.metadata ? theirs[i]!.unknown_tags : [] },
+      e.title,
+    );
     compared++;
   }
   assert.equal(compared, valid.length - 1);
@@ -134,10 +186,12 @@ test('Electrum decodes the BOLT 11 spec examples to the same fields', () => {
 
 test('invoices we encode (random fields, all networks) decode in Electrum with the same fields', () => {
   const samples = fc.sample(
-    fc.tuple(paramsArb({ hops: 4 }), electrumFeaturesArb, fc.boolean()).map(([p, features, withFeatures]) => ({
-      ...p,
-      params: { ...p.params, features: withFeatures ? features : undefined },
-    })),
+    fc
+      .tuple(paramsArb({ hops: 4 }), electrumFeaturesArb, fc.boolean())
+      .map(([p, features, withFeatures]) => ({
+        ...p,
+        params: { ...p.params, features: withFeatures ? features : undefined },
+      })),
     { seed: 11, numRuns: 80 },
   );
   const invoices = samples.map(({ key, params }) => {
@@ -210,7 +264,16 @@ test('invoices Electrum encodes decode here with the same fields (and the same b
     if (s.cltv !== undefined) tags.push(['c', s.cltv]);
     for (const f of s.fallbacks) tags.push(['f', fallbackAddress(f, s.network)]);
     for (const r of s.routes) {
-      tags.push(['r', r.map((h) => [hex(h.pubkey), h.shortChannelId.toString(16).padStart(16, '0'), Number(h.feeBaseMsat), h.feeProportionalMillionths, h.cltvExpiryDelta])]);
+      tags.push([
+        'r',
+        r.map((h) => [
+          hex(h.pubkey),
+          h.shortChannelId.toString(16).padStart(16, '0'),
+          Number(h.feeBaseMsat),
+          h.feeProportionalMillionths,
+          h.cltvExpiryDelta,
+        ]),
+      ]);
     }
     if (s.features !== undefined) tags.push(['9', hex(s.features)]);
     return JSON.stringify({

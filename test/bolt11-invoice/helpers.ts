@@ -1,8 +1,8 @@
 // Test helpers: hand-built invoices (any words, valid signature) to reach each decoder error.
 import { bech32 } from '@scure/base';
+import { bytesToWords, uintToWordsFixed, wordsToBytesPadded } from '../../src/bolt11-invoice/index.ts';
 import { concat, fromHex, utf8 } from '../../src/core/bytes.ts';
 import { ecdsaSign, sha256 } from '../../src/crypto/index.ts';
-import { bytesToWords, uintToWordsFixed, wordsToBytesPadded } from '../../src/bolt11-invoice/index.ts';
 
 export const KEY = fromHex('e126f68f7eafcc8b74f54d269fe206be715000f94dac067d1c04a8ca3b2db734');
 export const HASH = fromHex('0001020304050607080900010203040506070809000102030405060708090102');
@@ -18,10 +18,15 @@ export const D = (text: string): RawField => [13, bytesToWords(utf8(text))];
 export function rawInvoice(
   hrp: string,
   fields: readonly RawField[],
-  opts: { timestamp?: number; key?: Uint8Array; sig?: (compact: Uint8Array, recid: number) => Uint8Array } = {},
+  opts: {
+    timestamp?: number;
+    key?: Uint8Array;
+    sig?: (compact: Uint8Array, recid: number) => Uint8Array;
+  } = {},
 ): string {
   const parts: Uint8Array[] = [uintToWordsFixed(BigInt(opts.timestamp ?? 1496314658), 7)];
-  for (const [tag, words] of fields) parts.push(Uint8Array.of(tag, words.length >> 5, words.length & 31), words);
+  for (const [tag, words] of fields)
+    parts.push(Uint8Array.of(tag, words.length >> 5, words.length & 31), words);
   const data = concat(...parts);
   const digest = sha256(utf8(hrp), wordsToBytesPadded(data));
   const s = ecdsaSign(digest, opts.key ?? KEY);

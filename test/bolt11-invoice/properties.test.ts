@@ -1,10 +1,9 @@
 // Property round trips: random invoice parameters -> encode -> decode gives every field back, and
 // decode -> re-encode gives the same string.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import fc from 'fast-check';
-import { hex } from '../../src/core/bytes.ts';
-import { publicKeyOf } from '../../src/crypto/index.ts';
 import {
   buildInvoiceFields,
   createInvoice,
@@ -15,6 +14,8 @@ import {
   privateKeySigner,
   unsignedOf,
 } from '../../src/bolt11-invoice/index.ts';
+import { hex } from '../../src/core/bytes.ts';
+import { publicKeyOf } from '../../src/crypto/index.ts';
 import { paramsArb } from './arbitraries.ts';
 
 test('encode -> decode returns every field; decode -> encode returns the same string', () => {

@@ -1,21 +1,22 @@
 // BOLT 11 "Examples" and "Examples of Invalid Invoices", parsed from the spec markdown unchanged.
 // Valid: decode, compare every field the example's breakdown describes, re-encode with the example
 // key to the exact same string. Invalid: each is rejected with the reason its title gives.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
-import { fromHex, hex, utf8 } from '../../src/core/bytes.ts';
-import { ecdsaVerify, publicKeyOf, sha256, signatureNormalize } from '../../src/crypto/index.ts';
+import { test } from 'node:test';
 import {
   decodeInvoice,
   decodeToJson,
   encodeInvoice,
   featureBits,
   formatShortChannelId,
-  privateKeySigner,
-  unsignedOf,
   type Invoice,
   type InvoiceErrorCode,
+  privateKeySigner,
+  unsignedOf,
 } from '../../src/bolt11-invoice/index.ts';
+import { fromHex, hex, utf8 } from '../../src/core/bytes.ts';
+import { ecdsaVerify, publicKeyOf, sha256, signatureNormalize } from '../../src/crypto/index.ts';
 import { loadSpecExamples, type SpecExample } from './spec-examples.ts';
 
 const ex = loadSpecExamples();
@@ -36,10 +37,19 @@ function checkBreakdown(e: SpecExample, inv: Invoice, previous: Invoice | undefi
   if (amt) {
     eq(inv.hrp.slice(inv.hrp.indexOf(amt[1]!)), amt[1], 'amount text in hrp');
     const [, digits, unit] = /^(\d+)([munp]?)$/.exec(amt[1]!)!;
-    const msatPerUnit: Record<string, bigint> = { '': 100_000_000_000n, m: 100_000_000n, u: 100_000n, n: 100n };
-    eq(inv.amount, unit === 'p' ? BigInt(digits!) / 10n : BigInt(digits!) * msatPerUnit[unit!]!, 'amount msat');
-  }
-  else if (/^\* `ln[a-z]+`: prefix/m.test(text) && !/amount/.test(e.body)) eq(inv.amount, undefined, 'no amount');
+    const msatPerUnit: Record<string, bigint> = {
+      '': 100_000_000_000n,
+      m: 100_000_000n,
+      u: 100_000n,
+      n: 100n,
+    };
+    eq(
+      inv.amount,
+      unit === 'p' ? BigInt(digits!) / 10n : BigInt(digits!) * msatPerUnit[unit!]!,
+      'amount msat',
+    );
+  } else if (/^\* `ln[a-z]+`: prefix/m.test(text) && !/amount/.test(e.body))
+    eq(inv.amount, undefined, 'no amount');
   const msatInText = /= (\d+) milli satoshi/.exec(text);
   if (msatInText) eq(inv.amount, BigInt(msatInText[1]!), 'amount msat');
   const ph = /payment[ _]hash:? ([0-9a-f]{64})/.exec(text);
@@ -68,14 +78,42 @@ function checkBreakdown(e: SpecExample, inv: Invoice, previous: Invoice | undefi
   const hops = inv.routeHints.flat();
   const pubkeys = [...e.body.matchAll(/pubkey:? `?([0-9a-f]{66})`?/g)].map((m) => m[1]);
   if (pubkeys.length > 0) {
-    eq(hops.map((h) => hex(h.pubkey)), pubkeys, 'route hint pubkeys');
-    eq(hops.map((h) => formatShortChannelId(h.shortChannelId)), [...e.body.matchAll(/short_channel_id`?:? (\d+x\d+x\d+)/g)].map((m) => m[1]), 'scids');
-    eq(hops.map((h) => h.feeBaseMsat), [...e.body.matchAll(/fee_base_msat`?(?::| =) (\d+)/g)].map((m) => BigInt(m[1]!)), 'fee base');
-    eq(hops.map((h) => h.feeProportionalMillionths), [...e.body.matchAll(/fee_proportional_millionths`?(?::| =) (\d+)/g)].map((m) => Number(m[1])), 'fee ppm');
-    eq(hops.map((h) => h.cltvExpiryDelta), [...e.body.matchAll(/(?<![a-z_])cltv_expiry_delta`?(?::| =) (\d+)/g)].map((m) => Number(m[1])), 'cltv delta');
+    eq(
+      hops.map((h) => hex(h.pubkey)),
+      pubkeys,
+      'route hint pubkeys',
+    );
+    eq(
+      hops.map((h) => formatShortChannelId(h.shortChannelId)),
+      [...e.body.matchAll(/short_channel_id`?:? (\d+x\d+x\d+)/g)].map((m) => m[1]),
+      'scids',
+    );
+    eq(
+      hops.map((h) => h.feeBaseMsat),
+      [...e.body.matchAll(/fee_base_msat`?(?::| =) (\d+)/g)].map((m) => BigInt(m[1]!)),
+      'fee base',
+    );
+    eq(
+      hops.map((h) => h.feeProportionalMillionths),
+      [...e.body.matchAll(/fee_proportional_millionths`?(?::| =) (\d+)/g)].map((m) => Number(m[1])),
+      'fee ppm',
+    );
+    eq(
+      hops.map((h) => h.cltvExpiryDelta),
+      [...e.body.matchAll(/(?<![a-z_])cltv_expiry_delta`?(?::| =) (\d+)/g)].map((m) => Number(m[1])),
+      'cltv delta',
+    );
   }
   const feats = /supports features ([\d, and]+)/.exec(e.title) ?? /\] = ([\d +]+)$/m.exec(e.body);
-  if (feats) eq(featureBits(inv.features), feats[1]!.split(/[^\d]+/).filter(Boolean).map(Number), 'feature bits');
+  if (feats)
+    eq(
+      featureBits(inv.features),
+      feats[1]!
+        .split(/[^\d]+/)
+        .filter(Boolean)
+        .map(Number),
+      'feature bits',
+    );
   else if (/b100000100000000/.test(e.body)) eq(featureBits(inv.features), [8, 14], 'feature bits');
   const sig = /`([0-9a-f]{128})` hex of signature data/.exec(e.body);
   if (sig) eq(hex(inv.signature.compact), sig[1], 'signature');
@@ -84,13 +122,18 @@ function checkBreakdown(e: SpecExample, inv: Invoice, previous: Invoice | undefi
   const hashed2 = /`([0-9a-f]{64})` hex of SHA256 of the preimage/.exec(e.body);
   if (hashed2) eq(hex(inv.signingHash), hashed2[1], 'signing hash');
   const signedData = /`([0-9a-f]+)` hex of data for signing/.exec(e.body);
-  if (signedData) eq(hex(sha256(fromHex(signedData[1]!))), hex(inv.signingHash), 'signed data hashes to the signing hash');
+  if (signedData)
+    eq(hex(sha256(fromHex(signedData[1]!))), hex(inv.signingHash), 'signed data hashes to the signing hash');
   const me = /@([0-9a-f]{66})/.exec(e.title);
   if (me) eq(hex(inv.payee), me[1], 'payee from title');
   if (/high-S/.test(e.title)) {
     // Recovery from (r, high s) with the written recid gives another key than the example's, exactly as
     // libsecp256k1's recover (used by LND, CLN, LDK, Eclair) does; the signature verifies under it.
-    eq(ecdsaVerify(signatureNormalize(inv.signature.compact), inv.signingHash, inv.payee), true, 'signature verifies under the recovered key');
+    eq(
+      ecdsaVerify(signatureNormalize(inv.signature.compact), inv.signingHash, inv.payee),
+      true,
+      'signature verifies under the recovered key',
+    );
     eq(inv.payeeFromField, false, 'payee recovered');
   } else {
     eq(hex(inv.payee), hex(payee), 'payee is the example key');
@@ -151,7 +194,10 @@ const EXPECTED_ERROR: ReadonlyArray<readonly [RegExp, InvoiceErrorCode]> = [
 for (const e of ex.invalid) {
   test(`BOLT 11 invalid example: ${e.title}`, () => {
     const expected = EXPECTED_ERROR.find(([re]) => re.test(e.title))?.[1];
-    assert.ok(expected !== undefined, `no expected reason known for "${e.title}": this vector is not checked`);
+    assert.ok(
+      expected !== undefined,
+      `no expected reason known for "${e.title}": this vector is not checked`,
+    );
     const r = decodeInvoice(e.invoice);
     assert.equal(r.ok, false, 'must be rejected');
     if (!r.ok) assert.equal(r.error.code, expected, r.error.message);
