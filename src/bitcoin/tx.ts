@@ -1,7 +1,7 @@
 // Bitcoin transactions: the model, BIP144 segwit serialization, txid/wtxid, weight.
 import { concat, hex } from '../core/bytes.ts';
-import { sha256d } from '../crypto/hash.ts';
 import type { Sat } from '../core/units.ts';
+import { sha256d } from '../crypto/hash.ts';
 
 export interface OutPoint {
   /** 32 bytes in internal (serialization) order; display order is reversed. */

@@ -3,7 +3,12 @@ import { createCipheriv, createDecipheriv } from 'node:crypto';
 
 export class AeadError extends Error {}
 
-export function aeadEncrypt(key: Uint8Array, nonce12: Uint8Array, ad: Uint8Array, plaintext: Uint8Array): Uint8Array {
+export function aeadEncrypt(
+  key: Uint8Array,
+  nonce12: Uint8Array,
+  ad: Uint8Array,
+  plaintext: Uint8Array,
+): Uint8Array {
   const c = createCipheriv('chacha20-poly1305', key, nonce12, { authTagLength: 16 });
   c.setAAD(ad, { plaintextLength: plaintext.length });
   const body = c.update(plaintext);
@@ -15,7 +20,12 @@ export function aeadEncrypt(key: Uint8Array, nonce12: Uint8Array, ad: Uint8Array
 }
 
 /** Throws AeadError when the tag does not verify. */
-export function aeadDecrypt(key: Uint8Array, nonce12: Uint8Array, ad: Uint8Array, ciphertext: Uint8Array): Uint8Array {
+export function aeadDecrypt(
+  key: Uint8Array,
+  nonce12: Uint8Array,
+  ad: Uint8Array,
+  ciphertext: Uint8Array,
+): Uint8Array {
   if (ciphertext.length < 16) throw new AeadError('ciphertext shorter than its tag');
   const body = ciphertext.subarray(0, ciphertext.length - 16);
   const d = createDecipheriv('chacha20-poly1305', key, nonce12, { authTagLength: 16 });

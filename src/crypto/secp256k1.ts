@@ -1,7 +1,8 @@
 // The one door to secp256k1. libsecp256k1 through the `secp256k1` package's N-API binding; if that
 // binding cannot load, tiny-secp256k1 (WASM) rather than the package's silent 15-45x slower JS path.
-import { createRequire } from 'node:module';
+
 import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { schnorr } from '@noble/curves/secp256k1.js';
 
 const require = createRequire(import.meta.url);
@@ -100,7 +101,8 @@ function wasmBackend(t: Tiny, der: Native): Backend {
     privTweakAdd: (k, tw) => need(t.privateAdd(k, tw), 'privTweakAdd'),
     privTweakMul: (k, tw) => {
       const n = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
-      const r = (BigInt(`0x${Buffer.from(k).toString('hex')}`) * BigInt(`0x${Buffer.from(tw).toString('hex')}`)) % n;
+      const r =
+        (BigInt(`0x${Buffer.from(k).toString('hex')}`) * BigInt(`0x${Buffer.from(tw).toString('hex')}`)) % n;
       return Uint8Array.from(Buffer.from(r.toString(16).padStart(64, '0'), 'hex'));
     },
     privNegate: (k) => t.privateNegate(k),
@@ -126,7 +128,9 @@ function loadBackend(): Backend {
   } catch (e) {
     // DER helpers are cheap; the package's JS path is fine for those alone.
     const js = require('secp256k1/elliptic') as Native;
-    console.warn(`secp256k1: native binding unavailable (${(e as Error).message}); using tiny-secp256k1 (WASM)`);
+    console.warn(
+      `secp256k1: native binding unavailable (${(e as Error).message}); using tiny-secp256k1 (WASM)`,
+    );
     return wasmBackend(require('tiny-secp256k1') as Tiny, js);
   }
 }

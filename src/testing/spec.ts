@@ -1,7 +1,7 @@
 // Locates the shared specification and vectors beside the checkout (../shared), read unchanged.
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const sharedRoot = resolve(repoRoot, '..', 'shared');
