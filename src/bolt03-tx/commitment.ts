@@ -98,7 +98,8 @@ export interface Commitment {
 export type CommitmentError =
   | { readonly kind: 'balance_mismatch'; readonly totalMsat: bigint; readonly fundingMsat: bigint }
   | { readonly kind: 'commitment_number_out_of_range' }
-  | { readonly kind: 'duplicate_htlc'; readonly direction: HtlcDirection; readonly id: bigint };
+  | { readonly kind: 'duplicate_htlc'; readonly direction: HtlcDirection; readonly id: bigint }
+  | { readonly kind: 'invalid_parameter'; readonly message: string };
 
 const OBSCURE_MASK = 0xffff_ffff_ffffn;
 
@@ -186,12 +187,44 @@ interface Draft {
   readonly cltv: number | undefined;
 }
 
+/** Checks what the scripts would otherwise throw on, so that a bad value is an error value. */
+function invalidParameter(spec: CommitmentSpec): string | undefined {
+  if (!Number.isInteger(spec.toSelfDelay) || spec.toSelfDelay < 0 || spec.toSelfDelay > 0xffff) {
+    return `to_self_delay out of range: ${spec.toSelfDelay}`;
+  }
+  if (spec.toLocal < 0n || spec.toRemote < 0n || spec.fundingAmount < 0n || spec.dustLimit < 0n) {
+    return 'negative amount';
+  }
+  if (!Number.isInteger(spec.feerate) || spec.feerate < 0) return `bad feerate: ${spec.feerate}`;
+  for (const h of spec.htlcs) {
+    if (h.amount < 0n) return `negative amount in htlc ${h.id}`;
+    if (h.paymentHash.length !== 32) return `payment_hash of htlc ${h.id} is not 32 bytes`;
+    if (!Number.isInteger(h.cltvExpiry) || h.cltvExpiry < 0 || h.cltvExpiry > 0xffff_ffff) {
+      return `cltv_expiry of htlc ${h.id} out of range`;
+    }
+  }
+  const k = spec.keys;
+  const points = [
+    k.revocationPubkey,
+    k.localDelayedPubkey,
+    k.localHtlcPubkey,
+    k.remoteHtlcPubkey,
+    k.remotePaymentPubkey,
+    k.localFundingPubkey,
+    k.remoteFundingPubkey,
+  ];
+  if (points.some((p) => p.length !== 33)) return 'a commitment key is not a 33-byte compressed point';
+  return undefined;
+}
+
 export function buildCommitment(spec: CommitmentSpec): Result<Commitment, CommitmentError> {
   const type = spec.channelType;
   const keys = spec.keys;
   if (spec.commitmentNumber < 0n || spec.commitmentNumber > MAX_COMMITMENT_NUMBER) {
     return err({ kind: 'commitment_number_out_of_range' });
   }
+  const invalid = invalidParameter(spec);
+  if (invalid !== undefined) return err({ kind: 'invalid_parameter', message: invalid });
   const seen = new Set<string>();
   let htlcTotal = 0n;
   for (const h of spec.htlcs) {

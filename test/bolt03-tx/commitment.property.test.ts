@@ -311,6 +311,17 @@ test('buildCommitment rejects inconsistent input', () => {
     htlcs: [],
   });
   assert.equal(big.ok ? '' : big.error.kind, 'commitment_number_out_of_range');
+  const whole = { ...base, toLocal: msat(FUNDING * 1000n), toRemote: msat(0n), htlcs: [] };
+  for (const bad of [
+    { ...whole, toSelfDelay: 0x10000 },
+    { ...whole, toSelfDelay: 1.5 },
+    { ...whole, keys: { ...keys, revocationPubkey: new Uint8Array(32) } },
+    { ...whole, toLocal: msat(FUNDING * 1000n - 1000n), htlcs: [{ ...h, paymentHash: new Uint8Array(31) }] },
+    { ...whole, toLocal: msat(FUNDING * 1000n - 1000n), htlcs: [{ ...h, cltvExpiry: 2 ** 32 }] },
+  ]) {
+    const r = buildCommitment(bad);
+    assert.equal(r.ok ? '' : r.error.kind, 'invalid_parameter');
+  }
 });
 
 test('commitment number encoding round-trips at the edges', () => {
@@ -335,4 +346,25 @@ test('commitment number encoding round-trips at the edges', () => {
     locktime: 0,
   };
   assert.equal(decodeCommitmentNumber(closing, obscurer), undefined);
+});
+
+test('buildHolderCommitment returns an error for an invalid per_commitment_point', () => {
+  const p: ChannelTxParams = {
+    channelType: 'anchors_zero_fee_htlc',
+    fundingOutpoint,
+    fundingAmount,
+    localIsFunder: true,
+    local: { basepoints: basepoints(10), dustLimit: sat(546), toSelfDelay: 144 },
+    remote: { basepoints: basepoints(20), dustLimit: sat(546), toSelfDelay: 144 },
+  };
+  const state = {
+    commitmentNumber: 0n,
+    feerate: feeratePerKw(253),
+    toLocal: msat(FUNDING * 1000n),
+    toRemote: msat(0n),
+    htlcs: [],
+  };
+  const r = buildHolderCommitment(p, 'remote', state, new Uint8Array(33));
+  assert.equal(r.ok ? '' : r.error.kind, 'invalid_parameter');
+  assert.ok(buildHolderCommitment(p, 'remote', state, key(1)).ok);
 });
