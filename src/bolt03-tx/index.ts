@@ -2,6 +2,7 @@
 // clock, no randomness (seeds and keys come in as arguments).
 
 export * from './channel.ts';
+export * from './channel-sign.ts';
 export * from './closing.ts';
 export * from './commitment.ts';
 export * from './fees.ts';
