@@ -9,6 +9,7 @@ import {
   buildCommitment,
   buildHolderCommitment,
   buildHtlcTx,
+  buildHtlcTxs,
   CHANNEL_TYPES,
   type ChannelBasepoints,
   type ChannelTxParams,
@@ -19,7 +20,9 @@ import {
   decodeCommitmentNumber,
   encodeCommitmentNumber,
   hasAnchors,
+  htlcSuccessFee,
   htlcSuccessWeight,
+  htlcTimeoutFee,
   htlcTimeoutWeight,
   isTrimmed,
   signedFundingSpend,
@@ -149,6 +152,18 @@ test('property: value is conserved and every rule of construction holds', () => 
       assert.equal(outs + c.fee, fundingAmount);
 
       assert.equal(decodeCommitmentNumber(c.tx, obscurer), 42n);
+
+      // Every untrimmed HTLC's second-stage output is itself at or above the dust limit (trimming
+      // exists for that), and pays exactly the spec's fee.
+      for (const t of buildHtlcTxs(s.type, c, feerate, 144, keys)) {
+        const out = t.tx.outputs[0]!.value;
+        assert.ok(out >= dust);
+        const fee =
+          t.kind === 'htlc_timeout' ? htlcTimeoutFee(s.type, feerate) : htlcSuccessFee(s.type, feerate);
+        assert.equal(out, t.spent.value - fee);
+        assert.equal(t.tx.locktime, t.kind === 'htlc_timeout' ? t.spent.htlc.cltvExpiry : 0);
+        assert.equal(t.tx.inputs[0]!.sequence, anchors ? 1 : 0);
+      }
     }),
     { numRuns: 300 },
   );
