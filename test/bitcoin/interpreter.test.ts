@@ -47,7 +47,7 @@ function spendOf(
         witness,
       },
     ],
-    outputs: [{ value: 9000n as Sat, script: fromHex('0014' + '11'.repeat(20)) }],
+    outputs: [{ value: 9000n as Sat, script: fromHex(`0014${'11'.repeat(20)}`) }],
     ...extra,
   };
   return { tx, prevouts: [prevout] };

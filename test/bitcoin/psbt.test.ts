@@ -249,7 +249,7 @@ test('parser fuzz: random and mutated bytes give a PSBT or a typed error', () =>
   const tx = spend([prevTx(fromHex('51'), 1n)]);
   const good = serializePsbt(
     updateInput(createPsbt(tx), 0, {
-      witnessUtxo: { value: 5n as Sat, script: fromHex('0014' + '00'.repeat(20)) },
+      witnessUtxo: { value: 5n as Sat, script: fromHex(`0014${'00'.repeat(20)}`) },
     }),
   );
   fc.assert(

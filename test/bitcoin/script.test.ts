@@ -93,7 +93,7 @@ test('builder: minimal pushes and numbers', () => {
 });
 
 test('parser: ops, truncated pushes are typed errors', () => {
-  const s = fromHex('76a914' + '11'.repeat(20) + '88ac');
+  const s = fromHex(`76a914${'11'.repeat(20)}88ac`);
   const r = parseScript(s);
   assert.ok(r.ok);
   assert.deepEqual(
