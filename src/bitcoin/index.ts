@@ -25,5 +25,6 @@ export * from './script.ts';
 export * from './script-error.ts';
 export * from './sighash.ts';
 export * from './signature-encoding.ts';
+export * from './sigops.ts';
 export * from './taproot.ts';
 export * from './tx.ts';
