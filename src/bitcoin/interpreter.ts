@@ -398,10 +398,8 @@ function run(
           break;
 
         case OP.OP_CHECKLOCKTIMEVERIFY: {
-          if (!(flags & VERIFY.CHECKLOCKTIMEVERIFY)) {
-            if (flags & VERIFY.DISCOURAGE_UPGRADABLE_NOPS) fail('DISCOURAGE_UPGRADABLE_NOPS');
-            break;
-          }
+          // Not enabled: a plain NOP2, never "discouraged", so that removing a flag cannot fail a tx.
+          if (!(flags & VERIFY.CHECKLOCKTIMEVERIFY)) break;
           need(1);
           // 5-byte operands: nLockTime is a uint32, past CScriptNum's usual 4 bytes.
           const locktime = num(top(-1), 5);
@@ -411,10 +409,7 @@ function run(
         }
 
         case OP.OP_CHECKSEQUENCEVERIFY: {
-          if (!(flags & VERIFY.CHECKSEQUENCEVERIFY)) {
-            if (flags & VERIFY.DISCOURAGE_UPGRADABLE_NOPS) fail('DISCOURAGE_UPGRADABLE_NOPS');
-            break;
-          }
+          if (!(flags & VERIFY.CHECKSEQUENCEVERIFY)) break; // a plain NOP3, as above
           need(1);
           const sequence = num(top(-1), 5);
           if (sequence < 0n) fail('NEGATIVE_LOCKTIME');
@@ -664,7 +659,9 @@ function run(
           else if (opcode === OP.OP_GREATERTHAN) bn = a > b ? 1n : 0n;
           else if (opcode === OP.OP_LESSTHANOREQUAL) bn = a <= b ? 1n : 0n;
           else if (opcode === OP.OP_GREATERTHANOREQUAL) bn = a >= b ? 1n : 0n;
+          // biome-ignore lint/complexity/useMathMinMax: bigint operands
           else if (opcode === OP.OP_MIN) bn = a < b ? a : b;
+          // biome-ignore lint/complexity/useMathMinMax: bigint operands
           else bn = a > b ? a : b;
           stack.length -= 2;
           stack.push(encodeScriptNum(bn));
@@ -1033,3 +1030,14 @@ export function verifyTransaction(
   }
   return null;
 }
+
+export { checkTransaction, isCoinbase, type TxCheckError } from './check-tx.ts';
+// The validation API in one import for the chain backends.
+export {
+  MANDATORY_SCRIPT_VERIFY_FLAGS,
+  parseVerifyFlags,
+  type ScriptError,
+  STANDARD_SCRIPT_VERIFY_FLAGS,
+  scriptErrorString,
+  VERIFY,
+} from './script-error.ts';
