@@ -383,3 +383,40 @@ test('buildHolderCommitment returns an error for an invalid per_commitment_point
   assert.equal(r.ok ? '' : r.error.kind, 'invalid_parameter');
   assert.ok(buildHolderCommitment(p, 'remote', state, key(1)).ok);
 });
+
+test('a full commitment: 483 HTLCs each way, every one untrimmed, in order, with its HTLC tx', () => {
+  const htlcs: CommitmentHtlc[] = [];
+  for (let i = 0; i < 966; i++) {
+    htlcs.push({
+      direction: i % 2 === 0 ? 'offered' : 'received',
+      id: BigInt(i >> 1),
+      amount: msat(5_000_000n + BigInt(i % 7) * 1000n),
+      paymentHash: sha256(new Uint8Array([i & 0xff, i >> 8])),
+      cltvExpiry: 700_000 + (i % 13),
+    });
+  }
+  const total = htlcs.reduce((s, h) => s + h.amount, 0n);
+  for (const type of CHANNEL_TYPES) {
+    const r = buildCommitment({
+      channelType: type,
+      fundingOutpoint,
+      fundingAmount,
+      commitmentNumber: 1000n,
+      obscurer,
+      ownerIsFunder: true,
+      toSelfDelay: 144,
+      dustLimit: sat(546),
+      feerate: feeratePerKw(253),
+      toLocal: msat(FUNDING * 1000n - total - 1_000_000_000n),
+      toRemote: msat(1_000_000_000n),
+      htlcs,
+      keys,
+    });
+    assert.ok(r.ok);
+    assert.equal(r.value.htlcOutputs.length, 966);
+    assert.equal(r.value.tx.outputs.length, 966 + 2 + (hasAnchors(type) ? 2 : 0));
+    assert.equal(new Set(r.value.htlcOutputs.map((o) => `${o.htlc.direction}${o.htlc.id}`)).size, 966);
+    assert.equal(buildHtlcTxs(type, r.value, feeratePerKw(253), 144, keys).length, 966);
+    assert.equal(decodeCommitmentNumber(r.value.tx, obscurer), 1000n);
+  }
+});
