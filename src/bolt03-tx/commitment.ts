@@ -93,6 +93,8 @@ export interface Commitment {
   /** to_local / to_remote after fee and anchors, before the dust check (0 if the funder could not pay). */
   readonly toLocalValue: Sat;
   readonly toRemoteValue: Sat;
+  /** What the funder owed (base fee + anchors) but did not have, in msat; 0 when it could pay. */
+  readonly funderShortfall: bigint;
 }
 
 export type CommitmentError =
@@ -253,6 +255,8 @@ export function buildCommitment(spec: CommitmentSpec): Result<Commitment, Commit
   let toRemoteMsat: bigint = spec.toRemote;
   // A funder who cannot pay gives what it has: its output disappears (the spec's "fee greater than
   // funder amount" vector). Whether that is acceptable is BOLT 2's question, not this builder's.
+  const funderBalance = spec.ownerIsFunder ? toLocalMsat : toRemoteMsat;
+  const funderShortfall = funderBalance >= funderCostMsat ? 0n : funderCostMsat - funderBalance;
   if (spec.ownerIsFunder) toLocalMsat = toLocalMsat > funderCostMsat ? toLocalMsat - funderCostMsat : 0n;
   else toRemoteMsat = toRemoteMsat > funderCostMsat ? toRemoteMsat - funderCostMsat : 0n;
   const toLocalValue = (toLocalMsat / 1000n) as Sat;
@@ -367,6 +371,7 @@ export function buildCommitment(spec: CommitmentSpec): Result<Commitment, Commit
     fee: (spec.fundingAmount - outTotal) as Sat,
     toLocalValue,
     toRemoteValue,
+    funderShortfall,
   });
 }
 

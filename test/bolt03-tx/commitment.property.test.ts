@@ -129,6 +129,7 @@ test('property: value is conserved and every rule of construction holds', () => 
       const cost = (c.baseFee + (anchors ? 2n * ANCHOR_OUTPUT_VALUE : 0n)) * 1000n;
       const funderBal = s.ownerIsFunder ? s.toLocal : s.toRemote;
       const paid = funderBal >= cost ? cost : funderBal;
+      assert.equal(c.funderShortfall, cost - paid);
       const local = s.ownerIsFunder ? s.toLocal - paid : s.toLocal;
       const remote = s.ownerIsFunder ? s.toRemote : s.toRemote - paid;
       const present = (v: bigint): boolean => v / 1000n >= BigInt(s.dust) && v / 1000n > 0n;
