@@ -43,7 +43,14 @@ export function verifyP2wsh(
   hashType: number = SIGHASH_ALL,
 ): boolean {
   if (compactSig.length !== 64) return false;
-  return ecdsaVerify(compactSig, p2wshSighash(tx, inputIndex, witnessScript, amount, hashType), pubkey);
+  const digest = p2wshSighash(tx, inputIndex, witnessScript, amount, hashType);
+  try {
+    return ecdsaVerify(compactSig, digest, pubkey);
+  } catch {
+    // The secp256k1 binding throws on an unparseable signature (r or s >= n) or key: a peer's bad
+    // signature must be a `false`, never an exception.
+    return false;
+  }
 }
 
 /** DER signature with its sighash byte, as it goes on the witness stack. */

@@ -141,6 +141,17 @@ test("property: B accepts the signatures A makes for B's commitment; any tamperi
           });
           assert.equal(short.ok ? '' : short.error.kind, 'wrong_htlc_signature_count');
         }
+        // An unparseable signature (r and s >= n) is a rejection, not an exception.
+        const junk = new Uint8Array(64).fill(0xff);
+        const rj = verifyLocalCommitmentSignatures(ours.value, { ...sigs, signature: junk });
+        assert.equal(rj.ok ? '' : rj.error.kind, 'bad_commitment_signature');
+        if (sigs.htlcSignatures.length > 0) {
+          const hj = verifyLocalCommitmentSignatures(ours.value, {
+            ...sigs,
+            htlcSignatures: sigs.htlcSignatures.map(() => junk),
+          });
+          assert.equal(hj.ok ? '' : hj.error.kind, 'bad_htlc_signature');
+        }
         // Signing with the wrong HTLC key (B's own point confused with A's) is caught too.
         const wrong = signRemoteCommitment(theirs.value, A.secrets.funding, A.secrets.htlc);
         if (wrong.htlcSignatures.length > 0)
