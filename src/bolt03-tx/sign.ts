@@ -106,7 +106,7 @@ export function fundingWitness(
   return [new Uint8Array(0), aFirst ? sigA : sigB, aFirst ? sigB : sigA, fundingScript(pubkeyA, pubkeyB)];
 }
 
-/** The broadcastable commitment (or closing) transaction once both funding signatures are known. */
+/** The broadcastable commitment (or closing) transaction from two signatures already verified. */
 export function signedFundingSpend(
   tx: Transaction,
   pubkeyA: Uint8Array,
@@ -173,7 +173,7 @@ export function verifyHtlcTxSig(
   );
 }
 
-/** The broadcastable HTLC transaction (preimage only for HTLC-success). */
+/** The broadcastable HTLC transaction from verified signatures (preimage only for HTLC-success). */
 export function signedHtlcTx(
   htlcTx: HtlcTx,
   remoteCompactSig: Uint8Array,
