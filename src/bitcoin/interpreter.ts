@@ -1030,3 +1030,14 @@ export function verifyTransaction(
   }
   return null;
 }
+
+export { checkTransaction, isCoinbase, type TxCheckError } from './check-tx.ts';
+// The validation API in one import for the chain backends.
+export {
+  MANDATORY_SCRIPT_VERIFY_FLAGS,
+  parseVerifyFlags,
+  type ScriptError,
+  STANDARD_SCRIPT_VERIFY_FLAGS,
+  scriptErrorString,
+  VERIFY,
+} from './script-error.ts';

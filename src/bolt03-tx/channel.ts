@@ -3,7 +3,7 @@
 // HTLC directions go into which transaction.
 
 import type { OutPoint } from '../bitcoin/tx.ts';
-import { assertNever, ok, type Result } from '../core/result.ts';
+import { assertNever, err, ok, type Result } from '../core/result.ts';
 import type { FeeratePerKw, Msat, Sat } from '../core/units.ts';
 import {
   buildCommitment,
@@ -20,6 +20,7 @@ import {
   type CommitmentKeys,
   commitmentNumberObscurer,
   deriveCommitmentKeys,
+  KeyDerivationError,
 } from './keys.ts';
 
 /** What one side announced in open_channel / accept_channel that shapes commitment transactions. */
@@ -134,7 +135,14 @@ export function buildHolderCommitment(
   state: ChannelBalances,
   perCommitmentPoint: Uint8Array,
 ): Result<HolderCommitment, CommitmentError> {
-  const keys = holderKeys(p, holder, perCommitmentPoint);
+  let keys: CommitmentKeys;
+  try {
+    keys = holderKeys(p, holder, perCommitmentPoint);
+  } catch (e) {
+    // Basepoints and points should have been validated when decoded; still, no throw escapes.
+    if (e instanceof KeyDerivationError) return err({ kind: 'invalid_parameter', message: e.message });
+    throw e;
+  }
   const spec = holderSpec(p, holder, state, keys);
   const r = buildCommitment(spec);
   if (!r.ok) return r;

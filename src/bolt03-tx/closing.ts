@@ -67,7 +67,12 @@ function finish(
 
 /** The legacy closing transaction (no option_simple_close), as the signer with `dustLimit` builds it. */
 export function buildLegacyClosing(spec: LegacyClosingSpec): Result<Closing, ClosingError> {
-  if (spec.localBalance + spec.remoteBalance > spec.fundingAmount * 1000n)
+  // After shutdown no HTLC is left: the two balances are the whole channel.
+  if (
+    spec.localBalance < 0n ||
+    spec.remoteBalance < 0n ||
+    spec.localBalance + spec.remoteBalance !== spec.fundingAmount * 1000n
+  )
     return err({ kind: 'balance_mismatch' });
   // BOLT #3:
   //   - MUST round each output down to whole satoshis.
@@ -112,7 +117,11 @@ export interface SimpleClosingSpec {
 
 /** The option_simple_close closing transaction (closing_complete / closing_sig). */
 export function buildSimpleClosing(spec: SimpleClosingSpec): Result<Closing, ClosingError> {
-  if (spec.closerBalance + spec.closeeBalance > spec.fundingAmount * 1000n)
+  if (
+    spec.closerBalance < 0n ||
+    spec.closeeBalance < 0n ||
+    spec.closerBalance + spec.closeeBalance !== spec.fundingAmount * 1000n
+  )
     return err({ kind: 'balance_mismatch' });
   const closerWho = spec.localIsCloser ? 'local' : 'remote';
   const closeeWho = spec.localIsCloser ? 'remote' : 'local';

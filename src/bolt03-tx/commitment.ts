@@ -93,12 +93,15 @@ export interface Commitment {
   /** to_local / to_remote after fee and anchors, before the dust check (0 if the funder could not pay). */
   readonly toLocalValue: Sat;
   readonly toRemoteValue: Sat;
+  /** What the funder owed (base fee + anchors) but did not have, in msat; 0 when it could pay. */
+  readonly funderShortfall: bigint;
 }
 
 export type CommitmentError =
   | { readonly kind: 'balance_mismatch'; readonly totalMsat: bigint; readonly fundingMsat: bigint }
   | { readonly kind: 'commitment_number_out_of_range' }
-  | { readonly kind: 'duplicate_htlc'; readonly direction: HtlcDirection; readonly id: bigint };
+  | { readonly kind: 'duplicate_htlc'; readonly direction: HtlcDirection; readonly id: bigint }
+  | { readonly kind: 'invalid_parameter'; readonly message: string };
 
 const OBSCURE_MASK = 0xffff_ffff_ffffn;
 
@@ -186,12 +189,44 @@ interface Draft {
   readonly cltv: number | undefined;
 }
 
+/** Checks what the scripts would otherwise throw on, so that a bad value is an error value. */
+function invalidParameter(spec: CommitmentSpec): string | undefined {
+  if (!Number.isInteger(spec.toSelfDelay) || spec.toSelfDelay < 0 || spec.toSelfDelay > 0xffff) {
+    return `to_self_delay out of range: ${spec.toSelfDelay}`;
+  }
+  if (spec.toLocal < 0n || spec.toRemote < 0n || spec.fundingAmount < 0n || spec.dustLimit < 0n) {
+    return 'negative amount';
+  }
+  if (!Number.isInteger(spec.feerate) || spec.feerate < 0) return `bad feerate: ${spec.feerate}`;
+  for (const h of spec.htlcs) {
+    if (h.amount < 0n) return `negative amount in htlc ${h.id}`;
+    if (h.paymentHash.length !== 32) return `payment_hash of htlc ${h.id} is not 32 bytes`;
+    if (!Number.isInteger(h.cltvExpiry) || h.cltvExpiry < 0 || h.cltvExpiry > 0xffff_ffff) {
+      return `cltv_expiry of htlc ${h.id} out of range`;
+    }
+  }
+  const k = spec.keys;
+  const points = [
+    k.revocationPubkey,
+    k.localDelayedPubkey,
+    k.localHtlcPubkey,
+    k.remoteHtlcPubkey,
+    k.remotePaymentPubkey,
+    k.localFundingPubkey,
+    k.remoteFundingPubkey,
+  ];
+  if (points.some((p) => p.length !== 33)) return 'a commitment key is not a 33-byte compressed point';
+  return undefined;
+}
+
 export function buildCommitment(spec: CommitmentSpec): Result<Commitment, CommitmentError> {
   const type = spec.channelType;
   const keys = spec.keys;
   if (spec.commitmentNumber < 0n || spec.commitmentNumber > MAX_COMMITMENT_NUMBER) {
     return err({ kind: 'commitment_number_out_of_range' });
   }
+  const invalid = invalidParameter(spec);
+  if (invalid !== undefined) return err({ kind: 'invalid_parameter', message: invalid });
   const seen = new Set<string>();
   let htlcTotal = 0n;
   for (const h of spec.htlcs) {
@@ -220,6 +255,8 @@ export function buildCommitment(spec: CommitmentSpec): Result<Commitment, Commit
   let toRemoteMsat: bigint = spec.toRemote;
   // A funder who cannot pay gives what it has: its output disappears (the spec's "fee greater than
   // funder amount" vector). Whether that is acceptable is BOLT 2's question, not this builder's.
+  const funderBalance = spec.ownerIsFunder ? toLocalMsat : toRemoteMsat;
+  const funderShortfall = funderBalance >= funderCostMsat ? 0n : funderCostMsat - funderBalance;
   if (spec.ownerIsFunder) toLocalMsat = toLocalMsat > funderCostMsat ? toLocalMsat - funderCostMsat : 0n;
   else toRemoteMsat = toRemoteMsat > funderCostMsat ? toRemoteMsat - funderCostMsat : 0n;
   const toLocalValue = (toLocalMsat / 1000n) as Sat;
@@ -334,6 +371,7 @@ export function buildCommitment(spec: CommitmentSpec): Result<Commitment, Commit
     fee: (spec.fundingAmount - outTotal) as Sat,
     toLocalValue,
     toRemoteValue,
+    funderShortfall,
   });
 }
 

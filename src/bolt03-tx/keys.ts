@@ -12,6 +12,7 @@ import {
   pubkeyTweakMul,
   publicKeyOf,
 } from '../crypto/secp256k1.ts';
+import { perCommitmentSecret } from './shachain.ts';
 
 export class KeyDerivationError extends Error {}
 
@@ -24,6 +25,11 @@ function needPoint(p: Uint8Array, what: string): void {
 // 	per_commitment_point = per_commitment_secret * G
 export function perCommitmentPoint(perCommitmentSecret: Uint8Array): Uint8Array {
   return publicKeyOf(perCommitmentSecret);
+}
+
+/** Our per_commitment_point for commitment number `n`, from our per-commitment seed. */
+export function perCommitmentPointAt(seed: Uint8Array, commitmentNumber: bigint): Uint8Array {
+  return publicKeyOf(perCommitmentSecret(seed, commitmentNumber));
 }
 
 // BOLT #3:

@@ -43,7 +43,14 @@ export function verifyP2wsh(
   hashType: number = SIGHASH_ALL,
 ): boolean {
   if (compactSig.length !== 64) return false;
-  return ecdsaVerify(compactSig, p2wshSighash(tx, inputIndex, witnessScript, amount, hashType), pubkey);
+  const digest = p2wshSighash(tx, inputIndex, witnessScript, amount, hashType);
+  try {
+    return ecdsaVerify(compactSig, digest, pubkey);
+  } catch {
+    // The secp256k1 binding throws on an unparseable signature (r or s >= n) or key: a peer's bad
+    // signature must be a `false`, never an exception.
+    return false;
+  }
 }
 
 /** DER signature with its sighash byte, as it goes on the witness stack. */
@@ -99,7 +106,7 @@ export function fundingWitness(
   return [new Uint8Array(0), aFirst ? sigA : sigB, aFirst ? sigB : sigA, fundingScript(pubkeyA, pubkeyB)];
 }
 
-/** The broadcastable commitment (or closing) transaction once both funding signatures are known. */
+/** The broadcastable commitment (or closing) transaction from two signatures already verified. */
 export function signedFundingSpend(
   tx: Transaction,
   pubkeyA: Uint8Array,
@@ -166,7 +173,7 @@ export function verifyHtlcTxSig(
   );
 }
 
-/** The broadcastable HTLC transaction (preimage only for HTLC-success). */
+/** The broadcastable HTLC transaction from verified signatures (preimage only for HTLC-success). */
 export function signedHtlcTx(
   htlcTx: HtlcTx,
   remoteCompactSig: Uint8Array,

@@ -96,7 +96,7 @@ test("legacy closing: non-funder pays nothing; outputs below the signer's dust l
     fundingOutpoint,
     fundingAmount,
     localBalance: msat(545_999n),
-    remoteBalance: msat(9_454_001_000n),
+    remoteBalance: msat(9_999_454_001n),
     localScript,
     remoteScript,
     localIsFunder: false,
@@ -107,7 +107,7 @@ test("legacy closing: non-funder pays nothing; outputs below the signer's dust l
   assert.equal(r.value.tx.outputs.length, 1);
   assert.equal(r.value.localOutputIndex, undefined);
   assert.equal(r.value.remoteOutputIndex, 0);
-  assert.equal(r.value.tx.outputs[0]!.value, 9_454_001n - 2000n);
+  assert.equal(r.value.tx.outputs[0]!.value, 9_999_454n - 2000n);
 });
 
 test('legacy closing: a signer may drop its own output; errors are values', () => {
@@ -130,9 +130,9 @@ test('legacy closing: a signer may drop its own output; errors are values', () =
   assert.equal(tooMuch.ok ? '' : tooMuch.error.kind, 'fee_exceeds_balance');
   const none = buildLegacyClosing({
     ...base,
-    localBalance: msat(100_000n),
-    remoteBalance: msat(100_000n),
-    fee: sat(0n),
+    localBalance: msat(10_000_000_000n),
+    remoteBalance: msat(0n),
+    fee: sat(10_000_000n - 100n),
   });
   assert.equal(none.ok ? '' : none.error.kind, 'no_outputs');
   const over = buildLegacyClosing({ ...base, localBalance: msat(10_000_000_001n), remoteBalance: msat(0n) });

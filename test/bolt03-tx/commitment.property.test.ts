@@ -9,6 +9,7 @@ import {
   buildCommitment,
   buildHolderCommitment,
   buildHtlcTx,
+  buildHtlcTxs,
   CHANNEL_TYPES,
   type ChannelBasepoints,
   type ChannelTxParams,
@@ -19,7 +20,9 @@ import {
   decodeCommitmentNumber,
   encodeCommitmentNumber,
   hasAnchors,
+  htlcSuccessFee,
   htlcSuccessWeight,
+  htlcTimeoutFee,
   htlcTimeoutWeight,
   isTrimmed,
   signedFundingSpend,
@@ -126,6 +129,7 @@ test('property: value is conserved and every rule of construction holds', () => 
       const cost = (c.baseFee + (anchors ? 2n * ANCHOR_OUTPUT_VALUE : 0n)) * 1000n;
       const funderBal = s.ownerIsFunder ? s.toLocal : s.toRemote;
       const paid = funderBal >= cost ? cost : funderBal;
+      assert.equal(c.funderShortfall, cost - paid);
       const local = s.ownerIsFunder ? s.toLocal - paid : s.toLocal;
       const remote = s.ownerIsFunder ? s.toRemote : s.toRemote - paid;
       const present = (v: bigint): boolean => v / 1000n >= BigInt(s.dust) && v / 1000n > 0n;
@@ -149,6 +153,18 @@ test('property: value is conserved and every rule of construction holds', () => 
       assert.equal(outs + c.fee, fundingAmount);
 
       assert.equal(decodeCommitmentNumber(c.tx, obscurer), 42n);
+
+      // Every untrimmed HTLC's second-stage output is itself at or above the dust limit (trimming
+      // exists for that), and pays exactly the spec's fee.
+      for (const t of buildHtlcTxs(s.type, c, feerate, 144, keys)) {
+        const out = t.tx.outputs[0]!.value;
+        assert.ok(out >= dust);
+        const fee =
+          t.kind === 'htlc_timeout' ? htlcTimeoutFee(s.type, feerate) : htlcSuccessFee(s.type, feerate);
+        assert.equal(out, t.spent.value - fee);
+        assert.equal(t.tx.locktime, t.kind === 'htlc_timeout' ? t.spent.htlc.cltvExpiry : 0);
+        assert.equal(t.tx.inputs[0]!.sequence, anchors ? 1 : 0);
+      }
     }),
     { numRuns: 300 },
   );
@@ -311,6 +327,17 @@ test('buildCommitment rejects inconsistent input', () => {
     htlcs: [],
   });
   assert.equal(big.ok ? '' : big.error.kind, 'commitment_number_out_of_range');
+  const whole = { ...base, toLocal: msat(FUNDING * 1000n), toRemote: msat(0n), htlcs: [] };
+  for (const bad of [
+    { ...whole, toSelfDelay: 0x10000 },
+    { ...whole, toSelfDelay: 1.5 },
+    { ...whole, keys: { ...keys, revocationPubkey: new Uint8Array(32) } },
+    { ...whole, toLocal: msat(FUNDING * 1000n - 1000n), htlcs: [{ ...h, paymentHash: new Uint8Array(31) }] },
+    { ...whole, toLocal: msat(FUNDING * 1000n - 1000n), htlcs: [{ ...h, cltvExpiry: 2 ** 32 }] },
+  ]) {
+    const r = buildCommitment(bad);
+    assert.equal(r.ok ? '' : r.error.kind, 'invalid_parameter');
+  }
 });
 
 test('commitment number encoding round-trips at the edges', () => {
@@ -335,4 +362,62 @@ test('commitment number encoding round-trips at the edges', () => {
     locktime: 0,
   };
   assert.equal(decodeCommitmentNumber(closing, obscurer), undefined);
+});
+
+test('buildHolderCommitment returns an error for an invalid per_commitment_point', () => {
+  const p: ChannelTxParams = {
+    channelType: 'anchors_zero_fee_htlc',
+    fundingOutpoint,
+    fundingAmount,
+    localIsFunder: true,
+    local: { basepoints: basepoints(10), dustLimit: sat(546), toSelfDelay: 144 },
+    remote: { basepoints: basepoints(20), dustLimit: sat(546), toSelfDelay: 144 },
+  };
+  const state = {
+    commitmentNumber: 0n,
+    feerate: feeratePerKw(253),
+    toLocal: msat(FUNDING * 1000n),
+    toRemote: msat(0n),
+    htlcs: [],
+  };
+  const r = buildHolderCommitment(p, 'remote', state, new Uint8Array(33));
+  assert.equal(r.ok ? '' : r.error.kind, 'invalid_parameter');
+  assert.ok(buildHolderCommitment(p, 'remote', state, key(1)).ok);
+});
+
+test('a full commitment: 483 HTLCs each way, every one untrimmed, in order, with its HTLC tx', () => {
+  const htlcs: CommitmentHtlc[] = [];
+  for (let i = 0; i < 966; i++) {
+    htlcs.push({
+      direction: i % 2 === 0 ? 'offered' : 'received',
+      id: BigInt(i >> 1),
+      amount: msat(5_000_000n + BigInt(i % 7) * 1000n),
+      paymentHash: sha256(new Uint8Array([i & 0xff, i >> 8])),
+      cltvExpiry: 700_000 + (i % 13),
+    });
+  }
+  const total = htlcs.reduce((s, h) => s + h.amount, 0n);
+  for (const type of CHANNEL_TYPES) {
+    const r = buildCommitment({
+      channelType: type,
+      fundingOutpoint,
+      fundingAmount,
+      commitmentNumber: 1000n,
+      obscurer,
+      ownerIsFunder: true,
+      toSelfDelay: 144,
+      dustLimit: sat(546),
+      feerate: feeratePerKw(253),
+      toLocal: msat(FUNDING * 1000n - total - 1_000_000_000n),
+      toRemote: msat(1_000_000_000n),
+      htlcs,
+      keys,
+    });
+    assert.ok(r.ok);
+    assert.equal(r.value.htlcOutputs.length, 966);
+    assert.equal(r.value.tx.outputs.length, 966 + 2 + (hasAnchors(type) ? 2 : 0));
+    assert.equal(new Set(r.value.htlcOutputs.map((o) => `${o.htlc.direction}${o.htlc.id}`)).size, 966);
+    assert.equal(buildHtlcTxs(type, r.value, feeratePerKw(253), 144, keys).length, 966);
+    assert.equal(decodeCommitmentNumber(r.value.tx, obscurer), 1000n);
+  }
 });

@@ -42,9 +42,7 @@ const caseArb = fc
     return { ...r, toLocal, toRemote: rest - toLocal };
   });
 
-test('Electrum lnutil builds the same 200 random static_remotekey commitments', {
-  skip: haveElectrum ? false : 'python3-electrum is not installed (CI installs it): 200 cross-checks NOT RUN',
-}, () => {
+test('Electrum lnutil builds the same 200 random static_remotekey commitments', (t) => {
   const cases = fc.sample(caseArb, { numRuns: 200, seed: 0x5eed });
   const ours: string[] = [];
   const theirs: unknown[] = [];
@@ -107,6 +105,10 @@ test('Electrum lnutil builds the same 200 random static_remotekey commitments', 
     encoding: 'utf8',
     maxBuffer: 1 << 24,
   });
+  if (run.status === 3 || run.error !== undefined) {
+    t.skip('python3-electrum is not installed (CI installs it): 200 cross-checks NOT RUN');
+    return;
+  }
   assert.equal(run.status, 0, run.stderr);
   const electrum = JSON.parse(run.stdout) as string[];
   assert.equal(electrum.length, ours.length);

@@ -3,12 +3,15 @@
 import json
 import sys
 
-from electrum import constants
-from electrum.lnutil import (
-    LOCAL, REMOTE, ScriptHtlc, UpdateAddHtlc, calc_fees_for_commitment_tx, make_commitment,
-    make_offered_htlc, make_received_htlc, offered_htlc_trim_threshold_sat,
-    received_htlc_trim_threshold_sat,
-)
+try:
+    from electrum import constants
+    from electrum.lnutil import (
+        ScriptHtlc, UpdateAddHtlc, calc_fees_for_commitment_tx, make_commitment,
+        make_offered_htlc, make_received_htlc, offered_htlc_trim_threshold_sat,
+        received_htlc_trim_threshold_sat,
+    )
+except ImportError:
+    sys.exit(3)  # python3-electrum is not installed
 
 constants.set_regtest()
 out = []

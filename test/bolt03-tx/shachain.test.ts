@@ -120,3 +120,20 @@ test('decodeShachain rejects malformed records', () => {
   assert.equal(decodeShachain(badVersion).ok, false);
   assert.ok(decodeShachain(good).ok);
 });
+
+test('fuzz: decodeShachain never throws, and what it accepts re-encodes identically', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 200 }), fc.boolean(), (bytes, withHeader) => {
+      const input = withHeader
+        ? Uint8Array.from([1, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xf0, bytes.length % 4, ...bytes])
+        : bytes;
+      const r = decodeShachain(input);
+      if (r.ok) {
+        const again = decodeShachain(encodeShachain(r.value));
+        assert.ok(again.ok);
+        assert.equal(hex(encodeShachain(again.value)), hex(encodeShachain(r.value)));
+      }
+    }),
+    { numRuns: 2000 },
+  );
+});

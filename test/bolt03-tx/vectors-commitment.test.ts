@@ -115,6 +115,7 @@ for (const v of C.cases) {
     if (v.baseFee !== undefined) assert.equal(c.baseFee, v.baseFee, 'base fee');
     if (v.actualFee !== undefined) assert.equal(c.fee, v.actualFee, 'actual fee');
     assert.equal(c.htlcOutputs.length, v.numHtlcs);
+    assert.equal(c.funderShortfall > 0n, v.name === 'commitment tx with fee greater than funder amount');
 
     const localSig = signCommitment(
       c,
