@@ -156,8 +156,17 @@ export const privkeyTweakMul = backend.privTweakMul;
 export const privkeyNegate = backend.privNegate;
 /** RFC 6979 deterministic ECDSA, low-S. */
 export const ecdsaSign = backend.sign;
-/** Verifies a 64-byte compact signature; high-S signatures fail unless normalized first. */
-export const ecdsaVerify = backend.verify;
+/**
+ * Verifies a 64-byte compact signature; high-S signatures fail unless normalized first. Bad input from a
+ * peer (unparseable signature, invalid key) is a failed verification, never an exception.
+ */
+export function ecdsaVerify(compact: Uint8Array, msg32: Uint8Array, pubkey: Uint8Array): boolean {
+  try {
+    return backend.verify(compact, msg32, pubkey);
+  } catch {
+    return false;
+  }
+}
 export const ecdsaRecover = backend.recover;
 export const signatureNormalize = backend.normalize;
 export const signatureToDer = backend.toDer;

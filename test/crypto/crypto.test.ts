@@ -60,3 +60,10 @@ test('HKDF-SHA256 RFC 5869 test case 1', () => {
     '3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865',
   );
 });
+
+test('verification of garbage from a peer fails cleanly instead of throwing', () => {
+  const m = c.sha256(utf8('x'));
+  const p = c.publicKeyOf(fromHex('11'.repeat(32)));
+  assert.equal(c.ecdsaVerify(new Uint8Array(64).fill(0xff), m, p), false);
+  assert.equal(c.ecdsaVerify(new Uint8Array(64).fill(1), m, new Uint8Array(33).fill(9)), false);
+});
