@@ -102,9 +102,11 @@ function bech32Words(text: string): Result<{ hrp: string; words: Uint8Array }, I
   return ok({ hrp: decoded.prefix, words: Uint8Array.from(decoded.words) });
 }
 
-/** Decodes and verifies a BOLT 11 invoice. Never throws on bad input. */
+/** Decodes and verifies a BOLT 11 invoice (optionally prefixed `lightning:`). Never throws on bad input. */
 export function decodeInvoice(text: string, options: DecodeOptions = {}): Result<Invoice, InvoiceError> {
-  const b = bech32Words(text.trim());
+  // BOLT 11 recommends a 'lightning:' URI prefix; accept it (any case) so pasted links work.
+  const trimmed = text.trim();
+  const b = bech32Words(/^lightning:/i.test(trimmed) ? trimmed.slice(10) : trimmed);
   if (!b.ok) return b;
   const { hrp, words } = b.value;
   const parsed = parseHrp(hrp);

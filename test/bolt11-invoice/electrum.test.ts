@@ -59,13 +59,18 @@ interface ElectrumDecoded {
   unknown_tags: { tag: string; bits: string }[];
 }
 
+let electrumChecked = false;
+
 function electrum(mode: 'decode' | 'encode', lines: string[]): ElectrumDecoded[] & { invoice?: string }[] {
-  const pre = spawnSync(PYTHON, ['-c', 'import electrum.lnaddr'], { cwd: repoRoot, encoding: 'utf8' });
-  if (pre.status !== 0) {
-    assert.fail(
-      `Electrum cross-check cannot run: ${PYTHON} cannot import electrum.lnaddr ` +
-        `(install Debian's python3-electrum): ${pre.error?.message ?? pre.stderr.trim().split('\n').pop()}`,
-    );
+  if (!electrumChecked) {
+    const pre = spawnSync(PYTHON, ['-c', 'import electrum.lnaddr'], { cwd: repoRoot, encoding: 'utf8' });
+    if (pre.status !== 0) {
+      assert.fail(
+        `Electrum cross-check cannot run: ${PYTHON} cannot import electrum.lnaddr ` +
+          `(install Debian's python3-electrum): ${pre.error?.message ?? pre.stderr.trim().split('\n').pop()}`,
+      );
+    }
+    electrumChecked = true;
   }
   // Big JSON numbers (msat amounts, scids) must survive: Electrum prints plain integers.
   const run = spawnSync(PYTHON, [TOOL, mode], {
