@@ -77,10 +77,10 @@ export function tagLetter(tag: number): string {
 }
 
 function fixed32(words: Uint8Array, letter: string): Result<Uint8Array | undefined, InvoiceError> {
+  // Wrong lengths: the spec's own valid example skips such fields ("ignored"), and so do we; the invoice
+  // then fails only if no field of the right length remains for a required tag. Despite:
   // BOLT #11:
   // - MUST fail the payment if any field with fixed `data_length` (`p`, `h`, `s`, `n`) does not have the correct length (52, 52, 52, 53).
-  // The spec's own example treats such fields as skipped ("ignored"), and so do we: the invoice then
-  // fails only if no field of the right length remains for a required tag.
   if (words.length !== 52) return ok(undefined);
   const bytes = wordsToBytesStrict(words);
   if (bytes === undefined)

@@ -176,6 +176,10 @@ export function decodeInvoice(text: string, options: DecodeOptions = {}): Result
   const compact = sigBytes.slice(0, 64);
   const recid = sigBytes[64]!;
   const signingHash = sha256(utf8(hrp), wordsToBytesPadded(words.subarray(0, end)));
+  // Checked even when `n` is given. BOLT #11:
+  // The signature is encoded as 64 bytes (R || S), followed by a trailing 1-byte
+  // recovery id in {0,1,2,3}.
+  if (recid > 3) return err(invoiceError('invalid_recovery_id', `recovery id ${recid} is not 0..3`));
   const n = first('payee');
   let payee: Uint8Array;
   if (n !== undefined) {
@@ -201,7 +205,6 @@ export function decodeInvoice(text: string, options: DecodeOptions = {}): Result
     // BOLT #11:
     // - otherwise:
     //   - MUST perform ECDSA public-key recovery and accept both high-S and low-S signatures.
-    if (recid > 3) return err(invoiceError('invalid_recovery_id', `recovery id ${recid} is not 0..3`));
     try {
       payee = ecdsaRecover(compact, recid, signingHash);
     } catch {
