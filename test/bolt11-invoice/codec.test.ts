@@ -229,6 +229,12 @@ test('decoder: each error path has its typed reason', () => {
       rawInvoice('lnbc1m', [P, S, D('x')], { sig: (c) => concat(c, Uint8Array.of(4)) }),
       'invalid_recovery_id',
     ],
+    [
+      rawInvoice('lnbc1m', [P, S, D('x'), [19, bytesToWords(pub)]], {
+        sig: (c) => concat(c, Uint8Array.of(4)),
+      }),
+      'invalid_recovery_id',
+    ],
     [rawInvoice('lnbc1m', [P, S, D('x')], { sig: () => new Uint8Array(65) }), 'unrecoverable_signature'],
     [
       rawInvoice('lnbc1m', [P, S, D('x'), [1, concat(bytesToWords(HASH).subarray(0, 51), Uint8Array.of(1))]]),
