@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodeInvoice, decodeToJson } from '../../src/bolt11-invoice/index.ts';
+import { decodeInvoice, decodeInvoiceJson, decodeToJson } from '../../src/bolt11-invoice/index.ts';
 import { fromHex, hex } from '../../src/core/bytes.ts';
 import { signatureFromDer } from '../../src/crypto/index.ts';
 import { loadSpecExamples } from './spec-examples.ts';
@@ -97,4 +97,23 @@ test("decodeInvoice accepts a 'lightning:' URI prefix", () => {
   }
   const bad = decodeInvoice(`lightning://${s}`);
   assert.equal(bad.ok, false);
+});
+
+test('decodeInvoiceJson: decodepay with an optional description to check against h', () => {
+  const hashed = ex.valid.find((v) => /entire list of things/.test(v.title))!.invoice;
+  const text =
+    'One piece of chocolate cake, one icecream cone, one pickle, one slice of swiss cheese, one slice of salami, one lollypop, one piece of cherry pie, one sausage, one cupcake, and one slice of watermelon';
+  const good = decodeInvoiceJson(hashed, { description: text });
+  assert.ok(good.ok);
+  assert.equal(
+    good.value.description_hash,
+    '3925b6f67e2c340036ed12093dd44e0368df1b6ea26c53dbe4811f58fd5db8c1',
+  );
+  const bad = decodeInvoiceJson(hashed, { description: `${text}!` });
+  assert.equal(bad.ok ? 'ok' : bad.error.code, 'description_mismatch');
+  const plain = decodeInvoiceJson(ex.valid[1]!.invoice);
+  assert.ok(plain.ok);
+  assert.equal(plain.value.description, '1 cup coffee');
+  const broken = decodeInvoiceJson('lnbc1xyz');
+  assert.equal(broken.ok, false);
 });
