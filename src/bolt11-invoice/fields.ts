@@ -271,12 +271,10 @@ function encodeFieldUnchecked(field: TaggedField): Result<{ tag: number; words: 
     case 'min_final_cltv_expiry_delta':
       if (!safeUint(field.value)) return bad('c', `bad min_final_cltv_expiry_delta ${field.value}`);
       return ok({ tag: TAG.c, words: uintToWords(BigInt(field.value)) });
-    case 'features': {
-      const words = featuresToWords(field.value);
-      // BOLT #11: otherwise: - MUST omit the `9` field altogether.
-      if (words.length === 0) return bad('9', 'no feature bit set: omit the field');
-      return ok({ tag: TAG.features, words });
-    }
+    // An empty bitfield writes an empty field: buildInvoiceFields omits it (the writer "MUST omit the
+    // `9` field altogether"), but a decoded invoice that had one must re-encode as it was.
+    case 'features':
+      return ok({ tag: TAG.features, words: featuresToWords(field.value) });
     case 'fallback': {
       const problem = fallbackProblem(field.value);
       if (problem !== undefined) return bad('f', problem);
