@@ -127,6 +127,7 @@ function conflictingField(fields: readonly TaggedField[]): string | undefined {
 /** Decodes and verifies a BOLT 11 invoice (optionally prefixed `lightning:`). Never throws on bad input. */
 export function decodeInvoice(text: string, options: DecodeOptions = {}): Result<Invoice, InvoiceError> {
   // BOLT 11 recommends a 'lightning:' URI prefix; accept it (any case) so pasted links work.
+  if (typeof text !== 'string') return err(invoiceError('invalid_character', 'an invoice is a string'));
   const trimmed = text.trim();
   const b = bech32Words(/^lightning:/i.test(trimmed) ? trimmed.slice(10) : trimmed);
   if (!b.ok) return b;
