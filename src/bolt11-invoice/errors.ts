@@ -31,6 +31,8 @@ export type InvoiceErrorCode =
   | 'missing_payment_secret'
   | 'missing_description'
   | 'both_description_and_hash'
+  | 'duplicate_field'
+  | 'description_mismatch'
   // Signature
   | 'invalid_recovery_id'
   | 'unrecoverable_signature'

@@ -77,10 +77,10 @@ export function tagLetter(tag: number): string {
 }
 
 function fixed32(words: Uint8Array, letter: string): Result<Uint8Array | undefined, InvoiceError> {
+  // Wrong lengths: the spec's own valid example skips such fields ("ignored"), and so do we; the invoice
+  // then fails only if no field of the right length remains for a required tag. Despite:
   // BOLT #11:
   // - MUST fail the payment if any field with fixed `data_length` (`p`, `h`, `s`, `n`) does not have the correct length (52, 52, 52, 53).
-  // The spec's own example treats such fields as skipped ("ignored"), and so do we: the invoice then
-  // fails only if no field of the right length remains for a required tag.
   if (words.length !== 52) return ok(undefined);
   const bytes = wordsToBytesStrict(words);
   if (bytes === undefined)
@@ -271,12 +271,10 @@ function encodeFieldUnchecked(field: TaggedField): Result<{ tag: number; words: 
     case 'min_final_cltv_expiry_delta':
       if (!safeUint(field.value)) return bad('c', `bad min_final_cltv_expiry_delta ${field.value}`);
       return ok({ tag: TAG.c, words: uintToWords(BigInt(field.value)) });
-    case 'features': {
-      const words = featuresToWords(field.value);
-      // BOLT #11: otherwise: - MUST omit the `9` field altogether.
-      if (words.length === 0) return bad('9', 'no feature bit set: omit the field');
-      return ok({ tag: TAG.features, words });
-    }
+    // An empty bitfield writes an empty field: buildInvoiceFields omits it (the writer "MUST omit the
+    // `9` field altogether"), but a decoded invoice that had one must re-encode as it was.
+    case 'features':
+      return ok({ tag: TAG.features, words: featuresToWords(field.value) });
     case 'fallback': {
       const problem = fallbackProblem(field.value);
       if (problem !== undefined) return bad('f', problem);

@@ -1,7 +1,7 @@
 // BOLT 11 invoice decode (with signature check / payee recovery) and encode (signing through a
 // callback, so the node key never leaves its signer). Pure: time and keys come in as arguments.
 import { bech32 } from '@scure/base';
-import { concat, equal, utf8 } from '../core/bytes.ts';
+import { concat, equal, hex, utf8 } from '../core/bytes.ts';
 import { err, ok, type Result } from '../core/result.ts';
 import type { Msat } from '../core/units.ts';
 import { sha256 } from '../crypto/hash.ts';
@@ -102,9 +102,34 @@ function bech32Words(text: string): Result<{ hrp: string; words: Uint8Array }, I
   return ok({ hrp: decoded.prefix, words: Uint8Array.from(decoded.words) });
 }
 
-/** Decodes and verifies a BOLT 11 invoice. Never throws on bad input. */
+/** The letter of a must-be-single field (p, s, d, h) that appears with two different values, if any. */
+function conflictingField(fields: readonly TaggedField[]): string | undefined {
+  const seen = new Map<string, string>();
+  for (const f of fields) {
+    let letter: string;
+    let value: string;
+    if (f.type === 'description') {
+      letter = 'd';
+      value = f.value;
+    } else if (f.type === 'payment_hash' || f.type === 'payment_secret' || f.type === 'description_hash') {
+      letter = f.type === 'payment_hash' ? 'p' : f.type === 'payment_secret' ? 's' : 'h';
+      value = hex(f.value);
+    } else {
+      continue;
+    }
+    const before = seen.get(letter);
+    if (before === undefined) seen.set(letter, value);
+    else if (before !== value) return letter;
+  }
+  return undefined;
+}
+
+/** Decodes and verifies a BOLT 11 invoice (optionally prefixed `lightning:`). Never throws on bad input. */
 export function decodeInvoice(text: string, options: DecodeOptions = {}): Result<Invoice, InvoiceError> {
-  const b = bech32Words(text.trim());
+  // BOLT 11 recommends a 'lightning:' URI prefix; accept it (any case) so pasted links work.
+  if (typeof text !== 'string') return err(invoiceError('invalid_character', 'an invoice is a string'));
+  const trimmed = text.trim();
+  const b = bech32Words(/^lightning:/i.test(trimmed) ? trimmed.slice(10) : trimmed);
   if (!b.ok) return b;
   const { hrp, words } = b.value;
   const parsed = parseHrp(hrp);
@@ -135,7 +160,18 @@ export function decodeInvoice(text: string, options: DecodeOptions = {}): Result
     pos += len;
   }
 
-  // Readers use the first (most preferred) field of each kind.
+  // BOLT #11:
+  // - MUST include exactly one `p` field.
+  // - MUST include exactly one `s` field.
+  // - MUST include either exactly one `d` or exactly one `h` field.
+  // Repeats that disagree are refused rather than guessed between (two payment hashes or two
+  // descriptions could show the payer one thing and pay for another). Identical repeats are read once:
+  // the spec's own high-S vector repeats its `s` field.
+  const conflict = conflictingField(fields);
+  if (conflict !== undefined) {
+    return err(invoiceError('duplicate_field', `${conflict} fields disagree`, { field: conflict }));
+  }
+  // For the other kinds readers use the first (most preferred) field.
   const first = <K extends TaggedField['type']>(type: K): Extract<TaggedField, { type: K }> | undefined =>
     fields.find((f): f is Extract<TaggedField, { type: K }> => f.type === type);
   const paymentHash = first('payment_hash');
@@ -174,6 +210,10 @@ export function decodeInvoice(text: string, options: DecodeOptions = {}): Result
   const compact = sigBytes.slice(0, 64);
   const recid = sigBytes[64]!;
   const signingHash = sha256(utf8(hrp), wordsToBytesPadded(words.subarray(0, end)));
+  // Checked even when `n` is given. BOLT #11:
+  // The signature is encoded as 64 bytes (R || S), followed by a trailing 1-byte
+  // recovery id in {0,1,2,3}.
+  if (recid > 3) return err(invoiceError('invalid_recovery_id', `recovery id ${recid} is not 0..3`));
   const n = first('payee');
   let payee: Uint8Array;
   if (n !== undefined) {
@@ -199,7 +239,6 @@ export function decodeInvoice(text: string, options: DecodeOptions = {}): Result
     // BOLT #11:
     // - otherwise:
     //   - MUST perform ECDSA public-key recovery and accept both high-S and low-S signatures.
-    if (recid > 3) return err(invoiceError('invalid_recovery_id', `recovery id ${recid} is not 0..3`));
     try {
       payee = ecdsaRecover(compact, recid, signingHash);
     } catch {
@@ -326,20 +365,25 @@ export function encodeInvoice(
       ),
     );
   }
-  const count = (t: TaggedField['type']): number => u.fields.filter((f) => f.type === t).length;
+  const has = (t: TaggedField['type']): boolean => u.fields.some((f) => f.type === t);
   // BOLT #11:
   // - MUST include exactly one `p` field.
   // - MUST include exactly one `s` field.
-  if (count('payment_hash') !== 1)
-    return err(invoiceError('invalid_field', 'must have exactly one payment hash (p)', { field: 'p' }));
-  if (count('payment_secret') !== 1)
-    return err(invoiceError('invalid_field', 'must have exactly one payment secret (s)', { field: 's' }));
   // - MUST include either exactly one `d` or exactly one `h` field.
-  if (count('description') + count('description_hash') !== 1) {
+  // (buildInvoiceFields writes one of each; a field list from a decoded invoice may repeat a field
+  // with the same value, which readers accept, so that still re-encodes.)
+  if (!has('payment_hash'))
+    return err(invoiceError('invalid_field', 'must have a payment hash (p)', { field: 'p' }));
+  if (!has('payment_secret'))
+    return err(invoiceError('invalid_field', 'must have a payment secret (s)', { field: 's' }));
+  if (has('description') === has('description_hash')) {
     return err(
-      invoiceError('invalid_field', 'must have exactly one description (d) or description hash (h)'),
+      invoiceError('invalid_field', 'must have exactly one of description (d) or description hash (h)'),
     );
   }
+  const conflict = conflictingField(u.fields);
+  if (conflict !== undefined)
+    return err(invoiceError('invalid_field', `${conflict} fields disagree`, { field: conflict }));
   const hrp = formatHrp(u.currency, u.amount);
   const parts: Uint8Array[] = [uintToWordsFixed(BigInt(u.timestamp), TIMESTAMP_WORDS)];
   for (const f of u.fields) {

@@ -1,11 +1,13 @@
 // RPC-shaped view of a decoded invoice, using Core Lightning's `decode` / `decodepay` field names.
 // Amounts are bigint (msat can exceed 2^53): the RPC layer must print them as JSON integers.
 import { hex } from '../core/bytes.ts';
+import { err, ok, type Result } from '../core/result.ts';
 import type { Msat } from '../core/units.ts';
 import { signatureToDer } from '../crypto/secp256k1.ts';
+import { type InvoiceError, invoiceError } from './errors.ts';
 import { type Fallback, fallbackAddress, fallbackScriptPubKey } from './fallback.ts';
 import { formatShortChannelId, tagLetter } from './fields.ts';
-import type { Invoice } from './invoice.ts';
+import { type DecodeOptions, decodeInvoice, descriptionMatches, type Invoice } from './invoice.ts';
 import { BECH32_ALPHABET } from './words.ts';
 
 export interface InvoiceJsonFallback {
@@ -111,4 +113,20 @@ export function decodeToJson(inv: Invoice): InvoiceJson {
       : {}),
     ...(extra.length > 0 ? { extra } : {}),
   };
+}
+
+/**
+ * Core Lightning's `decode` / `decodepay <bolt11> [description]`: decodes and, when a description
+ * is given, checks that the invoice's `d` equals it or its `h` commits to it.
+ */
+export function decodeInvoiceJson(
+  text: string,
+  options: DecodeOptions & { readonly description?: string } = {},
+): Result<InvoiceJson, InvoiceError> {
+  const r = decodeInvoice(text, options);
+  if (!r.ok) return r;
+  if (options.description !== undefined && !descriptionMatches(r.value, options.description)) {
+    return err(invoiceError('description_mismatch', 'the given description does not match the invoice'));
+  }
+  return ok(decodeToJson(r.value));
 }

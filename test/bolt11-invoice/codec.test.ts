@@ -25,6 +25,7 @@ import {
   parseHrp,
   parseShortChannelId,
   privateKeySigner,
+  type TaggedField,
   uintToWords,
   wordsToBytesPadded,
   wordsToBytesStrict,
@@ -196,6 +197,16 @@ test('decoder: each error path has its typed reason', () => {
     [rawInvoice('lnbc1m', [S, D('x')]), 'missing_payment_hash'],
     [rawInvoice('lnbc1m', [P, D('x')]), 'missing_payment_secret'],
     [rawInvoice('lnbc1m', [P, S]), 'missing_description'],
+    [rawInvoice('lnbc1m', [P, S, D('x'), [1, bytesToWords(SECRET)]]), 'duplicate_field'],
+    [rawInvoice('lnbc1m', [P, S, [16, bytesToWords(HASH)], D('x')]), 'duplicate_field'],
+    [rawInvoice('lnbc1m', [P, S, D('x'), D('')]), 'duplicate_field'],
+    [rawInvoice('lnbc1m', [P, S, [23, bytesToWords(HASH)], [23, bytesToWords(SECRET)]]), 'duplicate_field'],
+    [rawInvoice('lnbc1m', [P, S, D('x'), P, S, D('x')]), 'ok'],
+    [rawInvoice('lnbc1m', [P, S, [23, bytesToWords(HASH)], [23, bytesToWords(HASH)]]), 'ok'],
+    [rawInvoice('lnbc1m', [P, S, D('x'), [5, new Uint8Array(0)]]), 'ok'],
+    [rawInvoice('lnbc1m', [P, S, D('x'), [5, Uint8Array.of(0)]]), 'ok'],
+    [rawInvoice('lnbc1m', [P, S, D('x'), [6, new Uint8Array(0)], [24, new Uint8Array(0)]]), 'ok'],
+    [rawInvoice('lnbc1m', [P, S, D('x'), [6, Uint8Array.of(1)], [6, Uint8Array.of(2)]]), 'ok'],
     [rawInvoice('lnbc1m', [P, S, D('x'), [23, bytesToWords(HASH)]]), 'both_description_and_hash'],
     [rawInvoice('lnbc1m', [P, S, [13, bytesToWords(Uint8Array.of(0xff, 0xfe))]]), 'invalid_description'],
     [rawInvoice('lnbc1m', [P, S, D('x'), [6, Uint8Array.of(0, 1)]]), 'non_minimal_field'],
@@ -227,6 +238,12 @@ test('decoder: each error path has its typed reason', () => {
     ],
     [
       rawInvoice('lnbc1m', [P, S, D('x')], { sig: (c) => concat(c, Uint8Array.of(4)) }),
+      'invalid_recovery_id',
+    ],
+    [
+      rawInvoice('lnbc1m', [P, S, D('x'), [19, bytesToWords(pub)]], {
+        sig: (c) => concat(c, Uint8Array.of(4)),
+      }),
       'invalid_recovery_id',
     ],
     [rawInvoice('lnbc1m', [P, S, D('x')], { sig: () => new Uint8Array(65) }), 'unrecoverable_signature'],
@@ -306,24 +323,29 @@ test('encoder: writer rules are enforced', () => {
     ),
     'signer_failed',
   );
-  assert.equal(
-    code(
-      encodeInvoice(
-        {
-          currency: 'bc',
-          timestamp: 1,
-          fields: [
-            { type: 'payment_hash', value: HASH },
-            { type: 'payment_secret', value: SECRET },
-            { type: 'description', value: 'x' },
-            { type: 'features', value: new Uint8Array(0) },
-          ],
-        },
-        sign,
-      ),
-    ),
-    'invalid_field',
-  );
+  // Conflicting repeats of p / s / d / h are refused; identical ones (as decoded) re-encode.
+  const fieldsWith = (extra: TaggedField[]): TaggedField[] => [
+    { type: 'payment_hash', value: HASH },
+    { type: 'payment_secret', value: SECRET },
+    { type: 'description', value: 'x' },
+    ...extra,
+  ];
+  const enc = (fields: TaggedField[]) => encodeInvoice({ currency: 'bc', timestamp: 1, fields }, sign);
+  assert.equal(code(enc(fieldsWith([{ type: 'payment_hash', value: new Uint8Array(32) }]))), 'invalid_field');
+  assert.equal(code(enc(fieldsWith([{ type: 'description', value: 'y' }]))), 'invalid_field');
+  assert.equal(code(enc(fieldsWith([{ type: 'payment_secret', value: SECRET }]))), 'ok');
+  assert.equal(code(enc(fieldsWith([{ type: 'description_hash', value: HASH }]))), 'invalid_field');
+  // An empty `9` field, as some decoded invoice had it, writes back as an empty field.
+  const empty9 = enc(fieldsWith([{ type: 'features', value: new Uint8Array(0) }]));
+  assert.ok(empty9.ok);
+  const back = decodeInvoice(empty9.value);
+  assert.ok(back.ok);
+  assert.deepEqual(back.value.fields.at(-1), { type: 'features', value: new Uint8Array(0) });
+  // createInvoice omits features with no bit set.
+  const none = createInvoice({ ...base, description: 'x', features: new Uint8Array(2) }, sign);
+  assert.ok(none.ok);
+  const noneInv = decodeInvoice(none.value);
+  assert.ok(noneInv.ok && noneInv.value.fields.every((f) => f.type !== 'features'));
   const tooMany = Array.from({ length: 13 }, () => ({
     pubkey: publicKeyOf(KEY),
     shortChannelId: 1n,

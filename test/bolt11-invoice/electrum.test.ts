@@ -59,13 +59,18 @@ interface ElectrumDecoded {
   unknown_tags: { tag: string; bits: string }[];
 }
 
+let electrumChecked = false;
+
 function electrum(mode: 'decode' | 'encode', lines: string[]): ElectrumDecoded[] & { invoice?: string }[] {
-  const pre = spawnSync(PYTHON, ['-c', 'import electrum.lnaddr'], { cwd: repoRoot, encoding: 'utf8' });
-  if (pre.status !== 0) {
-    assert.fail(
-      `Electrum cross-check cannot run: ${PYTHON} cannot import electrum.lnaddr ` +
-        `(install Debian's python3-electrum): ${pre.error?.message ?? pre.stderr.trim().split('\n').pop()}`,
-    );
+  if (!electrumChecked) {
+    const pre = spawnSync(PYTHON, ['-c', 'import electrum.lnaddr'], { cwd: repoRoot, encoding: 'utf8' });
+    if (pre.status !== 0) {
+      assert.fail(
+        `Electrum cross-check cannot run: ${PYTHON} cannot import electrum.lnaddr ` +
+          `(install Debian's python3-electrum): ${pre.error?.message ?? pre.stderr.trim().split('\n').pop()}`,
+      );
+    }
+    electrumChecked = true;
   }
   // Big JSON numbers (msat amounts, scids) must survive: Electrum prints plain integers.
   const run = spawnSync(PYTHON, [TOOL, mode], {
@@ -184,6 +189,8 @@ test('Electrum decodes the BOLT 11 spec examples to the same fields', () => {
   assert.equal(compared, valid.length - 1);
 });
 
+// At most 4 hops per route hint: Electrum 4.3.4's reader loops `while pos + 408 < len`, so a hint of
+// 5 (or 10, ...) hops, whose 408-bit hops fill the field with no padding bits, loses its last hop there.
 test('invoices we encode (random fields, all networks) decode in Electrum with the same fields', () => {
   const samples = fc.sample(
     fc

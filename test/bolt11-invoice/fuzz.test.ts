@@ -4,7 +4,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { bech32 } from '@scure/base';
-import { decodeInvoice, type InvoiceErrorCode } from '../../src/bolt11-invoice/index.ts';
+import {
+  decodeInvoice,
+  encodeInvoice,
+  formatHrp,
+  type InvoiceErrorCode,
+  unsignedOf,
+} from '../../src/bolt11-invoice/index.ts';
 import { prng } from './helpers.ts';
 import { loadSpecExamples } from './spec-examples.ts';
 
@@ -33,6 +39,7 @@ const CODES = new Set<InvoiceErrorCode>([
   'missing_payment_secret',
   'missing_description',
   'both_description_and_hash',
+  'duplicate_field',
   'invalid_recovery_id',
   'unrecoverable_signature',
   'high_s_signature',
@@ -93,6 +100,7 @@ function mutateWords(s: string, rnd: () => number): string {
 test('decoder fuzz: 100k random/mutated inputs give a value or a typed error', () => {
   const rnd = prng(0x5eed1234);
   const seen = new Map<string, number>();
+  let reencoded = 0;
   const N = 100_000;
   for (let i = 0; i < N; i++) {
     const seed = seeds[Math.floor(rnd() * seeds.length)]!;
@@ -112,6 +120,30 @@ test('decoder fuzz: 100k random/mutated inputs give a value or a typed error', (
     }
     if (r.ok) {
       seen.set('ok', (seen.get('ok') ?? 0) + 1);
+      // Only canonical encodings are accepted: with its own signature, what we read re-encodes to
+      // the very same string (unless the amount was written in a longer form than needed).
+      if (formatHrp(r.value.currency, r.value.amount) === r.value.hrp) {
+        const again = encodeInvoice(unsignedOf(r.value), () => r.value.signature);
+        assert.ok(again.ok, `accepted but cannot re-encode: ${input}`);
+        const expected = input
+          .trim()
+          .replace(/^lightning:/i, '')
+          .toLowerCase();
+        if (again.value === expected) {
+          reencoded++;
+        } else {
+          // The one form we read but do not write: a zero `x` / `c` in no words (we write one zero word).
+          const back = decodeInvoice(again.value);
+          assert.ok(back.ok);
+          assert.deepEqual(back.value.fields, r.value.fields, `re-encoding changed fields: ${input}`);
+          assert.ok(
+            r.value.fields.some(
+              (f) => (f.type === 'expiry' || f.type === 'min_final_cltv_expiry_delta') && f.value === 0,
+            ),
+            `accepted a non-canonical form: ${input}`,
+          );
+        }
+      }
     } else {
       assert.ok(CODES.has(r.error.code), `unexpected code ${r.error.code}`);
       assert.ok(r.error.message.length > 0);
@@ -129,5 +161,6 @@ test('decoder fuzz: 100k random/mutated inputs give a value or a typed error', (
   ] as const) {
     assert.ok((seen.get(code) ?? 0) > 0, `fuzz never produced ${code}: ${JSON.stringify([...seen])}`);
   }
+  assert.ok(reencoded > 1000, `only ${reencoded} accepted inputs were re-encoded`);
   if (process.env.BOLT11_DEBUG) console.log([...seen].sort((a, b) => b[1] - a[1]));
 });
