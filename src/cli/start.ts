@@ -14,7 +14,13 @@ export function parseStartOptions(global: GlobalOptions, args: string[]): NodeCo
     .option('--log-level <level>', 'debug | info | warn | error', 'info')
     .option('--ping-interval <seconds>', 'ping a quiet peer after this many seconds', '60')
     .option('--ping-timeout <seconds>', 'drop a peer whose pong is this late', '30')
-    .option('--passphrase-file <file>', 'file holding the passphrase that encrypts the seed');
+    .option('--passphrase-file <file>', 'file holding the passphrase that encrypts the seed')
+    .option('--bitcoin-rpcconnect <host>', 'Bitcoin Core (or shandian devnet) JSON-RPC host')
+    .option('--bitcoin-rpcport <port>', 'its JSON-RPC port')
+    .option('--bitcoin-rpcuser <user>', 'its RPC user')
+    .option('--bitcoin-rpcpassword <password>', 'its RPC password')
+    .option('--bitcoin-datadir <dir>', 'its data folder, to read the .cookie')
+    .option('--chain-poll <seconds>', 'how often to look for new blocks', '1');
   try {
     cmd.parse(args, { from: 'user' });
   } catch (e) {
@@ -28,6 +34,12 @@ export function parseStartOptions(global: GlobalOptions, args: string[]): NodeCo
     pingInterval: string;
     pingTimeout: string;
     passphraseFile?: string;
+    bitcoinRpcconnect?: string;
+    bitcoinRpcport?: string;
+    bitcoinRpcuser?: string;
+    bitcoinRpcpassword?: string;
+    bitcoinDatadir?: string;
+    chainPoll: string;
   }>();
   const network = NETWORKS[global.network];
   if (o.rgb && !/^[0-9a-fA-F]{6}$/.test(o.rgb)) throw new UsageError(`--rgb: expected 6 hex digits, got '${o.rgb}'`);
@@ -45,6 +57,14 @@ export function parseStartOptions(global: GlobalOptions, args: string[]): NodeCo
     pingIntervalMs: seconds('--ping-interval', o.pingInterval),
     pingTimeoutMs: seconds('--ping-timeout', o.pingTimeout),
     logLevel: o.logLevel,
+    bitcoin: {
+      ...(o.bitcoinRpcconnect !== undefined ? { rpcconnect: o.bitcoinRpcconnect } : {}),
+      ...(o.bitcoinRpcport !== undefined ? { rpcport: parseHostPort(`h:${o.bitcoinRpcport}`).port } : {}),
+      ...(o.bitcoinRpcuser !== undefined ? { rpcuser: o.bitcoinRpcuser } : {}),
+      ...(o.bitcoinRpcpassword !== undefined ? { rpcpassword: o.bitcoinRpcpassword } : {}),
+      ...(o.bitcoinDatadir !== undefined ? { datadir: o.bitcoinDatadir } : {}),
+    },
+    chainPollMs: seconds('--chain-poll', o.chainPoll),
     ...(o.passphraseFile ? { passphraseFile: o.passphraseFile } : {}),
   };
 }

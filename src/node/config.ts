@@ -81,4 +81,14 @@ export interface NodeConfig {
   readonly pingIntervalMs: number;
   readonly pingTimeoutMs: number;
   readonly logLevel: string;
+  /** Core Lightning's --bitcoin-* options; none on devnet means an embedded devnet chain. */
+  readonly bitcoin: {
+    readonly rpcconnect?: string;
+    readonly rpcport?: number;
+    readonly rpcuser?: string;
+    readonly rpcpassword?: string;
+    readonly datadir?: string;
+  };
+  /** How often to poll the chain for new blocks. */
+  readonly chainPollMs: number;
 }

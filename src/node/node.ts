@@ -15,6 +15,9 @@ import { peerMethods } from './rpc-peers.ts';
 import { VERSION } from './version.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
 import { addressOf } from './peer-types.ts';
+import { openChain } from './chain-backend.ts';
+import { Onchain } from './onchain.ts';
+import { walletMethods } from './rpc-wallet.ts';
 
 export interface RunningNode {
   readonly id: string;
@@ -37,6 +40,10 @@ export async function startNode(
   const alias = config.alias || `shandian-${idHex.slice(0, 8)}`;
   const color = config.color || idHex.slice(2, 8);
   const store = openSqliteStore(dir.file('node.sqlite'));
+  const chain = await openChain(config.network, dir.path, config.bitcoin);
+  log.info({ backend: chain.description }, 'chain backend');
+  const onchain = await Onchain.open({ chain: chain.chain, keys: identity.keys, path: dir.file('wallet.sqlite'), log: log.child({ component: 'wallet' }) });
+  onchain.start(config.chainPollMs);
   const peers = new PeerManager({
     nodeSecret: identity.nodeSecret,
     network: config.network,
@@ -58,6 +65,8 @@ export async function startNode(
       log.info({}, 'shutting down');
       await peers.close();
       await rpc?.close();
+      await onchain.close();
+      await chain.close();
       store.close();
       dir.release();
       log.info({}, 'stopped');
@@ -77,16 +86,18 @@ export async function startNode(
     address: [],
     binding: listening ? [addressOf(listening.host, listening.port)] : [],
     version: VERSION,
-    blockheight: 0,
+    blockheight: onchain.tipHeight,
     network: config.network.name === 'devnet' ? 'regtest' : config.network.name,
     fees_collected_msat: 0,
     'lightning-dir': dir.path,
     our_features: { init: peers.ourInitFeaturesHex() },
+    ...(chain.devnetUrl ? { devnet_rpc: chain.devnetUrl } : {}),
   });
 
   const table = methodTable([
     { name: 'getinfo', description: 'Show this node: id, alias, peers, addresses, network', params: [], handler: getinfo },
     ...peerMethods(peers),
+    ...walletMethods(onchain),
     {
       name: 'stop',
       description: 'Shut the node down cleanly',

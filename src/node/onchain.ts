@@ -1,0 +1,112 @@
+// The on-chain wallet as a running service (shell): loads the wallet from its SQLite records, follows the
+// chain block by block (reorgs included), persists every change before anything leaves the node, and
+// broadcasts what the wallet signs.
+import { reversedHex, serializeTx } from '../bitcoin/tx.ts';
+import { ChainFollower } from '../chain/follower.ts';
+import type { ChainBlock } from '../chain/seams.ts';
+import type { KeyChain } from '../keys/derivation.ts';
+import { WalletStore } from '../wallet/sqlite-store.ts';
+import { Wallet } from '../wallet/wallet.ts';
+import type { WalletError } from '../wallet/types.ts';
+import type { ChainBackend } from './chain-backend.ts';
+import type { Logger } from './logger.ts';
+
+export class Onchain {
+  private readonly follower: ChainFollower;
+  private constructor(
+    readonly wallet: Wallet,
+    private readonly store: WalletStore,
+    readonly chain: ChainBackend,
+    private readonly log: Logger,
+    start: { hash: Uint8Array; height: number } | undefined,
+  ) {
+    this.follower = new ChainFollower(chain, {
+      ...(start ? { start: { hash: start.hash, height: start.height as never } } : {}),
+      onError: (e) => this.log.warn({ err: (e as Error).message }, 'chain poll failed; will retry'),
+    });
+    this.follower.subscribe({
+      blockConnected: (b) => this.connected(b),
+      blockDisconnected: (hash, height) => this.disconnected(hash, height),
+    });
+  }
+
+  static async open(opts: { chain: ChainBackend; keys: KeyChain; path: string; log: Logger }): Promise<Onchain> {
+    const store = WalletStore.open(opts.path);
+    const records = store.load();
+    const wallet = records.length > 0 ? Wallet.fromRecords(records, opts.keys) : new Wallet(opts.keys.network, opts.keys);
+    let start: { hash: Uint8Array; height: number } | undefined;
+    if (wallet.tipHeight !== null && wallet.tipHash !== null) {
+      start = { hash: Uint8Array.from(Buffer.from(wallet.tipHash, 'hex')).reverse(), height: wallet.tipHeight };
+    } else {
+      // A new wallet has no history before now: its keys did not exist.
+      const tip = await opts.chain.tip();
+      start = { hash: tip.hash, height: tip.height };
+    }
+    const service = new Onchain(wallet, store, opts.chain, opts.log, start);
+    service.persist();
+    return service;
+  }
+
+  get tipHeight(): number {
+    return this.follower.tip?.height ?? this.wallet.tipHeight ?? 0;
+  }
+
+  /** Polls now (tests and RPC calls that want the freshest view call this). */
+  sync(): Promise<void> {
+    return this.follower.poll();
+  }
+
+  start(pollMs: number): void {
+    this.follower.start(pollMs);
+  }
+
+  private persist(): void {
+    this.store.apply(this.wallet.takeChanges());
+  }
+
+  private connected(b: ChainBlock): void {
+    const hash = reversedHex(b.hash);
+    const r = this.wallet.applyBlock({ height: b.height, hash, txs: b.txs });
+    if (!r.ok) {
+      if (r.error.kind === 'block-out-of-order' && this.wallet.tipHash === hash) return; // redelivered
+      throw new Error(`wallet refused block ${b.height} ${hash}: ${r.error.kind}`);
+    }
+    this.persist();
+    if (r.value.relevant.length > 0) this.log.info({ height: b.height, txs: r.value.relevant }, 'wallet transactions confirmed');
+    if (r.value.conflicted.length > 0) this.log.warn({ txs: r.value.conflicted }, 'wallet transactions double-spent by a block');
+  }
+
+  private disconnected(hash: Uint8Array, height: number): void {
+    const r = this.wallet.disconnectBlock(reversedHex(hash));
+    if (!r.ok) throw new Error(`wallet could not disconnect block ${height}: ${r.error.kind}`);
+    this.persist();
+    this.log.info({ height, unconfirmed: r.value.unconfirmed, dropped: r.value.dropped }, 'block disconnected (reorg)');
+  }
+
+  /**
+   * Persists the wallet's new transaction, then broadcasts it. A refused broadcast abandons the
+   * transaction (its inputs come back) and the error is returned for the caller to report.
+   */
+  async persistAndBroadcast(txid: string, raw: Uint8Array): Promise<{ ok: true } | { ok: false; message: string }> {
+    this.persist();
+    try {
+      await this.chain.broadcast(raw);
+      return { ok: true };
+    } catch (e) {
+      this.wallet.abandon(txid);
+      this.persist();
+      return { ok: false, message: (e as Error).message };
+    }
+  }
+
+  rawOf(tx: Parameters<typeof serializeTx>[0]): Uint8Array {
+    return serializeTx(tx);
+  }
+
+  async close(): Promise<void> {
+    await this.follower.stop();
+    this.store.close();
+  }
+}
+
+export type { WalletError };
