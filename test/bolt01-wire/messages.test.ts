@@ -37,6 +37,7 @@ import {
 } from '../../src/bolt01-wire/index.ts';
 import { defaultInitFeatures } from '../../src/bolt09-features/index.ts';
 import { fromHex, hex } from '../../src/core/bytes.ts';
+import { msat } from '../../src/core/units.ts';
 import { readBolt, repoRoot } from '../../src/testing/spec.ts';
 
 function decodeOk(bytes: Uint8Array): WireMessage {
@@ -184,7 +185,7 @@ test('BOLT 2 tlvs attached by name: update_add_htlc path_key, channel_reestablis
     type: 'update_add_htlc' as const,
     channel_id: new Uint8Array(32),
     id: 5n,
-    amount_msat: 1000n,
+    amount_msat: msat(1000n),
     payment_hash: new Uint8Array(32).fill(1),
     cltv_expiry: 800000,
     onion_routing_packet: new Uint8Array(1366),
@@ -196,7 +197,11 @@ test('BOLT 2 tlvs attached by name: update_add_htlc path_key, channel_reestablis
 });
 
 test('BOLT 4 failure messages: codes, flags, data and extension', () => {
-  const f = { failure: 'incorrect_or_unknown_payment_details' as const, htlc_msat: 1000n, height: 800000 };
+  const f = {
+    failure: 'incorrect_or_unknown_payment_details' as const,
+    htlc_msat: msat(1000n),
+    height: 800000,
+  };
   const bytes = encodeFailureMessage(f);
   assert.equal(hex(bytes), `400f${'00000000000003e8'}${'000c3500'}`);
   assert.deepEqual(decodeFailureMessage(bytes), { ok: true, value: { ...f, tlvs: {} } });
@@ -214,9 +219,9 @@ test('BOLT 4 failure messages: codes, flags, data and extension', () => {
 
 test('BOLT 4 onion payload stream: tu64/tu32 minimal, payment_data', () => {
   const payload = {
-    amt_to_forward: { amt_to_forward: 1000n },
+    amt_to_forward: { amt_to_forward: msat(1000n) },
     outgoing_cltv_value: { outgoing_cltv_value: 144 },
-    payment_data: { payment_secret: new Uint8Array(32).fill(9), total_msat: 5000n },
+    payment_data: { payment_secret: new Uint8Array(32).fill(9), total_msat: msat(5000n) },
   };
   const bytes = encodeTlvStream('payload', payload);
   assert.equal(hex(bytes.subarray(0, 8)), '020203e804019008');
