@@ -118,7 +118,8 @@ test('cross-check with Electrum lnmsg: our encodings decode identically and re-e
         // Electrum reads a lone `byte` as one raw byte, other integers as ints.
         if (f.type === 'byte' && typeof v === 'number') want = hex(Uint8Array.of(v));
         // ... and short_channel_id as its 8 raw bytes.
-        else if (f.type === 'short_channel_id') want = hex(encodeFundamental('short_channel_id', v as bigint));
+        else if (f.type === 'short_channel_id')
+          want = hex(encodeFundamental('short_channel_id', v as bigint));
         else if (typeof v === 'number' || typeof v === 'bigint') want = String(v);
         else if (v instanceof Uint8Array) want = hex(v);
         else if (Array.isArray(v))
