@@ -429,12 +429,20 @@ export function writeScalar(w: Writer, type: string, v: unknown, at: string): vo
       w.push(encodeBigSize(n));
       return;
     }
+    case 'point': {
+      // Refuse what the decoder would refuse: encodings must always decode.
+      const p = fixedBytes(v, 33, at);
+      if ((p[0] !== 2 && p[0] !== 3) || !isPublicKey(p)) bad(at, 'not a valid compressed point');
+      w.push(p);
+      return;
+    }
     case 'sciddir_or_pubkey': {
       if (!(v instanceof Uint8Array)) bad(at, 'expected a Uint8Array');
       const first = v[0];
       const scid = v.length === 9 && (first === 0 || first === 1);
       const point = v.length === 33 && (first === 2 || first === 3);
       if (!scid && !point) bad(at, 'expected 9 bytes starting 0/1 or a 33-byte point');
+      if (point && !isPublicKey(v)) bad(at, 'not a valid compressed point');
       w.push(v);
       return;
     }

@@ -89,7 +89,8 @@ export function refersToAllChannels(msg: { channel_id: Uint8Array }): boolean {
 /** Text safe to log: the data verbatim when it is printable ASCII, otherwise its hex. */
 export function errorText(msg: { data: Uint8Array }): string {
   const printable = msg.data.every((b) => b >= 32 && b <= 126);
-  return printable ? String.fromCharCode(...msg.data) : `0x${hex(msg.data)}`;
+  // Printable ASCII is valid UTF-8; decoding avoids spreading up to 65k bytes into call arguments.
+  return printable ? new TextDecoder().decode(msg.data) : `0x${hex(msg.data)}`;
 }
 
 /** A ping asking for `numPongBytes` in reply, padded with `ignoredLength` zero bytes. */

@@ -266,3 +266,18 @@ test('every `BOLT #n:` comment in our code quotes the spec exactly (whitespace a
   }
   assert.ok(quotes >= 5, `only ${quotes} quotes found`);
 });
+
+test('encoder refuses invalid points (encodings always decode)', () => {
+  const notOnCurve = fromHex(`02${'00'.repeat(32)}`);
+  assert.throws(
+    () => encodeTlvStream('n1', { tlv3: { node_id: notOnCurve, amount_msat_1: 1n, amount_msat_2: 2n } }),
+    WireEncodeError,
+  );
+  assert.throws(
+    () =>
+      encodeTlvStream('n1', { tlv3: { node_id: new Uint8Array(33), amount_msat_1: 1n, amount_msat_2: 2n } }),
+    WireEncodeError,
+  );
+  const long = errorText({ data: new Uint8Array(65000).fill(0x41) });
+  assert.equal(long.length, 65000);
+});
