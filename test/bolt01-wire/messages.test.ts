@@ -281,3 +281,19 @@ test('encoder refuses invalid points (encodings always decode)', () => {
   const long = errorText({ data: new Uint8Array(65000).fill(0x41) });
   assert.equal(long.length, 65000);
 });
+
+test('ignoreInvalidExtension: non-TLV trailing bytes on a stream-less message are ignored on request', () => {
+  const base = encodeMessage({ type: 'update_fee', channel_id: new Uint8Array(32), feerate_per_kw: 253 });
+  const garbage = new Uint8Array([...base, 0x02, 0x05, 0x01]);
+  assert.equal(decodeMessage(garbage).ok, false, 'strict by default');
+  const lenient = decodeMessage(garbage, { ignoreInvalidExtension: true });
+  assert.ok(lenient.ok && isMessage(lenient.value, 'update_fee'));
+  assert.deepEqual(lenient.value.tlvs, {});
+  assert.equal(lenient.value.feerate_per_kw, 253);
+  // A declared stream (init) is still validated: an invalid init extension is refused either way.
+  assert.equal(decodeMessage(fromHex('001000000000ca012a'), { ignoreInvalidExtension: true }).ok, false);
+  // A valid extension is still read.
+  const odd = decodeMessage(new Uint8Array([...base, 0x0b, 0x00]), { ignoreInvalidExtension: true });
+  assert.ok(odd.ok);
+  assert.deepEqual(odd.value.tlvs, { unknown: [{ type: 11n, value: new Uint8Array(0) }] });
+});
