@@ -19,6 +19,7 @@
 // Decoding: decodeMessage / decodeFailureMessage / decodeTlvStream / decodeSubtype / decodeFundamental
 // return Result<value, WireError> and never throw on bad input. Unknown message types give
 // { kind: 'unknown_message', action: 'ignore' | 'close_connection' } per BOLT 1's it's-ok-to-be-odd rule.
+export * from './address.ts';
 export * from './errors.ts';
 export * from './messages.ts';
 export * from './peer.ts';
