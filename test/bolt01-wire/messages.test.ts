@@ -62,6 +62,12 @@ test('init: byte layout, merged features, networks and remote_addr', () => {
   assert.equal(hex(info.features), hex(defaultInitFeatures().toBytes()));
   assert.deepEqual(info.networks, [BITCOIN]);
   assert.equal(hex(info.remoteAddr!), '017f0000012607');
+  assert.deepEqual(info.remoteAddress, { kind: 'ipv4', addr: Uint8Array.of(127, 0, 0, 1), port: 9735 });
+  const viaDescriptor = makeInit({
+    features: new Uint8Array(0),
+    remoteAddr: { kind: 'dns', hostname: 'a.b', port: 1 },
+  });
+  assert.equal(hex(viaDescriptor.tlvs!.remote_addr!.data), '0503612e620001');
   // Global and local feature bits are OR-ed, right-aligned.
   const legacy = decodeOk(
     encodeMessage({ type: 'init', globalfeatures: fromHex('2200'), features: fromHex('01') }),
