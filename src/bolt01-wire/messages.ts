@@ -52,10 +52,12 @@ const FAILURE_BY_CODE: ReadonlyMap<number, string> = new Map(
 /** BOLT 8 frames carry at most 65535 bytes, type included. */
 export const MAX_MESSAGE_SIZE = 65535;
 
-export const MESSAGE_NAMES = Object.keys(MESSAGES) as MessageName[];
-export const FAILURE_NAMES = Object.keys(FAILURES) as FailureName[];
-export const STREAM_NAMES = Object.keys(specTable.tlvStreams) as StreamName[];
-export const SUBTYPE_NAMES = Object.keys(SUBTYPES) as SubtypeName[];
+export const MESSAGE_NAMES: readonly MessageName[] = Object.freeze(Object.keys(MESSAGES) as MessageName[]);
+export const FAILURE_NAMES: readonly FailureName[] = Object.freeze(Object.keys(FAILURES) as FailureName[]);
+export const STREAM_NAMES: readonly StreamName[] = Object.freeze(
+  Object.keys(specTable.tlvStreams) as StreamName[],
+);
+export const SUBTYPE_NAMES: readonly SubtypeName[] = Object.freeze(Object.keys(SUBTYPES) as SubtypeName[]);
 
 export function messageTypeOf(name: MessageName): number {
   return MESSAGES[name]!.type;
