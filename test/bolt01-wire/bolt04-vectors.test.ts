@@ -3,7 +3,14 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { decodeTlvStream, encodeTlvStream, parseScid, type StreamName } from '../../src/bolt01-wire/index.ts';
+import {
+  decodeFailureMessage,
+  decodeTlvStream,
+  encodeFailureMessage,
+  encodeTlvStream,
+  parseScid,
+  type StreamName,
+} from '../../src/bolt01-wire/index.ts';
 import { Features } from '../../src/bolt09-features/index.ts';
 import { decodeBigSize } from '../../src/core/bigsize.ts';
 import { fromHex, hex } from '../../src/core/bytes.ts';
@@ -112,4 +119,12 @@ test('BOLT 4 route-blinding-test.json: encrypted_data_tlv plaintexts', () => {
     assert.equal(hex(encodeTlvStream('encrypted_data_tlv', r.value)), h.encoded_tlvs);
   }
   assert.ok(checked >= 12);
+});
+
+test('BOLT 4 onion-error-test.json: the failure message decodes', () => {
+  const v = load('onion-error-test.json');
+  const bytes = fromHex(v.generate.failure_message as string);
+  const r = decodeFailureMessage(bytes);
+  assert.deepEqual(r, { ok: true, value: { failure: 'temporary_node_failure', tlvs: {} } });
+  assert.equal(hex(encodeFailureMessage(r.ok ? r.value : (undefined as never))), hex(bytes));
 });
