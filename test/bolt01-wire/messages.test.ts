@@ -37,6 +37,7 @@ import {
 } from '../../src/bolt01-wire/index.ts';
 import { defaultInitFeatures } from '../../src/bolt09-features/index.ts';
 import { fromHex, hex } from '../../src/core/bytes.ts';
+import { msat } from '../../src/core/units.ts';
 import { readBolt, repoRoot } from '../../src/testing/spec.ts';
 
 function decodeOk(bytes: Uint8Array): WireMessage {
@@ -61,6 +62,12 @@ test('init: byte layout, merged features, networks and remote_addr', () => {
   assert.equal(hex(info.features), hex(defaultInitFeatures().toBytes()));
   assert.deepEqual(info.networks, [BITCOIN]);
   assert.equal(hex(info.remoteAddr!), '017f0000012607');
+  assert.deepEqual(info.remoteAddress, { kind: 'ipv4', addr: Uint8Array.of(127, 0, 0, 1), port: 9735 });
+  const viaDescriptor = makeInit({
+    features: new Uint8Array(0),
+    remoteAddr: { kind: 'dns', hostname: 'a.b', port: 1 },
+  });
+  assert.equal(hex(viaDescriptor.tlvs!.remote_addr!.data), '0503612e620001');
   // Global and local feature bits are OR-ed, right-aligned.
   const legacy = decodeOk(
     encodeMessage({ type: 'init', globalfeatures: fromHex('2200'), features: fromHex('01') }),
@@ -184,7 +191,7 @@ test('BOLT 2 tlvs attached by name: update_add_htlc path_key, channel_reestablis
     type: 'update_add_htlc' as const,
     channel_id: new Uint8Array(32),
     id: 5n,
-    amount_msat: 1000n,
+    amount_msat: msat(1000n),
     payment_hash: new Uint8Array(32).fill(1),
     cltv_expiry: 800000,
     onion_routing_packet: new Uint8Array(1366),
@@ -196,7 +203,11 @@ test('BOLT 2 tlvs attached by name: update_add_htlc path_key, channel_reestablis
 });
 
 test('BOLT 4 failure messages: codes, flags, data and extension', () => {
-  const f = { failure: 'incorrect_or_unknown_payment_details' as const, htlc_msat: 1000n, height: 800000 };
+  const f = {
+    failure: 'incorrect_or_unknown_payment_details' as const,
+    htlc_msat: msat(1000n),
+    height: 800000,
+  };
   const bytes = encodeFailureMessage(f);
   assert.equal(hex(bytes), `400f${'00000000000003e8'}${'000c3500'}`);
   assert.deepEqual(decodeFailureMessage(bytes), { ok: true, value: { ...f, tlvs: {} } });
@@ -214,9 +225,9 @@ test('BOLT 4 failure messages: codes, flags, data and extension', () => {
 
 test('BOLT 4 onion payload stream: tu64/tu32 minimal, payment_data', () => {
   const payload = {
-    amt_to_forward: { amt_to_forward: 1000n },
+    amt_to_forward: { amt_to_forward: msat(1000n) },
     outgoing_cltv_value: { outgoing_cltv_value: 144 },
-    payment_data: { payment_secret: new Uint8Array(32).fill(9), total_msat: 5000n },
+    payment_data: { payment_secret: new Uint8Array(32).fill(9), total_msat: msat(5000n) },
   };
   const bytes = encodeTlvStream('payload', payload);
   assert.equal(hex(bytes.subarray(0, 8)), '020203e804019008');
@@ -260,4 +271,35 @@ test('every `BOLT #n:` comment in our code quotes the spec exactly (whitespace a
     }
   }
   assert.ok(quotes >= 5, `only ${quotes} quotes found`);
+});
+
+test('encoder refuses invalid points (encodings always decode)', () => {
+  const notOnCurve = fromHex(`02${'00'.repeat(32)}`);
+  assert.throws(
+    () => encodeTlvStream('n1', { tlv3: { node_id: notOnCurve, amount_msat_1: 1n, amount_msat_2: 2n } }),
+    WireEncodeError,
+  );
+  assert.throws(
+    () =>
+      encodeTlvStream('n1', { tlv3: { node_id: new Uint8Array(33), amount_msat_1: 1n, amount_msat_2: 2n } }),
+    WireEncodeError,
+  );
+  const long = errorText({ data: new Uint8Array(65000).fill(0x41) });
+  assert.equal(long.length, 65000);
+});
+
+test('ignoreInvalidExtension: non-TLV trailing bytes on a stream-less message are ignored on request', () => {
+  const base = encodeMessage({ type: 'update_fee', channel_id: new Uint8Array(32), feerate_per_kw: 253 });
+  const garbage = new Uint8Array([...base, 0x02, 0x05, 0x01]);
+  assert.equal(decodeMessage(garbage).ok, false, 'strict by default');
+  const lenient = decodeMessage(garbage, { ignoreInvalidExtension: true });
+  assert.ok(lenient.ok && isMessage(lenient.value, 'update_fee'));
+  assert.deepEqual(lenient.value.tlvs, {});
+  assert.equal(lenient.value.feerate_per_kw, 253);
+  // A declared stream (init) is still validated: an invalid init extension is refused either way.
+  assert.equal(decodeMessage(fromHex('001000000000ca012a'), { ignoreInvalidExtension: true }).ok, false);
+  // A valid extension is still read.
+  const odd = decodeMessage(new Uint8Array([...base, 0x0b, 0x00]), { ignoreInvalidExtension: true });
+  assert.ok(odd.ok);
+  assert.deepEqual(odd.value.tlvs, { unknown: [{ type: 11n, value: new Uint8Array(0) }] });
 });
