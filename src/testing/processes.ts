@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { RpcClient } from '../rpc/client.ts';
+import { BitcoindRpc } from '../chain/bitcoind.ts';
 import { repoRoot } from './spec.ts';
 
 export interface NodeProcess {
@@ -103,4 +104,51 @@ export async function spawnNode(opts: {
 
 export function nodeDir(base: string, name: string): string {
   return join(base, name);
+}
+
+export interface DevnetProcess {
+  readonly url: string;
+  readonly port: number;
+  readonly chainDir: string;
+  readonly rpc: BitcoindRpc;
+  /** Flags that point a node at this devnet. */
+  readonly nodeArgs: string[];
+  stop(): Promise<void>;
+}
+
+/** `shandian devnet` as its own process on a free loopback port. */
+export async function spawnDevnet(chainDir: string, extra: string[] = []): Promise<DevnetProcess> {
+  const child = spawn(process.execPath, [SHANDIAN_BIN, 'devnet', '--rpc', '127.0.0.1:0', '--chain-dir', chainDir, ...extra], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const nl = out.indexOf('\n');
+      if (nl >= 0) resolve(out.slice(0, nl));
+    });
+    child.once('exit', (code) => reject(new Error(`devnet exited with ${code}: ${err}`)));
+  });
+  const { url } = JSON.parse(line) as { url: string };
+  const port = Number(new URL(url).port);
+  const rpc = new BitcoindRpc({ rpcconnect: '127.0.0.1', rpcport: port, datadir: chainDir, network: 'regtest' });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    url,
+    port,
+    chainDir,
+    rpc,
+    nodeArgs: ['--bitcoin-rpcconnect', '127.0.0.1', '--bitcoin-rpcport', String(port), '--bitcoin-datadir', chainDir],
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(t);
+      }
+    },
+  };
 }
