@@ -1,16 +1,34 @@
-// `shandian demo`: the seed scenario on loopback, narrated. For now: two nodes start as separate processes,
-// connect over BOLT 8, exchange init and pings, and shut down. Later issues grow it into channels and payments.
+// `shandian demo`: the seed scenario on loopback, narrated. A devnet chain and two nodes run as separate
+// processes: the nodes open an encrypted BOLT 8 connection, exchange init and pings, and move coins on
+// chain through their wallets. Later issues grow it into channels and payments.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import type { GlobalOptions } from './main.ts';
-import { spawnNode, type NodeProcess } from '../testing/processes.ts';
+import { spawnDevnet, spawnNode, type DevnetProcess, type NodeProcess } from '../testing/processes.ts';
 
 interface Info {
   id: string;
   alias: string;
   binding: { address: string; port: number }[];
-  num_peers: number;
+  blockheight: number;
+}
+
+interface Funds {
+  outputs: { amount_msat: number; status: string }[];
+}
+
+const btc = (msat: number) => `${(msat / 1e11).toFixed(8)} BTC`;
+const confirmed = (f: Funds) => f.outputs.filter((o) => o.status === 'confirmed').reduce((a, o) => a + o.amount_msat, 0);
+
+async function until<T>(f: () => Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 export async function demoCommand(_global: GlobalOptions, args: string[]): Promise<number> {
@@ -19,37 +37,69 @@ export async function demoCommand(_global: GlobalOptions, args: string[]): Promi
   const base = mkdtempSync(join(tmpdir(), 'shandian-demo-'));
   const say = (text: string) => process.stdout.write(`${text}\n`);
   const nodes: NodeProcess[] = [];
+  let devnet: DevnetProcess | null = null;
   try {
-    say('shandian demo: two Lightning nodes on loopback');
+    say('shandian demo: a regtest chain and two Lightning nodes, each its own process, on loopback');
     say(`  data in ${base}`);
+    devnet = await spawnDevnet(join(base, 'chain'));
+    const faucet = await devnet.rpc.call<string>('getnewaddress');
+    await devnet.rpc.call('generatetoaddress', [101, faucet]);
+    say(`  devnet: Bitcoin Core-compatible JSON-RPC at ${devnet.url}, ${await devnet.rpc.call<number>('getblockcount')} blocks`);
     for (const name of ['alice', 'bob']) {
       const node = await spawnNode({
         name,
         datadir: join(base, name),
+        args: [...devnet.nodeArgs, '--chain-poll', '0.2'],
         ...(verbose ? { echo: (l: string) => process.stderr.write(`  [${name}] ${l}\n`) } : {}),
       });
       nodes.push(node);
       const info = await node.call<Info>('getinfo');
-      say(`  started ${name}: ${info.id} listening on ${info.binding[0]?.address}:${info.binding[0]?.port}`);
+      say(`  started ${name}: ${info.id} on ${info.binding[0]?.address}:${info.binding[0]?.port}`);
     }
     const [alice, bob] = nodes as [NodeProcess, NodeProcess];
     const bobInfo = await bob.call<Info>('getinfo');
-    const target = `${bobInfo.id}@${bobInfo.binding[0]!.address}:${bobInfo.binding[0]!.port}`;
-    say(`\n1. alice connects to bob (BOLT 8 Noise_XK handshake, then BOLT 1 init)`);
-    const conn = await alice.call<{ id: string; features: string; direction: string }>('connect', [target]);
-    say(`   connected: direction=${conn.direction}, bob's init features=${conn.features}`);
-    const alicePeers = await alice.call<{ peers: { id: string; connected: boolean; features: string }[] }>('listpeers');
-    const bobPeers = await bob.call<{ peers: { id: string; connected: boolean; direction: string }[] }>('listpeers');
-    say(`   alice sees ${alicePeers.peers.length} peer(s); bob sees ${bobPeers.peers.length} peer(s) (direction ${bobPeers.peers[0]?.direction})`);
+
+    say('\n1. alice connects to bob: BOLT 8 Noise_XK handshake, then BOLT 1 init with BOLT 9 features');
+    const conn = await alice.call<{ direction: string; features: string }>('connect', [
+      `${bobInfo.id}@${bobInfo.binding[0]!.address}:${bobInfo.binding[0]!.port}`,
+    ]);
+    const bobPeers = await bob.call<{ peers: { direction: string }[] }>('listpeers');
+    say(`   connected (alice: ${conn.direction}, bob: ${bobPeers.peers[0]?.direction}); bob's init features ${conn.features}`);
+
     say('\n2. ping/pong over the encrypted link');
-    for (const [len, pongbytes] of [[0, 0], [128, 128], [1000, 4000]] as const) {
+    for (const [len, pongbytes] of [[0, 0], [1000, 4000]] as const) {
       const r = await alice.call<{ totlen: number }>('ping', { id: bobInfo.id, len, pongbytes });
-      say(`   ping len=${len} pongbytes=${pongbytes} -> pong totlen=${r.totlen}`);
+      say(`   ping of ${len} bytes asking for ${pongbytes} -> pong of ${r.totlen} bytes`);
     }
-    say('\n3. alice disconnects');
+
+    say('\n3. alice funds her on-chain wallet from the devnet faucet');
+    const { bech32 } = await alice.call<{ bech32: string }>('newaddr');
+    await devnet.rpc.call('sendtoaddress', [bech32, 0.5]);
+    await devnet.rpc.call('generatetoaddress', [1, faucet]);
+    const aliceFunds = await until(async () => {
+      const f = await alice.call<Funds>('listfunds');
+      return confirmed(f) > 0 ? f : undefined;
+    }, 'alice to see her deposit');
+    say(`   ${bech32}: ${btc(confirmed(aliceFunds))} confirmed`);
+
+    say('\n4. alice sends 0.1 BTC to bob on chain (a signed P2WPKH spend, checked by devnet\'s script interpreter)');
+    const bobAddr = (await bob.call<{ bech32: string }>('newaddr')).bech32;
+    const w = await alice.call<{ txid: string }>('withdraw', [bobAddr, 10_000_000]);
+    say(`   txid ${w.txid}`);
+    await devnet.rpc.call('generatetoaddress', [1, faucet]);
+    const bobFunds = await until(async () => {
+      const f = await bob.call<Funds>('listfunds');
+      return confirmed(f) > 0 ? f : undefined;
+    }, 'bob to see the payment');
+    const aliceAfter = await until(async () => {
+      const f = await alice.call<Funds>('listfunds');
+      return confirmed(f) < confirmed(aliceFunds) - 10_000_000_000 ? f : undefined;
+    }, 'alice to see her change');
+    say(`   bob has ${btc(confirmed(bobFunds))}; alice has ${btc(confirmed(aliceAfter))} (the rest paid the fee)`);
+
+    say('\n5. alice disconnects');
     await alice.call('disconnect', [bobInfo.id]);
-    const after = await alice.call<{ peers: unknown[] }>('listpeers');
-    say(`   alice now has ${after.peers.length} peer(s)`);
+    say(`   alice now has ${(await alice.call<{ peers: unknown[] }>('listpeers')).peers.length} peers`);
     say('\ndemo complete.');
     return 0;
   } catch (e) {
@@ -58,6 +108,7 @@ export async function demoCommand(_global: GlobalOptions, args: string[]): Promi
     return 1;
   } finally {
     for (const n of nodes) await n.stop();
+    await devnet?.stop();
     if (!keep) rmSync(base, { recursive: true, force: true });
   }
 }
