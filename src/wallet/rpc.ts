@@ -3,11 +3,12 @@
 // in a double exactly (always, below 90,071 BTC), else bigint for the serializer to print as digits.
 
 import { addressErrorString, addressFromScript, decodeAddress } from '../bitcoin/address.ts';
+import { serializePsbtBase64 } from '../bitcoin/psbt.ts';
 import { serializeTx } from '../bitcoin/tx.ts';
 import { hex } from '../core/bytes.ts';
 import { err, ok, type Result } from '../core/result.ts';
 import { type FeeratePerKw, type Sat, satToMsat } from '../core/units.ts';
-import { bumpFee, withdraw } from './spend.ts';
+import { bumpFee, toPsbt, withdraw } from './spend.ts';
 import type { WalletError } from './types.ts';
 import type { Wallet } from './wallet.ts';
 
@@ -165,6 +166,8 @@ export function listfunds(w: Wallet, opts: { readonly spent?: boolean } = {}): L
 export interface WithdrawResult {
   readonly tx: string;
   readonly txid: string;
+  /** Base64 BIP174 PSBT of the signed transaction. */
+  readonly psbt: string;
 }
 
 export interface WithdrawParams {
@@ -187,7 +190,11 @@ export function withdrawRpc(w: Wallet, p: WithdrawParams): Result<WithdrawResult
     ...(p.utxos !== undefined ? { utxos: p.utxos } : {}),
   });
   if (!r.ok) return r;
-  return ok({ tx: hex(serializeTx(r.value.tx)), txid: r.value.txid });
+  return ok({
+    tx: hex(serializeTx(r.value.tx)),
+    txid: r.value.txid,
+    psbt: serializePsbtBase64(toPsbt(w, r.value.tx)),
+  });
 }
 
 /** Fee bump of a withdrawal (like Core's bumpfee): returns the replacement to broadcast. */
@@ -198,7 +205,12 @@ export function bumpfeeRpc(
 ): Result<WithdrawResult & { readonly replaced: string }, WalletError> {
   const r = bumpFee(w, txid, feerate);
   if (!r.ok) return r;
-  return ok({ tx: hex(serializeTx(r.value.tx)), txid: r.value.txid, replaced: r.value.replaced });
+  return ok({
+    tx: hex(serializeTx(r.value.tx)),
+    txid: r.value.txid,
+    psbt: serializePsbtBase64(toPsbt(w, r.value.tx)),
+    replaced: r.value.replaced,
+  });
 }
 
 export interface ListtransactionsEntry {

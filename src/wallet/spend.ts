@@ -4,6 +4,7 @@
 // (anti fee sniping, as Bitcoin Core and Core Lightning do). Inputs and outputs are sorted (BIP69) so
 // that no ordering leaks which output is change.
 
+import { createPsbt, type Psbt, updateInput } from '../bitcoin/psbt.ts';
 import { classifyOutput, p2wpkhOfKey } from '../bitcoin/script.ts';
 import { p2wpkhScriptCode, SIGHASH_ALL, SighashCache, segwitV0Sighash } from '../bitcoin/sighash.ts';
 import {
@@ -155,6 +156,26 @@ export function signInputs(w: Wallet, tx: Transaction): Transaction {
     };
   });
   return { ...tx, inputs };
+}
+
+/**
+ * A BIP174 PSBT of a wallet transaction: every input carries its witness UTXO, and signed inputs
+ * their final witness (what CLN returns as `psbt`).
+ */
+export function toPsbt(w: Wallet, tx: Transaction): Psbt {
+  const coins = new Map(w.coins().map((c) => [c.outpoint, c]));
+  let psbt = createPsbt(tx);
+  tx.inputs.forEach((input, i) => {
+    const coin = coins.get(
+      outpointKey(hex(Uint8Array.from(input.prevout.txid).reverse()), input.prevout.vout),
+    );
+    if (coin === undefined) throw new Error(`input ${i} is not a wallet coin`);
+    psbt = updateInput(psbt, i, {
+      witnessUtxo: { value: coin.value, script: coin.script },
+      ...(input.witness.length > 0 ? { finalScriptWitness: input.witness } : {}),
+    });
+  });
+  return psbt;
 }
 
 interface Plan {

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { addressFromScript } from '../../src/bitcoin/address.ts';
+import { checkTransaction } from '../../src/bitcoin/check-tx.ts';
+import { verifyTransaction } from '../../src/bitcoin/interpreter.ts';
+import { extractTransaction, parsePsbtBase64 } from '../../src/bitcoin/psbt.ts';
 import { p2wpkh, p2wshOfScript } from '../../src/bitcoin/script.ts';
+import { STANDARD_SCRIPT_VERIFY_FLAGS } from '../../src/bitcoin/script-error.ts';
 import { p2wpkhScriptCode, SIGHASH_ALL, segwitV0Sighash } from '../../src/bitcoin/sighash.ts';
 import { parseTx, serializeTx, type Transaction, txidHex, weight } from '../../src/bitcoin/tx.ts';
 import { hex } from '../../src/core/bytes.ts';
@@ -61,6 +65,13 @@ function assertSigned(w: Wallet, tx: Transaction): void {
       `bad signature on input ${i}`,
     );
   });
+  // And the independent script interpreter accepts it under mempool policy.
+  const prevouts = tx.inputs.map((input) => {
+    const c = byKey.get(outpointKey(hex(Uint8Array.from(input.prevout.txid).reverse()), input.prevout.vout))!;
+    return { value: c.value, script: c.script };
+  });
+  assert.equal(verifyTransaction(tx, prevouts, STANDARD_SCRIPT_VERIFY_FLAGS), null);
+  assert.equal(checkTransaction(tx), null);
 }
 
 function feeOf(w: Wallet, tx: Transaction): bigint {
@@ -253,6 +264,13 @@ test('withdraw errors are typed and change nothing', () => {
     feerate: rate(1000),
   });
   assert.ok(ok.ok);
+  // The PSBT carries the signed transaction: extracting it gives the same bytes.
+  const psbt = parsePsbtBase64(ok.value.psbt);
+  assert.ok(psbt.ok);
+  assert.ok(psbt.value.inputs.every((i) => i.witnessUtxo !== undefined));
+  const extracted = extractTransaction(psbt.value);
+  assert.ok(extracted.ok);
+  assert.equal(hex(serializeTx(extracted.value)), ok.value.tx);
   assert.equal(txidHex(parseTx(Buffer.from(ok.value.tx, 'hex'))), ok.value.txid);
 });
 
