@@ -212,6 +212,8 @@ function seedOf(p: Payload): Uint8Array {
 function writeNew(path: string, bytes: Uint8Array): void {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const tmp = `${path}.tmp-${process.pid}`;
+  // A leftover from a crash at this very step (same pid reused) is ours to replace.
+  if (exists(tmp)) unlinkSync(tmp);
   const fd = openSync(tmp, 'wx', 0o600);
   try {
     writeSync(fd, bytes);

@@ -294,7 +294,8 @@ export class Wallet {
       const prev = this.txs.get(id);
       this.putTx({
         txid: id,
-        tx: prev?.tx ?? tx,
+        // The mined version: its witness may differ from the one we saw (same txid).
+        tx,
         height: block.height,
         blockHash: block.hash,
         txIndex,
