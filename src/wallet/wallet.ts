@@ -89,8 +89,8 @@ export function isCoinbase(tx: Transaction): boolean {
 export class Wallet {
   readonly lookahead: number;
   readonly reserveBlocks: number;
-  tipHeight: number | null = null;
-  tipHash: string | null = null;
+  private tipH: number | null = null;
+  private tipX: string | null = null;
   private recent: { height: number; hash: string }[] = [];
   private seq = 0;
   private readonly counters: [ChainCounters, ChainCounters] = [
@@ -117,6 +117,16 @@ export class Wallet {
     this.reserveBlocks = options.reserveBlocks ?? 72;
     this.extendWindows();
     this.touch(metaKey());
+  }
+
+  /** Height of the last applied block (null before the first). */
+  get tipHeight(): number | null {
+    return this.tipH;
+  }
+
+  /** Hash of the tip block in display hex, null when unknown (before any block, or after a deep reorg). */
+  get tipHash(): string | null {
+    return this.tipX;
   }
 
   // ------------------------------------------------------------------------------------------
@@ -312,8 +322,8 @@ export class Wallet {
         this.touch(reservationKey(k));
       }
     }
-    this.tipHeight = block.height;
-    this.tipHash = block.hash;
+    this.tipH = block.height;
+    this.tipX = block.hash;
     this.recent.push({ height: block.height, hash: block.hash });
     if (this.recent.length > RECENT_BLOCKS) this.recent.shift();
     this.touch(metaKey());
@@ -345,8 +355,8 @@ export class Wallet {
     const height = this.tipHeight;
     if (this.recent[this.recent.length - 1]?.height === height) this.recent.pop();
     const last = this.recent[this.recent.length - 1];
-    this.tipHeight = height - 1 >= 0 ? height - 1 : null;
-    this.tipHash = last !== undefined && last.height === height - 1 ? last.hash : null;
+    this.tipH = height - 1 >= 0 ? height - 1 : null;
+    this.tipX = last !== undefined && last.height === height - 1 ? last.hash : null;
     this.touch(metaKey());
     return ok({ unconfirmed, dropped });
   }
@@ -629,8 +639,8 @@ export class Wallet {
     const meta = decoded.find((d) => d.kind === 'meta');
     if (meta === undefined || meta.kind !== 'meta') throw new Error('wallet records have no meta record');
     const w = new Wallet(meta.value.network, keys, options);
-    w.tipHeight = meta.value.tipHeight;
-    w.tipHash = meta.value.tipHash;
+    w.tipH = meta.value.tipHeight;
+    w.tipX = meta.value.tipHash;
     w.recent = meta.value.recent.slice();
     w.seq = meta.value.seq;
     w.counters[RECEIVE] = { ...meta.value.receive };
