@@ -11,6 +11,7 @@ import { parseTx, serializeTx, type Transaction, txidHex, weight } from '../../s
 import { hex } from '../../src/core/bytes.ts';
 import type { FeeratePerKw, Sat } from '../../src/core/units.ts';
 import { ecdsaVerify, hash160, signatureFromDer } from '../../src/crypto/index.ts';
+import { RecordError } from '../../src/wallet/records.ts';
 import {
   listfunds,
   listtransactions,
@@ -485,6 +486,30 @@ test('records: full snapshot and incremental changes rebuild the same wallet', (
   // Unknown fields (the extensible tail) are ignored.
   const extended = snap.map((r) => ({ ...r, data: { ...r.data, futureField: [1, 2, 3] } }));
   assert.equal(snapshot(Wallet.fromRecords(extended, keys)), snapshot(w));
+  // Damaged records fail loudly instead of producing a wrong balance.
+  const txRecord = snap.find((r) => r.key.startsWith('tx/'))!;
+  const damaged: [string, Record<string, unknown>][] = [
+    ['raw', { ...txRecord.data, raw: 'zz' }],
+    ['height', { ...txRecord.data, height: -1 }],
+    ['origin', { ...txRecord.data, origin: { kind: 'stolen' } }],
+    ['coinbase', { ...txRecord.data, coinbase: 'no' }],
+  ];
+  for (const [what, data] of damaged) {
+    const bad = snap.map((r) => (r.key === txRecord.key ? { ...r, data } : r));
+    assert.throws(() => Wallet.fromRecords(bad, keys), RecordError, what);
+  }
+  assert.throws(
+    () => Wallet.fromRecords([...snap, { key: 'mystery/1', version: 1, data: {} }], keys),
+    RecordError,
+  );
+  assert.throws(
+    () =>
+      Wallet.fromRecords(
+        snap.filter((r) => r.key !== 'meta'),
+        keys,
+      ),
+    /no meta record/,
+  );
 });
 
 test('CLN parameter parsing: satoshi and feerate', () => {
