@@ -29,6 +29,8 @@ export interface MetaRecord {
   readonly tipHash: string | null;
   readonly recent: readonly { readonly height: number; readonly hash: string }[];
   readonly seq: number;
+  /** Channel key indexes handed out (KeyChain.channelKeys); absent in early records = 0. */
+  readonly channelIndexes: number;
   readonly receive: { readonly issued: number; readonly used: number };
   readonly change: { readonly issued: number; readonly used: number };
 }
@@ -69,6 +71,7 @@ export function encodeMeta(m: MetaRecord): WalletRecord {
     tipHash: m.tipHash,
     recent: m.recent.map((b) => ({ height: b.height, hash: b.hash })),
     seq: m.seq,
+    channelIndexes: m.channelIndexes,
     receive: { ...m.receive },
     change: { ...m.change },
   });
@@ -174,6 +177,7 @@ export function decodeRecord(r: WalletRecord): DecodedRecord {
           tipHash: strOrNull(d.tipHash, 'tipHash'),
           recent,
           seq: int(d.seq, 'seq'),
+          channelIndexes: d.channelIndexes === undefined ? 0 : int(d.channelIndexes, 'channelIndexes'),
           receive: counters(d.receive, 'receive'),
           change: counters(d.change, 'change'),
         },

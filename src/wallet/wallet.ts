@@ -93,6 +93,7 @@ export class Wallet {
   private tipX: string | null = null;
   private recent: { height: number; hash: string }[] = [];
   private seq = 0;
+  private channelIndexes = 0;
   private readonly counters: [ChainCounters, ChainCounters] = [
     { issued: 0, used: 0 },
     { issued: 0, used: 0 },
@@ -208,6 +209,16 @@ export class Wallet {
     readonly change: Readonly<ChainCounters>;
   } {
     return { receive: { ...this.counters[RECEIVE] }, change: { ...this.counters[CHANGE] } };
+  }
+
+  /**
+   * A fresh channel key index for KeyChain.channelKeys: never handed out twice, so two channels never
+   * share a funding key or basepoint. Persist (takeChanges) before using the keys.
+   */
+  allocateChannelIndex(): number {
+    const index = this.channelIndexes++;
+    this.touch(metaKey());
+    return index;
   }
 
   // ------------------------------------------------------------------------------------------
@@ -602,6 +613,7 @@ export class Wallet {
       tipHash: this.tipHash,
       recent: this.recent.slice(),
       seq: this.seq,
+      channelIndexes: this.channelIndexes,
       receive: { ...this.counters[RECEIVE] },
       change: { ...this.counters[CHANGE] },
     };
@@ -643,6 +655,7 @@ export class Wallet {
     w.tipX = meta.value.tipHash;
     w.recent = meta.value.recent.slice();
     w.seq = meta.value.seq;
+    w.channelIndexes = meta.value.channelIndexes;
     w.counters[RECEIVE] = { ...meta.value.receive };
     w.counters[CHANGE] = { ...meta.value.change };
     w.extendWindows();

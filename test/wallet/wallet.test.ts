@@ -556,3 +556,18 @@ test('deep reorgs beyond the remembered block hashes still disconnect correctly'
   assert.equal(w.balance().confirmed, 1234n);
   assert.equal(w.coins()[0]!.height, 9);
 });
+
+test('channel key indexes are never handed out twice, across restarts', () => {
+  const w = newWallet();
+  assert.equal(w.allocateChannelIndex(), 0);
+  assert.equal(w.allocateChannelIndex(), 1);
+  const restored = Wallet.fromRecords(w.toRecords(), keys);
+  assert.equal(restored.allocateChannelIndex(), 2);
+  // A meta record written before the field existed reads as "none handed out".
+  const old = w.toRecords().map((r) => {
+    if (r.key !== 'meta') return r;
+    const { channelIndexes: _, ...rest } = r.data;
+    return { ...r, data: rest };
+  });
+  assert.equal(Wallet.fromRecords(old, keys).allocateChannelIndex(), 0);
+});
