@@ -5,7 +5,10 @@ import type { Chain, KeyPair } from '../keys/derivation.ts';
 
 /** What the wallet needs from the key chain: BIP84 keys (KeyChain satisfies it). */
 export interface WalletKeySource {
+  /** Key pair for signing. */
   bip84(chain: Chain, index: number): KeyPair;
+  /** Public key only (watching addresses); must equal bip84(chain, index).pubkey. */
+  bip84Pubkey(chain: Chain, index: number): Uint8Array;
 }
 
 /** A block as the chain source delivers it; `hash` in display (reversed) hex. */

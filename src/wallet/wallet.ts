@@ -139,7 +139,7 @@ export class Wallet {
       const want = Math.max(c.issued, c.used) + this.lookahead;
       while (this.derived[chain] < want) {
         const index = this.derived[chain];
-        const pubkey = this.keys.bip84(chain, index).pubkey;
+        const pubkey = this.keys.bip84Pubkey(chain, index);
         this.scripts.set(hex(p2wpkhOfKey(pubkey)), { kind: 'bip84', chain, index, pubkey });
         this.derived[chain]++;
       }
@@ -181,7 +181,7 @@ export class Wallet {
   }
 
   private scriptAt(chain: Chain, index: number): Uint8Array {
-    return p2wpkhOfKey(this.keys.bip84(chain, index).pubkey);
+    return p2wpkhOfKey(this.keys.bip84Pubkey(chain, index));
   }
 
   ownerOf(script: Uint8Array): ScriptOwner | undefined {

@@ -223,3 +223,20 @@ test('NodeSigner: signs digests and messages, ECDH agrees with the other side', 
   // The secret does not leak through JSON.
   assert.doesNotMatch(JSON.stringify(signer), new RegExp(hex(keys.nodeKey().secret)));
 });
+
+test('fast public derivation (CKDpub via libsecp256k1) equals the private derivation', () => {
+  const keys = abandonKeys('regtest');
+  for (const chain of [RECEIVE, CHANGE]) {
+    for (const i of [0, 1, 2, 19, 20, 1000, 0x7fffffff]) {
+      assert.equal(hex(keys.bip84Pubkey(chain, i)), hex(keys.bip84(chain, i).pubkey), `${chain}/${i}`);
+    }
+  }
+  // The BIP84 mainnet vector through the public path as well.
+  assert.equal(
+    hex(abandonKeys('bitcoin').bip84Pubkey(RECEIVE, 0)),
+    '0330d54fd0dd420a6e5f8d3624f5f3482cae350f79d5f0753bf5beef9c2d91af3c',
+  );
+  assert.throws(() => keys.bip84Pubkey(RECEIVE, -1));
+  assert.throws(() => keys.bip84Pubkey(RECEIVE, 2 ** 31));
+  assert.throws(() => keys.bip84(CHANGE, 2 ** 31));
+});

@@ -10,7 +10,17 @@ import { Wallet, type WalletOptions } from '../../src/wallet/wallet.ts';
 
 const chain = new KeyChain(new Uint8Array(32).fill(0x5a), 'regtest');
 const memo = new Map<string, KeyPair>();
+const pubMemo = new Map<string, Uint8Array>();
 export const keys: WalletKeySource = {
+  bip84Pubkey(c: Chain, index: number): Uint8Array {
+    const k = `${c}/${index}`;
+    let pk = pubMemo.get(k);
+    if (pk === undefined) {
+      pk = chain.bip84Pubkey(c, index);
+      pubMemo.set(k, pk);
+    }
+    return pk;
+  },
   bip84(c: Chain, index: number): KeyPair {
     const k = `${c}/${index}`;
     let kp = memo.get(k);
