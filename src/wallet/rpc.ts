@@ -33,6 +33,7 @@ export function walletErrorCode(e: WalletError): number {
     case 'wrong-network':
     case 'bad-destination':
     case 'bad-amount':
+    case 'fee-too-high':
     case 'bad-feerate':
     case 'utxo-unavailable':
     case 'unknown-tx':

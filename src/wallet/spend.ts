@@ -45,6 +45,8 @@ export interface SpendOptions {
   readonly utxos?: readonly string[];
   /** Feerate expected later, for the waste metric (default: the floor, so spending now costs waste). */
   readonly longTermFeerate?: FeeratePerKw;
+  /** Refuse to pay a larger absolute fee (default 0.1 BTC, Bitcoin Core's -maxtxfee). */
+  readonly maxFee?: Sat;
 }
 
 export interface SignedSpend {
@@ -178,6 +180,13 @@ export function toPsbt(w: Wallet, tx: Transaction): Psbt {
   return psbt;
 }
 
+export const DEFAULT_MAX_FEE = 10_000_000n as Sat;
+
+function checkMaxFee(fee: Sat, o: { readonly maxFee?: Sat }): Result<Sat, WalletError> {
+  const max = o.maxFee ?? DEFAULT_MAX_FEE;
+  return fee > max ? err({ kind: 'fee-too-high', fee, maxFee: max }) : ok(fee);
+}
+
 interface Plan {
   readonly coins: Coin[];
   readonly outputs: TxOut[];
@@ -218,6 +227,8 @@ function plan(
       });
     }
     if (value < dust) return err({ kind: 'dust', amount: value as Sat, dustLimit: dust });
+    const tooHigh = checkMaxFee(f, o);
+    if (!tooHigh.ok) return tooHigh;
     return ok({ coins: use, outputs: [{ value: value as Sat, script }], changeIndex: null, fee: f });
   }
 
@@ -267,6 +278,8 @@ function plan(
       return err({ kind: 'insufficient-funds', available: s.error.available, needed: s.error.needed });
     selection = s.value;
   }
+  const tooHigh = checkMaxFee(selection.fee, o);
+  if (!tooHigh.ok) return tooHigh;
   const byKey = new Map(coins.map((c) => [c.outpoint, c]));
   const chosen = selection.inputs.map((c) => byKey.get(c.id)!);
   const outputs: TxOut[] = [{ value: amount, script }];
@@ -404,6 +417,7 @@ export function bumpFee(
   w: Wallet,
   txid: string,
   feerateIn: number,
+  o: { readonly maxFee?: Sat } = {},
 ): Result<SignedSpend & { readonly replaced: string }, WalletError> {
   const rate = checkFeerate(feerateIn);
   if (!rate.ok) return rate;
@@ -490,10 +504,12 @@ export function bumpFee(
       coins.push(next);
     }
   }
+  const fee = (coins.reduce((a, c) => a + c.value, 0n) -
+    outputs.reduce((a, out) => a + out.value, 0n)) as Sat;
+  const tooHigh = checkMaxFee(fee, o);
+  if (!tooHigh.ok) return tooHigh;
   const signed = signInputs(w, assemble(w, coins, outputs));
   const newTxid = txidHex(signed);
-  const fee = (coins.reduce((a, c) => a + c.value, 0n) -
-    signed.outputs.reduce((a, o) => a + o.value, 0n)) as Sat;
   if (changeIndex !== null) w.issueChange(changeIndex);
   w.replaceTx(txid, signed, t.origin);
   const reservedUntil = w.reserve(

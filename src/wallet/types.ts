@@ -75,6 +75,7 @@ export type WalletError =
   | { readonly kind: 'bad-amount'; readonly message: string }
   | { readonly kind: 'dust'; readonly amount: Sat; readonly dustLimit: Sat }
   | { readonly kind: 'insufficient-funds'; readonly available: Sat; readonly needed: Sat }
+  | { readonly kind: 'fee-too-high'; readonly fee: Sat; readonly maxFee: Sat }
   | { readonly kind: 'bad-feerate'; readonly feerate: number; readonly min: number; readonly max: number }
   | { readonly kind: 'utxo-unavailable'; readonly outpoint: string; readonly reason: string }
   | { readonly kind: 'unknown-tx'; readonly txid: string }
@@ -103,6 +104,8 @@ export function walletErrorMessage(e: WalletError): string {
       return `amount ${sats(e.amount)} is below the dust limit of ${sats(e.dustLimit)} for this output`;
     case 'insufficient-funds':
       return `insufficient funds: need ${sats(e.needed)} including fees, ${sats(e.available)} available`;
+    case 'fee-too-high':
+      return `fee ${sats(e.fee)} exceeds the maximum of ${sats(e.maxFee)}`;
     case 'bad-feerate':
       return `feerate ${e.feerate} sat/kw is outside ${e.min}..${e.max} sat/kw`;
     case 'utxo-unavailable':

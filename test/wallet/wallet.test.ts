@@ -256,6 +256,11 @@ test('withdraw errors are typed and change nothing', () => {
     ),
     'bad-amount',
   );
+  assert.equal(
+    errKind(withdraw(w, other, sat(10_000), { feerate: rate(1000), maxFee: sat(100) })),
+    'fee-too-high',
+  );
+  assert.equal(errKind(withdraw(w, other, 'all', { feerate: rate(1000), maxFee: sat(100) })), 'fee-too-high');
   assert.equal(snapshot(w), before);
   assert.deepEqual(w.takeChanges(), { put: [], delete: [] });
   // And the RPC path works.
@@ -300,6 +305,10 @@ test('RBF bump: same inputs, higher fee meeting BIP125, old tx replaced; if the 
   assert.ok(first.ok);
   const oldFee = first.value.fee;
   assert.equal(errKind(bumpFee(w, first.value.txid, 400)), 'bad-feerate');
+  const unchanged = snapshot(w);
+  assert.equal(errKind(bumpFee(w, first.value.txid, 3000, { maxFee: sat(200) })), 'fee-too-high');
+  assert.equal(errKind(bumpFee(w, 'ab'.repeat(32), 3000)), 'unknown-tx');
+  assert.equal(snapshot(w), unchanged);
   const bumped = bumpFee(w, first.value.txid, 3000);
   assert.ok(bumped.ok, bumped.ok ? '' : walletErrorMessage(bumped.error));
   const tx = bumped.value.tx;
