@@ -33,6 +33,8 @@ export interface MetaRecord {
   readonly channelIndexes: number;
   readonly receive: { readonly issued: number; readonly used: number };
   readonly change: { readonly issued: number; readonly used: number };
+  readonly taprootReceive: { readonly issued: number; readonly used: number };
+  readonly taprootChange: { readonly issued: number; readonly used: number };
 }
 
 /** An unsigned funding transaction and what is needed to sign it later. */
@@ -74,6 +76,8 @@ export function encodeMeta(m: MetaRecord): WalletRecord {
     channelIndexes: m.channelIndexes,
     receive: { ...m.receive },
     change: { ...m.change },
+    taprootReceive: { ...m.taprootReceive },
+    taprootChange: { ...m.taprootChange },
   });
 }
 
@@ -180,6 +184,15 @@ export function decodeRecord(r: WalletRecord): DecodedRecord {
           channelIndexes: d.channelIndexes === undefined ? 0 : int(d.channelIndexes, 'channelIndexes'),
           receive: counters(d.receive, 'receive'),
           change: counters(d.change, 'change'),
+          // Added after the first records: absent means no taproot address was ever handed out.
+          taprootReceive:
+            d.taprootReceive === undefined
+              ? { issued: 0, used: 0 }
+              : counters(d.taprootReceive, 'taprootReceive'),
+          taprootChange:
+            d.taprootChange === undefined
+              ? { issued: 0, used: 0 }
+              : counters(d.taprootChange, 'taprootChange'),
         },
       };
     }

@@ -9,7 +9,7 @@ import { hex } from '../core/bytes.ts';
 import { err, ok, type Result } from '../core/result.ts';
 import { type FeeratePerKw, type Sat, satToMsat } from '../core/units.ts';
 import { bumpFee, toPsbt, withdraw } from './spend.ts';
-import type { WalletError } from './types.ts';
+import { isOwnKey, type WalletError } from './types.ts';
 import type { Wallet } from './wallet.ts';
 
 export type JsonAmount = number | bigint;
@@ -110,19 +110,27 @@ export function parseFeerate(
 }
 
 export interface NewaddrResult {
-  readonly bech32: string;
+  readonly bech32?: string;
+  readonly p2tr?: string;
 }
 
-export function newaddr(w: Wallet, addresstype: 'bech32' = 'bech32'): Result<NewaddrResult, WalletError> {
-  if (addresstype !== 'bech32')
+/** CLN `newaddr`: addresstype "bech32" (default, P2WPKH), "p2tr" (BIP86 key path) or "all". */
+export function newaddr(w: Wallet, addresstype: unknown = 'bech32'): Result<NewaddrResult, WalletError> {
+  if (addresstype !== 'bech32' && addresstype !== 'p2tr' && addresstype !== 'all') {
     return err({
       kind: 'bad-destination',
-      message: `address type ${String(addresstype)} is not supported (use bech32)`,
+      message: `address type ${String(addresstype)} is not one of bech32, p2tr, all`,
     });
-  const { script } = w.newReceiveScript();
-  const address = addressFromScript(w.network, script);
-  if (address === null) throw new Error('internal: P2WPKH script without an address');
-  return ok({ bech32: address });
+  }
+  const encode = (script: Uint8Array): string => {
+    const address = addressFromScript(w.network, script);
+    if (address === null) throw new Error('internal: wallet script without an address');
+    return address;
+  };
+  return ok({
+    ...(addresstype !== 'p2tr' ? { bech32: encode(w.newReceiveScript('p2wpkh').script) } : {}),
+    ...(addresstype !== 'bech32' ? { p2tr: encode(w.newReceiveScript('p2tr').script) } : {}),
+  });
 }
 
 export interface ListfundsOutput {
@@ -146,7 +154,7 @@ export interface ListfundsResult {
 export function listfunds(w: Wallet, opts: { readonly spent?: boolean } = {}): ListfundsResult {
   const outputs: ListfundsOutput[] = [];
   for (const c of w.coins()) {
-    if (c.owner.kind !== 'bip84') continue;
+    if (!isOwnKey(c.owner)) continue;
     if (c.status === 'spent' && opts.spent !== true) continue;
     const address = addressFromScript(w.network, c.script);
     outputs.push({

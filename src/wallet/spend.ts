@@ -6,7 +6,14 @@
 
 import { createPsbt, type Psbt, updateInput } from '../bitcoin/psbt.ts';
 import { classifyOutput, p2wpkhOfKey } from '../bitcoin/script.ts';
-import { p2wpkhScriptCode, SIGHASH_ALL, SighashCache, segwitV0Sighash } from '../bitcoin/sighash.ts';
+import {
+  p2wpkhScriptCode,
+  SIGHASH_ALL,
+  SIGHASH_DEFAULT,
+  SighashCache,
+  segwitV0Sighash,
+  taprootSighash,
+} from '../bitcoin/sighash.ts';
 import {
   fromReversedHex,
   type Transaction,
@@ -18,18 +25,19 @@ import {
 import { compare, concat, hex } from '../core/bytes.ts';
 import { err, ok, type Result } from '../core/result.ts';
 import type { FeeratePerKw, Sat } from '../core/units.ts';
-import { ecdsaSign, hash160, signatureToDer } from '../crypto/index.ts';
-import { CHANGE } from '../keys/derivation.ts';
+import { ecdsaSign, hash160, schnorrSign, signatureToDer } from '../crypto/index.ts';
+import { CHANGE, taprootTweakedSecret } from '../keys/derivation.ts';
 import { type Candidate, feeCeil, type Selection, selectCoins } from './coin-selection.ts';
 import type { PendingFunding } from './records.ts';
-import type { Coin, WalletError } from './types.ts';
-import { outpointKey, type Wallet } from './wallet.ts';
+import { type Coin, isOwnKey, type WalletError } from './types.ts';
+import { outpointKey, scriptOf, type Wallet } from './wallet.ts';
 import {
   dustLimit,
   FEERATE_CEILING,
   FEERATE_FLOOR,
   INCREMENTAL_RELAY_FEERATE,
   outputWeight,
+  P2TR_KEYPATH_INPUT_WEIGHT,
   P2WPKH_INPUT_WEIGHT,
   P2WPKH_OUTPUT_WEIGHT,
   txOverheadWeight,
@@ -82,8 +90,16 @@ export function checkDestination(script: Uint8Array): Result<Uint8Array, WalletE
   }
 }
 
+function inputWeightOf(c: Coin): number {
+  return c.owner.kind === 'bip86' ? P2TR_KEYPATH_INPUT_WEIGHT : P2WPKH_INPUT_WEIGHT;
+}
+
+function inputsWeight(coins: readonly Coin[]): number {
+  return coins.reduce((a, c) => a + inputWeightOf(c), 0);
+}
+
 function candidatesOf(coins: readonly Coin[]): Candidate[] {
-  return coins.map((c) => ({ id: c.outpoint, value: c.value, inputWeight: P2WPKH_INPUT_WEIGHT }));
+  return coins.map((c) => ({ id: c.outpoint, value: c.value, inputWeight: inputWeightOf(c) }));
 }
 
 /** The coins to choose from: all spendable ones, or exactly the named ones (each must be spendable). */
@@ -132,17 +148,38 @@ function assemble(w: Wallet, coins: readonly Coin[], outputs: TxOut[]): Transact
   return { version: 2, inputs, outputs: sortOutputs(outputs), locktime: w.tipHeight ?? 0 };
 }
 
-/** Signs every input of `tx`; each must spend one of our P2WPKH coins. */
+/**
+ * Signs every input of `tx`; each must spend one of our coins: P2WPKH (BIP143, SIGHASH_ALL, low-S
+ * ECDSA) or P2TR key path (BIP341 SIGHASH_DEFAULT, BIP340 Schnorr with the BIP86 tweak).
+ */
 export function signInputs(w: Wallet, tx: Transaction): Transaction {
-  const coins = new Map(w.coins().map((c) => [c.outpoint, c]));
-  const cache = new SighashCache(tx);
-  const inputs = tx.inputs.map((input, i): TxIn => {
+  const all = new Map(w.coins().map((c) => [c.outpoint, c]));
+  const coins = tx.inputs.map((input, i) => {
     const key = outpointKey(hex(Uint8Array.from(input.prevout.txid).reverse()), input.prevout.vout);
-    const coin = coins.get(key);
-    if (coin === undefined || coin.owner.kind !== 'bip84')
+    const coin = all.get(key);
+    if (coin === undefined || !isOwnKey(coin.owner))
       throw new Error(`cannot sign input ${i}: ${key} is not a wallet key output`);
-    const kp = w.keys.bip84(coin.owner.chain, coin.owner.index);
-    if (hex(p2wpkhOfKey(kp.pubkey)) !== hex(coin.script)) throw new Error(`key mismatch for ${key}`);
+    return { coin, owner: coin.owner };
+  });
+  // Taproot signatures commit to every spent output, so the cache gets them all.
+  const cache = new SighashCache(
+    tx,
+    coins.map(({ coin }) => ({ value: coin.value, script: coin.script })),
+  );
+  const inputs = tx.inputs.map((input, i): TxIn => {
+    const { coin, owner } = coins[i]!;
+    if (owner.kind === 'bip86') {
+      const kp = w.keys.bip86(owner.chain, owner.index);
+      if (hex(scriptOf(owner)) !== hex(coin.script) || hex(kp.pubkey) !== hex(owner.pubkey))
+        throw new Error(`key mismatch for input ${i}`);
+      const digest = taprootSighash(cache, i, SIGHASH_DEFAULT);
+      if (digest === null) throw new Error('internal: no taproot sighash');
+      // Deterministic nonce (BIP340 allows constant aux data): the pure core draws no randomness.
+      const sig = schnorrSign(digest, taprootTweakedSecret(kp.secret, kp.pubkey), new Uint8Array(32));
+      return { ...input, witness: [sig] };
+    }
+    const kp = w.keys.bip84(owner.chain, owner.index);
+    if (hex(p2wpkhOfKey(kp.pubkey)) !== hex(coin.script)) throw new Error(`key mismatch for input ${i}`);
     const digest = segwitV0Sighash(
       tx,
       i,
@@ -211,13 +248,11 @@ function plan(
   const dust = dustLimit(script);
 
   if (amount === 'all') {
-    const fee = (n: number) =>
-      feeCeil(rate.value, txOverheadWeight(n, 1) + outputWeight(script) + n * P2WPKH_INPUT_WEIGHT);
     // Coins that cost more to spend than they hold are left out (unless named explicitly).
     const use =
-      o.utxos !== undefined ? coins : coins.filter((c) => c.value > feeCeil(rate.value, P2WPKH_INPUT_WEIGHT));
+      o.utxos !== undefined ? coins : coins.filter((c) => c.value > feeCeil(rate.value, inputWeightOf(c)));
     const total = use.reduce((a, c) => a + c.value, 0n);
-    const f = fee(use.length);
+    const f = feeCeil(rate.value, txOverheadWeight(use.length, 1) + outputWeight(script) + inputsWeight(use));
     const value = total - f;
     if (use.length === 0 || value <= 0n) {
       return err({
@@ -248,7 +283,7 @@ function plan(
   if (o.utxos !== undefined) {
     // Named inputs: all of them, change if worth it.
     const total = coins.reduce((a, c) => a + c.value, 0n);
-    const w0 = base + coins.length * P2WPKH_INPUT_WEIGHT;
+    const w0 = base + inputsWeight(coins);
     const feeNo = feeCeil(rate.value, w0);
     const feeCh = feeCeil(rate.value, w0 + P2WPKH_OUTPUT_WEIGHT);
     if (total < amount + feeNo)
@@ -294,7 +329,7 @@ function plan(
 
 function isChangeOutput(w: Wallet, o: TxOut): boolean {
   const owner = w.ownerOf(o.script);
-  return owner?.kind === 'bip84' && owner.chain === CHANGE;
+  return isOwnKey(owner) && owner.chain === CHANGE;
 }
 
 function feeOf(w: Wallet, tx: Transaction): Sat {
@@ -458,7 +493,6 @@ export function bumpFee(
     const fees = [feeCeil(rate.value, weight), (oldFee + feeCeil(INCREMENTAL_RELAY_FEERATE, weight)) as Sat];
     return fees.reduce((a, b) => (a > b ? a : b));
   };
-  const inWeight = (n: number) => n * P2WPKH_INPUT_WEIGHT;
 
   let coins = oldCoins;
   let outputs: TxOut[];
@@ -466,7 +500,7 @@ export function bumpFee(
   if (t.origin.all && recipients.length === 1) {
     // Sweep: the recipient pays the extra fee.
     const r = recipients[0]!;
-    const weight = txOverheadWeight(coins.length, 1) + outputWeight(r.script) + inWeight(coins.length);
+    const weight = txOverheadWeight(coins.length, 1) + outputWeight(r.script) + inputsWeight(coins);
     const total = coins.reduce((a, c) => a + c.value, 0n);
     const value = total - required(weight);
     const dust = dustLimit(r.script);
@@ -484,7 +518,7 @@ export function bumpFee(
     for (;;) {
       const total = coins.reduce((a, c) => a + c.value, 0n);
       const wNo =
-        txOverheadWeight(coins.length, recipients.length + 1) + recipientWeight + inWeight(coins.length);
+        txOverheadWeight(coins.length, recipients.length + 1) + recipientWeight + inputsWeight(coins);
       const chValue = total - pay - required(wNo + P2WPKH_OUTPUT_WEIGHT);
       if (chValue > changeDust) {
         outputs = [...recipients, { value: chValue as Sat, script: change.script }];

@@ -9,6 +9,10 @@ export interface WalletKeySource {
   bip84(chain: Chain, index: number): KeyPair;
   /** Public key only (watching addresses); must equal bip84(chain, index).pubkey. */
   bip84Pubkey(chain: Chain, index: number): Uint8Array;
+  /** BIP86 key pair; `pubkey` is the internal (untweaked) key. */
+  bip86(chain: Chain, index: number): KeyPair;
+  /** Internal public key only; must equal bip86(chain, index).pubkey. */
+  bip86Pubkey(chain: Chain, index: number): Uint8Array;
 }
 
 /** A block as the chain source delivers it; `hash` in display (reversed) hex. */
@@ -41,7 +45,16 @@ export interface TrackedTx {
 
 export type ScriptOwner =
   | { readonly kind: 'bip84'; readonly chain: Chain; readonly index: number; readonly pubkey: Uint8Array }
+  /** P2TR key path; `pubkey` is the internal key. */
+  | { readonly kind: 'bip86'; readonly chain: Chain; readonly index: number; readonly pubkey: Uint8Array }
   | { readonly kind: 'watch'; readonly label: string };
+
+export type OwnKey = Extract<ScriptOwner, { kind: 'bip84' | 'bip86' }>;
+
+/** True for outputs this wallet can sign for (not watch-only). */
+export function isOwnKey(owner: ScriptOwner | undefined): owner is OwnKey {
+  return owner !== undefined && (owner.kind === 'bip84' || owner.kind === 'bip86');
+}
 
 export type CoinStatus = 'unconfirmed' | 'confirmed' | 'spent' | 'immature';
 

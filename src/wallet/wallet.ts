@@ -6,13 +6,13 @@
 // Persistence: `takeChanges()` hands the shell the records written since the last call; `toRecords()`
 // all of them; `Wallet.fromRecords()` rebuilds the wallet (see records.ts for the format).
 
-import { p2wpkhOfKey } from '../bitcoin/script.ts';
+import { p2tr, p2wpkhOfKey } from '../bitcoin/script.ts';
 import { fromReversedHex, type Transaction, txidHex } from '../bitcoin/tx.ts';
 import { hex } from '../core/bytes.ts';
 import { err, ok, type Result } from '../core/result.ts';
 import type { Sat } from '../core/units.ts';
 import type { Network } from '../keys/derivation.ts';
-import { CHANGE, type Chain, RECEIVE } from '../keys/derivation.ts';
+import { CHANGE, type Chain, RECEIVE, taprootOutputKey } from '../keys/derivation.ts';
 import {
   decodeRecord,
   encodeMeta,
@@ -29,16 +29,30 @@ import {
   type WalletRecord,
   watchKey,
 } from './records.ts';
-import type {
-  Balance,
-  BlockInput,
-  Coin,
-  ScriptOwner,
-  TrackedTx,
-  TxOrigin,
-  WalletError,
-  WalletKeySource,
+import {
+  type Balance,
+  type BlockInput,
+  type Coin,
+  isOwnKey,
+  type OwnKey,
+  type ScriptOwner,
+  type TrackedTx,
+  type TxOrigin,
+  type WalletError,
+  type WalletKeySource,
 } from './types.ts';
+
+type Purpose = 84 | 86;
+
+/** The output script of one of our keys: P2WPKH, or P2TR key path with the BIP86 tweak. */
+export function scriptOf(owner: OwnKey): Uint8Array {
+  switch (owner.kind) {
+    case 'bip84':
+      return p2wpkhOfKey(owner.pubkey);
+    case 'bip86':
+      return p2tr(taprootOutputKey(owner.pubkey));
+  }
+}
 
 export interface WalletOptions {
   /** Unused addresses watched beyond the last used (or issued) one on each chain. */
@@ -94,16 +108,23 @@ export class Wallet {
   private recent: { height: number; hash: string }[] = [];
   private seq = 0;
   private channelIndexes = 0;
-  private readonly counters: [ChainCounters, ChainCounters] = [
-    { issued: 0, used: 0 },
-    { issued: 0, used: 0 },
-  ];
+  /** Per address type (84 = P2WPKH, 86 = P2TR) and chain (receive, change). */
+  private readonly counters: Record<Purpose, [ChainCounters, ChainCounters]> = {
+    84: [
+      { issued: 0, used: 0 },
+      { issued: 0, used: 0 },
+    ],
+    86: [
+      { issued: 0, used: 0 },
+      { issued: 0, used: 0 },
+    ],
+  };
   private readonly txs = new Map<string, TrackedTx>();
   /** outpoint -> txid of the tracked transaction spending it (derived from txs). */
   private readonly spentBy = new Map<string, string>();
   /** script hex -> owner (derived from counters and watched). */
   private readonly scripts = new Map<string, ScriptOwner>();
-  private readonly derived: [number, number] = [0, 0];
+  private readonly derived: Record<Purpose, [number, number]> = { 84: [0, 0], 86: [0, 0] };
   private readonly watched = new Map<string, string>();
   private readonly reservations = new Map<string, Reservation>();
   private readonly pending = new Map<string, PendingFunding>();
@@ -134,54 +155,55 @@ export class Wallet {
   // Scripts and addresses.
 
   private extendWindows(): void {
-    for (const chain of [RECEIVE, CHANGE] as const) {
-      const c = this.counters[chain];
-      const want = Math.max(c.issued, c.used) + this.lookahead;
-      while (this.derived[chain] < want) {
-        const index = this.derived[chain];
-        const pubkey = this.keys.bip84Pubkey(chain, index);
-        this.scripts.set(hex(p2wpkhOfKey(pubkey)), { kind: 'bip84', chain, index, pubkey });
-        this.derived[chain]++;
+    for (const purpose of [84, 86] as const) {
+      for (const chain of [RECEIVE, CHANGE] as const) {
+        const c = this.counters[purpose][chain];
+        const want = Math.max(c.issued, c.used) + this.lookahead;
+        while (this.derived[purpose][chain] < want) {
+          const index = this.derived[purpose][chain];
+          const owner = this.ownerAt(purpose, chain, index);
+          this.scripts.set(hex(scriptOf(owner)), owner);
+          this.derived[purpose][chain]++;
+        }
       }
     }
   }
 
+  private ownerAt(purpose: Purpose, chain: Chain, index: number): OwnKey {
+    return purpose === 84
+      ? { kind: 'bip84', chain, index, pubkey: this.keys.bip84Pubkey(chain, index) }
+      : { kind: 'bip86', chain, index, pubkey: this.keys.bip86Pubkey(chain, index) };
+  }
+
   /** The next unused index of a chain (never one already seen on chain). */
-  private nextIndex(chain: Chain): number {
-    const c = this.counters[chain];
+  private nextIndex(purpose: Purpose, chain: Chain): number {
+    const c = this.counters[purpose][chain];
     return Math.max(c.issued, c.used);
   }
 
-  /** Hands out a fresh receive script (newaddr). */
-  newReceiveScript(): { script: Uint8Array; index: number } {
-    return this.issue(RECEIVE);
-  }
-
-  private issue(chain: Chain): { script: Uint8Array; index: number } {
-    const index = this.nextIndex(chain);
-    this.counters[chain].issued = index + 1;
+  /** Hands out a fresh receive script (newaddr): P2WPKH (BIP84) by default, or P2TR (BIP86). */
+  newReceiveScript(type: 'p2wpkh' | 'p2tr' = 'p2wpkh'): { script: Uint8Array; index: number } {
+    const purpose: Purpose = type === 'p2tr' ? 86 : 84;
+    const index = this.nextIndex(purpose, RECEIVE);
+    this.counters[purpose][RECEIVE].issued = index + 1;
     this.extendWindows();
     this.touch(metaKey());
-    return { script: this.scriptAt(chain, index), index };
+    return { script: scriptOf(this.ownerAt(purpose, RECEIVE, index)), index };
   }
 
-  /** The change script that the next spend would use (without issuing it). */
+  /** The change script (always P2WPKH) that the next spend would use, without issuing it. */
   peekChangeScript(): { script: Uint8Array; index: number } {
-    const index = this.nextIndex(CHANGE);
+    const index = this.nextIndex(84, CHANGE);
     this.extendWindows();
-    return { script: this.scriptAt(CHANGE, index), index };
+    return { script: scriptOf(this.ownerAt(84, CHANGE, index)), index };
   }
 
   /** Marks the change index returned by peekChangeScript as issued. */
   issueChange(index: number): void {
-    const c = this.counters[CHANGE];
+    const c = this.counters[84][CHANGE];
     if (index + 1 > c.issued) c.issued = index + 1;
     this.extendWindows();
     this.touch(metaKey());
-  }
-
-  private scriptAt(chain: Chain, index: number): Uint8Array {
-    return p2wpkhOfKey(this.keys.bip84Pubkey(chain, index));
   }
 
   ownerOf(script: Uint8Array): ScriptOwner | undefined {
@@ -191,7 +213,7 @@ export class Wallet {
   /** Tracks outputs paying `script` (e.g. a channel's closing output), without being able to spend them. */
   watchScript(script: Uint8Array, label: string): void {
     const k = hex(script);
-    if (this.scripts.get(k)?.kind === 'bip84') return;
+    if (isOwnKey(this.scripts.get(k))) return;
     this.watched.set(k, label);
     this.scripts.set(k, { kind: 'watch', label });
     this.touch(watchKey(k));
@@ -207,8 +229,15 @@ export class Wallet {
   get addressCounters(): {
     readonly receive: Readonly<ChainCounters>;
     readonly change: Readonly<ChainCounters>;
+    readonly taprootReceive: Readonly<ChainCounters>;
+    readonly taprootChange: Readonly<ChainCounters>;
   } {
-    return { receive: { ...this.counters[RECEIVE] }, change: { ...this.counters[CHANGE] } };
+    return {
+      receive: { ...this.counters[84][RECEIVE] },
+      change: { ...this.counters[84][CHANGE] },
+      taprootReceive: { ...this.counters[86][RECEIVE] },
+      taprootChange: { ...this.counters[86][CHANGE] },
+    };
   }
 
   /**
@@ -241,8 +270,8 @@ export class Wallet {
     let changed = false;
     for (const o of tx.outputs) {
       const owner = this.scripts.get(hex(o.script));
-      if (owner?.kind !== 'bip84') continue;
-      const c = this.counters[owner.chain];
+      if (!isOwnKey(owner)) continue;
+      const c = this.counters[owner.kind === 'bip84' ? 84 : 86][owner.chain];
       if (owner.index + 1 > c.used) {
         c.used = owner.index + 1;
         changed = true;
@@ -485,7 +514,7 @@ export class Wallet {
     let immature = 0n;
     let reserved = 0n;
     for (const c of this.coins()) {
-      if (c.owner.kind !== 'bip84') continue;
+      if (!isOwnKey(c.owner)) continue;
       if (c.status === 'confirmed') confirmed += c.value;
       else if (c.status === 'unconfirmed') unconfirmed += c.value;
       else if (c.status === 'immature') immature += c.value;
@@ -505,7 +534,7 @@ export class Wallet {
    */
   spendableCoins(minConf = 1): Coin[] {
     return this.coins().filter((c) => {
-      if (c.owner.kind !== 'bip84' || c.reservedUntil !== null) return false;
+      if (!isOwnKey(c.owner) || c.reservedUntil !== null) return false;
       if (c.status === 'confirmed') return c.confirmations >= minConf;
       if (c.status === 'unconfirmed' && minConf === 0)
         return this.txs.get(c.txid)?.origin.kind !== 'external';
@@ -614,8 +643,10 @@ export class Wallet {
       recent: this.recent.slice(),
       seq: this.seq,
       channelIndexes: this.channelIndexes,
-      receive: { ...this.counters[RECEIVE] },
-      change: { ...this.counters[CHANGE] },
+      receive: { ...this.counters[84][RECEIVE] },
+      change: { ...this.counters[84][CHANGE] },
+      taprootReceive: { ...this.counters[86][RECEIVE] },
+      taprootChange: { ...this.counters[86][CHANGE] },
     };
   }
 
@@ -656,8 +687,10 @@ export class Wallet {
     w.recent = meta.value.recent.slice();
     w.seq = meta.value.seq;
     w.channelIndexes = meta.value.channelIndexes;
-    w.counters[RECEIVE] = { ...meta.value.receive };
-    w.counters[CHANGE] = { ...meta.value.change };
+    w.counters[84][RECEIVE] = { ...meta.value.receive };
+    w.counters[84][CHANGE] = { ...meta.value.change };
+    w.counters[86][RECEIVE] = { ...meta.value.taprootReceive };
+    w.counters[86][CHANGE] = { ...meta.value.taprootChange };
     w.extendWindows();
     for (const d of decoded) {
       switch (d.kind) {

@@ -38,10 +38,10 @@ const sat = (n: number | bigint) => BigInt(n) as Sat;
 const other = p2wpkh(new Uint8Array(20).fill(0xee)); // someone else's address
 
 /** A wallet with confirmed coins of the given values at height 100, tip at 105. */
-function funded(values: number[]): Wallet {
+function funded(values: number[], type: 'p2wpkh' | 'p2tr' = 'p2wpkh'): Wallet {
   const w = newWallet();
   const txs = values.map((v, i) =>
-    externalTx(1000 + i, [{ script: w.newReceiveScript().script, value: BigInt(v) }]),
+    externalTx(1000 + i, [{ script: w.newReceiveScript(type).script, value: BigInt(v) }]),
   );
   assert.ok(w.applyBlock(block(100, txs)).ok);
   for (let h = 101; h <= 105; h++) assert.ok(w.applyBlock(block(h, [])).ok);
@@ -56,6 +56,12 @@ function assertSigned(w: Wallet, tx: Transaction): void {
     const coin = byKey.get(key);
     assert.ok(coin, `input ${i} is not a wallet coin`);
     assert.equal(input.sequence, RBF_SEQUENCE);
+    if (coin.owner.kind === 'bip86') {
+      // Key path: one 64-byte Schnorr signature (SIGHASH_DEFAULT); checked by the interpreter below.
+      assert.equal(input.witness.length, 1);
+      assert.equal(input.witness[0]!.length, 64);
+      return;
+    }
     assert.equal(input.witness.length, 2);
     const [sig, pubkey] = input.witness as [Uint8Array, Uint8Array];
     assert.equal(hex(p2wpkh(hash160(pubkey))), hex(coin.script), 'witness key does not match the output');
@@ -95,7 +101,8 @@ test('receives to new addresses, counts confirmations, lists funds in CLN shape'
   const w = newWallet();
   const a = newaddr(w);
   assert.ok(a.ok);
-  assert.match(a.value.bech32, /^bcrt1q/);
+  assert.match(a.value.bech32!, /^bcrt1q/);
+  assert.equal(a.value.p2tr, undefined);
   const script = w.newReceiveScript().script;
   const tx = externalTx(1, [
     { script, value: 50_000n },
@@ -579,4 +586,42 @@ test('channel key indexes are never handed out twice, across restarts', () => {
     return { ...r, data: rest };
   });
   assert.equal(Wallet.fromRecords(old, keys).allocateChannelIndex(), 0);
+});
+
+test('taproot (BIP86): p2tr addresses, received coins spent by key path alone or mixed with P2WPKH', () => {
+  const w = newWallet();
+  const both = newaddr(w, 'all');
+  assert.ok(both.ok);
+  assert.match(both.value.bech32!, /^bcrt1q/);
+  assert.match(both.value.p2tr!, /^bcrt1p/);
+  assert.equal(errKind(newaddr(w, 'p2sh-segwit')), 'bad-destination');
+  const tr = funded([150_000, 90_000], 'p2tr');
+  assert.deepEqual(tr.addressCounters.taprootReceive, { issued: 2, used: 2 });
+  assert.equal(
+    listfunds(tr).outputs.every((o) => o.address?.startsWith('bcrt1p')),
+    true,
+  );
+  const r = withdraw(tr, other, sat(200_000), { feerate: rate(3000) });
+  assert.ok(r.ok, r.ok ? '' : walletErrorMessage(r.error));
+  assert.equal(r.value.tx.inputs.length, 2);
+  assertSigned(tr, r.value.tx);
+  assert.ok(r.value.fee * 1000n >= BigInt(3000 * weight(r.value.tx)));
+  // Change goes to a P2WPKH change address.
+  assert.equal(tr.ownerOf(r.value.tx.outputs[r.value.changeVout!]!.script)?.kind, 'bip84');
+
+  // Mixed inputs: taproot signatures commit to every spent output, segwit v0 ones to their own.
+  const mixed = funded([60_000]);
+  const trScript = mixed.newReceiveScript('p2tr').script;
+  assert.ok(mixed.applyBlock(block(106, [externalTx(5000, [{ script: trScript, value: 70_000n }])])).ok);
+  const m = withdraw(mixed, other, 'all', { feerate: rate(2000) });
+  assert.ok(m.ok);
+  assert.equal(m.value.tx.inputs.length, 2);
+  assertSigned(mixed, m.value.tx);
+  const b = bumpFee(mixed, m.value.txid, 6000);
+  assert.ok(b.ok);
+  assertSigned(mixed, b.value.tx);
+  // Taproot counters survive a restart.
+  const restored = Wallet.fromRecords(mixed.toRecords(), keys);
+  assert.deepEqual(restored.addressCounters, mixed.addressCounters);
+  assert.deepEqual(listfunds(restored, { spent: true }), listfunds(mixed, { spent: true }));
 });
