@@ -1,7 +1,8 @@
 // The interpreter's view of the spending transaction (Core's BaseSignatureChecker and
 // TransactionSignatureChecker): signature checks against the right sighash, and lock-time rules.
 import type { Sat } from '../core/units.ts';
-import { ecdsaVerify, isPublicKey, schnorrVerify, signatureNormalize } from '../crypto/secp256k1.ts';
+import { bip340Verify } from '../crypto/bip340-verify.ts';
+import { ecdsaVerify, isPublicKey, signatureNormalize } from '../crypto/secp256k1.ts';
 import type { ScriptError } from './script-error.ts';
 import { legacySighash, SighashCache, segwitV0Sighash, taprootSighash } from './sighash.ts';
 import { parseDerLax, pubkeyLengthForHeader } from './signature-encoding.ts';
@@ -107,7 +108,7 @@ export class TransactionChecker implements SignatureChecker {
         : { annex: exec.annex };
     const sighash = taprootSighash(this.cache, this.inputIndex, hashType, options);
     if (sighash === null) return 'SCHNORR_SIG_HASHTYPE';
-    return schnorrVerify(sig, sighash, pubkey) ? null : 'SCHNORR_SIG';
+    return bip340Verify(sig, sighash, pubkey) ? null : 'SCHNORR_SIG';
   }
 
   checkLockTime(locktime: bigint): boolean {
