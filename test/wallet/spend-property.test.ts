@@ -25,7 +25,7 @@ test('property: spends use only eligible coins, pay at least the feerate, never 
       fc.integer({ min: 253, max: 20_000 }),
       fc.constantFrom(0, 1, 2),
       (coins, amountRaw, feerate, minConf) => {
-        const w = newWallet();
+        const w = newWallet({ lookahead: 2 });
         // Confirmed coins at height 10 (3 confirmations at tip 12), "fresh" ones at 12 (1 confirmation).
         const at10 = coins.filter((c) => c.kind !== 'fresh' && c.kind !== 'external-unconfirmed');
         const tx10 = at10.map((c, i) =>
@@ -87,6 +87,6 @@ test('property: spends use only eligible coins, pay at least the feerate, never 
           assert.ok(tx.outputs.some((o) => hex(o.script) === hex(other) && o.value === amount));
       },
     ),
-    { numRuns: 150 },
+    { numRuns: 100 },
   );
 });
