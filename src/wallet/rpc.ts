@@ -40,6 +40,7 @@ export function walletErrorCode(e: WalletError): number {
     case 'not-replaceable':
     case 'unknown-funding':
       return -32602;
+    case 'bad-block':
     case 'block-out-of-order':
     case 'not-tip':
     case 'conflicts-with-confirmed':

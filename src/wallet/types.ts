@@ -94,6 +94,7 @@ export type WalletError =
   | { readonly kind: 'unknown-tx'; readonly txid: string }
   | { readonly kind: 'not-replaceable'; readonly txid: string; readonly reason: string }
   | { readonly kind: 'unknown-funding'; readonly id: string }
+  | { readonly kind: 'bad-block'; readonly message: string }
   | { readonly kind: 'block-out-of-order'; readonly height: number; readonly tipHeight: number }
   | { readonly kind: 'not-tip'; readonly hash: string; readonly tip: string | null }
   | { readonly kind: 'conflicts-with-confirmed'; readonly txid: string; readonly confirmedTxid: string };
@@ -129,6 +130,8 @@ export function walletErrorMessage(e: WalletError): string {
       return `cannot bump ${e.txid}: ${e.reason}`;
     case 'unknown-funding':
       return `no pending funding transaction ${e.id}`;
+    case 'bad-block':
+      return `malformed block (${e.message}): expected an integer height and a 64-hex-digit hash`;
     case 'block-out-of-order':
       return `block at height ${e.height} does not extend the wallet tip at ${e.tipHeight}`;
     case 'not-tip':

@@ -325,6 +325,12 @@ export class Wallet {
   }
 
   applyBlock(block: BlockInput): Result<ApplyResult, WalletError> {
+    if (!Number.isInteger(block.height) || block.height < 0 || !/^[0-9a-f]{64}$/.test(block.hash)) {
+      return err({
+        kind: 'bad-block',
+        message: `height ${block.height}, hash ${String(block.hash).slice(0, 70)}`,
+      });
+    }
     if (this.tipHeight !== null && block.height <= this.tipHeight) {
       return err({ kind: 'block-out-of-order', height: block.height, tipHeight: this.tipHeight });
     }

@@ -435,6 +435,9 @@ test('block order is enforced; only the tip can be disconnected', () => {
   const w = newWallet();
   assert.ok(w.applyBlock(block(5, [])).ok);
   assert.equal(errKind(w.applyBlock(block(5, [], 1))), 'block-out-of-order');
+  assert.equal(errKind(w.applyBlock({ height: Number.NaN, hash: block(6, []).hash, txs: [] })), 'bad-block');
+  assert.equal(errKind(w.applyBlock({ height: 6, hash: 'XYZ', txs: [] })), 'bad-block');
+  assert.equal(w.tipHeight, 5);
   assert.equal(errKind(w.disconnectBlock(block(4, []).hash)), 'not-tip');
   assert.ok(w.disconnectBlock(block(5, []).hash).ok);
   assert.equal(w.tipHeight, 4);
