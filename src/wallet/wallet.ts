@@ -9,11 +9,12 @@
 import { p2tr, p2wpkhOfKey } from '../bitcoin/script.ts';
 import { fromReversedHex, type Transaction, txidHex } from '../bitcoin/tx.ts';
 import { hex } from '../core/bytes.ts';
-import { err, ok, type Result } from '../core/result.ts';
+import { assertNever, err, ok, type Result } from '../core/result.ts';
 import type { Sat } from '../core/units.ts';
 import type { Network } from '../keys/derivation.ts';
 import { CHANGE, type Chain, RECEIVE, taprootOutputKey } from '../keys/derivation.ts';
 import {
+  type DecodedRecord,
   decodeRecord,
   encodeMeta,
   encodePending,
@@ -679,6 +680,27 @@ export class Wallet {
     return keys.map((k) => this.record(k)).filter((r): r is WalletRecord => r !== null);
   }
 
+  private restore(d: DecodedRecord): void {
+    switch (d.kind) {
+      case 'meta':
+        return;
+      case 'watch':
+        this.watched.set(d.script, d.label);
+        this.scripts.set(d.script, { kind: 'watch', label: d.label });
+        return;
+      case 'tx':
+        this.txs.set(d.value.txid, d.value);
+        return;
+      case 'reservation':
+        this.reservations.set(d.outpoint, { until: d.until, by: d.by });
+        return;
+      case 'pending':
+        this.pending.set(d.value.id, d.value);
+        return;
+    }
+    assertNever(d, 'wallet record');
+  }
+
   static fromRecords(
     records: readonly WalletRecord[],
     keys: WalletKeySource,
@@ -698,25 +720,7 @@ export class Wallet {
     w.counters[86][RECEIVE] = { ...meta.value.taprootReceive };
     w.counters[86][CHANGE] = { ...meta.value.taprootChange };
     w.extendWindows();
-    for (const d of decoded) {
-      switch (d.kind) {
-        case 'meta':
-          break;
-        case 'watch':
-          w.watched.set(d.script, d.label);
-          w.scripts.set(d.script, { kind: 'watch', label: d.label });
-          break;
-        case 'tx':
-          w.txs.set(d.value.txid, d.value);
-          break;
-        case 'reservation':
-          w.reservations.set(d.outpoint, { until: d.until, by: d.by });
-          break;
-        case 'pending':
-          w.pending.set(d.value.id, d.value);
-          break;
-      }
-    }
+    for (const d of decoded) w.restore(d);
     for (const t of w.txs.values()) {
       for (const i of t.tx.inputs)
         w.spentBy.set(outpointKey(reversed(i.prevout.txid), i.prevout.vout), t.txid);
