@@ -6,7 +6,7 @@ import { compare, concat, equal, hex } from '../core/bytes.ts';
 import { assertNever, err, ok, type Result } from '../core/result.ts';
 import type { Sat } from '../core/units.ts';
 import { hash160, sha256 } from '../crypto/hash.ts';
-import { isP2SH, isP2WPKH, isP2WSH, pushDataRaw } from './script.ts';
+import { isP2SH, isP2TR, isP2WPKH, isP2WSH, pushDataRaw } from './script.ts';
 import {
   ByteReader,
   encodeCompactSize,
@@ -34,8 +34,16 @@ export const PSBT_IN = {
   BIP32_DERIVATION: 0x06,
   FINAL_SCRIPTSIG: 0x07,
   FINAL_SCRIPTWITNESS: 0x08,
+  TAP_KEY_SIG: 0x13,
+  TAP_INTERNAL_KEY: 0x17,
+  TAP_MERKLE_ROOT: 0x18,
 } as const;
-export const PSBT_OUT = { REDEEM_SCRIPT: 0x00, WITNESS_SCRIPT: 0x01, BIP32_DERIVATION: 0x02 } as const;
+export const PSBT_OUT = {
+  REDEEM_SCRIPT: 0x00,
+  WITNESS_SCRIPT: 0x01,
+  BIP32_DERIVATION: 0x02,
+  TAP_INTERNAL_KEY: 0x05,
+} as const;
 
 export interface KeyOrigin {
   /** First 4 bytes of the master key's hash160. */
@@ -69,6 +77,13 @@ export interface PsbtInput {
   readonly bip32Derivations: readonly Bip32Derivation[];
   readonly finalScriptSig?: Uint8Array;
   readonly finalScriptWitness?: readonly Uint8Array[];
+  /** BIP371 key-path Schnorr signature (64 bytes, or 65 with a hash type). */
+  readonly tapKeySig?: Uint8Array;
+  /** BIP371 x-only internal key. */
+  readonly tapInternalKey?: Uint8Array;
+  /** BIP371 script tree root the output key commits to. */
+  readonly tapMerkleRoot?: Uint8Array;
+  /** Other fields (including the rest of BIP371), kept verbatim. */
   readonly unknown: readonly UnknownField[];
 }
 
@@ -76,6 +91,7 @@ export interface PsbtOutput {
   readonly redeemScript?: Uint8Array;
   readonly witnessScript?: Uint8Array;
   readonly bip32Derivations: readonly Bip32Derivation[];
+  readonly tapInternalKey?: Uint8Array;
   readonly unknown: readonly UnknownField[];
 }
 
@@ -269,6 +285,22 @@ function parseInput(pairs: RawPair[], index: number, outpoint: TxIn['prevout']):
         noKeyData(p, map, 'final_scriptwitness');
         input.finalScriptWitness = parseWitness(p.value, map, 'final_scriptwitness');
         break;
+      case PSBT_IN.TAP_KEY_SIG:
+        noKeyData(p, map, 'tap_key_sig');
+        if (p.value.length !== 64 && p.value.length !== 65)
+          bad(map, 'tap_key_sig', 'expected 64 or 65 bytes');
+        input.tapKeySig = p.value.slice();
+        break;
+      case PSBT_IN.TAP_INTERNAL_KEY:
+        noKeyData(p, map, 'tap_internal_key');
+        if (p.value.length !== 32) bad(map, 'tap_internal_key', 'expected a 32-byte x-only key');
+        input.tapInternalKey = p.value.slice();
+        break;
+      case PSBT_IN.TAP_MERKLE_ROOT:
+        noKeyData(p, map, 'tap_merkle_root');
+        if (p.value.length !== 32) bad(map, 'tap_merkle_root', 'expected 32 bytes');
+        input.tapMerkleRoot = p.value.slice();
+        break;
       default:
         unknown.push({ key: p.key.slice(), value: p.value.slice() });
     }
@@ -283,6 +315,7 @@ function parseOutput(pairs: RawPair[], index: number): PsbtOutput {
   const map = `output ${index}`;
   let redeemScript: Uint8Array | undefined;
   let witnessScript: Uint8Array | undefined;
+  let tapInternalKey: Uint8Array | undefined;
   const derivations: Bip32Derivation[] = [];
   const unknown: UnknownField[] = [];
   for (const p of pairs) {
@@ -301,11 +334,17 @@ function parseOutput(pairs: RawPair[], index: number): PsbtOutput {
           ...keyOrigin(p.value, map, 'bip32_derivation'),
         });
         break;
+      case PSBT_OUT.TAP_INTERNAL_KEY:
+        noKeyData(p, map, 'tap_internal_key');
+        if (p.value.length !== 32) bad(map, 'tap_internal_key', 'expected a 32-byte x-only key');
+        tapInternalKey = p.value.slice();
+        break;
       default:
         unknown.push({ key: p.key.slice(), value: p.value.slice() });
     }
   }
   return {
+    ...(tapInternalKey !== undefined ? { tapInternalKey } : {}),
     ...(redeemScript !== undefined ? { redeemScript } : {}),
     ...(witnessScript !== undefined ? { witnessScript } : {}),
     bip32Derivations: derivations,
@@ -420,6 +459,9 @@ export function serializePsbt(psbt: Psbt): Uint8Array {
     if (i.finalScriptSig) f.push(pair(PSBT_IN.FINAL_SCRIPTSIG, none, i.finalScriptSig));
     if (i.finalScriptWitness)
       f.push(pair(PSBT_IN.FINAL_SCRIPTWITNESS, none, serializeWitness(i.finalScriptWitness)));
+    if (i.tapKeySig) f.push(pair(PSBT_IN.TAP_KEY_SIG, none, i.tapKeySig));
+    if (i.tapInternalKey) f.push(pair(PSBT_IN.TAP_INTERNAL_KEY, none, i.tapInternalKey));
+    if (i.tapMerkleRoot) f.push(pair(PSBT_IN.TAP_MERKLE_ROOT, none, i.tapMerkleRoot));
     f.push(...i.unknown);
     parts.push(writeMap(f));
   }
@@ -428,6 +470,7 @@ export function serializePsbt(psbt: Psbt): Uint8Array {
     if (o.redeemScript) f.push(pair(PSBT_OUT.REDEEM_SCRIPT, none, o.redeemScript));
     if (o.witnessScript) f.push(pair(PSBT_OUT.WITNESS_SCRIPT, none, o.witnessScript));
     for (const d of o.bip32Derivations) f.push(pair(PSBT_OUT.BIP32_DERIVATION, d.pubkey, originBytes(d)));
+    if (o.tapInternalKey) f.push(pair(PSBT_OUT.TAP_INTERNAL_KEY, none, o.tapInternalKey));
     f.push(...o.unknown);
     parts.push(writeMap(f));
   }
@@ -499,9 +542,9 @@ export type FinalizeError =
   | { readonly kind: 'unsupported-script' };
 
 /**
- * Finalizer for single-key P2WPKH (native or P2SH-wrapped) and for P2WSH (native or wrapped) whose
- * witness the caller builds from the partial signatures (`witnessStack`, without the script itself).
- * Clears the signing fields as BIP174 asks.
+ * Finalizer for single-key P2WPKH (native or P2SH-wrapped), P2TR key path (from tap_key_sig), and
+ * P2WSH (native or wrapped) whose witness the caller builds from the partial signatures
+ * (`witnessStack`, without the script itself). Clears the signing fields as BIP174 asks.
  */
 export function finalizeInput(
   psbt: Psbt,
@@ -526,6 +569,9 @@ export function finalizeInput(
     const sig = input.partialSigs.find((s) => equal(hash160(s.pubkey), program.subarray(2)));
     if (sig === undefined) return err({ kind: 'missing-signature' });
     witness = [sig.signature, sig.pubkey];
+  } else if (isP2TR(program) && scriptSig.length === 0) {
+    if (input.tapKeySig === undefined) return err({ kind: 'missing-signature' });
+    witness = [input.tapKeySig];
   } else if (isP2WSH(program)) {
     if (!input.witnessScript || !equal(sha256(input.witnessScript), program.subarray(2)))
       return err({ kind: 'missing-script' });

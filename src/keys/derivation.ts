@@ -16,7 +16,14 @@
 // channel secret plus an xpub must never expose siblings. Seeds are NOT interchangeable with LND (aezeed).
 import { HDKey } from '@scure/bip32';
 import type { Network } from '../bitcoin/address.ts';
-import { pubkeyTweakAdd, publicKeyOf, taggedHash } from '../crypto/index.ts';
+import {
+  hmacSha512,
+  privkeyNegate,
+  privkeyTweakAdd,
+  pubkeyTweakAdd,
+  publicKeyOf,
+  taggedHash,
+} from '../crypto/index.ts';
 
 export type { Network };
 export const NETWORKS: readonly Network[] = ['bitcoin', 'testnet', 'signet', 'regtest'];
@@ -63,9 +70,9 @@ export interface KeyPair {
 
 export class DerivationError extends Error {}
 
-function checkIndex(i: number, what: string, hardened: boolean): void {
-  const max = hardened ? H - 1 : 0xffffffff;
-  if (!Number.isInteger(i) || i < 0 || i > max) throw new DerivationError(`bad ${what} index: ${i}`);
+/** Indexes are below 2^31 on every path: hardened ones get the offset added, unhardened ones must not reach it. */
+function checkIndex(i: number, what: string): void {
+  if (!Number.isInteger(i) || i < 0 || i >= H) throw new DerivationError(`bad ${what} index: ${i}`);
 }
 
 function keyPairOf(node: HDKey): KeyPair {
@@ -110,7 +117,7 @@ export class KeyChain {
 
   /** m/1017'/coin'/family'/0'/index' */
   lightningKey(f: KeyFamily, index: number): KeyPair {
-    checkIndex(index, 'key', true);
+    checkIndex(index, 'key');
     return keyPairOf(this.family(f).deriveChild(index + H));
   }
 
@@ -134,13 +141,45 @@ export class KeyChain {
 
   /** BIP84: m/84'/coin'/0'/chain/index (P2WPKH). */
   bip84(chain: Chain, index: number): KeyPair {
-    checkIndex(index, 'address', false);
+    checkIndex(index, 'address');
     return keyPairOf(this.account(84, chain).deriveChild(index));
+  }
+
+  /**
+   * The public key of bip84(chain, index) by BIP32 public derivation (CKDpub) through libsecp256k1:
+   * ~20x faster than a private derivation, for watching many addresses.
+   */
+  bip84Pubkey(chain: Chain, index: number): Uint8Array {
+    return this.publicChild(84, chain, index);
+  }
+
+  /** The internal (untweaked) public key of bip86(chain, index), by public derivation. */
+  bip86Pubkey(chain: Chain, index: number): Uint8Array {
+    return this.publicChild(86, chain, index);
+  }
+
+  private publicChild(purpose: 84 | 86, chain: Chain, index: number): Uint8Array {
+    checkIndex(index, 'address');
+    const parent = this.account(purpose, chain);
+    const parentPub = parent.publicKey;
+    const chainCode = parent.chainCode;
+    if (parentPub === null || chainCode === null)
+      throw new DerivationError('account node without public key');
+    const data = new Uint8Array(37);
+    data.set(parentPub, 0);
+    new DataView(data.buffer).setUint32(33, index, false);
+    const I = hmacSha512(chainCode, data);
+    try {
+      return pubkeyTweakAdd(parentPub, I.subarray(0, 32));
+    } catch {
+      // I_L >= n or a point at infinity: BIP32 says skip this index (probability below 2^-127).
+      throw new DerivationError(`BIP32 index ${index} is invalid for this key; skip it`);
+    }
   }
 
   /** BIP86: m/86'/coin'/0'/chain/index; the internal key, and the tweaked output key for P2TR. */
   bip86(chain: Chain, index: number): KeyPair & { readonly outputKey: Uint8Array } {
-    checkIndex(index, 'address', false);
+    checkIndex(index, 'address');
     const kp = keyPairOf(this.account(86, chain).deriveChild(index));
     return { ...kp, outputKey: taprootOutputKey(kp.pubkey) };
   }
@@ -194,6 +233,15 @@ export interface ChannelKeyMaterial {
   readonly htlcBasepointSecret: Uint8Array;
   readonly htlcBasepoint: Uint8Array;
   readonly perCommitmentSeed: Uint8Array;
+}
+
+/**
+ * The secret for a BIP86 key-path signature: the internal secret negated if its point has odd y, plus
+ * the TapTweak of the x-only internal key (BIP341 taproot_tweak_seckey).
+ */
+export function taprootTweakedSecret(secret: Uint8Array, internalPubkey33: Uint8Array): Uint8Array {
+  const even = internalPubkey33[0] === 0x02 ? secret : privkeyNegate(secret);
+  return privkeyTweakAdd(even, taggedHash('TapTweak', internalPubkey33.subarray(1, 33)));
 }
 
 /** BIP341/BIP86 key-path-only output key: x(P + H_TapTweak(x(P))·G), P lifted to even y. */

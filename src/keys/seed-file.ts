@@ -55,9 +55,9 @@ const KIND_ENCRYPTED = 1;
 export const DEFAULT_SCRYPT_LOG_N = 17;
 const SCRYPT_R = 8;
 const SCRYPT_P = 1;
-// A crafted file must not make us allocate gigabytes; and a weak one must not pass as encrypted.
+// A crafted file must not make us allocate more than 256 MiB (128 * N * r); a weak one must not pass.
 const MIN_LOG_N = 10;
-const MAX_LOG_N = 20;
+const MAX_LOG_N = 18;
 
 export interface SeedFileLocation {
   readonly datadir: string;
@@ -176,7 +176,7 @@ export function decodeSeedFile(
       );
     }
     const [logN, r, p] = [b[10]!, b[11]!, b[12]!];
-    if (logN < MIN_LOG_N || logN > MAX_LOG_N || r < 1 || r > 32 || p < 1 || p > 16) {
+    if (logN < MIN_LOG_N || logN > MAX_LOG_N || r < 1 || r > 8 || p < 1 || p > 4) {
       throw new SeedFileError(
         'corrupt',
         `seed file has unsupported scrypt parameters (logN ${logN}, r ${r}, p ${p})`,
@@ -212,6 +212,8 @@ function seedOf(p: Payload): Uint8Array {
 function writeNew(path: string, bytes: Uint8Array): void {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const tmp = `${path}.tmp-${process.pid}`;
+  // A leftover from a crash at this very step (same pid reused) is ours to replace.
+  if (exists(tmp)) unlinkSync(tmp);
   const fd = openSync(tmp, 'wx', 0o600);
   try {
     writeSync(fd, bytes);

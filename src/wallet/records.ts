@@ -29,8 +29,12 @@ export interface MetaRecord {
   readonly tipHash: string | null;
   readonly recent: readonly { readonly height: number; readonly hash: string }[];
   readonly seq: number;
+  /** Channel key indexes handed out (KeyChain.channelKeys); absent in early records = 0. */
+  readonly channelIndexes: number;
   readonly receive: { readonly issued: number; readonly used: number };
   readonly change: { readonly issued: number; readonly used: number };
+  readonly taprootReceive: { readonly issued: number; readonly used: number };
+  readonly taprootChange: { readonly issued: number; readonly used: number };
 }
 
 /** An unsigned funding transaction and what is needed to sign it later. */
@@ -69,8 +73,11 @@ export function encodeMeta(m: MetaRecord): WalletRecord {
     tipHash: m.tipHash,
     recent: m.recent.map((b) => ({ height: b.height, hash: b.hash })),
     seq: m.seq,
+    channelIndexes: m.channelIndexes,
     receive: { ...m.receive },
     change: { ...m.change },
+    taprootReceive: { ...m.taprootReceive },
+    taprootChange: { ...m.taprootChange },
   });
 }
 
@@ -174,8 +181,18 @@ export function decodeRecord(r: WalletRecord): DecodedRecord {
           tipHash: strOrNull(d.tipHash, 'tipHash'),
           recent,
           seq: int(d.seq, 'seq'),
+          channelIndexes: d.channelIndexes === undefined ? 0 : int(d.channelIndexes, 'channelIndexes'),
           receive: counters(d.receive, 'receive'),
           change: counters(d.change, 'change'),
+          // Added after the first records: absent means no taproot address was ever handed out.
+          taprootReceive:
+            d.taprootReceive === undefined
+              ? { issued: 0, used: 0 }
+              : counters(d.taprootReceive, 'taprootReceive'),
+          taprootChange:
+            d.taprootChange === undefined
+              ? { issued: 0, used: 0 }
+              : counters(d.taprootChange, 'taprootChange'),
         },
       };
     }

@@ -3,12 +3,13 @@
 // in a double exactly (always, below 90,071 BTC), else bigint for the serializer to print as digits.
 
 import { addressErrorString, addressFromScript, decodeAddress } from '../bitcoin/address.ts';
+import { serializePsbtBase64 } from '../bitcoin/psbt.ts';
 import { serializeTx } from '../bitcoin/tx.ts';
 import { hex } from '../core/bytes.ts';
 import { err, ok, type Result } from '../core/result.ts';
 import { type FeeratePerKw, type Sat, satToMsat } from '../core/units.ts';
-import { bumpFee, withdraw } from './spend.ts';
-import type { WalletError } from './types.ts';
+import { bumpFee, toPsbt, withdraw } from './spend.ts';
+import { isOwnKey, type WalletError } from './types.ts';
 import type { Wallet } from './wallet.ts';
 
 export type JsonAmount = number | bigint;
@@ -32,12 +33,14 @@ export function walletErrorCode(e: WalletError): number {
     case 'wrong-network':
     case 'bad-destination':
     case 'bad-amount':
+    case 'fee-too-high':
     case 'bad-feerate':
     case 'utxo-unavailable':
     case 'unknown-tx':
     case 'not-replaceable':
     case 'unknown-funding':
       return -32602;
+    case 'bad-block':
     case 'block-out-of-order':
     case 'not-tip':
     case 'conflicts-with-confirmed':
@@ -108,19 +111,27 @@ export function parseFeerate(
 }
 
 export interface NewaddrResult {
-  readonly bech32: string;
+  readonly bech32?: string;
+  readonly p2tr?: string;
 }
 
-export function newaddr(w: Wallet, addresstype: 'bech32' = 'bech32'): Result<NewaddrResult, WalletError> {
-  if (addresstype !== 'bech32')
+/** CLN `newaddr`: addresstype "bech32" (default, P2WPKH), "p2tr" (BIP86 key path) or "all". */
+export function newaddr(w: Wallet, addresstype: unknown = 'bech32'): Result<NewaddrResult, WalletError> {
+  if (addresstype !== 'bech32' && addresstype !== 'p2tr' && addresstype !== 'all') {
     return err({
       kind: 'bad-destination',
-      message: `address type ${String(addresstype)} is not supported (use bech32)`,
+      message: `address type ${String(addresstype)} is not one of bech32, p2tr, all`,
     });
-  const { script } = w.newReceiveScript();
-  const address = addressFromScript(w.network, script);
-  if (address === null) throw new Error('internal: P2WPKH script without an address');
-  return ok({ bech32: address });
+  }
+  const encode = (script: Uint8Array): string => {
+    const address = addressFromScript(w.network, script);
+    if (address === null) throw new Error('internal: wallet script without an address');
+    return address;
+  };
+  return ok({
+    ...(addresstype !== 'p2tr' ? { bech32: encode(w.newReceiveScript('p2wpkh').script) } : {}),
+    ...(addresstype !== 'bech32' ? { p2tr: encode(w.newReceiveScript('p2tr').script) } : {}),
+  });
 }
 
 export interface ListfundsOutput {
@@ -144,7 +155,7 @@ export interface ListfundsResult {
 export function listfunds(w: Wallet, opts: { readonly spent?: boolean } = {}): ListfundsResult {
   const outputs: ListfundsOutput[] = [];
   for (const c of w.coins()) {
-    if (c.owner.kind !== 'bip84') continue;
+    if (!isOwnKey(c.owner)) continue;
     if (c.status === 'spent' && opts.spent !== true) continue;
     const address = addressFromScript(w.network, c.script);
     outputs.push({
@@ -165,6 +176,8 @@ export function listfunds(w: Wallet, opts: { readonly spent?: boolean } = {}): L
 export interface WithdrawResult {
   readonly tx: string;
   readonly txid: string;
+  /** Base64 BIP174 PSBT of the signed transaction. */
+  readonly psbt: string;
 }
 
 export interface WithdrawParams {
@@ -187,7 +200,11 @@ export function withdrawRpc(w: Wallet, p: WithdrawParams): Result<WithdrawResult
     ...(p.utxos !== undefined ? { utxos: p.utxos } : {}),
   });
   if (!r.ok) return r;
-  return ok({ tx: hex(serializeTx(r.value.tx)), txid: r.value.txid });
+  return ok({
+    tx: hex(serializeTx(r.value.tx)),
+    txid: r.value.txid,
+    psbt: serializePsbtBase64(toPsbt(w, r.value.tx)),
+  });
 }
 
 /** Fee bump of a withdrawal (like Core's bumpfee): returns the replacement to broadcast. */
@@ -198,7 +215,12 @@ export function bumpfeeRpc(
 ): Result<WithdrawResult & { readonly replaced: string }, WalletError> {
   const r = bumpFee(w, txid, feerate);
   if (!r.ok) return r;
-  return ok({ tx: hex(serializeTx(r.value.tx)), txid: r.value.txid, replaced: r.value.replaced });
+  return ok({
+    tx: hex(serializeTx(r.value.tx)),
+    txid: r.value.txid,
+    psbt: serializePsbtBase64(toPsbt(w, r.value.tx)),
+    replaced: r.value.replaced,
+  });
 }
 
 export interface ListtransactionsEntry {

@@ -4,8 +4,16 @@
 // (anti fee sniping, as Bitcoin Core and Core Lightning do). Inputs and outputs are sorted (BIP69) so
 // that no ordering leaks which output is change.
 
+import { createPsbt, type Psbt, updateInput } from '../bitcoin/psbt.ts';
 import { classifyOutput, p2wpkhOfKey } from '../bitcoin/script.ts';
-import { p2wpkhScriptCode, SIGHASH_ALL, SighashCache, segwitV0Sighash } from '../bitcoin/sighash.ts';
+import {
+  p2wpkhScriptCode,
+  SIGHASH_ALL,
+  SIGHASH_DEFAULT,
+  SighashCache,
+  segwitV0Sighash,
+  taprootSighash,
+} from '../bitcoin/sighash.ts';
 import {
   fromReversedHex,
   type Transaction,
@@ -17,18 +25,19 @@ import {
 import { compare, concat, hex } from '../core/bytes.ts';
 import { err, ok, type Result } from '../core/result.ts';
 import type { FeeratePerKw, Sat } from '../core/units.ts';
-import { ecdsaSign, hash160, signatureToDer } from '../crypto/index.ts';
-import { CHANGE } from '../keys/derivation.ts';
+import { ecdsaSign, hash160, schnorrSign, signatureToDer } from '../crypto/index.ts';
+import { CHANGE, taprootTweakedSecret } from '../keys/derivation.ts';
 import { type Candidate, feeCeil, type Selection, selectCoins } from './coin-selection.ts';
 import type { PendingFunding } from './records.ts';
-import type { Coin, WalletError } from './types.ts';
-import { outpointKey, type Wallet } from './wallet.ts';
+import { type Coin, isOwnKey, type WalletError } from './types.ts';
+import { outpointKey, scriptOf, type Wallet } from './wallet.ts';
 import {
   dustLimit,
   FEERATE_CEILING,
   FEERATE_FLOOR,
   INCREMENTAL_RELAY_FEERATE,
   outputWeight,
+  P2TR_KEYPATH_INPUT_WEIGHT,
   P2WPKH_INPUT_WEIGHT,
   P2WPKH_OUTPUT_WEIGHT,
   txOverheadWeight,
@@ -44,6 +53,8 @@ export interface SpendOptions {
   readonly utxos?: readonly string[];
   /** Feerate expected later, for the waste metric (default: the floor, so spending now costs waste). */
   readonly longTermFeerate?: FeeratePerKw;
+  /** Refuse to pay a larger absolute fee (default 0.1 BTC, Bitcoin Core's -maxtxfee). */
+  readonly maxFee?: Sat;
 }
 
 export interface SignedSpend {
@@ -79,8 +90,16 @@ export function checkDestination(script: Uint8Array): Result<Uint8Array, WalletE
   }
 }
 
+function inputWeightOf(c: Coin): number {
+  return c.owner.kind === 'bip86' ? P2TR_KEYPATH_INPUT_WEIGHT : P2WPKH_INPUT_WEIGHT;
+}
+
+function inputsWeight(coins: readonly Coin[]): number {
+  return coins.reduce((a, c) => a + inputWeightOf(c), 0);
+}
+
 function candidatesOf(coins: readonly Coin[]): Candidate[] {
-  return coins.map((c) => ({ id: c.outpoint, value: c.value, inputWeight: P2WPKH_INPUT_WEIGHT }));
+  return coins.map((c) => ({ id: c.outpoint, value: c.value, inputWeight: inputWeightOf(c) }));
 }
 
 /** The coins to choose from: all spendable ones, or exactly the named ones (each must be spendable). */
@@ -129,17 +148,38 @@ function assemble(w: Wallet, coins: readonly Coin[], outputs: TxOut[]): Transact
   return { version: 2, inputs, outputs: sortOutputs(outputs), locktime: w.tipHeight ?? 0 };
 }
 
-/** Signs every input of `tx`; each must spend one of our P2WPKH coins. */
+/**
+ * Signs every input of `tx`; each must spend one of our coins: P2WPKH (BIP143, SIGHASH_ALL, low-S
+ * ECDSA) or P2TR key path (BIP341 SIGHASH_DEFAULT, BIP340 Schnorr with the BIP86 tweak).
+ */
 export function signInputs(w: Wallet, tx: Transaction): Transaction {
-  const coins = new Map(w.coins().map((c) => [c.outpoint, c]));
-  const cache = new SighashCache(tx);
-  const inputs = tx.inputs.map((input, i): TxIn => {
+  const all = new Map(w.coins().map((c) => [c.outpoint, c]));
+  const coins = tx.inputs.map((input, i) => {
     const key = outpointKey(hex(Uint8Array.from(input.prevout.txid).reverse()), input.prevout.vout);
-    const coin = coins.get(key);
-    if (coin === undefined || coin.owner.kind !== 'bip84')
+    const coin = all.get(key);
+    if (coin === undefined || !isOwnKey(coin.owner))
       throw new Error(`cannot sign input ${i}: ${key} is not a wallet key output`);
-    const kp = w.keys.bip84(coin.owner.chain, coin.owner.index);
-    if (hex(p2wpkhOfKey(kp.pubkey)) !== hex(coin.script)) throw new Error(`key mismatch for ${key}`);
+    return { coin, owner: coin.owner };
+  });
+  // Taproot signatures commit to every spent output, so the cache gets them all.
+  const cache = new SighashCache(
+    tx,
+    coins.map(({ coin }) => ({ value: coin.value, script: coin.script })),
+  );
+  const inputs = tx.inputs.map((input, i): TxIn => {
+    const { coin, owner } = coins[i]!;
+    if (owner.kind === 'bip86') {
+      const kp = w.keys.bip86(owner.chain, owner.index);
+      if (hex(scriptOf(owner)) !== hex(coin.script) || hex(kp.pubkey) !== hex(owner.pubkey))
+        throw new Error(`key mismatch for input ${i}`);
+      const digest = taprootSighash(cache, i, SIGHASH_DEFAULT);
+      if (digest === null) throw new Error('internal: no taproot sighash');
+      // Deterministic nonce (BIP340 allows constant aux data): the pure core draws no randomness.
+      const sig = schnorrSign(digest, taprootTweakedSecret(kp.secret, kp.pubkey), new Uint8Array(32));
+      return { ...input, witness: [sig] };
+    }
+    const kp = w.keys.bip84(owner.chain, owner.index);
+    if (hex(p2wpkhOfKey(kp.pubkey)) !== hex(coin.script)) throw new Error(`key mismatch for input ${i}`);
     const digest = segwitV0Sighash(
       tx,
       i,
@@ -155,6 +195,33 @@ export function signInputs(w: Wallet, tx: Transaction): Transaction {
     };
   });
   return { ...tx, inputs };
+}
+
+/**
+ * A BIP174 PSBT of a wallet transaction: every input carries its witness UTXO, and signed inputs
+ * their final witness (what CLN returns as `psbt`).
+ */
+export function toPsbt(w: Wallet, tx: Transaction): Psbt {
+  const coins = new Map(w.coins().map((c) => [c.outpoint, c]));
+  let psbt = createPsbt(tx);
+  tx.inputs.forEach((input, i) => {
+    const coin = coins.get(
+      outpointKey(hex(Uint8Array.from(input.prevout.txid).reverse()), input.prevout.vout),
+    );
+    if (coin === undefined) throw new Error(`input ${i} is not a wallet coin`);
+    psbt = updateInput(psbt, i, {
+      witnessUtxo: { value: coin.value, script: coin.script },
+      ...(input.witness.length > 0 ? { finalScriptWitness: input.witness } : {}),
+    });
+  });
+  return psbt;
+}
+
+export const DEFAULT_MAX_FEE = 10_000_000n as Sat;
+
+function checkMaxFee(fee: Sat, o: { readonly maxFee?: Sat }): Result<Sat, WalletError> {
+  const max = o.maxFee ?? DEFAULT_MAX_FEE;
+  return fee > max ? err({ kind: 'fee-too-high', fee, maxFee: max }) : ok(fee);
 }
 
 interface Plan {
@@ -181,13 +248,11 @@ function plan(
   const dust = dustLimit(script);
 
   if (amount === 'all') {
-    const fee = (n: number) =>
-      feeCeil(rate.value, txOverheadWeight(n, 1) + outputWeight(script) + n * P2WPKH_INPUT_WEIGHT);
     // Coins that cost more to spend than they hold are left out (unless named explicitly).
     const use =
-      o.utxos !== undefined ? coins : coins.filter((c) => c.value > feeCeil(rate.value, P2WPKH_INPUT_WEIGHT));
+      o.utxos !== undefined ? coins : coins.filter((c) => c.value > feeCeil(rate.value, inputWeightOf(c)));
     const total = use.reduce((a, c) => a + c.value, 0n);
-    const f = fee(use.length);
+    const f = feeCeil(rate.value, txOverheadWeight(use.length, 1) + outputWeight(script) + inputsWeight(use));
     const value = total - f;
     if (use.length === 0 || value <= 0n) {
       return err({
@@ -197,6 +262,8 @@ function plan(
       });
     }
     if (value < dust) return err({ kind: 'dust', amount: value as Sat, dustLimit: dust });
+    const tooHigh = checkMaxFee(f, o);
+    if (!tooHigh.ok) return tooHigh;
     return ok({ coins: use, outputs: [{ value: value as Sat, script }], changeIndex: null, fee: f });
   }
 
@@ -216,7 +283,7 @@ function plan(
   if (o.utxos !== undefined) {
     // Named inputs: all of them, change if worth it.
     const total = coins.reduce((a, c) => a + c.value, 0n);
-    const w0 = base + coins.length * P2WPKH_INPUT_WEIGHT;
+    const w0 = base + inputsWeight(coins);
     const feeNo = feeCeil(rate.value, w0);
     const feeCh = feeCeil(rate.value, w0 + P2WPKH_OUTPUT_WEIGHT);
     if (total < amount + feeNo)
@@ -246,6 +313,8 @@ function plan(
       return err({ kind: 'insufficient-funds', available: s.error.available, needed: s.error.needed });
     selection = s.value;
   }
+  const tooHigh = checkMaxFee(selection.fee, o);
+  if (!tooHigh.ok) return tooHigh;
   const byKey = new Map(coins.map((c) => [c.outpoint, c]));
   const chosen = selection.inputs.map((c) => byKey.get(c.id)!);
   const outputs: TxOut[] = [{ value: amount, script }];
@@ -260,7 +329,7 @@ function plan(
 
 function isChangeOutput(w: Wallet, o: TxOut): boolean {
   const owner = w.ownerOf(o.script);
-  return owner?.kind === 'bip84' && owner.chain === CHANGE;
+  return isOwnKey(owner) && owner.chain === CHANGE;
 }
 
 function feeOf(w: Wallet, tx: Transaction): Sat {
@@ -383,6 +452,7 @@ export function bumpFee(
   w: Wallet,
   txid: string,
   feerateIn: number,
+  o: { readonly maxFee?: Sat } = {},
 ): Result<SignedSpend & { readonly replaced: string }, WalletError> {
   const rate = checkFeerate(feerateIn);
   if (!rate.ok) return rate;
@@ -423,7 +493,6 @@ export function bumpFee(
     const fees = [feeCeil(rate.value, weight), (oldFee + feeCeil(INCREMENTAL_RELAY_FEERATE, weight)) as Sat];
     return fees.reduce((a, b) => (a > b ? a : b));
   };
-  const inWeight = (n: number) => n * P2WPKH_INPUT_WEIGHT;
 
   let coins = oldCoins;
   let outputs: TxOut[];
@@ -431,7 +500,7 @@ export function bumpFee(
   if (t.origin.all && recipients.length === 1) {
     // Sweep: the recipient pays the extra fee.
     const r = recipients[0]!;
-    const weight = txOverheadWeight(coins.length, 1) + outputWeight(r.script) + inWeight(coins.length);
+    const weight = txOverheadWeight(coins.length, 1) + outputWeight(r.script) + inputsWeight(coins);
     const total = coins.reduce((a, c) => a + c.value, 0n);
     const value = total - required(weight);
     const dust = dustLimit(r.script);
@@ -449,7 +518,7 @@ export function bumpFee(
     for (;;) {
       const total = coins.reduce((a, c) => a + c.value, 0n);
       const wNo =
-        txOverheadWeight(coins.length, recipients.length + 1) + recipientWeight + inWeight(coins.length);
+        txOverheadWeight(coins.length, recipients.length + 1) + recipientWeight + inputsWeight(coins);
       const chValue = total - pay - required(wNo + P2WPKH_OUTPUT_WEIGHT);
       if (chValue > changeDust) {
         outputs = [...recipients, { value: chValue as Sat, script: change.script }];
@@ -469,10 +538,12 @@ export function bumpFee(
       coins.push(next);
     }
   }
+  const fee = (coins.reduce((a, c) => a + c.value, 0n) -
+    outputs.reduce((a, out) => a + out.value, 0n)) as Sat;
+  const tooHigh = checkMaxFee(fee, o);
+  if (!tooHigh.ok) return tooHigh;
   const signed = signInputs(w, assemble(w, coins, outputs));
   const newTxid = txidHex(signed);
-  const fee = (coins.reduce((a, c) => a + c.value, 0n) -
-    signed.outputs.reduce((a, o) => a + o.value, 0n)) as Sat;
   if (changeIndex !== null) w.issueChange(changeIndex);
   w.replaceTx(txid, signed, t.origin);
   const reservedUntil = w.reserve(

@@ -6,14 +6,15 @@
 // Persistence: `takeChanges()` hands the shell the records written since the last call; `toRecords()`
 // all of them; `Wallet.fromRecords()` rebuilds the wallet (see records.ts for the format).
 
-import { p2wpkhOfKey } from '../bitcoin/script.ts';
+import { p2tr, p2wpkhOfKey } from '../bitcoin/script.ts';
 import { fromReversedHex, type Transaction, txidHex } from '../bitcoin/tx.ts';
 import { hex } from '../core/bytes.ts';
-import { err, ok, type Result } from '../core/result.ts';
+import { assertNever, err, ok, type Result } from '../core/result.ts';
 import type { Sat } from '../core/units.ts';
 import type { Network } from '../keys/derivation.ts';
-import { CHANGE, type Chain, RECEIVE } from '../keys/derivation.ts';
+import { CHANGE, type Chain, RECEIVE, taprootOutputKey } from '../keys/derivation.ts';
 import {
+  type DecodedRecord,
   decodeRecord,
   encodeMeta,
   encodePending,
@@ -29,16 +30,30 @@ import {
   type WalletRecord,
   watchKey,
 } from './records.ts';
-import type {
-  Balance,
-  BlockInput,
-  Coin,
-  ScriptOwner,
-  TrackedTx,
-  TxOrigin,
-  WalletError,
-  WalletKeySource,
+import {
+  type Balance,
+  type BlockInput,
+  type Coin,
+  isOwnKey,
+  type OwnKey,
+  type ScriptOwner,
+  type TrackedTx,
+  type TxOrigin,
+  type WalletError,
+  type WalletKeySource,
 } from './types.ts';
+
+type Purpose = 84 | 86;
+
+/** The output script of one of our keys: P2WPKH, or P2TR key path with the BIP86 tweak. */
+export function scriptOf(owner: OwnKey): Uint8Array {
+  switch (owner.kind) {
+    case 'bip84':
+      return p2wpkhOfKey(owner.pubkey);
+    case 'bip86':
+      return p2tr(taprootOutputKey(owner.pubkey));
+  }
+}
 
 export interface WalletOptions {
   /** Unused addresses watched beyond the last used (or issued) one on each chain. */
@@ -89,20 +104,28 @@ export function isCoinbase(tx: Transaction): boolean {
 export class Wallet {
   readonly lookahead: number;
   readonly reserveBlocks: number;
-  tipHeight: number | null = null;
-  tipHash: string | null = null;
+  private tipH: number | null = null;
+  private tipX: string | null = null;
   private recent: { height: number; hash: string }[] = [];
   private seq = 0;
-  private readonly counters: [ChainCounters, ChainCounters] = [
-    { issued: 0, used: 0 },
-    { issued: 0, used: 0 },
-  ];
+  private channelIndexes = 0;
+  /** Per address type (84 = P2WPKH, 86 = P2TR) and chain (receive, change). */
+  private readonly counters: Record<Purpose, [ChainCounters, ChainCounters]> = {
+    84: [
+      { issued: 0, used: 0 },
+      { issued: 0, used: 0 },
+    ],
+    86: [
+      { issued: 0, used: 0 },
+      { issued: 0, used: 0 },
+    ],
+  };
   private readonly txs = new Map<string, TrackedTx>();
   /** outpoint -> txid of the tracked transaction spending it (derived from txs). */
   private readonly spentBy = new Map<string, string>();
   /** script hex -> owner (derived from counters and watched). */
   private readonly scripts = new Map<string, ScriptOwner>();
-  private readonly derived: [number, number] = [0, 0];
+  private readonly derived: Record<Purpose, [number, number]> = { 84: [0, 0], 86: [0, 0] };
   private readonly watched = new Map<string, string>();
   private readonly reservations = new Map<string, Reservation>();
   private readonly pending = new Map<string, PendingFunding>();
@@ -119,58 +142,69 @@ export class Wallet {
     this.touch(metaKey());
   }
 
+  /** Height of the last applied block (null before the first). */
+  get tipHeight(): number | null {
+    return this.tipH;
+  }
+
+  /** Hash of the tip block in display hex, null when unknown (before any block, or after a deep reorg). */
+  get tipHash(): string | null {
+    return this.tipX;
+  }
+
   // ------------------------------------------------------------------------------------------
   // Scripts and addresses.
 
   private extendWindows(): void {
-    for (const chain of [RECEIVE, CHANGE] as const) {
-      const c = this.counters[chain];
-      const want = Math.max(c.issued, c.used) + this.lookahead;
-      while (this.derived[chain] < want) {
-        const index = this.derived[chain];
-        const pubkey = this.keys.bip84(chain, index).pubkey;
-        this.scripts.set(hex(p2wpkhOfKey(pubkey)), { kind: 'bip84', chain, index, pubkey });
-        this.derived[chain]++;
+    for (const purpose of [84, 86] as const) {
+      for (const chain of [RECEIVE, CHANGE] as const) {
+        const c = this.counters[purpose][chain];
+        const want = Math.max(c.issued, c.used) + this.lookahead;
+        while (this.derived[purpose][chain] < want) {
+          const index = this.derived[purpose][chain];
+          const owner = this.ownerAt(purpose, chain, index);
+          this.scripts.set(hex(scriptOf(owner)), owner);
+          this.derived[purpose][chain]++;
+        }
       }
     }
   }
 
+  private ownerAt(purpose: Purpose, chain: Chain, index: number): OwnKey {
+    return purpose === 84
+      ? { kind: 'bip84', chain, index, pubkey: this.keys.bip84Pubkey(chain, index) }
+      : { kind: 'bip86', chain, index, pubkey: this.keys.bip86Pubkey(chain, index) };
+  }
+
   /** The next unused index of a chain (never one already seen on chain). */
-  private nextIndex(chain: Chain): number {
-    const c = this.counters[chain];
+  private nextIndex(purpose: Purpose, chain: Chain): number {
+    const c = this.counters[purpose][chain];
     return Math.max(c.issued, c.used);
   }
 
-  /** Hands out a fresh receive script (newaddr). */
-  newReceiveScript(): { script: Uint8Array; index: number } {
-    return this.issue(RECEIVE);
-  }
-
-  private issue(chain: Chain): { script: Uint8Array; index: number } {
-    const index = this.nextIndex(chain);
-    this.counters[chain].issued = index + 1;
+  /** Hands out a fresh receive script (newaddr): P2WPKH (BIP84) by default, or P2TR (BIP86). */
+  newReceiveScript(type: 'p2wpkh' | 'p2tr' = 'p2wpkh'): { script: Uint8Array; index: number } {
+    const purpose: Purpose = type === 'p2tr' ? 86 : 84;
+    const index = this.nextIndex(purpose, RECEIVE);
+    this.counters[purpose][RECEIVE].issued = index + 1;
     this.extendWindows();
     this.touch(metaKey());
-    return { script: this.scriptAt(chain, index), index };
+    return { script: scriptOf(this.ownerAt(purpose, RECEIVE, index)), index };
   }
 
-  /** The change script that the next spend would use (without issuing it). */
+  /** The change script (always P2WPKH) that the next spend would use, without issuing it. */
   peekChangeScript(): { script: Uint8Array; index: number } {
-    const index = this.nextIndex(CHANGE);
+    const index = this.nextIndex(84, CHANGE);
     this.extendWindows();
-    return { script: this.scriptAt(CHANGE, index), index };
+    return { script: scriptOf(this.ownerAt(84, CHANGE, index)), index };
   }
 
   /** Marks the change index returned by peekChangeScript as issued. */
   issueChange(index: number): void {
-    const c = this.counters[CHANGE];
+    const c = this.counters[84][CHANGE];
     if (index + 1 > c.issued) c.issued = index + 1;
     this.extendWindows();
     this.touch(metaKey());
-  }
-
-  private scriptAt(chain: Chain, index: number): Uint8Array {
-    return p2wpkhOfKey(this.keys.bip84(chain, index).pubkey);
   }
 
   ownerOf(script: Uint8Array): ScriptOwner | undefined {
@@ -180,7 +214,7 @@ export class Wallet {
   /** Tracks outputs paying `script` (e.g. a channel's closing output), without being able to spend them. */
   watchScript(script: Uint8Array, label: string): void {
     const k = hex(script);
-    if (this.scripts.get(k)?.kind === 'bip84') return;
+    if (isOwnKey(this.scripts.get(k))) return;
     this.watched.set(k, label);
     this.scripts.set(k, { kind: 'watch', label });
     this.touch(watchKey(k));
@@ -196,8 +230,25 @@ export class Wallet {
   get addressCounters(): {
     readonly receive: Readonly<ChainCounters>;
     readonly change: Readonly<ChainCounters>;
+    readonly taprootReceive: Readonly<ChainCounters>;
+    readonly taprootChange: Readonly<ChainCounters>;
   } {
-    return { receive: { ...this.counters[RECEIVE] }, change: { ...this.counters[CHANGE] } };
+    return {
+      receive: { ...this.counters[84][RECEIVE] },
+      change: { ...this.counters[84][CHANGE] },
+      taprootReceive: { ...this.counters[86][RECEIVE] },
+      taprootChange: { ...this.counters[86][CHANGE] },
+    };
+  }
+
+  /**
+   * A fresh channel key index for KeyChain.channelKeys: never handed out twice, so two channels never
+   * share a funding key or basepoint. Persist (takeChanges) before using the keys.
+   */
+  allocateChannelIndex(): number {
+    const index = this.channelIndexes++;
+    this.touch(metaKey());
+    return index;
   }
 
   // ------------------------------------------------------------------------------------------
@@ -220,8 +271,8 @@ export class Wallet {
     let changed = false;
     for (const o of tx.outputs) {
       const owner = this.scripts.get(hex(o.script));
-      if (owner?.kind !== 'bip84') continue;
-      const c = this.counters[owner.chain];
+      if (!isOwnKey(owner)) continue;
+      const c = this.counters[owner.kind === 'bip84' ? 84 : 86][owner.chain];
       if (owner.index + 1 > c.used) {
         c.used = owner.index + 1;
         changed = true;
@@ -275,6 +326,12 @@ export class Wallet {
   }
 
   applyBlock(block: BlockInput): Result<ApplyResult, WalletError> {
+    if (!Number.isInteger(block.height) || block.height < 0 || !/^[0-9a-f]{64}$/.test(block.hash)) {
+      return err({
+        kind: 'bad-block',
+        message: `height ${block.height}, hash ${String(block.hash).slice(0, 70)}`,
+      });
+    }
     if (this.tipHeight !== null && block.height <= this.tipHeight) {
       return err({ kind: 'block-out-of-order', height: block.height, tipHeight: this.tipHeight });
     }
@@ -294,7 +351,8 @@ export class Wallet {
       const prev = this.txs.get(id);
       this.putTx({
         txid: id,
-        tx: prev?.tx ?? tx,
+        // The mined version: its witness may differ from the one we saw (same txid).
+        tx,
         height: block.height,
         blockHash: block.hash,
         txIndex,
@@ -311,8 +369,8 @@ export class Wallet {
         this.touch(reservationKey(k));
       }
     }
-    this.tipHeight = block.height;
-    this.tipHash = block.hash;
+    this.tipH = block.height;
+    this.tipX = block.hash;
     this.recent.push({ height: block.height, hash: block.hash });
     if (this.recent.length > RECENT_BLOCKS) this.recent.shift();
     this.touch(metaKey());
@@ -344,8 +402,8 @@ export class Wallet {
     const height = this.tipHeight;
     if (this.recent[this.recent.length - 1]?.height === height) this.recent.pop();
     const last = this.recent[this.recent.length - 1];
-    this.tipHeight = height - 1 >= 0 ? height - 1 : null;
-    this.tipHash = last !== undefined && last.height === height - 1 ? last.hash : null;
+    this.tipH = height - 1 >= 0 ? height - 1 : null;
+    this.tipX = last !== undefined && last.height === height - 1 ? last.hash : null;
     this.touch(metaKey());
     return ok({ unconfirmed, dropped });
   }
@@ -463,7 +521,7 @@ export class Wallet {
     let immature = 0n;
     let reserved = 0n;
     for (const c of this.coins()) {
-      if (c.owner.kind !== 'bip84') continue;
+      if (!isOwnKey(c.owner)) continue;
       if (c.status === 'confirmed') confirmed += c.value;
       else if (c.status === 'unconfirmed') unconfirmed += c.value;
       else if (c.status === 'immature') immature += c.value;
@@ -483,7 +541,7 @@ export class Wallet {
    */
   spendableCoins(minConf = 1): Coin[] {
     return this.coins().filter((c) => {
-      if (c.owner.kind !== 'bip84' || c.reservedUntil !== null) return false;
+      if (!isOwnKey(c.owner) || c.reservedUntil !== null) return false;
       if (c.status === 'confirmed') return c.confirmations >= minConf;
       if (c.status === 'unconfirmed' && minConf === 0)
         return this.txs.get(c.txid)?.origin.kind !== 'external';
@@ -591,8 +649,11 @@ export class Wallet {
       tipHash: this.tipHash,
       recent: this.recent.slice(),
       seq: this.seq,
-      receive: { ...this.counters[RECEIVE] },
-      change: { ...this.counters[CHANGE] },
+      channelIndexes: this.channelIndexes,
+      receive: { ...this.counters[84][RECEIVE] },
+      change: { ...this.counters[84][CHANGE] },
+      taprootReceive: { ...this.counters[86][RECEIVE] },
+      taprootChange: { ...this.counters[86][CHANGE] },
     };
   }
 
@@ -619,6 +680,27 @@ export class Wallet {
     return keys.map((k) => this.record(k)).filter((r): r is WalletRecord => r !== null);
   }
 
+  private restore(d: DecodedRecord): void {
+    switch (d.kind) {
+      case 'meta':
+        return;
+      case 'watch':
+        this.watched.set(d.script, d.label);
+        this.scripts.set(d.script, { kind: 'watch', label: d.label });
+        return;
+      case 'tx':
+        this.txs.set(d.value.txid, d.value);
+        return;
+      case 'reservation':
+        this.reservations.set(d.outpoint, { until: d.until, by: d.by });
+        return;
+      case 'pending':
+        this.pending.set(d.value.id, d.value);
+        return;
+    }
+    assertNever(d, 'wallet record');
+  }
+
   static fromRecords(
     records: readonly WalletRecord[],
     keys: WalletKeySource,
@@ -628,32 +710,17 @@ export class Wallet {
     const meta = decoded.find((d) => d.kind === 'meta');
     if (meta === undefined || meta.kind !== 'meta') throw new Error('wallet records have no meta record');
     const w = new Wallet(meta.value.network, keys, options);
-    w.tipHeight = meta.value.tipHeight;
-    w.tipHash = meta.value.tipHash;
+    w.tipH = meta.value.tipHeight;
+    w.tipX = meta.value.tipHash;
     w.recent = meta.value.recent.slice();
     w.seq = meta.value.seq;
-    w.counters[RECEIVE] = { ...meta.value.receive };
-    w.counters[CHANGE] = { ...meta.value.change };
+    w.channelIndexes = meta.value.channelIndexes;
+    w.counters[84][RECEIVE] = { ...meta.value.receive };
+    w.counters[84][CHANGE] = { ...meta.value.change };
+    w.counters[86][RECEIVE] = { ...meta.value.taprootReceive };
+    w.counters[86][CHANGE] = { ...meta.value.taprootChange };
     w.extendWindows();
-    for (const d of decoded) {
-      switch (d.kind) {
-        case 'meta':
-          break;
-        case 'watch':
-          w.watched.set(d.script, d.label);
-          w.scripts.set(d.script, { kind: 'watch', label: d.label });
-          break;
-        case 'tx':
-          w.txs.set(d.value.txid, d.value);
-          break;
-        case 'reservation':
-          w.reservations.set(d.outpoint, { until: d.until, by: d.by });
-          break;
-        case 'pending':
-          w.pending.set(d.value.id, d.value);
-          break;
-      }
-    }
+    for (const d of decoded) w.restore(d);
     for (const t of w.txs.values()) {
       for (const i of t.tx.inputs)
         w.spentBy.set(outpointKey(reversed(i.prevout.txid), i.prevout.vout), t.txid);

@@ -16,17 +16,24 @@ import {
   updateInput,
   updateOutput,
 } from '../../src/bitcoin/psbt.ts';
-import { OP, p2shOfScript, p2wpkh, p2wshOfScript, script } from '../../src/bitcoin/script.ts';
+import { OP, p2shOfScript, p2tr, p2wpkh, p2wshOfScript, script } from '../../src/bitcoin/script.ts';
 import {
   MANDATORY_SCRIPT_VERIFY_FLAGS,
   STANDARD_SCRIPT_VERIFY_FLAGS,
 } from '../../src/bitcoin/script-error.ts';
-import { p2wpkhScriptCode, SIGHASH_ALL, SighashCache, segwitV0Sighash } from '../../src/bitcoin/sighash.ts';
+import {
+  p2wpkhScriptCode,
+  SIGHASH_ALL,
+  SighashCache,
+  segwitV0Sighash,
+  taprootSighash,
+} from '../../src/bitcoin/sighash.ts';
+import { tweakInternalKey, tweakPrivateKey } from '../../src/bitcoin/taproot.ts';
 import { serializeTx, type Transaction, txid } from '../../src/bitcoin/tx.ts';
 import { concat, fromHex, hex } from '../../src/core/bytes.ts';
 import type { Sat } from '../../src/core/units.ts';
 import { hash160 } from '../../src/crypto/hash.ts';
-import { ecdsaSign, publicKeyOf, signatureToDer } from '../../src/crypto/secp256k1.ts';
+import { ecdsaSign, publicKeyOf, schnorrSign, signatureToDer } from '../../src/crypto/secp256k1.ts';
 
 const key1 = new Uint8Array(32).fill(0x11);
 const key2 = new Uint8Array(32).fill(0x22);
@@ -148,6 +155,37 @@ test('funding flow: create, update, sign P2WPKH and P2SH-P2WPKH and P2WSH 2-of-2
   const tampered = { ...signed.value, outputs: [{ ...signed.value.outputs[0]!, value: 89_999n as Sat }] };
   assert.equal(verifyInput(tampered, 0, prevouts, STANDARD_SCRIPT_VERIFY_FLAGS), 'SIG_NULLFAIL');
   assert.equal(verifyInput(tampered, 0, prevouts, MANDATORY_SCRIPT_VERIFY_FLAGS), 'EVAL_FALSE');
+});
+
+test('BIP371 key-path P2TR: tap_internal_key and tap_key_sig, finalize, extract, verify', () => {
+  const secret = new Uint8Array(32).fill(0x33);
+  const internal = publicKeyOf(secret).subarray(1);
+  const outputKey = tweakInternalKey(internal)!.outputKey;
+  const prev = prevTx(p2tr(outputKey), 40_000n);
+  const tx = spend([prev]);
+  let psbt = updateInput(createPsbt(tx), 0, { witnessUtxo: prev.outputs[0]!, tapInternalKey: internal });
+  psbt = updateOutput(psbt, 0, { tapInternalKey: internal });
+  assert.deepEqual(finalizeInput(psbt, 0), { ok: false, error: { kind: 'missing-signature' } });
+  const prevouts = [prev.outputs[0]!];
+  const sighash = taprootSighash(new SighashCache(psbt.tx, prevouts), 0, 0)!;
+  psbt = updateInput(psbt, 0, {
+    tapKeySig: schnorrSign(sighash, tweakPrivateKey(secret), new Uint8Array(32)),
+  });
+  const back = parsePsbt(serializePsbt(psbt));
+  assert.ok(back.ok);
+  assert.equal(hex(back.value.inputs[0]!.tapInternalKey!), hex(internal));
+  assert.equal(hex(back.value.outputs[0]!.tapInternalKey!), hex(internal));
+  assert.equal(back.value.inputs[0]!.tapKeySig!.length, 64);
+  const fin = finalizeInput(back.value, 0);
+  assert.ok(fin.ok);
+  assert.equal(fin.value.inputs[0]!.tapKeySig, undefined);
+  const signed = extractTransaction(fin.value);
+  assert.ok(signed.ok);
+  assert.equal(verifyInput(signed.value, 0, prevouts, STANDARD_SCRIPT_VERIFY_FLAGS), null);
+  // A 63-byte tap_key_sig is rejected with a typed error.
+  const bad = serializePsbt(updateInput(psbt, 0, { tapKeySig: new Uint8Array(63) }));
+  const r = parsePsbt(bad);
+  assert.ok(!r.ok && r.error.kind === 'bad-field');
 });
 
 test('typed errors', () => {

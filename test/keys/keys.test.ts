@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { HDKey } from '@scure/bip32';
+import { addressFromScript } from '../../src/bitcoin/address.ts';
+import { p2tr } from '../../src/bitcoin/script.ts';
 import { fromHex, hex, utf8 } from '../../src/core/bytes.ts';
 import { ecdh, ecdsaVerify, publicKeyOf, sha256 } from '../../src/crypto/index.ts';
 import {
@@ -13,6 +15,7 @@ import {
   recoverMessageSigner,
   seedFromMnemonic,
   taprootOutputKey,
+  taprootTweakedSecret,
 } from '../../src/keys/index.ts';
 import { readSpec } from '../../src/testing/spec.ts';
 
@@ -222,4 +225,36 @@ test('NodeSigner: signs digests and messages, ECDH agrees with the other side', 
   assert.equal(hex(signer.ecdh(publicKeyOf(other))), hex(ecdh(signer.nodeId, other)));
   // The secret does not leak through JSON.
   assert.doesNotMatch(JSON.stringify(signer), new RegExp(hex(keys.nodeKey().secret)));
+});
+
+test('fast public derivation (CKDpub via libsecp256k1) equals the private derivation', () => {
+  const keys = abandonKeys('regtest');
+  for (const chain of [RECEIVE, CHANGE]) {
+    for (const i of [0, 1, 2, 19, 20, 1000, 0x7fffffff]) {
+      assert.equal(hex(keys.bip84Pubkey(chain, i)), hex(keys.bip84(chain, i).pubkey), `${chain}/${i}`);
+    }
+  }
+  // The BIP84 mainnet vector through the public path as well.
+  assert.equal(
+    hex(abandonKeys('bitcoin').bip84Pubkey(RECEIVE, 0)),
+    '0330d54fd0dd420a6e5f8d3624f5f3482cae350f79d5f0753bf5beef9c2d91af3c',
+  );
+  assert.throws(() => keys.bip84Pubkey(RECEIVE, -1));
+  assert.throws(() => keys.bip84Pubkey(RECEIVE, 2 ** 31));
+  assert.throws(() => keys.bip84(CHANGE, 2 ** 31));
+});
+
+test('BIP86 address vector and tweaked secret: the key-path key matches the output key', () => {
+  const keys = abandonKeys('bitcoin');
+  const tr = keys.bip86(RECEIVE, 0);
+  assert.equal(
+    addressFromScript('bitcoin', p2tr(tr.outputKey)),
+    'bc1p5cyxnuxmeuwuvkwfem96lqzszd02n6xdcjrs20cac6yqjjwudpxqkedrcr',
+  );
+  for (const i of [0, 1, 2, 3, 4, 5]) {
+    const k = keys.bip86(CHANGE, i);
+    assert.equal(hex(keys.bip86Pubkey(CHANGE, i)), hex(k.pubkey));
+    // x(tweaked secret · G) is the output key, whatever the parity of the internal key.
+    assert.equal(hex(publicKeyOf(taprootTweakedSecret(k.secret, k.pubkey)).subarray(1)), hex(k.outputKey));
+  }
 });

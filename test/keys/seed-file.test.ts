@@ -3,6 +3,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import { hex } from '../../src/core/bytes.ts';
 import type { EntropySource } from '../../src/crypto/index.ts';
 import { seedFromMnemonic } from '../../src/keys/mnemonic.ts';
@@ -224,4 +225,38 @@ test('corruption, truncation, unknown versions and bit flips are all detected', 
   } finally {
     rmSync(datadir, { recursive: true, force: true });
   }
+});
+
+test('fuzz: decoding arbitrary or mutated seed files only ever fails with SeedFileError', () => {
+  const plain = encodeSeedFile(
+    { entropy: new Uint8Array(24).fill(3), bip39Passphrase: 'p' },
+    undefined,
+    fakeRandom(),
+  );
+  let rejected = 0;
+  fc.assert(
+    fc.property(
+      fc.oneof(
+        fc.uint8Array({ maxLength: 80 }),
+        fc.uint8Array({ maxLength: 60 }).map((tail) => Uint8Array.from([...plain.subarray(0, 10), ...tail])),
+        fc.tuple(fc.nat(plain.length - 1), fc.integer({ min: 1, max: 255 })).map(([i, x]) => {
+          const b = Uint8Array.from(plain);
+          b[i]! ^= x;
+          return b;
+        }),
+      ),
+      (bytes) => {
+        // Encrypted kinds would run scrypt: keep the fuzz on the parsing paths.
+        if (bytes[9] === 1) bytes[9] = 2;
+        try {
+          decodeSeedFile(bytes, undefined);
+        } catch (e) {
+          assert.ok(e instanceof SeedFileError, `unexpected ${String(e)}`);
+          rejected++;
+        }
+      },
+    ),
+    { numRuns: 3000 },
+  );
+  assert.ok(rejected > 2900, `only ${rejected} rejected`);
 });

@@ -9,17 +9,16 @@ import type { BlockInput, WalletKeySource } from '../../src/wallet/types.ts';
 import { Wallet, type WalletOptions } from '../../src/wallet/wallet.ts';
 
 const chain = new KeyChain(new Uint8Array(32).fill(0x5a), 'regtest');
-const memo = new Map<string, KeyPair>();
+const memo = new Map<string, unknown>();
+function memoized<T>(key: string, make: () => T): T {
+  if (!memo.has(key)) memo.set(key, make());
+  return memo.get(key) as T;
+}
 export const keys: WalletKeySource = {
-  bip84(c: Chain, index: number): KeyPair {
-    const k = `${c}/${index}`;
-    let kp = memo.get(k);
-    if (kp === undefined) {
-      kp = chain.bip84(c, index);
-      memo.set(k, kp);
-    }
-    return kp;
-  },
+  bip84: (c: Chain, i: number): KeyPair => memoized(`84/${c}/${i}`, () => chain.bip84(c, i)),
+  bip84Pubkey: (c: Chain, i: number): Uint8Array => memoized(`84p/${c}/${i}`, () => chain.bip84Pubkey(c, i)),
+  bip86: (c: Chain, i: number): KeyPair => memoized(`86/${c}/${i}`, () => chain.bip86(c, i)),
+  bip86Pubkey: (c: Chain, i: number): Uint8Array => memoized(`86p/${c}/${i}`, () => chain.bip86Pubkey(c, i)),
 };
 
 export function newWallet(options: WalletOptions = {}): Wallet {

@@ -9,7 +9,7 @@ import { listfunds } from '../../src/wallet/rpc.ts';
 import type { Wallet } from '../../src/wallet/wallet.ts';
 import { block, externalTx, keys, newWallet } from './helpers.ts';
 
-// Scripts the random chains pay: receive 0..11 and change 0..5 (all inside the lookahead window).
+// Scripts the random chains pay: receive 0..11 and change 0..5 (inside a 12-address lookahead).
 const ours = [
   ...Array.from({ length: 12 }, (_, i) => p2wpkh(hash160(keys.bip84(0, i).pubkey))),
   ...Array.from({ length: 6 }, (_, i) => p2wpkh(hash160(keys.bip84(1, i).pubkey))),
@@ -102,7 +102,7 @@ test('reorg property: apply, disconnect k, apply a fork => confirmed state equal
       const prefix = interpret(opsA.slice(0, keep), [], 1);
       const b = interpret(opsB, prefix.utxos, 1_000_000);
 
-      const w = newWallet();
+      const w = newWallet({ lookahead: 12 });
       a.txs.forEach((txs, h) => {
         assert.ok(w.applyBlock(block(h + 1, txs)).ok);
       });
@@ -114,7 +114,7 @@ test('reorg property: apply, disconnect k, apply a fork => confirmed state equal
         assert.ok(w.applyBlock(block(keep + i + 1, txs, 1)).ok);
       });
 
-      const fresh = newWallet();
+      const fresh = newWallet({ lookahead: 12 });
       prefix.txs.forEach((txs, h) => {
         assert.ok(fresh.applyBlock(block(h + 1, txs)).ok);
       });
@@ -138,7 +138,7 @@ test('reorg property: apply, disconnect k, apply a fork => confirmed state equal
         );
       }
     }),
-    { numRuns: 60 },
+    { numRuns: 50 },
   );
 });
 
@@ -147,8 +147,8 @@ test('reorg property: disconnecting k blocks and re-applying them restores exact
     fc.property(blocksArb, fc.nat(), (ops, kRaw) => {
       const a = interpret(ops, [], 1);
       const k = kRaw % (ops.length + 1);
-      const w = newWallet();
-      const straight = newWallet();
+      const w = newWallet({ lookahead: 12 });
+      const straight = newWallet({ lookahead: 12 });
       a.txs.forEach((txs, h) => {
         assert.ok(w.applyBlock(block(h + 1, txs)).ok);
         assert.ok(straight.applyBlock(block(h + 1, txs)).ok);
@@ -166,6 +166,6 @@ test('reorg property: disconnecting k blocks and re-applying them restores exact
       assert.deepEqual(listfunds(w, { spent: true }), listfunds(straight, { spent: true }));
       assert.deepEqual(w.balance(), straight.balance());
     }),
-    { numRuns: 60 },
+    { numRuns: 50 },
   );
 });

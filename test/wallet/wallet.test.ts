@@ -1,12 +1,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { addressFromScript } from '../../src/bitcoin/address.ts';
+import { checkTransaction } from '../../src/bitcoin/check-tx.ts';
+import { verifyTransaction } from '../../src/bitcoin/interpreter.ts';
+import { extractTransaction, parsePsbtBase64 } from '../../src/bitcoin/psbt.ts';
 import { p2wpkh, p2wshOfScript } from '../../src/bitcoin/script.ts';
+import { STANDARD_SCRIPT_VERIFY_FLAGS } from '../../src/bitcoin/script-error.ts';
 import { p2wpkhScriptCode, SIGHASH_ALL, segwitV0Sighash } from '../../src/bitcoin/sighash.ts';
 import { parseTx, serializeTx, type Transaction, txidHex, weight } from '../../src/bitcoin/tx.ts';
 import { hex } from '../../src/core/bytes.ts';
 import type { FeeratePerKw, Sat } from '../../src/core/units.ts';
 import { ecdsaVerify, hash160, signatureFromDer } from '../../src/crypto/index.ts';
+import { RecordError } from '../../src/wallet/records.ts';
 import {
   listfunds,
   listtransactions,
@@ -33,10 +38,10 @@ const sat = (n: number | bigint) => BigInt(n) as Sat;
 const other = p2wpkh(new Uint8Array(20).fill(0xee)); // someone else's address
 
 /** A wallet with confirmed coins of the given values at height 100, tip at 105. */
-function funded(values: number[]): Wallet {
+function funded(values: number[], type: 'p2wpkh' | 'p2tr' = 'p2wpkh'): Wallet {
   const w = newWallet();
   const txs = values.map((v, i) =>
-    externalTx(1000 + i, [{ script: w.newReceiveScript().script, value: BigInt(v) }]),
+    externalTx(1000 + i, [{ script: w.newReceiveScript(type).script, value: BigInt(v) }]),
   );
   assert.ok(w.applyBlock(block(100, txs)).ok);
   for (let h = 101; h <= 105; h++) assert.ok(w.applyBlock(block(h, [])).ok);
@@ -51,6 +56,12 @@ function assertSigned(w: Wallet, tx: Transaction): void {
     const coin = byKey.get(key);
     assert.ok(coin, `input ${i} is not a wallet coin`);
     assert.equal(input.sequence, RBF_SEQUENCE);
+    if (coin.owner.kind === 'bip86') {
+      // Key path: one 64-byte Schnorr signature (SIGHASH_DEFAULT); checked by the interpreter below.
+      assert.equal(input.witness.length, 1);
+      assert.equal(input.witness[0]!.length, 64);
+      return;
+    }
     assert.equal(input.witness.length, 2);
     const [sig, pubkey] = input.witness as [Uint8Array, Uint8Array];
     assert.equal(hex(p2wpkh(hash160(pubkey))), hex(coin.script), 'witness key does not match the output');
@@ -61,6 +72,13 @@ function assertSigned(w: Wallet, tx: Transaction): void {
       `bad signature on input ${i}`,
     );
   });
+  // And the independent script interpreter accepts it under mempool policy.
+  const prevouts = tx.inputs.map((input) => {
+    const c = byKey.get(outpointKey(hex(Uint8Array.from(input.prevout.txid).reverse()), input.prevout.vout))!;
+    return { value: c.value, script: c.script };
+  });
+  assert.equal(verifyTransaction(tx, prevouts, STANDARD_SCRIPT_VERIFY_FLAGS), null);
+  assert.equal(checkTransaction(tx), null);
 }
 
 function feeOf(w: Wallet, tx: Transaction): bigint {
@@ -83,7 +101,8 @@ test('receives to new addresses, counts confirmations, lists funds in CLN shape'
   const w = newWallet();
   const a = newaddr(w);
   assert.ok(a.ok);
-  assert.match(a.value.bech32, /^bcrt1q/);
+  assert.match(a.value.bech32!, /^bcrt1q/);
+  assert.equal(a.value.p2tr, undefined);
   const script = w.newReceiveScript().script;
   const tx = externalTx(1, [
     { script, value: 50_000n },
@@ -244,6 +263,11 @@ test('withdraw errors are typed and change nothing', () => {
     ),
     'bad-amount',
   );
+  assert.equal(
+    errKind(withdraw(w, other, sat(10_000), { feerate: rate(1000), maxFee: sat(100) })),
+    'fee-too-high',
+  );
+  assert.equal(errKind(withdraw(w, other, 'all', { feerate: rate(1000), maxFee: sat(100) })), 'fee-too-high');
   assert.equal(snapshot(w), before);
   assert.deepEqual(w.takeChanges(), { put: [], delete: [] });
   // And the RPC path works.
@@ -253,6 +277,13 @@ test('withdraw errors are typed and change nothing', () => {
     feerate: rate(1000),
   });
   assert.ok(ok.ok);
+  // The PSBT carries the signed transaction: extracting it gives the same bytes.
+  const psbt = parsePsbtBase64(ok.value.psbt);
+  assert.ok(psbt.ok);
+  assert.ok(psbt.value.inputs.every((i) => i.witnessUtxo !== undefined));
+  const extracted = extractTransaction(psbt.value);
+  assert.ok(extracted.ok);
+  assert.equal(hex(serializeTx(extracted.value)), ok.value.tx);
   assert.equal(txidHex(parseTx(Buffer.from(ok.value.tx, 'hex'))), ok.value.txid);
 });
 
@@ -281,6 +312,10 @@ test('RBF bump: same inputs, higher fee meeting BIP125, old tx replaced; if the 
   assert.ok(first.ok);
   const oldFee = first.value.fee;
   assert.equal(errKind(bumpFee(w, first.value.txid, 400)), 'bad-feerate');
+  const unchanged = snapshot(w);
+  assert.equal(errKind(bumpFee(w, first.value.txid, 3000, { maxFee: sat(200) })), 'fee-too-high');
+  assert.equal(errKind(bumpFee(w, 'ab'.repeat(32), 3000)), 'unknown-tx');
+  assert.equal(snapshot(w), unchanged);
   const bumped = bumpFee(w, first.value.txid, 3000);
   assert.ok(bumped.ok, bumped.ok ? '' : walletErrorMessage(bumped.error));
   const tx = bumped.value.tx;
@@ -400,6 +435,9 @@ test('block order is enforced; only the tip can be disconnected', () => {
   const w = newWallet();
   assert.ok(w.applyBlock(block(5, [])).ok);
   assert.equal(errKind(w.applyBlock(block(5, [], 1))), 'block-out-of-order');
+  assert.equal(errKind(w.applyBlock({ height: Number.NaN, hash: block(6, []).hash, txs: [] })), 'bad-block');
+  assert.equal(errKind(w.applyBlock({ height: 6, hash: 'XYZ', txs: [] })), 'bad-block');
+  assert.equal(w.tipHeight, 5);
   assert.equal(errKind(w.disconnectBlock(block(4, []).hash)), 'not-tip');
   assert.ok(w.disconnectBlock(block(5, []).hash).ok);
   assert.equal(w.tipHeight, 4);
@@ -467,6 +505,30 @@ test('records: full snapshot and incremental changes rebuild the same wallet', (
   // Unknown fields (the extensible tail) are ignored.
   const extended = snap.map((r) => ({ ...r, data: { ...r.data, futureField: [1, 2, 3] } }));
   assert.equal(snapshot(Wallet.fromRecords(extended, keys)), snapshot(w));
+  // Damaged records fail loudly instead of producing a wrong balance.
+  const txRecord = snap.find((r) => r.key.startsWith('tx/'))!;
+  const damaged: [string, Record<string, unknown>][] = [
+    ['raw', { ...txRecord.data, raw: 'zz' }],
+    ['height', { ...txRecord.data, height: -1 }],
+    ['origin', { ...txRecord.data, origin: { kind: 'stolen' } }],
+    ['coinbase', { ...txRecord.data, coinbase: 'no' }],
+  ];
+  for (const [what, data] of damaged) {
+    const bad = snap.map((r) => (r.key === txRecord.key ? { ...r, data } : r));
+    assert.throws(() => Wallet.fromRecords(bad, keys), RecordError, what);
+  }
+  assert.throws(
+    () => Wallet.fromRecords([...snap, { key: 'mystery/1', version: 1, data: {} }], keys),
+    RecordError,
+  );
+  assert.throws(
+    () =>
+      Wallet.fromRecords(
+        snap.filter((r) => r.key !== 'meta'),
+        keys,
+      ),
+    /no meta record/,
+  );
 });
 
 test('CLN parameter parsing: satoshi and feerate', () => {
@@ -512,4 +574,57 @@ test('deep reorgs beyond the remembered block hashes still disconnect correctly'
   assert.ok(w.applyBlock(block(9, [pay], 1)).ok);
   assert.equal(w.balance().confirmed, 1234n);
   assert.equal(w.coins()[0]!.height, 9);
+});
+
+test('channel key indexes are never handed out twice, across restarts', () => {
+  const w = newWallet();
+  assert.equal(w.allocateChannelIndex(), 0);
+  assert.equal(w.allocateChannelIndex(), 1);
+  const restored = Wallet.fromRecords(w.toRecords(), keys);
+  assert.equal(restored.allocateChannelIndex(), 2);
+  // A meta record written before the field existed reads as "none handed out".
+  const old = w.toRecords().map((r) => {
+    if (r.key !== 'meta') return r;
+    const { channelIndexes: _, ...rest } = r.data;
+    return { ...r, data: rest };
+  });
+  assert.equal(Wallet.fromRecords(old, keys).allocateChannelIndex(), 0);
+});
+
+test('taproot (BIP86): p2tr addresses, received coins spent by key path alone or mixed with P2WPKH', () => {
+  const w = newWallet();
+  const both = newaddr(w, 'all');
+  assert.ok(both.ok);
+  assert.match(both.value.bech32!, /^bcrt1q/);
+  assert.match(both.value.p2tr!, /^bcrt1p/);
+  assert.equal(errKind(newaddr(w, 'p2sh-segwit')), 'bad-destination');
+  const tr = funded([150_000, 90_000], 'p2tr');
+  assert.deepEqual(tr.addressCounters.taprootReceive, { issued: 2, used: 2 });
+  assert.equal(
+    listfunds(tr).outputs.every((o) => o.address?.startsWith('bcrt1p')),
+    true,
+  );
+  const r = withdraw(tr, other, sat(200_000), { feerate: rate(3000) });
+  assert.ok(r.ok, r.ok ? '' : walletErrorMessage(r.error));
+  assert.equal(r.value.tx.inputs.length, 2);
+  assertSigned(tr, r.value.tx);
+  assert.ok(r.value.fee * 1000n >= BigInt(3000 * weight(r.value.tx)));
+  // Change goes to a P2WPKH change address.
+  assert.equal(tr.ownerOf(r.value.tx.outputs[r.value.changeVout!]!.script)?.kind, 'bip84');
+
+  // Mixed inputs: taproot signatures commit to every spent output, segwit v0 ones to their own.
+  const mixed = funded([60_000]);
+  const trScript = mixed.newReceiveScript('p2tr').script;
+  assert.ok(mixed.applyBlock(block(106, [externalTx(5000, [{ script: trScript, value: 70_000n }])])).ok);
+  const m = withdraw(mixed, other, 'all', { feerate: rate(2000) });
+  assert.ok(m.ok);
+  assert.equal(m.value.tx.inputs.length, 2);
+  assertSigned(mixed, m.value.tx);
+  const b = bumpFee(mixed, m.value.txid, 6000);
+  assert.ok(b.ok);
+  assertSigned(mixed, b.value.tx);
+  // Taproot counters survive a restart.
+  const restored = Wallet.fromRecords(mixed.toRecords(), keys);
+  assert.deepEqual(restored.addressCounters, mixed.addressCounters);
+  assert.deepEqual(listfunds(restored, { spent: true }), listfunds(mixed, { spent: true }));
 });
