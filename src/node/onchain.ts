@@ -44,6 +44,7 @@ export class Onchain {
     }
     const service = new Onchain(wallet, store, opts.chain, opts.log, start);
     service.persist();
+    await service.rebroadcast();
     return service;
   }
 
@@ -83,6 +84,17 @@ export class Onchain {
     this.log.info({ height, unconfirmed: r.value.unconfirmed, dropped: r.value.dropped }, 'block disconnected (reorg)');
   }
 
+  /** Our unconfirmed transactions may have left the mempools while we were down: send them again. */
+  private async rebroadcast(): Promise<void> {
+    for (const t of this.wallet.unconfirmedOwn()) {
+      try {
+        await this.chain.broadcast(serializeTx(t.tx));
+      } catch (e) {
+        this.log.info({ txid: t.txid, reason: (e as Error).message }, 'rebroadcast refused');
+      }
+    }
+  }
+
   /**
    * Persists the wallet's new transaction, then broadcasts it. A refused broadcast abandons the
    * transaction (its inputs come back) and the error is returned for the caller to report.
@@ -97,10 +109,6 @@ export class Onchain {
       this.persist();
       return { ok: false, message: (e as Error).message };
     }
-  }
-
-  rawOf(tx: Parameters<typeof serializeTx>[0]): Uint8Array {
-    return serializeTx(tx);
   }
 
   async close(): Promise<void> {

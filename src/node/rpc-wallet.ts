@@ -23,7 +23,7 @@ export function walletMethods(onchain: Onchain): MethodSpec[] {
       description: 'A fresh address of the on-chain wallet: newaddr [bech32|p2tr|all]',
       params: [{ name: 'addresstype', type: 'string' }],
       handler: (p) => {
-        const r = newaddr(w, (p.addresstype ?? 'bech32') as 'bech32');
+        const r = newaddr(w, p.addresstype ?? 'bech32');
         if (!r.ok) fail(r.error);
         return r.value;
       },
