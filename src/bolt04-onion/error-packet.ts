@@ -1,15 +1,12 @@
 // Returning errors (BOLT 4 "Returning Errors"): the erring node builds and obfuscates the return packet,
 // each hop back obfuscates it again with its `ammag` key, and the origin peels the layers to find which
 // hop's `um` HMAC matches. Attribution data (option_attribution_data) is not handled here.
+
+import type { WireError } from '../bolt01-wire/index.ts';
 import { concat, readU16be, u16be } from '../core/bytes.ts';
 import { err, ok, type Result } from '../core/result.ts';
 import { hmacSha256 } from '../crypto/index.ts';
-import {
-  decodeFailureMessage,
-  encodeFailureMessage,
-  type Failure,
-  type FailureDecodeError,
-} from './failure.ts';
+import { decodeFailure, encodeFailure, type Failure } from './failure.ts';
 import { generateKey, hmacEqual, xorStream } from './keys.ts';
 
 export const ERROR_PAD_TARGET = 256;
@@ -25,7 +22,7 @@ export function createErrorPacket(
   sharedSecret: Uint8Array,
   failureMessage: Uint8Array | Failure,
 ): Uint8Array {
-  const msg = failureMessage instanceof Uint8Array ? failureMessage : encodeFailureMessage(failureMessage);
+  const msg = failureMessage instanceof Uint8Array ? failureMessage : encodeFailure(failureMessage);
   if (msg.length > 0xffff) throw new RangeError('failure message longer than 65535 bytes');
   // BOLT #4:
   //   - MUST set `pad` such that the `failure_len` plus `pad_len` is at least 256.
@@ -48,7 +45,7 @@ export type DecodedError = {
   readonly hopIndex: number;
   readonly failureMessage: Uint8Array;
   /** The decoded failure, or why the erring node's message does not parse (still attributed to it). */
-  readonly failure: Result<Failure, FailureDecodeError>;
+  readonly failure: Result<Failure, WireError>;
 };
 
 export type ErrorDecodeError =
@@ -87,5 +84,5 @@ export function decodeErrorPacket(
   const padLen = readU16be(plain, 34 + failureLen);
   if (34 + failureLen + 2 + padLen !== plain.length) return err({ code: 'malformed', hopIndex });
   const failureMessage = plain.slice(34, 34 + failureLen);
-  return ok({ hopIndex, failureMessage, failure: decodeFailureMessage(failureMessage) });
+  return ok({ hopIndex, failureMessage, failure: decodeFailure(failureMessage) });
 }

@@ -10,7 +10,7 @@ import {
   decodeErrorPacket,
   wrapErrorPacket,
 } from '../../src/bolt04-onion/error-packet.ts';
-import { encodeFailureMessage, type Failure } from '../../src/bolt04-onion/failure.ts';
+import { encodeFailure, type FailureInput } from '../../src/bolt04-onion/failure.ts';
 import { ecdhWithSecret } from '../../src/bolt04-onion/keys.ts';
 import { decodeHopPayload, encodeHopPayload, type HopPayload } from '../../src/bolt04-onion/payload.ts';
 import { buildOnion, peelOnion } from '../../src/bolt04-onion/sphinx.ts';
@@ -97,12 +97,12 @@ function ours(s: Scenario) {
   return built.value;
 }
 
-const FAILURES: Failure[] = [
-  { type: 'temporary_node_failure' },
-  { type: 'incorrect_or_unknown_payment_details', htlcMsat: msat(123_456), height: 800_123 },
-  { type: 'fee_insufficient', htlcMsat: msat(99_000), channelUpdate: fromHex('0102'.repeat(65)) },
-  { type: 'invalid_onion_payload', tlvType: 8n, offset: 3 },
-  { type: 'final_incorrect_cltv_expiry', cltvExpiry: 812_000 },
+const FAILURES: FailureInput[] = [
+  { failure: 'temporary_node_failure' },
+  { failure: 'incorrect_or_unknown_payment_details', htlc_msat: 123_456n, height: 800_123 },
+  { failure: 'fee_insufficient', htlc_msat: 99_000n, channel_update: fromHex('0102'.repeat(65)) },
+  { failure: 'invalid_onion_payload', type: 8n, offset: 3 },
+  { failure: 'final_incorrect_cltv_expiry', cltv_expiry: 812_000 },
 ];
 
 interface ErrorCase {
@@ -223,7 +223,7 @@ function errorRequests(requests: Json[]): ErrorCase[] {
   for (const [si, s] of scenarios.entries()) {
     const secrets = ours(s).hopKeys.map((k) => k.sharedSecret);
     for (const at of new Set([0, Math.floor(s.keys.length / 2), s.keys.length - 1])) {
-      const failure = encodeFailureMessage(FAILURES[(si + at) % FAILURES.length]!);
+      const failure = encodeFailure(FAILURES[(si + at) % FAILURES.length]!);
       cases.push({ s, at, failure, secrets });
       // Here -> Electrum: we create at hop `at` and wrap back, Electrum decodes.
       let packet = createErrorPacket(secrets[at]!, failure);
