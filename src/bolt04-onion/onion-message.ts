@@ -242,7 +242,7 @@ export function readOnionMessage(
   // - if `encrypted_data_tlv` contains `allowed_features`:
   //   - MUST ignore the message if:
   //     - `encrypted_data_tlv.allowed_features.features` contains an unknown feature bit (even if it is odd).
-  // No feature bits are defined for onion messages yet, so any set bit is unknown.
+  // (No feature bits are defined for onion messages yet, so any set bit is unknown.)
   if (data.allowedFeatures?.some((b) => b !== 0)) return err({ code: 'unsupported_features' });
 
   if (peeled.value.type === 'forward') {
