@@ -18,6 +18,7 @@ import {
   type HopPayload,
   readHopPayload,
 } from '../../src/bolt04-onion/payload.ts';
+import { processBlindedHop } from '../../src/bolt04-onion/relay.ts';
 import { buildOnion, peelOnion } from '../../src/bolt04-onion/sphinx.ts';
 import { fromHex, hex } from '../../src/core/bytes.ts';
 import { type Msat, msat } from '../../src/core/units.ts';
@@ -190,17 +191,37 @@ test('blinded-payment-onion-test.json: onion built, then forwarded through the b
     assert.equal(hex(unblinded.value.nextPathKey), h.next_path_key, `${h.alias} next_path_key`);
     const c = unblinded.value.data.paymentConstraints!;
     assert.ok(cltv <= c.maxCltvExpiry && amount >= c.htlcMinimumMsat, `${h.alias} within constraints`);
-    if (ins.type === 'blinded_forward') {
-      const next = blindedForward(amount, cltv, unblinded.value.data.paymentRelay!);
-      assert.ok(next !== null);
-      amount = next.amtToForward;
-      cltv = next.outgoingCltvValue;
-      pathKey = unblinded.value.nextPathKey;
+    const decision = processBlindedHop(ins, { amountMsat: amount, cltvExpiry: cltv }, access);
+    assert.ok(decision.ok, `${h.alias}: ${!decision.ok && decision.error.reason}`);
+    // The constraints are enforced: one block past max_cltv_expiry, or one msat below the minimum, fails.
+    const late = processBlindedHop(ins, { amountMsat: amount, cltvExpiry: c.maxCltvExpiry + 1 }, access);
+    assert.ok(!late.ok && late.error.failure === 'invalid_onion_blinding');
+    const small = processBlindedHop(
+      ins,
+      { amountMsat: msat(c.htlcMinimumMsat - 1n), cltvExpiry: cltv },
+      access,
+    );
+    assert.ok(!small.ok);
+    if (decision.value.type === 'forward') {
+      assert.equal(ins.type, 'blinded_forward');
+      assert.equal(decision.value.next.type, 'short_channel_id');
+      assert.equal(hex(decision.value.nextPathKey), h.next_path_key);
+      const manual = blindedForward(amount, cltv, unblinded.value.data.paymentRelay!);
+      assert.deepEqual(manual, {
+        amtToForward: decision.value.amtToForward,
+        outgoingCltvValue: decision.value.outgoingCltvValue,
+      });
+      amount = decision.value.amtToForward;
+      cltv = decision.value.outgoingCltvValue;
+      pathKey = decision.value.nextPathKey;
     } else {
-      assert.equal(ins.amtToForward, amount, 'recipient gets what the relays computed');
-      assert.equal(ins.outgoingCltvValue, cltv);
-      assert.equal(ins.totalAmountMsat, 150000n);
-      assert.equal(hex(unblinded.value.data.pathId!), 'c9cf92f45ade68345bc20ae672e2012f4af487ed4415');
+      assert.equal(ins.type, 'blinded_final');
+      assert.equal(decision.value.amtToForward, amount, 'recipient gets what the relays computed');
+      assert.equal(decision.value.outgoingCltvValue, cltv);
+      assert.equal(decision.value.totalAmountMsat, 150000n);
+      assert.equal(hex(decision.value.pathId!), 'c9cf92f45ade68345bc20ae672e2012f4af487ed4415');
+      const short = processBlindedHop(ins, { amountMsat: msat(amount - 1n), cltvExpiry: cltv }, access);
+      assert.ok(!short.ok && short.error.failure === 'invalid_onion_blinding');
     }
   }
   assert.equal(amount, BigInt(g.final_amount_msat));
