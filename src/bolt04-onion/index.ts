@@ -1,5 +1,6 @@
 // BOLT 4: Sphinx onions, hop payloads, failures and error packets, route blinding, onion messages.
 
+export * from './attribution.ts';
 export * from './blinding.ts';
 export * from './error-packet.ts';
 export * from './failure.ts';
