@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { encodeTlvStream } from '../../src/bolt01-wire/index.ts';
 import { type BlindedHop, createBlindedPath, encodeEncryptedData } from '../../src/bolt04-onion/blinding.ts';
 import { ecdhWithSecret } from '../../src/bolt04-onion/keys.ts';
 import {
@@ -9,7 +10,7 @@ import {
   readOnionMessage,
   toWireBlindedPath,
 } from '../../src/bolt04-onion/onion-message.ts';
-import { blindedNodeIdTweak } from '../../src/bolt04-onion/sphinx.ts';
+import { blindedNodeIdTweak, buildOnion } from '../../src/bolt04-onion/sphinx.ts';
 import { concat, fromHex, hex, readU16be, u16be, utf8 } from '../../src/core/bytes.ts';
 import { publicKeyOf, sha256 } from '../../src/crypto/index.ts';
 import { encryptedDataFromJson, type Json, loadVector } from './vectors.ts';
@@ -166,4 +167,89 @@ test('onion messages: reply paths round-trip, large payloads switch to 32768 byt
   const tampered = Uint8Array.from(big.value.packet);
   tampered[500]! ^= 1;
   assert.ok(!readOnionMessage(big.value.pathKey, tampered, ecdhWithSecret(bobKey)).ok);
+});
+
+test('onion message reader rules: extra fields at a forward hop, path_id at a forward hop, no next hop, two payloads', () => {
+  const bobKey = fromHex('42'.repeat(32));
+  const carolKey = fromHex('43'.repeat(32));
+  const bob = publicKeyOf(bobKey);
+  const carol = publicKeyOf(carolKey);
+  const send = (
+    bobData: Uint8Array,
+    final: Parameters<typeof buildOnionMessage>[0]['final'],
+    lone = false,
+  ) => {
+    const { path } = createBlindedPath({
+      sessionKey: fromHex('09'.repeat(32)),
+      hops: lone
+        ? [{ nodeId: bob, encryptedData: bobData }]
+        : [
+            { nodeId: bob, encryptedData: bobData },
+            { nodeId: carol, encryptedData: encodeEncryptedData({ pathId: utf8('p') }) },
+          ],
+    });
+    const b = buildOnionMessage({ sessionKey: fromHex('0a'.repeat(32)), path, ...(final ? { final } : {}) });
+    assert.ok(b.ok);
+    return readOnionMessage(b.value.pathKey, b.value.packet, ecdhWithSecret(bobKey));
+  };
+  const fwd = encodeEncryptedData({ nextNodeId: carol });
+  assert.ok(send(fwd, undefined).ok);
+  const pathIdAtForward = send(encodeEncryptedData({ nextNodeId: carol, pathId: utf8('x') }), undefined);
+  assert.ok(!pathIdAtForward.ok && pathIdAtForward.error.code === 'forward_with_path_id');
+  const nowhere = send(encodeEncryptedData({ padding: new Uint8Array(3) }), undefined);
+  assert.ok(!nowhere.ok && nowhere.error.code === 'no_next_hop');
+  const features = send(
+    encodeEncryptedData({ nextNodeId: carol, allowedFeatures: fromHex('01') }),
+    undefined,
+  );
+  assert.ok(!features.ok && features.error.code === 'unsupported_features');
+  // Bob as the final hop receiving two payload fields (types >= 64) ignores the message.
+  const two = send(
+    encodeEncryptedData({ pathId: utf8('me') }),
+    {
+      unknown: [
+        { type: 65n, value: utf8('a') },
+        { type: 67n, value: utf8('b') },
+      ],
+    },
+    true,
+  );
+  assert.ok(!two.ok && two.error.code === 'multiple_payloads');
+  const oneField = send(
+    encodeEncryptedData({ pathId: utf8('me') }),
+    { unknown: [{ type: 65n, value: utf8('a') }] },
+    true,
+  );
+  assert.ok(
+    oneField.ok && oneField.value.type === 'final' && hex(oneField.value.pathId!) === hex(utf8('me')),
+  );
+});
+
+test('onion message: a forward hop whose payload carries more than encrypted_recipient_data is ignored', () => {
+  const bobKey = fromHex('42'.repeat(32));
+  const bob = publicKeyOf(bobKey);
+  const carol = publicKeyOf(fromHex('43'.repeat(32)));
+  const { path } = createBlindedPath({
+    sessionKey: fromHex('0b'.repeat(32)),
+    hops: [{ nodeId: bob, encryptedData: encodeEncryptedData({ nextNodeId: carol }) }],
+  });
+  // Bob is told to forward, but the sender put an extra record in his payload and a next hop after him.
+  const r = buildOnion({
+    sessionKey: fromHex('0c'.repeat(32)),
+    associatedData: new Uint8Array(0),
+    kind: 'message',
+    hops: [
+      {
+        publicKey: path.hops[0]!.blindedNodeId,
+        payload: encodeTlvStream('onionmsg_tlv', {
+          encrypted_recipient_data: { encrypted_recipient_data: path.hops[0]!.encryptedRecipientData },
+          unknown: [{ type: 5n, value: utf8('x') }],
+        }),
+      },
+      { publicKey: carol, payload: fromHex('0100') },
+    ],
+  });
+  assert.ok(r.ok);
+  const res = readOnionMessage(path.firstPathKey, r.value.packet, ecdhWithSecret(bobKey));
+  assert.ok(!res.ok && res.error.code === 'forward_with_extra_fields');
 });

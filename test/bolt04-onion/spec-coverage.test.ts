@@ -15,6 +15,8 @@ const COVERED: Record<string, string> = {
   'blinded-payment-onion-test.json': 'blinding.test.ts',
   'blinded-onion-message-onion-test.json': 'onion-message.test.ts',
 };
+/** The markdown "Test Vector" section of 04-onion-routing.md (errors with attribution data, success). */
+const MARKDOWN_VECTORS_TEST = 'attribution.test.ts';
 /** Vectors not run, with the reason. Must stay empty; the test fails if it grows. */
 const NOT_RUN: Record<string, string> = {};
 const MAX_NOT_RUN = 0;
@@ -29,6 +31,8 @@ test('every BOLT 4 vector file is run by a test (not run: 0)', () => {
     const text = readFileSync(join(repoRoot, 'test', 'bolt04-onion', testFile), 'utf8');
     assert.ok(text.includes(`'${file}'`), `${testFile} loads ${file}`);
   }
+  const md = readFileSync(join(repoRoot, 'test', 'bolt04-onion', MARKDOWN_VECTORS_TEST), 'utf8');
+  assert.ok(md.includes("readBolt('04-onion-routing.md')") && md.includes('## Returning success'));
 });
 
 const BOLT_FILES: Record<string, string> = { '1': '01-messaging.md', '4': '04-onion-routing.md' };
