@@ -18,7 +18,9 @@ import { fromHex, hex, u64be, utf8 } from '../../src/core/bytes.ts';
 import { msat } from '../../src/core/units.ts';
 import { publicKeyOf, sha256 } from '../../src/crypto/index.ts';
 import { repoRoot } from '../../src/testing/spec.ts';
-import type { Json } from './vectors.ts';
+import { type Json, loadVector } from './vectors.ts';
+
+const vector = loadVector('onion-test.json');
 
 const PYTHON = '/usr/bin/python3';
 const TOOL = join(repoRoot, 'tools', 'electrum_onion.py');
@@ -148,6 +150,13 @@ function batch(): { answers: Json[]; errorCases: ErrorCase[] } {
     associated_data: hex(s4.ad),
   });
   const errorCases = errorRequests(requests);
+  // Last: Electrum peels the spec's onion-test.json vector with the vector's node keys.
+  requests.push({
+    op: 'peel_chain',
+    onion: vector.onion,
+    privkeys: vector.decode,
+    associated_data: vector.generate.associated_data,
+  });
   return { answers: electrum(requests), errorCases };
 }
 
@@ -253,9 +262,30 @@ function errorRequests(requests: Json[]): ErrorCase[] {
   return cases;
 }
 
+test('Electrum: it peels the onion-test.json vector to the same payloads and next onions as we do', () => {
+  const { answers } = results();
+  const theirs = answers[answers.length - 1]!;
+  assert.equal(theirs.hops.length, vector.decode.length);
+  let onion = fromHex(vector.onion);
+  const ad = fromHex(vector.generate.associated_data);
+  for (const [i, hop] of theirs.hops.entries()) {
+    assert.equal(hop.error, undefined, `Electrum peels vector hop ${i}`);
+    const r = peelOnion(onion, ecdhWithSecret(fromHex(vector.decode[i])), ad);
+    assert.ok(r.ok);
+    assert.equal(hop.final, r.value.type === 'final');
+    const d = decodeHopPayload(r.value.payload);
+    assert.ok(d.ok);
+    assert.deepEqual(toElectrumFields(d.value), hop.payload, `vector hop ${i} payload`);
+    if (r.value.type === 'forward') {
+      assert.equal(hop.next_onion, hex(r.value.nextOnion));
+      onion = r.value.nextOnion;
+    }
+  }
+});
+
 test('Electrum: error packets made here are attributed there, and vice versa', () => {
   const { answers: all, errorCases: cases } = results();
-  const answers = all.slice(ROUTE_ANSWERS + 2);
+  const answers = all.slice(ROUTE_ANSWERS + 2, all.length - 1);
   for (const [ci, c] of cases.entries()) {
     const theirs = answers[ci * 2]!;
     assert.equal(theirs.error, undefined, `Electrum decodes our error: ${theirs.error}`);
