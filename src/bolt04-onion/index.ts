@@ -4,6 +4,7 @@ export * from './attribution.ts';
 export * from './blinding.ts';
 export * from './error-packet.ts';
 export * from './failure.ts';
+export * from './forward.ts';
 export * from './keys.ts';
 export * from './onion-message.ts';
 export * from './payload.ts';

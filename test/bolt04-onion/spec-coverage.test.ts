@@ -35,7 +35,11 @@ test('every BOLT 4 vector file is run by a test (not run: 0)', () => {
   assert.ok(md.includes("readBolt('04-onion-routing.md')") && md.includes('## Returning success'));
 });
 
-const BOLT_FILES: Record<string, string> = { '1': '01-messaging.md', '4': '04-onion-routing.md' };
+const BOLT_FILES: Record<string, string> = {
+  '1': '01-messaging.md',
+  '2': '02-peer-protocol.md',
+  '4': '04-onion-routing.md',
+};
 const squash = (s: string) => s.replace(/\s+/g, ' ').trim();
 
 test('every // BOLT #n: quote in src/bolt04-onion is verbatim spec text', () => {
