@@ -3,6 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import {
   ATTRIBUTION_DATA_SIZE,
   addAttribution,
@@ -13,6 +14,7 @@ import { decodeErrorPacket, rawErrorPacket, wrapErrorPacket } from '../../src/bo
 import { encodeFailure } from '../../src/bolt04-onion/failure.ts';
 import { sharedSecretsAlongRoute } from '../../src/bolt04-onion/keys.ts';
 import { fromHex, hex } from '../../src/core/bytes.ts';
+import { sha256 } from '../../src/crypto/index.ts';
 import { readBolt } from '../../src/testing/spec.ts';
 
 const md = readBolt('04-onion-routing.md');
@@ -127,4 +129,34 @@ test('attribution: a tampering hop is pinned down, the hops before it still veri
   // Hops 0, 1 and 2 verify (node 2 signed the tampered bytes); node 3's HMACs then fail.
   assert.deepEqual(holdTimesFromAttribution(attribution!, secrets), [5, 4, 3]);
   assert.equal(unwrapAttribution(new Uint8Array(10), new Uint8Array(0), secrets[0]!, 5), null);
+});
+
+test('property: any route up to 20 hops, any erring hop — attribution verifies every hop and returns the hold times', () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 20 }),
+      fc.nat(),
+      fc.array(fc.integer({ min: 0, max: 2 ** 32 - 1 }), { minLength: 20, maxLength: 20 }),
+      (n, pick, times) => {
+        const secrets = Array.from({ length: n }, (_, i) => sha256(new Uint8Array([n, i, 7])));
+        const erring = pick % n;
+        let received = rawErrorPacket(secrets[erring]!, fromHex('2002'));
+        let attribution: Uint8Array | null = null;
+        for (let hop = erring; hop >= 0; hop--) {
+          attribution = addAttribution({
+            previous: attribution,
+            returnPacket: received,
+            holdTime: times[hop]!,
+            sharedSecret: secrets[hop]!,
+          });
+          received = wrapErrorPacket(secrets[hop]!, received);
+        }
+        const d = decodeErrorPacket(secrets, received, { attributionData: attribution! });
+        assert.ok(d.ok);
+        assert.equal(d.value.hopIndex, erring);
+        assert.deepEqual(d.value.holdTimes, times.slice(0, erring + 1));
+      },
+    ),
+    { numRuns: 25 },
+  );
 });
