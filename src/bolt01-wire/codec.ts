@@ -99,15 +99,31 @@ function fieldSize(f: FieldDef): number | null {
   return typeof f.count === 'number' ? f.count * el : null;
 }
 
+/** Every field list in the table, so derived facts about them are computed once, at load. */
+function allFieldLists(): (readonly FieldDef[])[] {
+  const t = specTable as unknown as {
+    messages: Record<string, { fields: readonly FieldDef[] }>;
+    failures: Record<string, { fields: readonly FieldDef[] }>;
+  };
+  return [
+    ...Object.values(t.messages).map((m) => m.fields),
+    ...Object.values(t.failures).map((f) => f.fields),
+    ...Object.values(subtypes).map((s) => s.fields),
+    ...Object.values(rawStreams).flatMap((s) => Object.values(s.records).map((r) => r.fields)),
+  ];
+}
+
+function computeLengthFields(fields: readonly FieldDef[]): ReadonlySet<string> {
+  return new Set(fields.flatMap((f) => (typeof f.count === 'string' && f.count !== '...' ? [f.count] : [])));
+}
+
+const LENGTH_FIELDS: ReadonlyMap<readonly FieldDef[], ReadonlySet<string>> = new Map(
+  allFieldLists().map((fields) => [fields, computeLengthFields(fields)] as const),
+);
+
 /** Names of the fields that only carry the length of a later array: the encoder fills them in. */
-const lengthFieldCache = new WeakMap<readonly FieldDef[], ReadonlySet<string>>();
 export function lengthFields(fields: readonly FieldDef[]): ReadonlySet<string> {
-  let set = lengthFieldCache.get(fields);
-  if (!set) {
-    set = new Set(fields.flatMap((f) => (typeof f.count === 'string' && f.count !== '...' ? [f.count] : [])));
-    lengthFieldCache.set(fields, set);
-  }
-  return set;
+  return LENGTH_FIELDS.get(fields) ?? computeLengthFields(fields);
 }
 
 // ---- reading ----------------------------------------------------------------------------------------------
@@ -178,6 +194,8 @@ export function readScalar(r: Reader, type: string, at: string): unknown {
       return type === 'tu64' ? v : Number(v);
     }
     case 'bigsize': {
+      // Fast path for the common one-byte form; everything else goes through core/bigsize.
+      if (r.pos < r.end && r.buf[r.pos]! < 0xfd) return BigInt(r.buf[r.pos++]!);
       try {
         const { value, length } = decodeBigSize(r.buf.subarray(0, r.end), r.pos);
         r.pos += length;
@@ -411,12 +429,20 @@ export function writeScalar(w: Writer, type: string, v: unknown, at: string): vo
       w.push(encodeBigSize(n));
       return;
     }
+    case 'point': {
+      // Refuse what the decoder would refuse: encodings must always decode.
+      const p = fixedBytes(v, 33, at);
+      if ((p[0] !== 2 && p[0] !== 3) || !isPublicKey(p)) bad(at, 'not a valid compressed point');
+      w.push(p);
+      return;
+    }
     case 'sciddir_or_pubkey': {
       if (!(v instanceof Uint8Array)) bad(at, 'expected a Uint8Array');
       const first = v[0];
       const scid = v.length === 9 && (first === 0 || first === 1);
       const point = v.length === 33 && (first === 2 || first === 3);
       if (!scid && !point) bad(at, 'expected 9 bytes starting 0/1 or a 33-byte point');
+      if (point && !isPublicKey(v)) bad(at, 'not a valid compressed point');
       w.push(v);
       return;
     }

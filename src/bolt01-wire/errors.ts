@@ -25,6 +25,8 @@ export type WireError =
   | { readonly kind: 'invalid_utf8'; readonly at: string }
   /** A `sciddir_or_pubkey` whose first byte is not 0, 1, 2 or 3. */
   | { readonly kind: 'invalid_sciddir_or_pubkey'; readonly at: string }
+  /** A BOLT 7 address descriptor with invalid content (a non-ASCII DNS hostname). */
+  | { readonly kind: 'invalid_address'; readonly at: string }
   /** A message type this table does not define; `action` is what BOLT 1 requires of the receiver. */
   | { readonly kind: 'unknown_message'; readonly type: number; readonly action: UnknownMessageAction }
   /** A BOLT 4 failure code this table does not define. */
@@ -71,6 +73,8 @@ export function describeWireError(e: WireError): string {
       return `invalid UTF-8 at ${e.at}`;
     case 'invalid_sciddir_or_pubkey':
       return `invalid sciddir_or_pubkey at ${e.at}`;
+    case 'invalid_address':
+      return `invalid address descriptor at ${e.at}`;
     case 'unknown_message':
       return `unknown message type ${e.type} (${e.action === 'ignore' ? 'odd: ignore' : 'even: close the connection'})`;
     case 'unknown_failure':

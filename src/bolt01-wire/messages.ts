@@ -52,10 +52,12 @@ const FAILURE_BY_CODE: ReadonlyMap<number, string> = new Map(
 /** BOLT 8 frames carry at most 65535 bytes, type included. */
 export const MAX_MESSAGE_SIZE = 65535;
 
-export const MESSAGE_NAMES = Object.keys(MESSAGES) as MessageName[];
-export const FAILURE_NAMES = Object.keys(FAILURES) as FailureName[];
-export const STREAM_NAMES = Object.keys(specTable.tlvStreams) as StreamName[];
-export const SUBTYPE_NAMES = Object.keys(SUBTYPES) as SubtypeName[];
+export const MESSAGE_NAMES: readonly MessageName[] = Object.freeze(Object.keys(MESSAGES) as MessageName[]);
+export const FAILURE_NAMES: readonly FailureName[] = Object.freeze(Object.keys(FAILURES) as FailureName[]);
+export const STREAM_NAMES: readonly StreamName[] = Object.freeze(
+  Object.keys(specTable.tlvStreams) as StreamName[],
+);
+export const SUBTYPE_NAMES: readonly SubtypeName[] = Object.freeze(Object.keys(SUBTYPES) as SubtypeName[]);
 
 export function messageTypeOf(name: MessageName): number {
   return MESSAGES[name]!.type;
@@ -123,12 +125,24 @@ export function encodeMessage(msg: WireMessageInput): Uint8Array {
   return w.bytes();
 }
 
+export type DecodeMessageOptions = {
+  /**
+   * For messages that declare no TLV stream (gossip, update_fee, ...): ignore trailing bytes that are not
+   * a valid TLV stream instead of failing (BOLT 1: a receiver MAY ignore the extension). `tlvs` is then
+   * empty, so re-encoding will not reproduce the input: keep the raw bytes (gossip signatures cover them).
+   */
+  readonly ignoreInvalidExtension?: boolean;
+};
+
 /**
  * Decodes one message (type + payload + extension). Unknown types give `unknown_message` with the action
  * BOLT 1 requires. Bytes after the payload are the extension TLV stream: invalid ones are an error, as
  * BOLT 1 requires closing the connection for an invalid extension.
  */
-export function decodeMessage(bytes: Uint8Array): Result<WireMessage, WireError> {
+export function decodeMessage(
+  bytes: Uint8Array,
+  opts: DecodeMessageOptions = {},
+): Result<WireMessage, WireError> {
   if (bytes.length < 2) return err({ kind: 'truncated', at: 'type' });
   const type = (bytes[0]! << 8) | bytes[1]!;
   const name = MESSAGE_BY_TYPE.get(type);
@@ -137,8 +151,13 @@ export function decodeMessage(bytes: Uint8Array): Result<WireMessage, WireError>
   return guard(() => {
     const r = new Reader(bytes, 2, bytes.length);
     const value: Obj = { type: name, ...readFields(r, def.fields, name) };
-    const stream = def.tlvs === null ? EMPTY_STREAM : streamDef(def.tlvs)!;
-    value.tlvs = readStream(r, stream, `${name}.tlvs`);
+    if (def.tlvs === null && opts.ignoreInvalidExtension) {
+      const rest = guard(() => readStream(r, EMPTY_STREAM, `${name}.tlvs`));
+      value.tlvs = rest.ok ? rest.value : {};
+    } else {
+      const stream = def.tlvs === null ? EMPTY_STREAM : streamDef(def.tlvs)!;
+      value.tlvs = readStream(r, stream, `${name}.tlvs`);
+    }
     return value as unknown as WireMessage;
   });
 }

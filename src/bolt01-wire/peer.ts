@@ -2,6 +2,7 @@
 // peer_storage and peer_storage_retrieval. They build and read plain message values; the bytes always go
 // through the generic engine (encodeMessage/decodeMessage).
 import { hex } from '../core/bytes.ts';
+import { decodeAddresses, encodeAddress, type NetAddress } from './address.ts';
 import type { MessageInput, MessageValue } from './types.ts';
 
 export type InitMessage = MessageValue<'init'>;
@@ -18,6 +19,8 @@ export type InitInfo = {
   readonly networks: readonly Uint8Array[] | null;
   /** Raw address descriptor from `remote_addr` (BOLT 7 format), or null. */
   readonly remoteAddr: Uint8Array | null;
+  /** `remote_addr` parsed, when it is exactly one known, valid descriptor (else null: ignore it). */
+  readonly remoteAddress: NetAddress | null;
 };
 
 /** Bitwise OR of two feature vectors, right-aligned (bit 0 is the last byte's low bit), minimal length. */
@@ -39,10 +42,18 @@ export function mergeFeatureBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
 //   - MUST wait to receive `init` before sending any other messages.
 //   - MUST combine (bitwise OR) the two feature bitmaps into one logical `features` map.
 export function readInit(msg: InitMessage): InitInfo {
+  const remoteAddr = msg.tlvs.remote_addr ? msg.tlvs.remote_addr.data : null;
+  let remoteAddress: NetAddress | null = null;
+  if (remoteAddr) {
+    const parsed = decodeAddresses(remoteAddr);
+    if (parsed.ok && parsed.value.unknownAt === null && parsed.value.addresses.length === 1)
+      remoteAddress = parsed.value.addresses[0]!;
+  }
   return {
     features: mergeFeatureBytes(msg.globalfeatures, msg.features),
     networks: msg.tlvs.networks ? msg.tlvs.networks.chains : null,
-    remoteAddr: msg.tlvs.remote_addr ? msg.tlvs.remote_addr.data : null,
+    remoteAddr,
+    remoteAddress,
   };
 }
 
@@ -50,11 +61,15 @@ export function readInit(msg: InitMessage): InitInfo {
 export function makeInit(opts: {
   features: Uint8Array;
   networks?: readonly Uint8Array[];
-  remoteAddr?: Uint8Array;
+  /** The peer's address as we see it: a descriptor, or its raw encoding. */
+  remoteAddr?: NetAddress | Uint8Array;
 }): MessageInput<'init'> {
   const tlvs: MessageInput<'init'>['tlvs'] = {};
   if (opts.networks) tlvs.networks = { chains: [...opts.networks] };
-  if (opts.remoteAddr) tlvs.remote_addr = { data: opts.remoteAddr };
+  if (opts.remoteAddr) {
+    const data = opts.remoteAddr instanceof Uint8Array ? opts.remoteAddr : encodeAddress(opts.remoteAddr);
+    tlvs.remote_addr = { data };
+  }
   return { type: 'init', globalfeatures: new Uint8Array(0), features: opts.features, tlvs };
 }
 
@@ -89,7 +104,8 @@ export function refersToAllChannels(msg: { channel_id: Uint8Array }): boolean {
 /** Text safe to log: the data verbatim when it is printable ASCII, otherwise its hex. */
 export function errorText(msg: { data: Uint8Array }): string {
   const printable = msg.data.every((b) => b >= 32 && b <= 126);
-  return printable ? String.fromCharCode(...msg.data) : `0x${hex(msg.data)}`;
+  // Printable ASCII is valid UTF-8; decoding avoids spreading up to 65k bytes into call arguments.
+  return printable ? new TextDecoder().decode(msg.data) : `0x${hex(msg.data)}`;
 }
 
 /** A ping asking for `numPongBytes` in reply, padded with `ignoredLength` zero bytes. */

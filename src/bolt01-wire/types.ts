@@ -1,6 +1,7 @@
 // Static types of message values, derived from the generated table: a message is
 // `{ type: 'init', ...fields, tlvs: {...} }` with the spec's (snake_case) field names. Length fields that
 // only give the size of a later array (`gflen`, `len`, ...) are left out: the encoder computes them.
+import type { Msat, Sat } from '../core/units.ts';
 import type { specTable } from './spec-table.ts';
 
 type Table = typeof specTable;
@@ -36,6 +37,20 @@ export type ScalarValue<T extends string> = T extends NumberTypes
         ? TlvStreamValue<T>
         : Uint8Array;
 
+// Amounts get their branded unit (DESIGN.md rule 6), recognised by the spec's field names. Signed amounts
+// (splice contributions) stay plain bigint: Sat and Msat are never negative.
+type MsatNames = `${string}_msat` | 'msat' | 'amt_to_forward' | 'incoming_htlc_amt';
+type SatNames = `${string}_satoshis` | 'sats';
+type Branded<F extends FieldDef, V> = V extends bigint
+  ? F['type'] extends 'u64' | 'tu64'
+    ? F['name'] extends MsatNames
+      ? Msat
+      : F['name'] extends SatNames
+        ? Sat
+        : V
+    : V
+  : V;
+
 type FieldValue<F extends FieldDef> = F extends { readonly count: number | string }
   ? F['type'] extends 'byte' | 'u8'
     ? Uint8Array
@@ -44,7 +59,7 @@ type FieldValue<F extends FieldDef> = F extends { readonly count: number | strin
       : F extends { readonly trunc: number }
         ? Uint8Array[]
         : ScalarValue<F['type']>[]
-  : ScalarValue<F['type']>;
+  : Branded<F, ScalarValue<F['type']>>;
 
 type LengthNames<Fs extends readonly FieldDef[]> = {
   [K in keyof Fs]: Fs[K] extends { readonly count: infer C } ? (C extends string ? C : never) : never;

@@ -14,6 +14,7 @@ import { decodeErrorPacket, rawErrorPacket, wrapErrorPacket } from '../../src/bo
 import { encodeFailure } from '../../src/bolt04-onion/failure.ts';
 import { sharedSecretsAlongRoute } from '../../src/bolt04-onion/keys.ts';
 import { fromHex, hex } from '../../src/core/bytes.ts';
+import { msat } from '../../src/core/units.ts';
 import { sha256 } from '../../src/crypto/index.ts';
 import { readBolt } from '../../src/testing/spec.ts';
 
@@ -67,7 +68,7 @@ test('BOLT 4 test vector (markdown): error packets and attribution data at every
   // The failure message: incorrect_or_unknown_payment_details with a 300-byte odd TLV record.
   const failure = encodeFailure({
     failure: 'incorrect_or_unknown_payment_details',
-    htlc_msat: 100n,
+    htlc_msat: msat(100),
     height: 800000,
     tlvs: { unknown: [{ type: 34001n, value: new Uint8Array(300).fill(128) }] },
   });

@@ -101,8 +101,8 @@ function ours(s: Scenario) {
 
 const FAILURES: FailureInput[] = [
   { failure: 'temporary_node_failure' },
-  { failure: 'incorrect_or_unknown_payment_details', htlc_msat: 123_456n, height: 800_123 },
-  { failure: 'fee_insufficient', htlc_msat: 99_000n, channel_update: fromHex('0102'.repeat(65)) },
+  { failure: 'incorrect_or_unknown_payment_details', htlc_msat: msat(123_456), height: 800_123 },
+  { failure: 'fee_insufficient', htlc_msat: msat(99_000), channel_update: fromHex('0102'.repeat(65)) },
   { failure: 'invalid_onion_payload', type: 8n, offset: 3 },
   { failure: 'final_incorrect_cltv_expiry', cltv_expiry: 812_000 },
 ];

@@ -19,6 +19,7 @@ import {
 import { ecdhWithSecret, generateKey, sharedSecretsAlongRoute } from '../../src/bolt04-onion/keys.ts';
 import { peelOnion } from '../../src/bolt04-onion/sphinx.ts';
 import { fromHex, hex, readU16be } from '../../src/core/bytes.ts';
+import { msat } from '../../src/core/units.ts';
 import { loadVector } from './vectors.ts';
 
 const v = loadVector('onion-error-test.json');
@@ -105,13 +106,13 @@ const samples: FailureInput[] = [
   { failure: 'permanent_channel_failure' },
   { failure: 'required_channel_feature_missing' },
   { failure: 'unknown_next_peer' },
-  { failure: 'amount_below_minimum', htlc_msat: 1234n, channel_update: upd },
-  { failure: 'fee_insufficient', htlc_msat: 99n, channel_update: upd },
+  { failure: 'amount_below_minimum', htlc_msat: msat(1234), channel_update: upd },
+  { failure: 'fee_insufficient', htlc_msat: msat(99), channel_update: upd },
   { failure: 'incorrect_cltv_expiry', cltv_expiry: 800_000, channel_update: upd },
   { failure: 'expiry_too_soon', channel_update: upd },
-  { failure: 'incorrect_or_unknown_payment_details', htlc_msat: 5000n, height: 850_000 },
+  { failure: 'incorrect_or_unknown_payment_details', htlc_msat: msat(5000), height: 850_000 },
   { failure: 'final_incorrect_cltv_expiry', cltv_expiry: 7 },
-  { failure: 'final_incorrect_htlc_amount', incoming_htlc_amt: 77n },
+  { failure: 'final_incorrect_htlc_amount', incoming_htlc_amt: msat(77) },
   { failure: 'channel_disabled', disabled_flags: 0, channel_update: upd },
   { failure: 'expiry_too_far' },
   { failure: 'invalid_onion_payload', type: 70000n, offset: 12 },

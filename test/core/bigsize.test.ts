@@ -1,8 +1,9 @@
 // BOLT 1 Appendix A: BigSize decoding and encoding vectors, read from the spec markdown.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import fc from 'fast-check';
-import { decodeBigSize, encodeBigSize, BigSizeError } from '../../src/core/bigsize.ts';
+import { BigSizeError, decodeBigSize, encodeBigSize } from '../../src/core/bigsize.ts';
 import { fromHex, hex } from '../../src/core/bytes.ts';
 import { readBolt } from '../../src/testing/spec.ts';
 

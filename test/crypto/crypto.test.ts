@@ -1,7 +1,7 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as c from '../../src/crypto/index.ts';
+import { test } from 'node:test';
 import { fromHex, hex, utf8 } from '../../src/core/bytes.ts';
+import * as c from '../../src/crypto/index.ts';
 
 test('the native libsecp256k1 binding is in use', () => {
   assert.equal(c.secpBackend, 'libsecp256k1 (native)');
