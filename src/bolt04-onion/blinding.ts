@@ -275,7 +275,7 @@ export function blindedForward(
 }
 
 export interface BlindedPayinfo {
-  readonly feeBaseMsat: bigint;
+  readonly feeBaseMsat: Msat;
   readonly feeProportionalMillionths: bigint;
   readonly cltvExpiryDelta: number;
 }
@@ -302,5 +302,5 @@ export function aggregateBlindedPayinfo(
     prop = ((prop + fp) * 1_000_000n + prop * fp + 1_000_000n - 1n) / 1_000_000n;
     cltv += r.cltvExpiryDelta;
   }
-  return { feeBaseMsat: base, feeProportionalMillionths: prop, cltvExpiryDelta: cltv };
+  return { feeBaseMsat: msat(base), feeProportionalMillionths: prop, cltvExpiryDelta: cltv };
 }
