@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import {
   aggregateBlindedPayinfo,
   blindedForward,
@@ -283,4 +284,70 @@ test('blinded payload rules pick invalid_onion_blinding inside the route', () =>
   assert.ok(!d.ok && d.error.tlvType === 20n);
   const nm = decodeHopPayload(fromHex('02020001'));
   assert.ok(!nm.ok && nm.error.tlvType === 2n);
+});
+
+test('property: hop payloads and encrypted_data_tlv round-trip through the shared codec', () => {
+  const bytes = (min: number, max: number) => fc.uint8Array({ minLength: min, maxLength: max });
+  const point = fc.constantFrom(...bp.generate.full_route.hops.map((h: Json) => fromHex(h.pubkey)));
+  const u64 = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n });
+  const payload = fc.record(
+    {
+      amtToForward: u64.map(msat),
+      outgoingCltvValue: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+      shortChannelId: u64,
+      paymentData: fc.record({ paymentSecret: bytes(32, 32), totalMsat: u64.map(msat) }),
+      encryptedRecipientData: bytes(0, 80),
+      currentPathKey: point,
+      paymentMetadata: bytes(0, 40),
+      totalAmountMsat: u64.map(msat),
+      extra: fc
+        .uniqueArray(
+          fc.record({
+            type: fc.bigInt({ min: 19n, max: 1n << 40n }).map((t) => t | 1n),
+            value: bytes(0, 10),
+          }),
+          { selector: (r) => r.type, maxLength: 3 },
+        )
+        .map((xs) => [...xs].sort((a, b) => (a.type < b.type ? -1 : 1))),
+    },
+    { requiredKeys: [] },
+  );
+  fc.assert(
+    fc.property(payload, (p) => {
+      const enc = encodeHopPayload(p);
+      const d = decodeHopPayload(enc);
+      assert.ok(d.ok);
+      assert.equal(hex(encodeHopPayload(d.value)), hex(enc));
+    }),
+    { numRuns: 300 },
+  );
+  const data = fc.record(
+    {
+      padding: bytes(0, 20),
+      shortChannelId: u64,
+      nextNodeId: point,
+      pathId: bytes(0, 32),
+      nextPathKeyOverride: point,
+      paymentRelay: fc.record({
+        cltvExpiryDelta: fc.integer({ min: 0, max: 65535 }),
+        feeProportionalMillionths: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+        feeBaseMsat: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+      }),
+      paymentConstraints: fc.record({
+        maxCltvExpiry: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+        htlcMinimumMsat: u64.map(msat),
+      }),
+      allowedFeatures: bytes(0, 4),
+    },
+    { requiredKeys: [] },
+  );
+  fc.assert(
+    fc.property(data, (x) => {
+      const enc = encodeEncryptedData(x);
+      const d = decodeEncryptedData(enc);
+      assert.ok(d.ok);
+      assert.equal(hex(encodeEncryptedData(d.value)), hex(enc));
+    }),
+    { numRuns: 300 },
+  );
 });
