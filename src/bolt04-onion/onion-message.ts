@@ -12,7 +12,13 @@ import {
 } from '../bolt01-wire/index.ts';
 import { concat, readU64be, u64be } from '../core/bytes.ts';
 import { err, ok, type Result } from '../core/result.ts';
-import { type BlindedPath, decryptRecipientData, type EncryptedData } from './blinding.ts';
+import {
+  type BlindedPath,
+  createBlindedPath,
+  decryptRecipientData,
+  type EncryptedData,
+  encodeEncryptedData,
+} from './blinding.ts';
 import type { EcdhFn } from './keys.ts';
 import type { ShortChannelId } from './payload.ts';
 import { buildOnion, HOP_PAYLOADS_SIZE, type PeelError, peelOnion } from './sphinx.ts';
@@ -96,6 +102,29 @@ export function decodeBlindedPath(b: Uint8Array): Result<WireBlindedPath, string
   const d = decodeSubtype('blinded_path', b);
   if (!d.ok) return err(describeWireError(d.error));
   return fromWirePath(d.value);
+}
+
+/**
+ * The sender's side of "MUST prepend its own onion payloads to reach the `first_node_id`" for onion
+ * messages: blinds its own route to the introduction node (`nodeIds`, the first peer first, the
+ * introduction node not included) and joins it to `path` with `next_path_key_override`.
+ */
+export function prependBlindedHops(
+  sessionKey: Uint8Array,
+  nodeIds: readonly Uint8Array[],
+  path: BlindedPath,
+): BlindedPath {
+  if (nodeIds.length === 0) return path;
+  const hops = nodeIds.map((nodeId, i) => {
+    const last = i === nodeIds.length - 1;
+    const next = last ? path.firstNodeId : nodeIds[i + 1]!;
+    // BOLT #4:
+    //     - MUST set `next_path_key_override` in the prior onion payload to `first_path_key`.
+    const data = last ? { nextNodeId: next, nextPathKeyOverride: path.firstPathKey } : { nextNodeId: next };
+    return { nodeId, encryptedData: encodeEncryptedData(data) };
+  });
+  const own = createBlindedPath({ sessionKey, hops }).path;
+  return { firstNodeId: own.firstNodeId, firstPathKey: own.firstPathKey, hops: [...own.hops, ...path.hops] };
 }
 
 export interface BuildOnionMessageOptions {

@@ -7,6 +7,7 @@ import {
   buildOnionMessage,
   decodeBlindedPath,
   encodeBlindedPath,
+  prependBlindedHops,
   readOnionMessage,
   toWireBlindedPath,
 } from '../../src/bolt04-onion/onion-message.ts';
@@ -98,6 +99,24 @@ test('blinded-onion-message-onion-test.json: blinded route and onion message pac
   assert.ok(built.ok);
   assert.equal(hex(built.value.packet), v.onionmessage.onion_message_packet);
   assert.equal(hex(frame(built.value.pathKey, built.value.packet)), v.decrypt.hops[0].onion_message);
+});
+
+test("blinded-onion-message-onion-test.json: the sender prepends its own blinded hop to Dave's path", () => {
+  const g = v.generate.hops;
+  const dave = createBlindedPath({
+    sessionKey: fromHex(g[1].path_key_secret),
+    hops: g
+      .slice(1)
+      .map((h: Json) => ({ nodeId: nodeIdOf(h.alias), encryptedData: fromHex(h.encrypted_data_tlv) })),
+  }).path;
+  const full = prependBlindedHops(fromHex(g[0].path_key_secret), [nodeIdOf('Alice')], dave);
+  assert.equal(hex(full.firstNodeId), v.route.first_node_id);
+  assert.equal(hex(full.firstPathKey), v.route.first_path_key);
+  assert.deepEqual(
+    full.hops.map((h) => [hex(h.blindedNodeId), hex(h.encryptedRecipientData)]),
+    v.route.hops.map((h: Json) => [h.blinded_node_id, h.encrypted_recipient_data]),
+  );
+  assert.equal(prependBlindedHops(fromHex(g[0].path_key_secret), [], dave), dave);
 });
 
 test('blinded-onion-message-onion-test.json: each node forwards to the next, Dave receives hello', () => {
