@@ -1,7 +1,13 @@
 // Route blinding (BOLT 4 "Route Blinding"): the recipient's side (create a blinded path: path keys, blinded
 // node ids, encrypted_recipient_data) and the hop's side (decrypt its encrypted_data_tlv, derive the next
-// path key), plus the encrypted_data_tlv codec and the payment_relay arithmetic.
-import { concat, readU16be, readU32be, readU64be, u16be, u32be, u64be } from '../core/bytes.ts';
+// path key), a typed view of encrypted_data_tlv over the shared codec, and the payment_relay arithmetic.
+
+import {
+  decodeTlvStream,
+  describeWireError,
+  encodeTlvStream,
+  type TlvStreamValue,
+} from '../bolt01-wire/index.ts';
 import { err, ok, type Result } from '../core/result.ts';
 import { type Msat, msat } from '../core/units.ts';
 import {
@@ -19,7 +25,6 @@ import {
 import { type EcdhFn, generateKey } from './keys.ts';
 import type { ShortChannelId } from './payload.ts';
 import { blindedNodeIdTweak } from './sphinx.ts';
-import { decodeTu, encodeTu, readTlvRecords, writeTlvRecords } from './tlv.ts';
 
 export interface PaymentRelay {
   readonly cltvExpiryDelta: number;
@@ -58,99 +63,68 @@ export const ENCRYPTED_DATA_TYPES = {
   payment_constraints: 12n,
   allowed_features: 14n,
 } as const;
-const E = ENCRYPTED_DATA_TYPES;
 
+type WireEncryptedData = TlvStreamValue<'encrypted_data_tlv'>;
+
+/** Through the shared codec (stream `encrypted_data_tlv`); throws WireEncodeError on a caller bug. */
 export function encodeEncryptedData(d: EncryptedData): Uint8Array {
-  const recs: { type: bigint; value: Uint8Array }[] = [];
-  if (d.padding !== undefined) recs.push({ type: E.padding, value: d.padding });
-  if (d.shortChannelId !== undefined) recs.push({ type: E.short_channel_id, value: u64be(d.shortChannelId) });
-  if (d.nextNodeId !== undefined) recs.push({ type: E.next_node_id, value: d.nextNodeId });
-  if (d.pathId !== undefined) recs.push({ type: E.path_id, value: d.pathId });
-  if (d.nextPathKeyOverride !== undefined)
-    recs.push({ type: E.next_path_key_override, value: d.nextPathKeyOverride });
+  const w: WireEncryptedData = {};
+  if (d.padding !== undefined) w.padding = { padding: d.padding };
+  if (d.shortChannelId !== undefined) w.short_channel_id = { short_channel_id: d.shortChannelId };
+  if (d.nextNodeId !== undefined) w.next_node_id = { node_id: d.nextNodeId };
+  if (d.pathId !== undefined) w.path_id = { data: d.pathId };
+  if (d.nextPathKeyOverride !== undefined) w.next_path_key_override = { path_key: d.nextPathKeyOverride };
   if (d.paymentRelay !== undefined) {
-    const r = d.paymentRelay;
-    recs.push({
-      type: E.payment_relay,
-      value: concat(
-        u16be(r.cltvExpiryDelta),
-        u32be(r.feeProportionalMillionths),
-        encodeTu(BigInt(r.feeBaseMsat), 4),
-      ),
-    });
+    w.payment_relay = {
+      cltv_expiry_delta: d.paymentRelay.cltvExpiryDelta,
+      fee_proportional_millionths: d.paymentRelay.feeProportionalMillionths,
+      fee_base_msat: d.paymentRelay.feeBaseMsat,
+    };
   }
   if (d.paymentConstraints !== undefined) {
-    const c = d.paymentConstraints;
-    recs.push({
-      type: E.payment_constraints,
-      value: concat(u32be(c.maxCltvExpiry), encodeTu(c.htlcMinimumMsat, 8)),
-    });
+    w.payment_constraints = {
+      max_cltv_expiry: d.paymentConstraints.maxCltvExpiry,
+      htlc_minimum_msat: d.paymentConstraints.htlcMinimumMsat,
+    };
   }
-  if (d.allowedFeatures !== undefined) recs.push({ type: E.allowed_features, value: d.allowedFeatures });
-  for (const e of d.extra ?? []) {
-    if (e.type % 2n === 0n) throw new RangeError(`extra record ${e.type} must be odd`);
-    recs.push(e);
-  }
-  return writeTlvRecords(recs);
+  if (d.allowedFeatures !== undefined) w.allowed_features = { features: d.allowedFeatures };
+  if (d.extra !== undefined && d.extra.length > 0) w.unknown = [...d.extra];
+  return encodeTlvStream('encrypted_data_tlv', w);
 }
 
+// BOLT #4:
+// - If the `encrypted_recipient_data` field is missing, cannot be decrypted into an `encrypted_data_tlv` or contains unknown even fields:
+//   - MUST return an error
 export function decodeEncryptedData(b: Uint8Array): Result<EncryptedData, string> {
-  const parsed = readTlvRecords(b);
-  if (!parsed.ok) return err(parsed.error.message);
-  const out: { -readonly [K in keyof EncryptedData]: EncryptedData[K] } = {};
-  const extra: { type: bigint; value: Uint8Array }[] = [];
-  for (const r of parsed.value) {
-    const v = r.value;
-    switch (r.type) {
-      case E.padding:
-        out.padding = v.slice();
-        break;
-      case E.short_channel_id:
-        if (v.length !== 8) return err('short_channel_id must be 8 bytes');
-        out.shortChannelId = readU64be(v, 0);
-        break;
-      case E.next_node_id:
-        if (v.length !== 33 || !isPublicKey(v)) return err('next_node_id is not a valid point');
-        out.nextNodeId = v.slice();
-        break;
-      case E.path_id:
-        out.pathId = v.slice();
-        break;
-      case E.next_path_key_override:
-        if (v.length !== 33 || !isPublicKey(v)) return err('next_path_key_override is not a valid point');
-        out.nextPathKeyOverride = v.slice();
-        break;
-      case E.payment_relay: {
-        if (v.length < 6) return err('payment_relay too short');
-        const base = decodeTu(v.subarray(6), 4);
-        if (base === null) return err('payment_relay fee_base_msat is not a minimal tu32');
-        out.paymentRelay = {
-          cltvExpiryDelta: readU16be(v, 0),
-          feeProportionalMillionths: readU32be(v, 2),
-          feeBaseMsat: Number(base),
-        };
-        break;
-      }
-      case E.payment_constraints: {
-        if (v.length < 4) return err('payment_constraints too short');
-        const min = decodeTu(v.subarray(4), 8);
-        if (min === null) return err('payment_constraints htlc_minimum_msat is not a minimal tu64');
-        out.paymentConstraints = { maxCltvExpiry: readU32be(v, 0), htlcMinimumMsat: msat(min) };
-        break;
-      }
-      case E.allowed_features:
-        out.allowedFeatures = v.slice();
-        break;
-      default:
-        // BOLT #4:
-        // - If the `encrypted_recipient_data` field is missing, cannot be decrypted into an `encrypted_data_tlv` or contains unknown even fields:
-        //   - MUST return an error
-        if (r.type % 2n === 0n) return err(`unknown even type ${r.type}`);
-        extra.push({ type: r.type, value: v.slice() });
-    }
-  }
-  if (extra.length > 0) out.extra = extra;
-  return ok(out);
+  const d = decodeTlvStream('encrypted_data_tlv', b);
+  if (!d.ok) return err(describeWireError(d.error));
+  const w = d.value;
+  return ok({
+    ...(w.padding ? { padding: w.padding.padding } : {}),
+    ...(w.short_channel_id ? { shortChannelId: w.short_channel_id.short_channel_id } : {}),
+    ...(w.next_node_id ? { nextNodeId: w.next_node_id.node_id } : {}),
+    ...(w.path_id ? { pathId: w.path_id.data } : {}),
+    ...(w.next_path_key_override ? { nextPathKeyOverride: w.next_path_key_override.path_key } : {}),
+    ...(w.payment_relay
+      ? {
+          paymentRelay: {
+            cltvExpiryDelta: w.payment_relay.cltv_expiry_delta,
+            feeProportionalMillionths: w.payment_relay.fee_proportional_millionths,
+            feeBaseMsat: w.payment_relay.fee_base_msat,
+          },
+        }
+      : {}),
+    ...(w.payment_constraints
+      ? {
+          paymentConstraints: {
+            maxCltvExpiry: w.payment_constraints.max_cltv_expiry,
+            htlcMinimumMsat: msat(w.payment_constraints.htlc_minimum_msat),
+          },
+        }
+      : {}),
+    ...(w.allowed_features ? { allowedFeatures: w.allowed_features.features } : {}),
+    ...(w.unknown && w.unknown.length > 0 ? { extra: w.unknown } : {}),
+  });
 }
 
 const ZERO_NONCE = new Uint8Array(12);
@@ -301,7 +275,7 @@ export function blindedForward(
 }
 
 export interface BlindedPayinfo {
-  readonly feeBaseMsat: bigint;
+  readonly feeBaseMsat: Msat;
   readonly feeProportionalMillionths: bigint;
   readonly cltvExpiryDelta: number;
 }
@@ -328,5 +302,5 @@ export function aggregateBlindedPayinfo(
     prop = ((prop + fp) * 1_000_000n + prop * fp + 1_000_000n - 1n) / 1_000_000n;
     cltv += r.cltvExpiryDelta;
   }
-  return { feeBaseMsat: base, feeProportionalMillionths: prop, cltvExpiryDelta: cltv };
+  return { feeBaseMsat: msat(base), feeProportionalMillionths: prop, cltvExpiryDelta: cltv };
 }

@@ -23,7 +23,7 @@ export function ecdhWithSecret(secret: Uint8Array): EcdhFn {
   return (point) => ecdh(point, secret);
 }
 
-export type KeyType = 'rho' | 'mu' | 'um' | 'pad' | 'ammag';
+export type KeyType = 'rho' | 'mu' | 'um' | 'pad' | 'ammag' | 'ammagext';
 
 const KEY_TYPES: Record<KeyType, Uint8Array> = {
   rho: new Uint8Array([0x72, 0x68, 0x6f]),
@@ -31,6 +31,7 @@ const KEY_TYPES: Record<KeyType, Uint8Array> = {
   um: new Uint8Array([0x75, 0x6d]),
   pad: new Uint8Array([0x70, 0x61, 0x64]),
   ammag: new Uint8Array([0x61, 0x6d, 0x6d, 0x61, 0x67]),
+  ammagext: new TextEncoder().encode('ammagext'),
 };
 
 // BOLT #4:

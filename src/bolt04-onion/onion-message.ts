@@ -1,14 +1,27 @@
 // Onion messages (BOLT 4 "Onion Messages"): the same Sphinx over blinded node ids with an empty associated
 // data and a variable size, and the reader's rules for forwarding or accepting one. Errors are never
 // returned for onion messages, so every failure here is a reason to ignore the message.
-import { concat, readU16be, readU64be, u16be, u64be } from '../core/bytes.ts';
+
+import {
+  decodeSubtype,
+  decodeTlvStream,
+  describeWireError,
+  encodeSubtype,
+  encodeTlvStream,
+  type TlvStreamValue,
+} from '../bolt01-wire/index.ts';
+import { concat, readU64be, u64be } from '../core/bytes.ts';
 import { err, ok, type Result } from '../core/result.ts';
-import { isPublicKey } from '../crypto/index.ts';
-import { type BlindedPath, decryptRecipientData, type EncryptedData } from './blinding.ts';
+import {
+  type BlindedPath,
+  createBlindedPath,
+  decryptRecipientData,
+  type EncryptedData,
+  encodeEncryptedData,
+} from './blinding.ts';
 import type { EcdhFn } from './keys.ts';
 import type { ShortChannelId } from './payload.ts';
 import { buildOnion, HOP_PAYLOADS_SIZE, type PeelError, peelOnion } from './sphinx.ts';
-import { readTlvRecords, writeTlvRecords } from './tlv.ts';
 
 /** The larger size the spec suggests when 1300 bytes do not fit (32834 - 66). */
 export const LARGE_ONION_MESSAGE_PAYLOADS_SIZE = 32768;
@@ -44,59 +57,82 @@ export function toWireBlindedPath(p: BlindedPath): WireBlindedPath {
   return { firstNode: { type: 'pubkey', nodeId: p.firstNodeId }, firstPathKey: p.firstPathKey, hops: p.hops };
 }
 
+/** `blinded_path` through the shared codec (subtype `blinded_path`). */
 export function encodeBlindedPath(p: WireBlindedPath): Uint8Array {
   if (p.hops.length === 0 || p.hops.length > 255) throw new RangeError('blinded path needs 1..255 hops');
   const first =
     p.firstNode.type === 'pubkey'
       ? p.firstNode.nodeId
       : concat(new Uint8Array([p.firstNode.direction]), u64be(p.firstNode.shortChannelId));
-  const parts: Uint8Array[] = [first, p.firstPathKey, new Uint8Array([p.hops.length])];
-  for (const h of p.hops)
-    parts.push(h.blindedNodeId, u16be(h.encryptedRecipientData.length), h.encryptedRecipientData);
-  return concat(...parts);
+  return encodeSubtype('blinded_path', {
+    first_node_id: first,
+    first_path_key: p.firstPathKey,
+    path: p.hops.map((h) => ({
+      blinded_node_id: h.blindedNodeId,
+      encrypted_recipient_data: h.encryptedRecipientData,
+    })),
+  });
 }
 
-/** Decodes one `blinded_path` from the front of `b`; returns it and the bytes consumed. */
-export function decodeBlindedPath(b: Uint8Array): Result<{ path: WireBlindedPath; length: number }, string> {
-  let o = 0;
-  const need = (n: number) => o + n <= b.length;
-  if (!need(1)) return err('empty blinded_path');
-  let firstNode: SciddirOrPubkey;
-  if (b[0] === 0 || b[0] === 1) {
-    if (!need(9)) return err('truncated sciddir');
-    firstNode = { type: 'scid', direction: b[0] as 0 | 1, shortChannelId: readU64be(b, 1) };
-    o = 9;
-  } else {
-    if (!need(33) || !isPublicKey(b.subarray(0, 33))) return err('bad first_node_id');
-    firstNode = { type: 'pubkey', nodeId: b.slice(0, 33) };
-    o = 33;
-  }
-  if (!need(34)) return err('truncated first_path_key');
-  const firstPathKey = b.slice(o, o + 33);
-  if (!isPublicKey(firstPathKey)) return err('bad first_path_key');
-  const n = b[o + 33]!;
-  o += 34;
-  if (n === 0) return err('blinded_path without hops');
-  const hops = [];
-  for (let i = 0; i < n; i++) {
-    if (!need(35)) return err('truncated blinded_path_hop');
-    const blindedNodeId = b.slice(o, o + 33);
-    if (!isPublicKey(blindedNodeId)) return err('bad blinded_node_id');
-    const len = readU16be(b, o + 33);
-    o += 35;
-    if (!need(len)) return err('truncated encrypted_recipient_data');
-    hops.push({ blindedNodeId, encryptedRecipientData: b.slice(o, o + len) });
-    o += len;
-  }
-  return ok({ path: { firstNode, firstPathKey, hops }, length: o });
+type WireBlindedPathValue = TlvStreamValue<'onionmsg_tlv'>['reply_path'] extends infer R
+  ? R extends { path: infer P }
+    ? P
+    : never
+  : never;
+
+function fromWirePath(v: WireBlindedPathValue): Result<WireBlindedPath, string> {
+  if (v.path.length === 0) return err('blinded_path without hops');
+  const f = v.first_node_id;
+  const firstNode: SciddirOrPubkey =
+    f.length === 9
+      ? { type: 'scid', direction: f[0] as 0 | 1, shortChannelId: readU64be(f, 1) }
+      : { type: 'pubkey', nodeId: f };
+  return ok({
+    firstNode,
+    firstPathKey: v.first_path_key,
+    hops: v.path.map((h) => ({
+      blindedNodeId: h.blinded_node_id,
+      encryptedRecipientData: h.encrypted_recipient_data,
+    })),
+  });
+}
+
+/** Decodes one `blinded_path` filling `b` exactly. */
+export function decodeBlindedPath(b: Uint8Array): Result<WireBlindedPath, string> {
+  const d = decodeSubtype('blinded_path', b);
+  if (!d.ok) return err(describeWireError(d.error));
+  return fromWirePath(d.value);
+}
+
+/**
+ * The sender's side of "MUST prepend its own onion payloads to reach the `first_node_id`" for onion
+ * messages: blinds its own route to the introduction node (`nodeIds`, the first peer first, the
+ * introduction node not included) and joins it to `path` with `next_path_key_override`.
+ */
+export function prependBlindedHops(
+  sessionKey: Uint8Array,
+  nodeIds: readonly Uint8Array[],
+  path: BlindedPath,
+): BlindedPath {
+  if (nodeIds.length === 0) return path;
+  const hops = nodeIds.map((nodeId, i) => {
+    const last = i === nodeIds.length - 1;
+    const next = last ? path.firstNodeId : nodeIds[i + 1]!;
+    // BOLT #4:
+    //     - MUST set `next_path_key_override` in the prior onion payload to `first_path_key`.
+    const data = last ? { nextNodeId: next, nextPathKeyOverride: path.firstPathKey } : { nextNodeId: next };
+    return { nodeId, encryptedData: encodeEncryptedData(data) };
+  });
+  const own = createBlindedPath({ sessionKey, hops }).path;
+  return { firstNodeId: own.firstNodeId, firstPathKey: own.firstPathKey, hops: [...own.hops, ...path.hops] };
 }
 
 export interface BuildOnionMessageOptions {
   readonly sessionKey: Uint8Array;
   /** The whole path to the recipient, every hop blinded (prepend your own blinded hops to reach it). */
   readonly path: BlindedPath;
-  /** Records for the recipient: e.g. invoice_request (64), or odd custom types. */
-  readonly finalRecords?: readonly { readonly type: bigint; readonly value: Uint8Array }[];
+  /** The recipient's payload: invoice_request / invoice / invoice_error, or unknown odd records. */
+  readonly final?: Omit<OnionMessageTlvs, 'encrypted_recipient_data' | 'reply_path'>;
   readonly replyPath?: WireBlindedPath;
 }
 
@@ -111,16 +147,18 @@ export function buildOnionMessage(
   const { path } = options;
   const last = path.hops.length - 1;
   const hops = path.hops.map((h, i) => {
-    const recs: { type: bigint; value: Uint8Array }[] = [
-      { type: ONIONMSG_TYPES.encrypted_recipient_data, value: h.encryptedRecipientData },
-    ];
+    let tlvs: OnionMessageTlvs = {
+      encrypted_recipient_data: { encrypted_recipient_data: h.encryptedRecipientData },
+    };
     if (i === last) {
+      tlvs = { ...options.final, ...tlvs };
       if (options.replyPath !== undefined) {
-        recs.push({ type: ONIONMSG_TYPES.reply_path, value: encodeBlindedPath(options.replyPath) });
+        const d = decodeSubtype('blinded_path', encodeBlindedPath(options.replyPath));
+        if (!d.ok) throw new RangeError(`reply path: ${describeWireError(d.error)}`);
+        tlvs.reply_path = { path: d.value };
       }
-      recs.push(...(options.finalRecords ?? []));
     }
-    return { publicKey: h.blindedNodeId, payload: writeTlvRecords(recs) };
+    return { publicKey: h.blindedNodeId, payload: encodeTlvStream('onionmsg_tlv', tlvs) };
   });
   // BOLT #4:
   // - SHOULD set `onion_message_packet` `len` to 1366 or 32834.
@@ -141,38 +179,37 @@ export function buildOnionMessage(
   return err({ code: 'too_large' });
 }
 
+export type OnionMessageTlvs = TlvStreamValue<'onionmsg_tlv'>;
+
 export interface OnionMessagePayload {
   readonly encryptedRecipientData?: Uint8Array;
   readonly replyPath?: WireBlindedPath;
-  /** Every record of type 64 and above, and unknown odd ones, raw. */
-  readonly records: readonly { readonly type: bigint; readonly value: Uint8Array }[];
+  /** Everything as the shared codec decoded it (BOLT 12 payloads, unknown odd records). */
+  readonly tlvs: OnionMessageTlvs;
+}
+
+/** How many payload fields (types 64 and above) the final node got. */
+function payloadFieldCount(t: OnionMessageTlvs): number {
+  const known = [t.invoice_request, t.invoice, t.invoice_error].filter((x) => x !== undefined).length;
+  return known + (t.unknown ?? []).filter((u) => u.type >= FINAL_PAYLOAD_MIN_TYPE).length;
 }
 
 export function decodeOnionMessagePayload(b: Uint8Array): Result<OnionMessagePayload, string> {
-  const parsed = readTlvRecords(b);
-  if (!parsed.ok) return err(parsed.error.message);
-  let encryptedRecipientData: Uint8Array | undefined;
+  const d = decodeTlvStream('onionmsg_tlv', b);
+  if (!d.ok) return err(describeWireError(d.error));
+  const t = d.value;
   let replyPath: WireBlindedPath | undefined;
-  const records: { type: bigint; value: Uint8Array }[] = [];
-  for (const r of parsed.value) {
-    if (r.type === ONIONMSG_TYPES.encrypted_recipient_data) {
-      encryptedRecipientData = r.value.slice();
-    } else if (r.type === ONIONMSG_TYPES.reply_path) {
-      const p = decodeBlindedPath(r.value);
-      if (!p.ok) return err(`reply_path: ${p.error}`);
-      if (p.value.length !== r.value.length) return err('reply_path: trailing bytes');
-      replyPath = p.value.path;
-    } else if (r.type >= FINAL_PAYLOAD_MIN_TYPE || r.type % 2n === 1n) {
-      // Payloads (64+) are interpreted by BOLT 12 code; unknown odd types are allowed.
-      records.push({ type: r.type, value: r.value.slice() });
-    } else {
-      return err(`unknown even type ${r.type}`);
-    }
+  if (t.reply_path !== undefined) {
+    const p = fromWirePath(t.reply_path.path);
+    if (!p.ok) return err(`reply_path: ${p.error}`);
+    replyPath = p.value;
   }
   return ok({
-    ...(encryptedRecipientData !== undefined ? { encryptedRecipientData } : {}),
+    ...(t.encrypted_recipient_data
+      ? { encryptedRecipientData: t.encrypted_recipient_data.encrypted_recipient_data }
+      : {}),
     ...(replyPath !== undefined ? { replyPath } : {}),
-    records,
+    tlvs: t,
   });
 }
 
@@ -234,7 +271,7 @@ export function readOnionMessage(
   // - if `encrypted_data_tlv` contains `allowed_features`:
   //   - MUST ignore the message if:
   //     - `encrypted_data_tlv.allowed_features.features` contains an unknown feature bit (even if it is odd).
-  // No feature bits are defined for onion messages yet, so any set bit is unknown.
+  // (No feature bits are defined for onion messages yet, so any set bit is unknown.)
   if (data.allowedFeatures?.some((b) => b !== 0)) return err({ code: 'unsupported_features' });
 
   if (peeled.value.type === 'forward') {
@@ -243,7 +280,9 @@ export function readOnionMessage(
     //     - MUST ignore the message.
     //   - if the `encrypted_data_tlv` contains `path_id`:
     //     - MUST ignore the message.
-    if (p.replyPath !== undefined || p.records.length > 0) return err({ code: 'forward_with_extra_fields' });
+    const fields = Object.keys(p.tlvs).filter((k) => k !== 'encrypted_recipient_data' && k !== 'unknown');
+    if (fields.length > 0 || (p.tlvs.unknown ?? []).length > 0)
+      return err({ code: 'forward_with_extra_fields' });
     if (data.pathId !== undefined) return err({ code: 'forward_with_path_id' });
     let next: OnionMessageNextHop;
     if (data.nextNodeId !== undefined) next = { type: 'node_id', nodeId: data.nextNodeId };
@@ -260,7 +299,6 @@ export function readOnionMessage(
   // BOLT #4:
   //   - if the `onionmsg_tlv` contains more than one payload field:
   //     - MUST ignore the message.
-  if (p.records.filter((r) => r.type >= FINAL_PAYLOAD_MIN_TYPE).length > 1)
-    return err({ code: 'multiple_payloads' });
+  if (payloadFieldCount(p.tlvs) > 1) return err({ code: 'multiple_payloads' });
   return ok({ type: 'final', payload: p, encryptedData: data, pathId: data.pathId ?? null });
 }

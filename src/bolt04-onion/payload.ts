@@ -1,10 +1,11 @@
-// The payment onion's per-hop `payload` TLV stream: encode/decode of its fields, and the reader's checks
-// that decide forward / final / blinded and which failure to return when it is wrong.
-import { readU64be, u64be } from '../core/bytes.ts';
+// The payment onion's per-hop `payload` TLV stream: a typed view over the shared codec engine
+// (src/bolt01-wire, stream `payload`), and the reader's checks that decide forward / final / blinded and
+// which failure to return when it is wrong.
+
+import type { TlvStreamValue, UnknownTlv } from '../bolt01-wire/index.ts';
+import { decodeTlvStream, describeWireError, encodeTlvStream } from '../bolt01-wire/index.ts';
 import { err, ok, type Result } from '../core/result.ts';
 import { type Msat, msat } from '../core/units.ts';
-import { isPublicKey } from '../crypto/index.ts';
-import { decodeTu, encodeTu, readTlvRecords, type TlvRecord, writeTlvRecords } from './tlv.ts';
 
 /** A short_channel_id as its u64 (block << 40 | tx << 16 | output). */
 export type ShortChannelId = bigint;
@@ -24,7 +25,7 @@ export interface HopPayload {
   readonly paymentMetadata?: Uint8Array;
   readonly totalAmountMsat?: Msat;
   /** Odd records this code does not interpret (e.g. keysend's preimage), passed through. */
-  readonly extra?: readonly { readonly type: bigint; readonly value: Uint8Array }[];
+  readonly extra?: readonly UnknownTlv[];
 }
 
 // BOLT #4:
@@ -41,37 +42,52 @@ export const PAYLOAD_TYPES = {
 } as const;
 
 const T = PAYLOAD_TYPES;
+type WirePayload = TlvStreamValue<'payload'>;
 
-export function encodeHopPayload(p: HopPayload): Uint8Array {
-  const recs: { type: bigint; value: Uint8Array }[] = [];
-  if (p.amtToForward !== undefined) recs.push({ type: T.amt_to_forward, value: encodeTu(p.amtToForward, 8) });
-  if (p.outgoingCltvValue !== undefined) {
-    recs.push({ type: T.outgoing_cltv_value, value: encodeTu(BigInt(p.outgoingCltvValue), 4) });
-  }
-  if (p.shortChannelId !== undefined) recs.push({ type: T.short_channel_id, value: u64be(p.shortChannelId) });
+function toWire(p: HopPayload): WirePayload {
+  const w: WirePayload = {};
+  if (p.amtToForward !== undefined) w.amt_to_forward = { amt_to_forward: p.amtToForward };
+  if (p.outgoingCltvValue !== undefined) w.outgoing_cltv_value = { outgoing_cltv_value: p.outgoingCltvValue };
+  if (p.shortChannelId !== undefined) w.short_channel_id = { short_channel_id: p.shortChannelId };
   if (p.paymentData !== undefined) {
-    if (p.paymentData.paymentSecret.length !== 32) throw new RangeError('payment_secret must be 32 bytes');
-    const total = encodeTu(p.paymentData.totalMsat, 8);
-    const v = new Uint8Array(32 + total.length);
-    v.set(p.paymentData.paymentSecret, 0);
-    v.set(total, 32);
-    recs.push({ type: T.payment_data, value: v });
+    w.payment_data = { payment_secret: p.paymentData.paymentSecret, total_msat: p.paymentData.totalMsat };
   }
   if (p.encryptedRecipientData !== undefined) {
-    recs.push({ type: T.encrypted_recipient_data, value: p.encryptedRecipientData });
+    w.encrypted_recipient_data = { encrypted_recipient_data: p.encryptedRecipientData };
   }
-  if (p.currentPathKey !== undefined) {
-    if (p.currentPathKey.length !== 33) throw new RangeError('current_path_key must be a 33-byte point');
-    recs.push({ type: T.current_path_key, value: p.currentPathKey });
-  }
-  if (p.paymentMetadata !== undefined) recs.push({ type: T.payment_metadata, value: p.paymentMetadata });
-  if (p.totalAmountMsat !== undefined)
-    recs.push({ type: T.total_amount_msat, value: encodeTu(p.totalAmountMsat, 8) });
-  for (const e of p.extra ?? []) {
-    if (e.type % 2n === 0n) throw new RangeError(`extra record ${e.type} must be odd`);
-    recs.push(e);
-  }
-  return writeTlvRecords(recs);
+  if (p.currentPathKey !== undefined) w.current_path_key = { path_key: p.currentPathKey };
+  if (p.paymentMetadata !== undefined) w.payment_metadata = { payment_metadata: p.paymentMetadata };
+  if (p.totalAmountMsat !== undefined) w.total_amount_msat = { total_msat: p.totalAmountMsat };
+  if (p.extra !== undefined && p.extra.length > 0) w.unknown = [...p.extra];
+  return w;
+}
+
+function fromWire(w: WirePayload): HopPayload {
+  return {
+    ...(w.amt_to_forward ? { amtToForward: msat(w.amt_to_forward.amt_to_forward) } : {}),
+    ...(w.outgoing_cltv_value ? { outgoingCltvValue: w.outgoing_cltv_value.outgoing_cltv_value } : {}),
+    ...(w.short_channel_id ? { shortChannelId: w.short_channel_id.short_channel_id } : {}),
+    ...(w.payment_data
+      ? {
+          paymentData: {
+            paymentSecret: w.payment_data.payment_secret,
+            totalMsat: msat(w.payment_data.total_msat),
+          },
+        }
+      : {}),
+    ...(w.encrypted_recipient_data
+      ? { encryptedRecipientData: w.encrypted_recipient_data.encrypted_recipient_data }
+      : {}),
+    ...(w.current_path_key ? { currentPathKey: w.current_path_key.path_key } : {}),
+    ...(w.payment_metadata ? { paymentMetadata: w.payment_metadata.payment_metadata } : {}),
+    ...(w.total_amount_msat ? { totalAmountMsat: msat(w.total_amount_msat.total_msat) } : {}),
+    ...(w.unknown && w.unknown.length > 0 ? { extra: w.unknown } : {}),
+  };
+}
+
+/** Throws WireEncodeError on values that do not fit (e.g. a 31-byte payment secret): a caller bug. */
+export function encodeHopPayload(p: HopPayload): Uint8Array {
+  return encodeTlvStream('payload', toWire(p));
 }
 
 /** Where and why a payload failed: becomes `invalid_onion_payload` with `type` and `offset`. */
@@ -82,77 +98,71 @@ export interface PayloadDecodeError {
 }
 
 export interface DecodedHopPayload extends HopPayload {
-  /** Offset of each known record, so validation errors can point at it. */
-  readonly offsets: ReadonlyMap<bigint, number>;
+  /** Types of the records present, in order (unknown odd ones included). */
+  readonly types: readonly bigint[];
+}
+
+function presentTypes(p: HopPayload): bigint[] {
+  const known: [bigint, unknown][] = [
+    [T.amt_to_forward, p.amtToForward],
+    [T.outgoing_cltv_value, p.outgoingCltvValue],
+    [T.short_channel_id, p.shortChannelId],
+    [T.payment_data, p.paymentData],
+    [T.encrypted_recipient_data, p.encryptedRecipientData],
+    [T.current_path_key, p.currentPathKey],
+    [T.payment_metadata, p.paymentMetadata],
+    [T.total_amount_msat, p.totalAmountMsat],
+  ];
+  const types = known.filter(([, v]) => v !== undefined).map(([t]) => t);
+  for (const e of p.extra ?? []) types.push(e.type);
+  return types.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/**
+ * Byte offset of record `type` in a payload that decoded: decoding is strict (minimal encodings, ordered
+ * records), so re-encoding the records before it gives exactly their length in the input.
+ */
+export function recordOffset(p: HopPayload, type: bigint): number {
+  const before: HopPayload = {
+    ...(T.amt_to_forward < type && p.amtToForward !== undefined ? { amtToForward: p.amtToForward } : {}),
+    ...(T.outgoing_cltv_value < type && p.outgoingCltvValue !== undefined
+      ? { outgoingCltvValue: p.outgoingCltvValue }
+      : {}),
+    ...(T.short_channel_id < type && p.shortChannelId !== undefined
+      ? { shortChannelId: p.shortChannelId }
+      : {}),
+    ...(T.payment_data < type && p.paymentData !== undefined ? { paymentData: p.paymentData } : {}),
+    ...(T.encrypted_recipient_data < type && p.encryptedRecipientData !== undefined
+      ? { encryptedRecipientData: p.encryptedRecipientData }
+      : {}),
+    ...(T.current_path_key < type && p.currentPathKey !== undefined
+      ? { currentPathKey: p.currentPathKey }
+      : {}),
+    ...(T.payment_metadata < type && p.paymentMetadata !== undefined
+      ? { paymentMetadata: p.paymentMetadata }
+      : {}),
+    ...(T.total_amount_msat < type && p.totalAmountMsat !== undefined
+      ? { totalAmountMsat: p.totalAmountMsat }
+      : {}),
+    extra: (p.extra ?? []).filter((e) => e.type < type),
+  };
+  return encodeHopPayload(before).length;
 }
 
 export function decodeHopPayload(b: Uint8Array): Result<DecodedHopPayload, PayloadDecodeError> {
-  const parsed = readTlvRecords(b);
-  if (!parsed.ok) {
-    return err({
-      tlvType: parsed.error.type ?? 0n,
-      offset: parsed.error.offset,
-      message: parsed.error.message,
-    });
-  }
-  const out: {
-    -readonly [K in keyof HopPayload]: HopPayload[K];
-  } = {};
-  const extra: { type: bigint; value: Uint8Array }[] = [];
-  const offsets = new Map<bigint, number>();
-  const fail = (r: TlvRecord, message: string) => err({ tlvType: r.type, offset: r.offset, message });
-  for (const r of parsed.value) {
-    offsets.set(r.type, r.offset);
-    switch (r.type) {
-      case T.amt_to_forward: {
-        const v = decodeTu(r.value, 8);
-        if (v === null) return fail(r, 'amt_to_forward is not a minimal tu64');
-        out.amtToForward = msat(v);
-        break;
-      }
-      case T.outgoing_cltv_value: {
-        const v = decodeTu(r.value, 4);
-        if (v === null) return fail(r, 'outgoing_cltv_value is not a minimal tu32');
-        out.outgoingCltvValue = Number(v);
-        break;
-      }
-      case T.short_channel_id:
-        if (r.value.length !== 8) return fail(r, 'short_channel_id must be 8 bytes');
-        out.shortChannelId = readU64be(r.value, 0);
-        break;
-      case T.payment_data: {
-        if (r.value.length < 32) return fail(r, 'payment_data shorter than its secret');
-        const total = decodeTu(r.value.subarray(32), 8);
-        if (total === null) return fail(r, 'payment_data total_msat is not a minimal tu64');
-        out.paymentData = { paymentSecret: r.value.slice(0, 32), totalMsat: msat(total) };
-        break;
-      }
-      case T.encrypted_recipient_data:
-        out.encryptedRecipientData = r.value.slice();
-        break;
-      case T.current_path_key:
-        if (r.value.length !== 33 || !isPublicKey(r.value))
-          return fail(r, 'current_path_key is not a valid point');
-        out.currentPathKey = r.value.slice();
-        break;
-      case T.payment_metadata:
-        out.paymentMetadata = r.value.slice();
-        break;
-      case T.total_amount_msat: {
-        const v = decodeTu(r.value, 8);
-        if (v === null) return fail(r, 'total_amount_msat is not a minimal tu64');
-        out.totalAmountMsat = msat(v);
-        break;
-      }
-      default:
-        // BOLT #1:
-        //   - if `type` is even:
-        //     - MUST fail to parse the `tlv_stream`.
-        if (r.type % 2n === 0n) return fail(r, 'unknown even type');
-        extra.push({ type: r.type, value: r.value.slice() });
+  const d = decodeTlvStream('payload', b);
+  if (!d.ok) {
+    // The engine names the failing type for ordering/unknown-even/length errors; the offset is not
+    // known then, and BOLT 4 makes both optional ("may include").
+    let tlvType = 'tlvType' in d.error ? d.error.tlvType : 0n;
+    const record = 'at' in d.error ? /^payload\.([a-z_]+)/.exec(d.error.at)?.[1] : undefined;
+    if (tlvType === 0n && record !== undefined && record in PAYLOAD_TYPES) {
+      tlvType = PAYLOAD_TYPES[record as keyof typeof PAYLOAD_TYPES];
     }
+    return err({ tlvType, offset: 0, message: describeWireError(d.error) });
   }
-  return ok({ ...out, extra, offsets });
+  const p = fromWire(d.value);
+  return ok({ ...p, types: presentTypes(p) });
 }
 
 /** What the reader learned from a valid payload. */
@@ -218,7 +228,7 @@ export function interpretHopPayload(
     err({
       failure: blinding ? ('invalid_onion_blinding' as const) : ('invalid_onion_payload' as const),
       tlvType,
-      offset: p.offsets.get(tlvType) ?? 0,
+      offset: p.types.includes(tlvType) ? recordOffset(p, tlvType) : 0,
       message,
     });
   if (p.encryptedRecipientData !== undefined) {
@@ -252,7 +262,7 @@ export function interpretHopPayload(
           T.total_amount_msat,
         ]
       : [T.encrypted_recipient_data, T.current_path_key];
-    for (const type of p.offsets.keys()) {
+    for (const type of p.types) {
       if (!allowed.includes(type)) return failure(type, 'field not allowed in a blinded payload', blinding);
     }
     if (!ctx.isFinal) {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import {
   aggregateBlindedPayinfo,
   blindedForward,
@@ -18,6 +19,7 @@ import {
   type HopPayload,
   readHopPayload,
 } from '../../src/bolt04-onion/payload.ts';
+import { processBlindedHop } from '../../src/bolt04-onion/relay.ts';
 import { buildOnion, peelOnion } from '../../src/bolt04-onion/sphinx.ts';
 import { fromHex, hex } from '../../src/core/bytes.ts';
 import { type Msat, msat } from '../../src/core/units.ts';
@@ -190,17 +192,37 @@ test('blinded-payment-onion-test.json: onion built, then forwarded through the b
     assert.equal(hex(unblinded.value.nextPathKey), h.next_path_key, `${h.alias} next_path_key`);
     const c = unblinded.value.data.paymentConstraints!;
     assert.ok(cltv <= c.maxCltvExpiry && amount >= c.htlcMinimumMsat, `${h.alias} within constraints`);
-    if (ins.type === 'blinded_forward') {
-      const next = blindedForward(amount, cltv, unblinded.value.data.paymentRelay!);
-      assert.ok(next !== null);
-      amount = next.amtToForward;
-      cltv = next.outgoingCltvValue;
-      pathKey = unblinded.value.nextPathKey;
+    const decision = processBlindedHop(ins, { amountMsat: amount, cltvExpiry: cltv }, access);
+    assert.ok(decision.ok, `${h.alias}: ${!decision.ok && decision.error.reason}`);
+    // The constraints are enforced: one block past max_cltv_expiry, or one msat below the minimum, fails.
+    const late = processBlindedHop(ins, { amountMsat: amount, cltvExpiry: c.maxCltvExpiry + 1 }, access);
+    assert.ok(!late.ok && late.error.failure === 'invalid_onion_blinding');
+    const small = processBlindedHop(
+      ins,
+      { amountMsat: msat(c.htlcMinimumMsat - 1n), cltvExpiry: cltv },
+      access,
+    );
+    assert.ok(!small.ok);
+    if (decision.value.type === 'forward') {
+      assert.equal(ins.type, 'blinded_forward');
+      assert.equal(decision.value.next.type, 'short_channel_id');
+      assert.equal(hex(decision.value.nextPathKey), h.next_path_key);
+      const manual = blindedForward(amount, cltv, unblinded.value.data.paymentRelay!);
+      assert.deepEqual(manual, {
+        amtToForward: decision.value.amtToForward,
+        outgoingCltvValue: decision.value.outgoingCltvValue,
+      });
+      amount = decision.value.amtToForward;
+      cltv = decision.value.outgoingCltvValue;
+      pathKey = decision.value.nextPathKey;
     } else {
-      assert.equal(ins.amtToForward, amount, 'recipient gets what the relays computed');
-      assert.equal(ins.outgoingCltvValue, cltv);
-      assert.equal(ins.totalAmountMsat, 150000n);
-      assert.equal(hex(unblinded.value.data.pathId!), 'c9cf92f45ade68345bc20ae672e2012f4af487ed4415');
+      assert.equal(ins.type, 'blinded_final');
+      assert.equal(decision.value.amtToForward, amount, 'recipient gets what the relays computed');
+      assert.equal(decision.value.outgoingCltvValue, cltv);
+      assert.equal(decision.value.totalAmountMsat, 150000n);
+      assert.equal(hex(decision.value.pathId!), 'c9cf92f45ade68345bc20ae672e2012f4af487ed4415');
+      const short = processBlindedHop(ins, { amountMsat: msat(amount - 1n), cltvExpiry: cltv }, access);
+      assert.ok(!short.ok && short.error.failure === 'invalid_onion_blinding');
     }
   }
   assert.equal(amount, BigInt(g.final_amount_msat));
@@ -251,9 +273,81 @@ test('blinded payload rules pick invalid_onion_blinding inside the route', () =>
     assert.equal(hex(r.value.paymentSecret!), hex(secret));
     assert.equal(hex(r.value.paymentMetadata!), 'beef');
   }
-  // Unknown even type is rejected with its type and offset; non-minimal tu64 too.
+  // A disallowed record is reported with its type and byte offset in the payload.
+  r = readHopPayload(encodeHopPayload({ encryptedRecipientData: enc, totalAmountMsat: msat(9) }), {
+    isFinal: false,
+    updateAddPathKey: pk,
+  });
+  assert.ok(!r.ok && r.error.tlvType === 18n && r.error.offset === 2 + enc.length);
+  // Unknown even type is rejected with its type; non-minimal tu64 too.
   const d = decodeHopPayload(fromHex('020101' + '0a00' + '1400'));
-  assert.ok(!d.ok && d.error.tlvType === 20n && d.error.offset === 5);
+  assert.ok(!d.ok && d.error.tlvType === 20n);
   const nm = decodeHopPayload(fromHex('02020001'));
   assert.ok(!nm.ok && nm.error.tlvType === 2n);
+});
+
+test('property: hop payloads and encrypted_data_tlv round-trip through the shared codec', () => {
+  const bytes = (min: number, max: number) => fc.uint8Array({ minLength: min, maxLength: max });
+  const point = fc.constantFrom(...bp.generate.full_route.hops.map((h: Json) => fromHex(h.pubkey)));
+  const u64 = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n });
+  const payload = fc.record(
+    {
+      amtToForward: u64.map(msat),
+      outgoingCltvValue: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+      shortChannelId: u64,
+      paymentData: fc.record({ paymentSecret: bytes(32, 32), totalMsat: u64.map(msat) }),
+      encryptedRecipientData: bytes(0, 80),
+      currentPathKey: point,
+      paymentMetadata: bytes(0, 40),
+      totalAmountMsat: u64.map(msat),
+      extra: fc
+        .uniqueArray(
+          fc.record({
+            type: fc.bigInt({ min: 19n, max: 1n << 40n }).map((t) => t | 1n),
+            value: bytes(0, 10),
+          }),
+          { selector: (r) => r.type, maxLength: 3 },
+        )
+        .map((xs) => [...xs].sort((a, b) => (a.type < b.type ? -1 : 1))),
+    },
+    { requiredKeys: [] },
+  );
+  fc.assert(
+    fc.property(payload, (p) => {
+      const enc = encodeHopPayload(p);
+      const d = decodeHopPayload(enc);
+      assert.ok(d.ok);
+      assert.equal(hex(encodeHopPayload(d.value)), hex(enc));
+    }),
+    { numRuns: 300 },
+  );
+  const data = fc.record(
+    {
+      padding: bytes(0, 20),
+      shortChannelId: u64,
+      nextNodeId: point,
+      pathId: bytes(0, 32),
+      nextPathKeyOverride: point,
+      paymentRelay: fc.record({
+        cltvExpiryDelta: fc.integer({ min: 0, max: 65535 }),
+        feeProportionalMillionths: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+        feeBaseMsat: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+      }),
+      paymentConstraints: fc.record({
+        maxCltvExpiry: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+        htlcMinimumMsat: u64.map(msat),
+      }),
+      allowedFeatures: bytes(0, 4),
+    },
+    { requiredKeys: [] },
+  );
+  fc.assert(
+    fc.property(data, (x) => {
+      const enc = encodeEncryptedData(x);
+      const d = decodeEncryptedData(enc);
+      assert.ok(d.ok);
+      assert.equal(hex(encodeEncryptedData(d.value)), hex(enc));
+    }),
+    { numRuns: 300 },
+  );
 });

@@ -10,7 +10,7 @@ import {
   decodeErrorPacket,
   wrapErrorPacket,
 } from '../../src/bolt04-onion/error-packet.ts';
-import { encodeFailureMessage, type Failure } from '../../src/bolt04-onion/failure.ts';
+import { encodeFailure, type FailureInput } from '../../src/bolt04-onion/failure.ts';
 import { ecdhWithSecret } from '../../src/bolt04-onion/keys.ts';
 import { decodeHopPayload, encodeHopPayload, type HopPayload } from '../../src/bolt04-onion/payload.ts';
 import { buildOnion, peelOnion } from '../../src/bolt04-onion/sphinx.ts';
@@ -18,7 +18,9 @@ import { fromHex, hex, u64be, utf8 } from '../../src/core/bytes.ts';
 import { msat } from '../../src/core/units.ts';
 import { publicKeyOf, sha256 } from '../../src/crypto/index.ts';
 import { repoRoot } from '../../src/testing/spec.ts';
-import type { Json } from './vectors.ts';
+import { type Json, loadVector } from './vectors.ts';
+
+const vector = loadVector('onion-test.json');
 
 const PYTHON = '/usr/bin/python3';
 const TOOL = join(repoRoot, 'tools', 'electrum_onion.py');
@@ -97,12 +99,12 @@ function ours(s: Scenario) {
   return built.value;
 }
 
-const FAILURES: Failure[] = [
-  { type: 'temporary_node_failure' },
-  { type: 'incorrect_or_unknown_payment_details', htlcMsat: msat(123_456), height: 800_123 },
-  { type: 'fee_insufficient', htlcMsat: msat(99_000), channelUpdate: fromHex('0102'.repeat(65)) },
-  { type: 'invalid_onion_payload', tlvType: 8n, offset: 3 },
-  { type: 'final_incorrect_cltv_expiry', cltvExpiry: 812_000 },
+const FAILURES: FailureInput[] = [
+  { failure: 'temporary_node_failure' },
+  { failure: 'incorrect_or_unknown_payment_details', htlc_msat: msat(123_456), height: 800_123 },
+  { failure: 'fee_insufficient', htlc_msat: msat(99_000), channel_update: fromHex('0102'.repeat(65)) },
+  { failure: 'invalid_onion_payload', type: 8n, offset: 3 },
+  { failure: 'final_incorrect_cltv_expiry', cltv_expiry: 812_000 },
 ];
 
 interface ErrorCase {
@@ -148,6 +150,13 @@ function batch(): { answers: Json[]; errorCases: ErrorCase[] } {
     associated_data: hex(s4.ad),
   });
   const errorCases = errorRequests(requests);
+  // Last: Electrum peels the spec's onion-test.json vector with the vector's node keys.
+  requests.push({
+    op: 'peel_chain',
+    onion: vector.onion,
+    privkeys: vector.decode,
+    associated_data: vector.generate.associated_data,
+  });
   return { answers: electrum(requests), errorCases };
 }
 
@@ -223,7 +232,7 @@ function errorRequests(requests: Json[]): ErrorCase[] {
   for (const [si, s] of scenarios.entries()) {
     const secrets = ours(s).hopKeys.map((k) => k.sharedSecret);
     for (const at of new Set([0, Math.floor(s.keys.length / 2), s.keys.length - 1])) {
-      const failure = encodeFailureMessage(FAILURES[(si + at) % FAILURES.length]!);
+      const failure = encodeFailure(FAILURES[(si + at) % FAILURES.length]!);
       cases.push({ s, at, failure, secrets });
       // Here -> Electrum: we create at hop `at` and wrap back, Electrum decodes.
       let packet = createErrorPacket(secrets[at]!, failure);
@@ -253,9 +262,30 @@ function errorRequests(requests: Json[]): ErrorCase[] {
   return cases;
 }
 
+test('Electrum: it peels the onion-test.json vector to the same payloads and next onions as we do', () => {
+  const { answers } = results();
+  const theirs = answers[answers.length - 1]!;
+  assert.equal(theirs.hops.length, vector.decode.length);
+  let onion = fromHex(vector.onion);
+  const ad = fromHex(vector.generate.associated_data);
+  for (const [i, hop] of theirs.hops.entries()) {
+    assert.equal(hop.error, undefined, `Electrum peels vector hop ${i}`);
+    const r = peelOnion(onion, ecdhWithSecret(fromHex(vector.decode[i])), ad);
+    assert.ok(r.ok);
+    assert.equal(hop.final, r.value.type === 'final');
+    const d = decodeHopPayload(r.value.payload);
+    assert.ok(d.ok);
+    assert.deepEqual(toElectrumFields(d.value), hop.payload, `vector hop ${i} payload`);
+    if (r.value.type === 'forward') {
+      assert.equal(hop.next_onion, hex(r.value.nextOnion));
+      onion = r.value.nextOnion;
+    }
+  }
+});
+
 test('Electrum: error packets made here are attributed there, and vice versa', () => {
   const { answers: all, errorCases: cases } = results();
-  const answers = all.slice(ROUTE_ANSWERS + 2);
+  const answers = all.slice(ROUTE_ANSWERS + 2, all.length - 1);
   for (const [ci, c] of cases.entries()) {
     const theirs = answers[ci * 2]!;
     assert.equal(theirs.error, undefined, `Electrum decodes our error: ${theirs.error}`);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decodeEncryptedData, encodeEncryptedData } from '../../src/bolt04-onion/blinding.ts';
 import { decodeErrorPacket } from '../../src/bolt04-onion/error-packet.ts';
-import { decodeFailureMessage, encodeFailureMessage } from '../../src/bolt04-onion/failure.ts';
+import { decodeFailure, encodeFailure } from '../../src/bolt04-onion/failure.ts';
 import { type EcdhFn, generateKey, sharedSecretsAlongRoute, xorStream } from '../../src/bolt04-onion/keys.ts';
 import { decodeBlindedPath, decodeOnionMessagePayload } from '../../src/bolt04-onion/onion-message.ts';
 import { decodeHopPayload, encodeHopPayload } from '../../src/bolt04-onion/payload.ts';
@@ -152,29 +152,27 @@ test('fuzz: the failure message decoder takes 100k inputs; what decodes re-encod
       b[0] = c >> 8;
       b[1] = c & 0xff;
     }
-    const r = decodeFailureMessage(b);
+    const r = decodeFailure(b);
     if (r.ok) {
       decoded++;
-      // Legacy-tolerant fields may normalize (missing height); otherwise the bytes are exact.
-      const again = decodeFailureMessage(encodeFailureMessage(r.value));
-      assert.ok(again.ok);
-      assert.equal(again.value.type, r.value.type);
+      // Decoding is strict, so whatever decodes re-encodes to exactly the same bytes.
+      assert.deepEqual(encodeFailure(r.value), b);
     } else {
       errors++;
-      assert.ok(['too_short', 'truncated', 'bad_tlv_stream'].includes(r.error.code));
+      assert.equal(typeof r.error.kind, 'string');
     }
   }
   assert.ok(decoded > 1000 && errors > 1000, `decoded ${decoded}, errors ${errors}`);
 });
 
-test('fuzz: TLV payload decoders (hop payload, encrypted_data_tlv, onionmsg_tlv, blinded_path) take 100k inputs each', () => {
+test('fuzz: TLV payload decoders (hop payload, encrypted_data_tlv, onionmsg_tlv, blinded_path) take 25k inputs each', () => {
   const rnd = prng(11);
   const seeds = [
     encodeHopPayload({ amtToForward: 1000n as never, outgoingCltvValue: 500, shortChannelId: 77n }),
     encodeEncryptedData({ padding: new Uint8Array(5), nextNodeId: NODE_ID, pathId: fromHex('abcd') }),
   ];
   const tally = { ok: 0, err: 0 };
-  for (let i = 0; i < 100_000; i++) {
+  for (let i = 0; i < 25_000; i++) {
     let b: Uint8Array;
     if (i % 2 === 0) {
       b = rnd.bytes(rnd.int(80));
@@ -196,16 +194,16 @@ test('fuzz: TLV payload decoders (hop payload, encrypted_data_tlv, onionmsg_tlv,
   assert.ok(tally.ok > 1000 && tally.err > 1000, JSON.stringify(tally));
 });
 
-test('fuzz: the origin error decoder takes 1k random packets (27 rounds each) and never misattributes', () => {
+test('fuzz: the origin error decoder takes 300 random packets (27 rounds each) and never misattributes', () => {
   const rnd = prng(13);
   const secrets = Array.from({ length: 5 }, (_, i) => generateKey('pad', new Uint8Array(32).fill(i)));
   let unattributable = 0;
-  for (let i = 0; i < 1_000; i++) {
+  for (let i = 0; i < 300; i++) {
     const r = decodeErrorPacket(secrets, rnd.bytes(rnd.int(400)));
     assert.ok(!r.ok);
     if (r.error.code === 'unattributable') unattributable++;
     else assert.equal(r.error.code, 'too_short');
   }
-  assert.ok(unattributable > 700);
+  assert.ok(unattributable > 200);
   assert.ok(ONION_OVERHEAD === 66);
 });

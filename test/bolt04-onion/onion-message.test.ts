@@ -1,15 +1,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { encodeTlvStream } from '../../src/bolt01-wire/index.ts';
 import { type BlindedHop, createBlindedPath, encodeEncryptedData } from '../../src/bolt04-onion/blinding.ts';
 import { ecdhWithSecret } from '../../src/bolt04-onion/keys.ts';
 import {
   buildOnionMessage,
   decodeBlindedPath,
   encodeBlindedPath,
+  prependBlindedHops,
   readOnionMessage,
   toWireBlindedPath,
 } from '../../src/bolt04-onion/onion-message.ts';
-import { blindedNodeIdTweak } from '../../src/bolt04-onion/sphinx.ts';
+import { blindedNodeIdTweak, buildOnion } from '../../src/bolt04-onion/sphinx.ts';
 import { concat, fromHex, hex, readU16be, u16be, utf8 } from '../../src/core/bytes.ts';
 import { publicKeyOf, sha256 } from '../../src/crypto/index.ts';
 import { encryptedDataFromJson, type Json, loadVector } from './vectors.ts';
@@ -92,11 +94,29 @@ test('blinded-onion-message-onion-test.json: blinded route and onion message pac
       firstPathKey: fromHex(v.route.first_path_key),
       hops,
     },
-    finalRecords: [{ type: 1n, value: fromHex(v.onionmessage.unknown_tag_1) }],
+    final: { unknown: [{ type: 1n, value: fromHex(v.onionmessage.unknown_tag_1) }] },
   });
   assert.ok(built.ok);
   assert.equal(hex(built.value.packet), v.onionmessage.onion_message_packet);
   assert.equal(hex(frame(built.value.pathKey, built.value.packet)), v.decrypt.hops[0].onion_message);
+});
+
+test("blinded-onion-message-onion-test.json: the sender prepends its own blinded hop to Dave's path", () => {
+  const g = v.generate.hops;
+  const dave = createBlindedPath({
+    sessionKey: fromHex(g[1].path_key_secret),
+    hops: g
+      .slice(1)
+      .map((h: Json) => ({ nodeId: nodeIdOf(h.alias), encryptedData: fromHex(h.encrypted_data_tlv) })),
+  }).path;
+  const full = prependBlindedHops(fromHex(g[0].path_key_secret), [nodeIdOf('Alice')], dave);
+  assert.equal(hex(full.firstNodeId), v.route.first_node_id);
+  assert.equal(hex(full.firstPathKey), v.route.first_path_key);
+  assert.deepEqual(
+    full.hops.map((h) => [hex(h.blindedNodeId), hex(h.encryptedRecipientData)]),
+    v.route.hops.map((h: Json) => [h.blinded_node_id, h.encrypted_recipient_data]),
+  );
+  assert.equal(prependBlindedHops(fromHex(g[0].path_key_secret), [], dave), dave);
 });
 
 test('blinded-onion-message-onion-test.json: each node forwards to the next, Dave receives hello', () => {
@@ -115,7 +135,7 @@ test('blinded-onion-message-onion-test.json: each node forwards to the next, Dav
       assert.equal(r.value.type, 'final');
       if (r.value.type !== 'final') continue;
       assert.deepEqual(
-        r.value.payload.records.map((x) => [x.type, hex(x.value)]),
+        (r.value.payload.tlvs.unknown ?? []).map((x) => [x.type, hex(x.value)]),
         [[1n, h.tlvs.unknown_tag_1]],
       );
       assert.equal(hex(r.value.payload.encryptedRecipientData!), h.tlvs.encrypted_recipient_data);
@@ -138,14 +158,14 @@ test('onion messages: reply paths round-trip, large payloads switch to 32768 byt
   const wire = toWireBlindedPath(path);
   const enc = encodeBlindedPath(wire);
   const dec = decodeBlindedPath(enc);
-  assert.ok(dec.ok && dec.value.length === enc.length);
-  assert.equal(hex(encodeBlindedPath(dec.value.path)), hex(enc));
+  assert.ok(dec.ok);
+  assert.equal(hex(encodeBlindedPath(dec.value)), hex(enc));
   assert.ok(!decodeBlindedPath(enc.subarray(0, enc.length - 1)).ok);
 
   const big = buildOnionMessage({
     sessionKey: fromHex('08'.repeat(32)),
     path,
-    finalRecords: [{ type: 64n, value: new Uint8Array(2000).fill(9) }],
+    final: { unknown: [{ type: 65n, value: new Uint8Array(2000).fill(9) }] },
     replyPath: wire,
   });
   assert.ok(big.ok);
@@ -156,7 +176,7 @@ test('onion messages: reply paths round-trip, large payloads switch to 32768 byt
   const step2 = readOnionMessage(step1.value.nextPathKey, step1.value.nextPacket, ecdhWithSecret(carolKey));
   assert.ok(step2.ok && step2.value.type === 'final');
   if (step2.ok && step2.value.type === 'final') {
-    assert.equal(step2.value.payload.records[0]!.value.length, 2000);
+    assert.equal(step2.value.payload.tlvs.unknown![0]!.value.length, 2000);
     assert.equal(hex(encodeBlindedPath(step2.value.payload.replyPath!)), hex(enc));
     assert.equal(hex(step2.value.pathId!), hex(utf8('reply-1')));
   }
@@ -166,4 +186,89 @@ test('onion messages: reply paths round-trip, large payloads switch to 32768 byt
   const tampered = Uint8Array.from(big.value.packet);
   tampered[500]! ^= 1;
   assert.ok(!readOnionMessage(big.value.pathKey, tampered, ecdhWithSecret(bobKey)).ok);
+});
+
+test('onion message reader rules: extra fields at a forward hop, path_id at a forward hop, no next hop, two payloads', () => {
+  const bobKey = fromHex('42'.repeat(32));
+  const carolKey = fromHex('43'.repeat(32));
+  const bob = publicKeyOf(bobKey);
+  const carol = publicKeyOf(carolKey);
+  const send = (
+    bobData: Uint8Array,
+    final: Parameters<typeof buildOnionMessage>[0]['final'],
+    lone = false,
+  ) => {
+    const { path } = createBlindedPath({
+      sessionKey: fromHex('09'.repeat(32)),
+      hops: lone
+        ? [{ nodeId: bob, encryptedData: bobData }]
+        : [
+            { nodeId: bob, encryptedData: bobData },
+            { nodeId: carol, encryptedData: encodeEncryptedData({ pathId: utf8('p') }) },
+          ],
+    });
+    const b = buildOnionMessage({ sessionKey: fromHex('0a'.repeat(32)), path, ...(final ? { final } : {}) });
+    assert.ok(b.ok);
+    return readOnionMessage(b.value.pathKey, b.value.packet, ecdhWithSecret(bobKey));
+  };
+  const fwd = encodeEncryptedData({ nextNodeId: carol });
+  assert.ok(send(fwd, undefined).ok);
+  const pathIdAtForward = send(encodeEncryptedData({ nextNodeId: carol, pathId: utf8('x') }), undefined);
+  assert.ok(!pathIdAtForward.ok && pathIdAtForward.error.code === 'forward_with_path_id');
+  const nowhere = send(encodeEncryptedData({ padding: new Uint8Array(3) }), undefined);
+  assert.ok(!nowhere.ok && nowhere.error.code === 'no_next_hop');
+  const features = send(
+    encodeEncryptedData({ nextNodeId: carol, allowedFeatures: fromHex('01') }),
+    undefined,
+  );
+  assert.ok(!features.ok && features.error.code === 'unsupported_features');
+  // Bob as the final hop receiving two payload fields (types >= 64) ignores the message.
+  const two = send(
+    encodeEncryptedData({ pathId: utf8('me') }),
+    {
+      unknown: [
+        { type: 65n, value: utf8('a') },
+        { type: 67n, value: utf8('b') },
+      ],
+    },
+    true,
+  );
+  assert.ok(!two.ok && two.error.code === 'multiple_payloads');
+  const oneField = send(
+    encodeEncryptedData({ pathId: utf8('me') }),
+    { unknown: [{ type: 65n, value: utf8('a') }] },
+    true,
+  );
+  assert.ok(
+    oneField.ok && oneField.value.type === 'final' && hex(oneField.value.pathId!) === hex(utf8('me')),
+  );
+});
+
+test('onion message: a forward hop whose payload carries more than encrypted_recipient_data is ignored', () => {
+  const bobKey = fromHex('42'.repeat(32));
+  const bob = publicKeyOf(bobKey);
+  const carol = publicKeyOf(fromHex('43'.repeat(32)));
+  const { path } = createBlindedPath({
+    sessionKey: fromHex('0b'.repeat(32)),
+    hops: [{ nodeId: bob, encryptedData: encodeEncryptedData({ nextNodeId: carol }) }],
+  });
+  // Bob is told to forward, but the sender put an extra record in his payload and a next hop after him.
+  const r = buildOnion({
+    sessionKey: fromHex('0c'.repeat(32)),
+    associatedData: new Uint8Array(0),
+    kind: 'message',
+    hops: [
+      {
+        publicKey: path.hops[0]!.blindedNodeId,
+        payload: encodeTlvStream('onionmsg_tlv', {
+          encrypted_recipient_data: { encrypted_recipient_data: path.hops[0]!.encryptedRecipientData },
+          unknown: [{ type: 5n, value: utf8('x') }],
+        }),
+      },
+      { publicKey: carol, payload: fromHex('0100') },
+    ],
+  });
+  assert.ok(r.ok);
+  const res = readOnionMessage(path.firstPathKey, r.value.packet, ecdhWithSecret(bobKey));
+  assert.ok(!res.ok && res.error.code === 'forward_with_extra_fields');
 });

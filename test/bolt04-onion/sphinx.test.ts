@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import { ecdhWithSecret } from '../../src/bolt04-onion/keys.ts';
 import { buildOnion, PAYMENT_ONION_SIZE, peelOnion } from '../../src/bolt04-onion/sphinx.ts';
 import { fromHex, hex } from '../../src/core/bytes.ts';
@@ -102,4 +103,49 @@ test('20 hops with maximal payloads round-trip exactly to the byte', () => {
     associatedData: ad,
   });
   assert.ok(!tooMany.ok && tooMany.error.code === 'route_too_large');
+});
+
+test('property: random routes with variable payload sizes (1- and 3-byte length prefixes) peel back exactly', () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 8 }),
+      fc.array(fc.integer({ min: 2, max: 300 }), { minLength: 8, maxLength: 8 }),
+      fc.integer({ min: 1, max: 250 }),
+      fc.boolean(),
+      (n, sizes, seed, message) => {
+        const keys = Array.from({ length: n }, (_, i) => sha256(new Uint8Array([seed, i])));
+        const lens = sizes.slice(0, n);
+        const size = message ? 32768 : 1300;
+        const route = keys.map((k, i) => ({
+          publicKey: publicKeyOf(k),
+          payload: new Uint8Array(lens[i]!).fill(i + 1),
+        }));
+        const ad = message ? new Uint8Array(0) : sha256(new Uint8Array([seed]));
+        const kind = message ? ('message' as const) : ('payment' as const);
+        const built = buildOnion({
+          sessionKey: sha256(new Uint8Array([seed, 99])),
+          hops: route,
+          associatedData: ad,
+          kind,
+          hopPayloadsSize: size,
+        });
+        const needed = lens.reduce((a, l) => a + (l < 253 ? 1 : 3) + l + 32, 0);
+        if (needed > size) {
+          assert.ok(!built.ok && built.error.code === 'route_too_large');
+          return;
+        }
+        assert.ok(built.ok);
+        let onion = built.value.packet;
+        assert.equal(onion.length, size + 66);
+        for (const [i, k] of keys.entries()) {
+          const r = peelOnion(onion, ecdhWithSecret(k), ad, { kind });
+          assert.ok(r.ok, `hop ${i}`);
+          assert.equal(hex(r.value.payload), hex(route[i]!.payload));
+          assert.equal(r.value.type, i === n - 1 ? 'final' : 'forward');
+          if (r.value.type === 'forward') onion = r.value.nextOnion;
+        }
+      },
+    ),
+    { numRuns: 40 },
+  );
 });
