@@ -41,6 +41,8 @@ interface Harness {
   /** The peer address reported beside each failure. */
   failureRemotes: { address: string; port: number }[];
   nextConnection(): Promise<NoiseConnection>;
+  /** Closes the listener and every accepted connection, so a failed test cannot leave sockets open. */
+  shutdown(): Promise<void>;
   /** Calls cb for every connection accepted from now on. */
   onEveryConnection(cb: (c: NoiseConnection) => void): void;
   nextFailure(): Promise<CloseReason>;
@@ -76,6 +78,10 @@ async function startServer(handshakeTimeoutMs = 5_000): Promise<Harness> {
     failureRemotes,
     nextConnection: () => new Promise((res) => waitersC.push(res)),
     onEveryConnection: (cb) => subscribers.push(cb),
+    shutdown: async () => {
+      await listener.close();
+      for (const c of accepted) c.close();
+    },
     nextFailure: () => new Promise((res) => waitersF.push(res)),
   };
 }
@@ -192,7 +198,7 @@ test('loopback: thousands of messages each way across key rotations, ids authent
     assert.equal((await remote).kind, 'remote-closed');
     assert.equal(client.send(Uint8Array.of(1)), false);
   } finally {
-    await h.listener.close();
+    await h.shutdown();
   }
 });
 
@@ -225,7 +231,7 @@ test('loopback: garbage before the handshake closes that socket; the listener ke
     assert.equal(replied, 0);
     await stillServes(h);
   } finally {
-    await h.listener.close();
+    await h.shutdown();
   }
 });
 
@@ -251,7 +257,7 @@ test('loopback: dialing with the wrong node id fails on both sides (ACT1_BAD_TAG
     assert.ok(r.kind === 'protocol' && r.error.kind === 'bad-tag' && r.error.act === 1);
     await stillServes(h);
   } finally {
-    await h.listener.close();
+    await h.shutdown();
   }
 });
 
@@ -277,7 +283,7 @@ test('loopback: garbage after the handshake is a bad length MAC and closes only 
     other.close();
     await stillServes(h);
   } finally {
-    await h.listener.close();
+    await h.shutdown();
   }
 });
 
@@ -303,7 +309,7 @@ test('loopback: a frame with a wrong body MAC closes the connection after the go
     assert.deepEqual(messages, ['010203']);
     await stillServes(h);
   } finally {
-    await h.listener.close();
+    await h.shutdown();
   }
 });
 
@@ -337,7 +343,7 @@ test('loopback: a maximal 65535-byte length then a forged body is a bad body MAC
     assert.equal(((await got) as [Uint8Array])[0].length, 65535);
     client.close();
   } finally {
-    await h.listener.close();
+    await h.shutdown();
   }
 });
 
@@ -362,7 +368,7 @@ test('loopback: a silent peer hits the handshake timeout; a peer that stops mid-
     assert.equal((await reason).kind, 'remote-closed');
     await stillServes(h);
   } finally {
-    await h.listener.close();
+    await h.shutdown();
   }
 });
 
@@ -391,7 +397,7 @@ test('loopback: back-pressure: send() returns false, drain follows, nothing is l
     await all;
     client.close();
   } finally {
-    await h.listener.close();
+    await h.shutdown();
   }
 });
 
@@ -529,6 +535,6 @@ test('loopback: 20 concurrent peers and interleaved garbage; act three coalesced
     socket.destroy();
     assert.equal(h.failures.filter((f) => f.kind === 'protocol').length, 5);
   } finally {
-    await h.listener.close();
+    await h.shutdown();
   }
 });
