@@ -38,7 +38,10 @@ export interface NoiseListener {
   readonly port: number;
   /** Sockets accepted and still in the handshake. */
   readonly pendingHandshakes: number;
-  /** Stops accepting and drops sockets still in the handshake; established connections stay open. */
+  /**
+   * Stops accepting and drops sockets still in the handshake. Established connections stay open
+   * (close them through their NoiseConnection).
+   */
   close(): Promise<void>;
 }
 
@@ -52,14 +55,16 @@ export function listen(opts: ListenOptions): Promise<NoiseListener> {
   const timeoutMs = opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
   const maxPending = opts.maxPendingHandshakes ?? DEFAULT_MAX_PENDING_HANDSHAKES;
   const pending = new Set<Socket>();
-  const report = (reason: CloseReason, socket: Socket): void => {
-    opts.onHandshakeError?.(reason, { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 });
+  const report = (reason: CloseReason, remote: { address: string; port: number }): void => {
+    opts.onHandshakeError?.(reason, remote);
   };
 
   const server: Server = createServer((socket) => {
     socket.setNoDelay(true);
+    // Read now: a destroyed socket no longer knows its peer.
+    const remote = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
     if (pending.size >= maxPending) {
-      report({ kind: 'too-many-handshakes', limit: maxPending }, socket);
+      report({ kind: 'too-many-handshakes', limit: maxPending }, remote);
       socket.destroy();
       return;
     }
@@ -67,13 +72,13 @@ export function listen(opts: ListenOptions): Promise<NoiseListener> {
     try {
       ephemeralSecret = drawEphemeral(opts.entropy);
     } catch (e) {
-      report({ kind: 'socket-error', message: (e as Error).message, code: null }, socket);
+      report({ kind: 'socket-error', message: (e as Error).message, code: null }, remote);
       socket.destroy();
       return;
     }
     const hs = HandshakeStream.responder({ local, ephemeralSecret });
     if (!hs.ok) {
-      report({ kind: 'protocol', error: hs.error }, socket);
+      report({ kind: 'protocol', error: hs.error }, remote);
       socket.destroy();
       return;
     }
@@ -89,7 +94,7 @@ export function listen(opts: ListenOptions): Promise<NoiseListener> {
           e instanceof NoiseConnectError
             ? e.reason
             : { kind: 'socket-error', message: String(e), code: null };
-        report(reason, socket);
+        report(reason, remote);
       },
     );
   });
@@ -108,11 +113,13 @@ export function listen(opts: ListenOptions): Promise<NoiseListener> {
         get pendingHandshakes() {
           return pending.size;
         },
-        close: () =>
-          new Promise<void>((done) => {
-            for (const s of pending) s.destroy();
-            server.close(() => done());
-          }),
+        close: () => {
+          // server.close() stops accepting at once; its callback would wait for every established
+          // connection to end, which belongs to whoever owns those connections, so it is not awaited.
+          server.close();
+          for (const s of pending) s.destroy();
+          return new Promise<void>((done) => setImmediate(done));
+        },
       });
     });
   });

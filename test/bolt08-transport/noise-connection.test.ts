@@ -38,15 +38,23 @@ interface Harness {
   listener: NoiseListener;
   accepted: NoiseConnection[];
   failures: CloseReason[];
+  /** The peer address reported beside each failure. */
+  failureRemotes: { address: string; port: number }[];
   nextConnection(): Promise<NoiseConnection>;
+  /** Closes the listener and every accepted connection, so a failed test cannot leave sockets open. */
+  shutdown(): Promise<void>;
+  /** Calls cb for every connection accepted from now on. */
+  onEveryConnection(cb: (c: NoiseConnection) => void): void;
   nextFailure(): Promise<CloseReason>;
 }
 
 async function startServer(handshakeTimeoutMs = 5_000): Promise<Harness> {
   const accepted: NoiseConnection[] = [];
   const failures: CloseReason[] = [];
+  const failureRemotes: { address: string; port: number }[] = [];
   const waitersC: ((c: NoiseConnection) => void)[] = [];
   const waitersF: ((r: CloseReason) => void)[] = [];
+  const subscribers: ((c: NoiseConnection) => void)[] = [];
   const listener = await listen({
     port: 0,
     localSecret: SERVER_SECRET,
@@ -54,10 +62,12 @@ async function startServer(handshakeTimeoutMs = 5_000): Promise<Harness> {
     handshakeTimeoutMs,
     onConnection: (c) => {
       accepted.push(c);
+      for (const cb of subscribers) cb(c);
       waitersC.shift()?.(c);
     },
-    onHandshakeError: (r) => {
+    onHandshakeError: (r, remote) => {
       failures.push(r);
+      failureRemotes.push(remote);
       waitersF.shift()?.(r);
     },
   });
@@ -65,7 +75,13 @@ async function startServer(handshakeTimeoutMs = 5_000): Promise<Harness> {
     listener,
     accepted,
     failures,
+    failureRemotes,
     nextConnection: () => new Promise((res) => waitersC.push(res)),
+    onEveryConnection: (cb) => subscribers.push(cb),
+    shutdown: async () => {
+      await listener.close();
+      for (const c of accepted) c.close();
+    },
     nextFailure: () => new Promise((res) => waitersF.push(res)),
   };
 }
@@ -86,8 +102,16 @@ function closed(c: NoiseConnection): Promise<CloseReason> {
   return new Promise((res) => c.once('close', res));
 }
 
+/** Resolves when a raw socket closes (events.once would reject on its 'error' first). */
+function socketClosed(s: Socket): Promise<void> {
+  return s.destroyed && s.closed ? Promise.resolve() : new Promise((res) => s.once('close', () => res()));
+}
+
 /** A hand-driven initiator on a raw socket, so the test can misbehave after the handshake. */
-async function rawHandshake(port: number): Promise<{ socket: Socket; session: Session }> {
+async function rawHandshake(
+  port: number,
+  firstMessage?: Uint8Array,
+): Promise<{ socket: Socket; session: Session }> {
   const socket = netConnect({ host: '127.0.0.1', port });
   await once(socket, 'connect');
   const local = localKeyFromSecret(new Uint8Array(32).fill(0x31));
@@ -105,7 +129,14 @@ async function rawHandshake(port: number): Promise<{ socket: Socket; session: Se
     assert.ok(p.ok);
     if (p.value.done !== null) {
       assert.ok(p.value.send !== null);
-      socket.write(p.value.send);
+      if (firstMessage === undefined) {
+        socket.write(p.value.send);
+      } else {
+        // Act three and the first message in one TCP write.
+        const f = p.value.done.session.encryptor.encrypt(firstMessage);
+        assert.ok(f.ok);
+        socket.write(Buffer.concat([p.value.send, f.value]));
+      }
       return { socket, session: p.value.done.session };
     }
   }
@@ -167,7 +198,7 @@ test('loopback: thousands of messages each way across key rotations, ids authent
     assert.equal((await remote).kind, 'remote-closed');
     assert.equal(client.send(Uint8Array.of(1)), false);
   } finally {
-    await h.listener.close();
+    await h.shutdown();
   }
 });
 
@@ -183,7 +214,8 @@ test('loopback: garbage before the handshake closes that socket; the listener ke
       r.kind === 'protocol' && r.error.kind === 'bad-version' && r.error.act === 1,
       describeCloseReason(r),
     );
-    await once(s, 'close');
+    assert.deepEqual(h.failureRemotes[0], { address: '127.0.0.1', port: s.localPort });
+    await socketClosed(s);
     // 50 bytes of version 0 but a bogus key and tag: refused at act one, no reply.
     const failed2 = h.nextFailure();
     const s2 = netConnect({ host: '127.0.0.1', port: h.listener.port });
@@ -195,11 +227,11 @@ test('loopback: garbage before the handshake closes that socket; the listener ke
     s2.write(new Uint8Array(50));
     const r2 = await failed2;
     assert.ok(r2.kind === 'protocol' && r2.error.kind === 'bad-pubkey', describeCloseReason(r2));
-    await once(s2, 'close');
+    await socketClosed(s2);
     assert.equal(replied, 0);
     await stillServes(h);
   } finally {
-    await h.listener.close();
+    await h.shutdown();
   }
 });
 
@@ -225,7 +257,7 @@ test('loopback: dialing with the wrong node id fails on both sides (ACT1_BAD_TAG
     assert.ok(r.kind === 'protocol' && r.error.kind === 'bad-tag' && r.error.act === 1);
     await stillServes(h);
   } finally {
-    await h.listener.close();
+    await h.shutdown();
   }
 });
 
@@ -243,7 +275,7 @@ test('loopback: garbage after the handshake is a bad length MAC and closes only 
     socket.write(new Uint8Array(40).fill(0xab));
     const r = await reason;
     assert.ok(r.kind === 'protocol' && r.error.kind === 'bad-length-mac', describeCloseReason(r));
-    await once(socket, 'close');
+    await socketClosed(socket);
     // The unrelated connection is untouched.
     const got = once(otherAtServer, 'message');
     other.send(Uint8Array.of(9, 9));
@@ -251,7 +283,7 @@ test('loopback: garbage after the handshake is a bad length MAC and closes only 
     other.close();
     await stillServes(h);
   } finally {
-    await h.listener.close();
+    await h.shutdown();
   }
 });
 
@@ -277,7 +309,7 @@ test('loopback: a frame with a wrong body MAC closes the connection after the go
     assert.deepEqual(messages, ['010203']);
     await stillServes(h);
   } finally {
-    await h.listener.close();
+    await h.shutdown();
   }
 });
 
@@ -311,7 +343,7 @@ test('loopback: a maximal 65535-byte length then a forged body is a bad body MAC
     assert.equal(((await got) as [Uint8Array])[0].length, 65535);
     client.close();
   } finally {
-    await h.listener.close();
+    await h.shutdown();
   }
 });
 
@@ -324,7 +356,7 @@ test('loopback: a silent peer hits the handshake timeout; a peer that stops mid-
     s.write(new Uint8Array(10)); // a partial act one, then silence
     const r = await failed;
     assert.ok(r.kind === 'handshake-timeout' && r.awaitingAct === 1, describeCloseReason(r));
-    await once(s, 'close');
+    await socketClosed(s);
 
     const accepted = h.nextConnection();
     const { socket, session } = await rawHandshake(h.listener.port);
@@ -336,7 +368,7 @@ test('loopback: a silent peer hits the handshake timeout; a peer that stops mid-
     assert.equal((await reason).kind, 'remote-closed');
     await stillServes(h);
   } finally {
-    await h.listener.close();
+    await h.shutdown();
   }
 });
 
@@ -365,7 +397,7 @@ test('loopback: back-pressure: send() returns false, drain follows, nothing is l
     await all;
     client.close();
   } finally {
-    await h.listener.close();
+    await h.shutdown();
   }
 });
 
@@ -431,5 +463,78 @@ test('listen: sockets beyond maxPendingHandshakes are refused; the others still 
     c.close();
   } finally {
     await listener.close();
+  }
+});
+
+test('loopback: 20 concurrent peers and interleaved garbage; act three coalesced with the first message', async () => {
+  const h = await startServer();
+  try {
+    const seen = new Map<string, string[]>();
+    const allDone = new Promise<void>((res) => {
+      let complete = 0;
+      const onConn = (c: NoiseConnection): void => {
+        const id = hex(c.remotePubkey);
+        const got: string[] = [];
+        seen.set(id, got);
+        c.on('message', (m) => {
+          got.push(hex(m));
+          c.send(m); // echo
+          if (got.length === 51 && ++complete === 20) res();
+        });
+      };
+      h.onEveryConnection(onConn);
+    });
+    const garbage: Promise<unknown>[] = [];
+    const clients = await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => {
+        if (i % 4 === 0) {
+          const g = netConnect({ host: '127.0.0.1', port: h.listener.port });
+          g.on('error', () => {});
+          g.write(new Uint8Array(60).fill(i));
+          garbage.push(socketClosed(g));
+        }
+        return connect({
+          host: '127.0.0.1',
+          port: h.listener.port,
+          localSecret: new Uint8Array(32).fill(0x40 + i),
+          remotePubkey: SERVER_ID,
+          entropy: counterEntropy(20 + i),
+        });
+      }),
+    );
+    const echoes = clients.map(
+      (c) =>
+        new Promise<number>((res) => {
+          let n = 0;
+          c.on('message', () => {
+            if (++n === 51) res(n);
+          });
+        }),
+    );
+    const coalesced = rawHandshake(h.listener.port, Uint8Array.of(0, 16, 0, 0, 0, 0));
+    coalesced.catch(() => {}); // awaited below; a failure there is the one reported
+    clients.forEach((c, i) => {
+      for (let k = 0; k <= 50; k++) c.send(Uint8Array.of(i, k));
+    });
+    await allDone;
+    assert.deepEqual(await Promise.all(echoes), new Array(20).fill(51));
+    await Promise.all(garbage);
+    clients.forEach((c, i) => {
+      const got = seen.get(hex(publicKeyOf(new Uint8Array(32).fill(0x40 + i))));
+      assert.deepEqual(
+        got,
+        Array.from({ length: 51 }, (_, k) => hex(Uint8Array.of(i, k))),
+      );
+      c.close();
+    });
+    // The peer that sent act three and its first message in one write: the message is delivered.
+    const { socket } = await coalesced;
+    const rawId = hex(publicKeyOf(new Uint8Array(32).fill(0x31)));
+    while ((seen.get(rawId)?.length ?? 0) < 1) await new Promise((res) => setTimeout(res, 5));
+    assert.deepEqual(seen.get(rawId), ['001000000000']);
+    socket.destroy();
+    assert.equal(h.failures.filter((f) => f.kind === 'protocol').length, 5);
+  } finally {
+    await h.shutdown();
   }
 });
