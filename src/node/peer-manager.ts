@@ -213,7 +213,15 @@ export class PeerManager {
     };
     this.peers.set(id, peer);
     this.opts.log.info({ peer: id, direction, address: formatHostPort(address.host, address.port) }, 'connection established');
-    conn.on('message', (bytes) => this.step(peer, { kind: 'received', now: this.opts.clock.now(), bytes }));
+    conn.on('message', (bytes) => {
+      try {
+        this.step(peer, { kind: 'received', now: this.opts.clock.now(), bytes });
+      } catch (e) {
+        // A bug above us must cost this connection, never the node.
+        this.opts.log.error({ peer: id, err: (e as Error).stack }, 'internal error handling a message');
+        this.drop(peer, `internal error: ${(e as Error).message}`);
+      }
+    });
     conn.on('drain', () => this.flush(peer));
     conn.on('close', (reason) => this.closedByTransport(peer, describeCloseReason(reason)));
     const remoteAddr = direction === 'in' ? encodeAddressDescriptor(address.host, address.port) : null;
