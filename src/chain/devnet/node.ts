@@ -324,7 +324,12 @@ export class Devnet {
     return this.store.batch(() => {
       const ids: string[] = [];
       for (let i = 0; i < n; i++) {
-        const block = this.template(script, maxTxs);
+        // A block identical to one already known (same txs, same second, e.g. right after
+        // invalidateblock) gets a different extra nonce.
+        let block = this.template(script, maxTxs, 0);
+        for (let extra = 1; this.index.has(reversedHex(blockHash(block.header))); extra++) {
+          block = this.template(script, maxTxs, extra);
+        }
         const result = this.submitBlock(block);
         if (!result.ok) throw new Error(`devnet: mined an invalid block: ${rejectText(result.error)}`);
         ids.push(result.value);
@@ -333,7 +338,7 @@ export class Devnet {
     });
   }
 
-  template(script: Uint8Array, maxTxs = Number.POSITIVE_INFINITY): Block {
+  template(script: Uint8Array, maxTxs = Number.POSITIVE_INFINITY, extraNonce = 0): Block {
     const height = this.height + 1;
     const picked: Transaction[] = [];
     let fees = 0n;
@@ -350,7 +355,7 @@ export class Devnet {
       inputs: [
         {
           prevout: { txid: new Uint8Array(32), vout: 0xffffffff },
-          scriptSig: concat(scriptPushInt(height), new Uint8Array([0x00])),
+          scriptSig: concat(scriptPushInt(height), scriptPushInt(extraNonce)),
           sequence: 0xffffffff,
           witness: [reserved],
         },
