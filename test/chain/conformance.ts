@@ -233,3 +233,12 @@ export function conformance(name: string, setup: () => Promise<ChainFixture>): v
 export function fromHexId(id: string): Uint8Array {
   return fromHex(id).reverse();
 }
+
+/** Signs every input of `tx` as a P2WPKH spend by TEST_KEY of the given values. */
+export function signAll(tx: Transaction, values: readonly bigint[]): Transaction {
+  let out = tx;
+  values.forEach((v, i) => {
+    out = withWitness(out, i, p2wpkhWitness(out, i, v, TEST_KEY));
+  });
+  return out;
+}

@@ -1,0 +1,282 @@
+// Mempool acceptance on an in-process devnet: Core's policy rejects (dust, min relay fee, version,
+// scriptpubkey, sizes, finality, BIP68 by time), script failures in Core's message shape, full RBF and
+// its fee rules, opt-in RBF with -mempoolfullrbf=0, the absurd-fee guard and already-known outputs.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { addressFromScript } from '../../src/bitcoin/address.ts';
+import { p2wpkhScriptCode, SIGHASH_ALL, segwitV0Sighash } from '../../src/bitcoin/sighash.ts';
+import { type Transaction, type TxOut, txid, vsize } from '../../src/bitcoin/tx.ts';
+import { Devnet } from '../../src/chain/devnet/node.ts';
+import { DevnetWallet } from '../../src/chain/devnet/wallet.ts';
+import { concat, equal } from '../../src/core/bytes.ts';
+import type { Sat } from '../../src/core/units.ts';
+import { ecdsaSign, hash160, publicKeyOf } from '../../src/crypto/index.ts';
+import { systemEntropy } from '../../src/crypto/random.ts';
+import { signAll, TEST_KEY, TEST_SCRIPT } from './conformance.ts';
+
+interface Utxo {
+  txid: Uint8Array;
+  vout: number;
+  value: bigint;
+}
+
+function build(
+  inputs: readonly Utxo[],
+  outputs: readonly TxOut[],
+  opts: { version?: number; locktime?: number; sequence?: number } = {},
+): Transaction {
+  const tx: Transaction = {
+    version: opts.version ?? 2,
+    inputs: inputs.map((u) => ({
+      prevout: { txid: u.txid, vout: u.vout },
+      scriptSig: new Uint8Array(0),
+      sequence: opts.sequence ?? 0xfffffffd,
+      witness: [],
+    })),
+    outputs,
+    locktime: opts.locktime ?? 0,
+  };
+  return signAll(
+    tx,
+    inputs.map((u) => u.value),
+  );
+}
+
+const out = (value: bigint, script: Uint8Array = TEST_SCRIPT): TxOut => ({ value: value as Sat, script });
+const OTHER = concat(new Uint8Array([0x00, 0x14]), hash160(publicKeyOf(new Uint8Array(32).fill(3))));
+
+/** DER with an explicit (possibly high) S, for the LOW_S policy check. */
+function der(r: Uint8Array, s: Uint8Array): Uint8Array {
+  const int = (x: Uint8Array): Uint8Array => {
+    let i = 0;
+    while (i < x.length - 1 && x[i] === 0 && x[i + 1]! < 0x80) i++;
+    const v = x.subarray(i);
+    return v[0]! & 0x80 ? concat(new Uint8Array([0]), v) : v;
+  };
+  const rr = int(r);
+  const ss = int(s);
+  return concat(
+    new Uint8Array([0x30, rr.length + ss.length + 4, 0x02, rr.length]),
+    rr,
+    new Uint8Array([0x02, ss.length]),
+    ss,
+  );
+}
+
+describe('devnet mempool policy', () => {
+  let dir: string;
+  let node: Devnet;
+  let wallet: DevnetWallet;
+  let clock = 1_760_000_000;
+  const coins: Utxo[] = [];
+  const take = (): Utxo => coins.shift()!;
+  const reason = (tx: Transaction): string => {
+    const r = node.accept(tx, { dryRun: true });
+    return r.ok ? 'accepted' : r.error.message;
+  };
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'shandian-mempool-'));
+    node = new Devnet({ datadir: dir, now: () => clock });
+    wallet = new DevnetWallet(node, systemEntropy);
+    node.mine(101, wallet.miningScript);
+    for (let i = 0; i < 12; i++) {
+      const r = wallet.send(addressFromScript('regtest', TEST_SCRIPT)!, 10_000_000n);
+      assert.ok(r.ok);
+      const vout = r.value.tx.outputs.findIndex((o) => equal(o.script, TEST_SCRIPT));
+      coins.push({ txid: r.value.txid, vout, value: 10_000_000n });
+    }
+    node.mine(1, wallet.miningScript);
+  });
+  after(() => {
+    node.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('dust: 294 sat P2WPKH and 330 sat P2WSH pass, one less is dust', () => {
+    const u = coins[0]!;
+    const p2wsh = concat(new Uint8Array([0x00, 0x20]), new Uint8Array(32).fill(1));
+    assert.equal(reason(build([u], [out(294n), out(u.value - 10_000n)])), 'accepted');
+    assert.equal(reason(build([u], [out(293n), out(u.value - 10_000n)])), 'dust');
+    assert.equal(reason(build([u], [out(330n, p2wsh), out(u.value - 10_000n)])), 'accepted');
+    assert.equal(reason(build([u], [out(329n, p2wsh), out(u.value - 10_000n)])), 'dust');
+    const opReturn = new Uint8Array([0x6a, 0x02, 0xab, 0xcd]);
+    assert.equal(reason(build([u], [out(0n, opReturn), out(u.value - 10_000n)])), 'accepted');
+    assert.equal(
+      reason(build([u], [out(0n, opReturn), out(0n, opReturn), out(u.value - 10_000n)])),
+      'multi-op-return',
+    );
+  });
+
+  test('min relay fee: fee below vsize sat is refused with both numbers', () => {
+    const u = coins[0]!;
+    const tx = build([u], [out(u.value - 100n)]);
+    assert.equal(reason(tx), `min relay fee not met, 100 < ${vsize(tx)}`);
+    assert.equal(reason(build([u], [out(u.value - 110n)])), 'accepted');
+  });
+
+  test('value conservation', () => {
+    const u = coins[0]!;
+    assert.equal(
+      reason(build([u], [out(u.value + 1n)])),
+      'bad-txns-in-belowout, value in (0.10) < value out (0.10000001)',
+    );
+  });
+
+  test('standardness: version, scriptpubkey, tx-size, tx-size-small', () => {
+    const u = coins[0]!;
+    assert.equal(reason(build([u], [out(u.value - 1_000n)], { version: 4 })), 'version');
+    assert.equal(reason(build([u], [out(u.value - 1_000n)], { version: 0 })), 'version');
+    assert.equal(reason(build([u], [out(u.value - 1_000n)], { version: 3 })), 'accepted');
+    assert.equal(reason(build([u], [out(u.value - 1_000n, new Uint8Array(10).fill(0x51))])), 'scriptpubkey');
+    const p2wsh = concat(new Uint8Array([0x00, 0x20]), new Uint8Array(32).fill(2));
+    const many = Array.from({ length: 3300 }, () => out(330n, p2wsh));
+    assert.equal(reason(build([u], many)), 'tx-size');
+    assert.equal(reason(build([u], [out(0n, new Uint8Array([0x6a]))])), 'tx-size-small');
+  });
+
+  test('finality: nLockTime by height and by time', () => {
+    const u = coins[0]!;
+    // Final when below the height of the next block.
+    assert.equal(
+      reason(build([u], [out(u.value - 1_000n)], { locktime: node.height, sequence: 0xfffffffe })),
+      'accepted',
+    );
+    assert.equal(
+      reason(build([u], [out(u.value - 1_000n)], { locktime: node.height + 1, sequence: 0xfffffffe })),
+      'non-final',
+    );
+    // A lock time in the future is ignored when every input is final.
+    assert.equal(
+      reason(build([u], [out(u.value - 1_000n)], { locktime: node.height + 1, sequence: 0xffffffff })),
+      'accepted',
+    );
+    assert.equal(
+      reason(build([u], [out(u.value - 1_000n)], { locktime: clock + 10_000, sequence: 0xfffffffe })),
+      'non-final',
+    );
+  });
+
+  test('BIP68 by time: locked until the median time past moves 512 s past the coin', () => {
+    const u = take();
+    const seq = (1 << 22) | 1; // one 512-second unit
+    const tx = build([u], [out(u.value - 1_000n)], { sequence: seq });
+    assert.equal(reason(tx), 'non-BIP68-final');
+    clock += 2_000;
+    node.mine(11, wallet.miningScript);
+    assert.equal(reason(tx), 'accepted');
+    // Version 1 ignores sequence locks.
+    assert.equal(reason(build([take()], [out(9_000_000n)], { sequence: 0xffff, version: 1 })), 'accepted');
+  });
+
+  test("script failures: mandatory (bad signature) and non-mandatory (high S) in Core's words", () => {
+    const u = coins[0]!;
+    const good = build([u], [out(u.value - 1_000n)]);
+    const wrongAmount = signAll({ ...good, inputs: good.inputs.map((i) => ({ ...i, witness: [] })) }, [
+      u.value + 1n,
+    ]);
+    assert.equal(
+      reason(wrongAmount),
+      'mandatory-script-verify-flag-failed (Signature must be zero for failed CHECK(MULTI)SIG operation)',
+    );
+    const digest = segwitV0Sighash(
+      good,
+      0,
+      p2wpkhScriptCode(hash160(publicKeyOf(TEST_KEY))),
+      u.value as Sat,
+      SIGHASH_ALL,
+    );
+    const sig = ecdsaSign(digest, TEST_KEY).compact;
+    const n = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+    const s = BigInt(`0x${Buffer.from(sig.subarray(32)).toString('hex')}`);
+    const highS = Uint8Array.from(Buffer.from((n - s).toString(16).padStart(64, '0'), 'hex'));
+    const witness = [
+      concat(der(sig.subarray(0, 32), highS), new Uint8Array([SIGHASH_ALL])),
+      publicKeyOf(TEST_KEY),
+    ];
+    const malleated: Transaction = { ...good, inputs: good.inputs.map((i) => ({ ...i, witness })) };
+    assert.equal(
+      reason(malleated),
+      'non-mandatory-script-verify-flag (Non-canonical signature: S value is unnecessarily high)',
+    );
+  });
+
+  test('full RBF: a better replacement evicts the original and its child; weaker ones are refused', () => {
+    const u = take();
+    const a = build([u], [out(u.value - 1_000n)]);
+    assert.ok(node.accept(a).ok);
+    const child = build([{ txid: txid(a), vout: 0, value: u.value - 1_000n }], [out(u.value - 11_000n)]);
+    assert.ok(node.accept(child).ok);
+    // Same size, one more satoshi: a higher feerate but not enough to pay for the child nor for relay.
+    const lessThanBoth = build([u], [out(u.value - 1_001n, OTHER)]);
+    assert.match(
+      reason(lessThanBoth),
+      /^insufficient fee, rejecting replacement [0-9a-f]{64}, less fees than conflicting txs; 0\.00001001 < 0\.00011$/,
+    );
+    const barely = build([u], [out(u.value - 11_001n, OTHER)]);
+    assert.match(
+      reason(barely),
+      /^insufficient fee, rejecting replacement [0-9a-f]{64}, not enough additional fees to relay; 0\.00000001 < 0\.0000011$/,
+    );
+    const good = build([u], [out(u.value - 20_000n, OTHER)]);
+    const r = node.accept(good);
+    assert.ok(r.ok);
+    const ids = node.mempool.entries().map((e) => e.id);
+    assert.ok(ids.includes(r.value.id));
+    assert.equal(node.findTx(Buffer.from(txid(a)).reverse().toString('hex')), null, 'original evicted');
+    assert.equal(node.findTx(Buffer.from(txid(child)).reverse().toString('hex')), null, 'child evicted');
+    // A replacement may not spend what it replaces.
+    const spendsConflict = build(
+      [u, { txid: txid(good), vout: 0, value: u.value - 20_000n }],
+      [out(2n * u.value - 100_000n)],
+    );
+    assert.match(
+      reason(spendsConflict),
+      /^bad-txns-spends-conflicting-tx, [0-9a-f]{64} spends conflicting transaction [0-9a-f]{64}$/,
+    );
+  });
+
+  test('-mempoolfullrbf=0: a non-signalling conflict is txn-mempool-conflict', () => {
+    const dir2 = mkdtempSync(join(tmpdir(), 'shandian-mempool-'));
+    const strict = new Devnet({ datadir: dir2, fullRbf: false, now: () => clock });
+    try {
+      const w = new DevnetWallet(strict, systemEntropy);
+      strict.mine(101, w.miningScript);
+      const funded = w.send(addressFromScript('regtest', TEST_SCRIPT)!, 10_000_000n);
+      assert.ok(funded.ok);
+      strict.mine(1, w.miningScript);
+      const u = {
+        txid: funded.value.txid,
+        vout: funded.value.tx.outputs.findIndex((o) => equal(o.script, TEST_SCRIPT)),
+        value: 10_000_000n,
+      };
+      assert.ok(strict.accept(build([u], [out(u.value - 1_000n)], { sequence: 0xffffffff })).ok);
+      const r = strict.accept(build([u], [out(u.value - 50_000n, OTHER)]), { dryRun: true });
+      assert.ok(!r.ok);
+      assert.equal(r.error.code, -26);
+      assert.equal(r.error.message, 'txn-mempool-conflict');
+    } finally {
+      strict.close();
+      rmSync(dir2, { recursive: true, force: true });
+    }
+  });
+
+  test('absurd fee and already-confirmed outputs', () => {
+    const u = take();
+    const expensive = build([u], [out(u.value - 5_000_000n)]);
+    const r = node.accept(expensive);
+    assert.ok(!r.ok);
+    assert.equal(r.error.code, -25);
+    assert.equal(r.error.message, 'Fee exceeds maximum configured by user (e.g. -maxtxfee, maxfeerate)');
+    assert.equal(r.error.rejectReason, 'max-fee-exceeded');
+    assert.ok(node.accept(expensive, { maxFeeRatePerKvb: 0n }).ok);
+    node.mine(1, wallet.miningScript);
+    const again = node.accept(expensive);
+    assert.ok(!again.ok);
+    assert.equal(again.error.code, -27);
+    assert.equal(again.error.message, 'Transaction outputs already in utxo set');
+  });
+});
