@@ -572,21 +572,30 @@ export class Devnet {
     return ok(null);
   }
 
-  /** Chain tips as getchaintips reports them (used by tests). */
-  tips(): { id: string; height: number; status: string }[] {
+  /** Chain tips as getchaintips reports them: a tip on top of an invalid block is invalid. */
+  tips(): { id: string; height: number; status: 'active' | 'invalid' | 'valid-fork' }[] {
     const hasChild = new Set<string>();
     for (const e of this.index.values()) hasChild.add(e.prevId);
+    const invalidBelow = (e: IndexEntry): boolean => {
+      for (
+        let cur: IndexEntry | undefined = e;
+        cur && !this.isActive(cur.id);
+        cur = this.index.get(cur.prevId)
+      ) {
+        if (cur.invalid) return true;
+      }
+      return false;
+    };
     return [...this.index.values()]
       .filter((e) => !hasChild.has(e.id))
       .map((e) => ({
         id: e.id,
         height: e.height,
-        status: this.isActive(e.id) ? 'active' : e.invalid ? 'invalid' : 'valid-fork',
+        status: this.isActive(e.id) ? 'active' : invalidBelow(e) ? 'invalid' : 'valid-fork',
       }));
   }
 }
 
-/** Maps a mempool reject onto the RPC error Core's sendrawtransaction returns. */
 function refusal(r: Reject): TxRefusal {
   if (r.missingInputs) {
     return { code: RPC.VERIFY_ERROR, message: r.reason, rejectReason: 'missing-inputs' };
