@@ -79,11 +79,11 @@ export class DevnetWallet {
 
   private spendable(): Spendable[] {
     const out: Spendable[] = [];
-    const nextHeight = this.node.height + 1;
     for (const [key, coin] of this.node.allCoins()) {
       const secret = this.keys.get(hex(coin.output.script));
       if (!secret) continue;
-      if (coin.coinbase && nextHeight - coin.height < 100) continue;
+      // Like Core's wallet, a coinbase counts once it has 101 confirmations (one more than consensus needs).
+      if (coin.coinbase && this.node.height - coin.height + 1 < 101) continue;
       if (this.node.mempool.spender(key)) continue;
       const [t, v] = key.split(':') as [string, string];
       out.push({
