@@ -5,10 +5,6 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { equal } from '../src/core/bytes.ts';
-import type { Sat } from '../src/core/units.ts';
-import { ecdsaSign, ecdsaVerify, publicKeyOf, secpBackend, sha256 } from '../src/crypto/index.ts';
-import { systemEntropy } from '../src/crypto/random.ts';
 import { addressFromScript } from '../src/bitcoin/address.ts';
 import type { Transaction } from '../src/bitcoin/tx.ts';
 import { connectBlock } from '../src/chain/devnet/connect.ts';
@@ -17,6 +13,10 @@ import { Devnet } from '../src/chain/devnet/node.ts';
 import { defaultScriptVerifier } from '../src/chain/devnet/scripts.ts';
 import { p2wpkhScript, p2wpkhWitness, withWitness } from '../src/chain/devnet/signer.ts';
 import { DevnetWallet } from '../src/chain/devnet/wallet.ts';
+import { equal } from '../src/core/bytes.ts';
+import type { Sat } from '../src/core/units.ts';
+import { ecdsaSign, ecdsaVerify, publicKeyOf, secpBackend, sha256 } from '../src/crypto/index.ts';
+import { systemEntropy } from '../src/crypto/random.ts';
 
 const N = 1000;
 const ROUNDS = 5;
@@ -47,7 +47,14 @@ try {
   const each = 400_000n;
   let fan: Transaction = {
     version: 2,
-    inputs: [{ prevout: { txid: seed.value.txid, vout: seedVout }, scriptSig: new Uint8Array(0), sequence: 0xfffffffd, witness: [] }],
+    inputs: [
+      {
+        prevout: { txid: seed.value.txid, vout: seedVout },
+        scriptSig: new Uint8Array(0),
+        sequence: 0xfffffffd,
+        witness: [],
+      },
+    ],
     outputs: Array.from({ length: N }, () => ({ value: each as Sat, script })),
     locktime: 0,
   };
@@ -59,7 +66,14 @@ try {
   for (let i = 0; i < N; i++) {
     const tx: Transaction = {
       version: 2,
-      inputs: [{ prevout: { txid: fanned.value.txid, vout: i }, scriptSig: new Uint8Array(0), sequence: 0xfffffffd, witness: [] }],
+      inputs: [
+        {
+          prevout: { txid: fanned.value.txid, vout: i },
+          scriptSig: new Uint8Array(0),
+          sequence: 0xfffffffd,
+          witness: [],
+        },
+      ],
       outputs: [{ value: (each - 500n) as Sat, script }],
       locktime: 0,
     };
@@ -119,17 +133,18 @@ try {
       metric: `connectBlock, ${N} P2WPKH spends`,
       value: (N / blockMs) * 1000,
       unit: 'tx/s',
-      bound: `${((N / blockMs) * 1000 / verifyPerS * 100).toFixed(0)}% of raw verify/s (1 verify per tx is the ceiling)`,
+      bound: `${((((N / blockMs) * 1000) / verifyPerS) * 100).toFixed(0)}% of raw verify/s (1 verify per tx is the ceiling)`,
     },
     {
       metric: `mempool acceptance, ${N} P2WPKH spends`,
       value: (N / mempoolMs) * 1000,
       unit: 'tx/s',
-      bound: `${((N / mempoolMs) * 1000 / verifyPerS * 100).toFixed(0)}% of raw verify/s`,
+      bound: `${((((N / mempoolMs) * 1000) / verifyPerS) * 100).toFixed(0)}% of raw verify/s`,
     },
   ];
   console.log(`secp256k1 backend: ${secpBackend}`);
-  for (const f of figures) console.log(`${f.metric.padEnd(42)} ${f.value.toFixed(0).padStart(8)} ${f.unit.padEnd(9)} ${f.bound}`);
+  for (const f of figures)
+    console.log(`${f.metric.padEnd(42)} ${f.value.toFixed(0).padStart(8)} ${f.unit.padEnd(9)} ${f.bound}`);
   const out = join(repoRoot, 'bench', 'results');
   mkdirSync(out, { recursive: true });
   writeFileSync(

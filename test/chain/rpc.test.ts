@@ -31,6 +31,7 @@ describe('devnet JSON-RPC server', () => {
   let dir: string;
   let d: RunningDevnet;
   let address: string;
+  // biome-ignore lint/suspicious/noExplicitAny: RPC results are checked field by field below
   const call = async (method: string, params: unknown = []): Promise<any> => {
     const r = await post(d, { jsonrpc: '1.0', id: 'x', method, params });
     const body = r.json as { result: unknown; error: { code: number; message: string } | null };

@@ -3,9 +3,17 @@
 // and free of I/O; the node persists it.
 
 import { checkTransaction } from '../../bitcoin/check-tx.ts';
-import { reversedHex, type Transaction, type TxOut, txid, vsize, weight, wtxid } from '../../bitcoin/tx.ts';
+import {
+  hasWitness,
+  reversedHex,
+  serializeTx,
+  type Transaction,
+  type TxOut,
+  txid,
+} from '../../bitcoin/tx.ts';
 import { equal } from '../../core/bytes.ts';
 import { err, ok, type Result } from '../../core/result.ts';
+import { sha256d } from '../../crypto/hash.ts';
 import { isCoinbase, REGTEST } from '../block.ts';
 import { checkStandard, checkWitnessStandard } from './policy.ts';
 import {
@@ -130,20 +138,22 @@ export class Mempool {
     const bad = checkTransaction(tx);
     if (bad) return err(reject(bad));
     if (isCoinbase(tx)) return err(reject('coinbase'));
-    const w = weight(tx);
-    const standard = checkStandard(tx, w);
+    // Serialize once: txid, wtxid, weight and vsize all come from these bytes.
+    const base = serializeTx(tx, false);
+    const full = hasWitness(tx) ? serializeTx(tx, true) : base;
+    const w = base.length * 3 + full.length;
+    const standard = checkStandard(tx, w, base.length);
     if (standard) return err(reject(standard, undefined, { policy: true }));
     const height = ctx.tipHeight + 1;
     if (!isFinalTx(tx, height, ctx.tipMedianTime))
       return err(reject('non-final', undefined, { policy: true }));
-    const id = txid(tx);
+    const id = sha256d(base);
+    const wid = full === base ? id : sha256d(full);
     const idHex = reversedHex(id);
     const existing = this.byId.get(idHex);
     if (existing) {
       return err(
-        reject(
-          equal(existing.wtxid, wtxid(tx)) ? 'txn-already-in-mempool' : 'txn-same-nonwitness-data-in-mempool',
-        ),
+        reject(equal(existing.wtxid, wid) ? 'txn-already-in-mempool' : 'txn-same-nonwitness-data-in-mempool'),
       );
     }
     // Direct conflicts (inputs already spent by mempool transactions): candidates for replacement.
@@ -186,7 +196,7 @@ export class Mempool {
     const prevouts: TxOut[] = coins.map((c) => c.output);
     const witness = checkWitnessStandard(tx, prevouts);
     if (witness) return err(reject(witness, undefined, { policy: true }));
-    const size = vsize(tx);
+    const size = Math.ceil(w / 4);
     const minFee = feeFor(ctx.minRelayFeePerKvb, size);
     if (fee < minFee) return err(reject('min relay fee not met', `${fee} < ${minFee}`, { policy: true }));
 
@@ -199,7 +209,7 @@ export class Mempool {
     const scripts = checkInputScriptsPolicy(tx, prevouts, ctx.verify);
     if (scripts) return err(scripts);
     return ok({
-      entry: { tx, txid: id, id: idHex, wtxid: wtxid(tx), fee, vsize: size, weight: w, time: ctx.now },
+      entry: { tx, txid: id, id: idHex, wtxid: wid, fee, vsize: size, weight: w, time: ctx.now },
       evicts,
     });
   }

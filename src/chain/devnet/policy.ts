@@ -1,7 +1,7 @@
 // Output script classification, Bitcoin Core's context-free transaction checks (CheckTransaction) and the
 // standardness policy the devnet enforces (IsStandardTx, dust). Pure; reject reasons are Core's strings.
 
-import { serializeTx, type Transaction, type TxOut } from '../../bitcoin/tx.ts';
+import type { Transaction, TxOut } from '../../bitcoin/tx.ts';
 
 export type ScriptType =
   | 'pubkey'
@@ -125,10 +125,10 @@ const MAX_STANDARD_SCRIPTSIG_SIZE = 1650;
 const MAX_OP_RETURN_RELAY = 83;
 
 /** IsStandardTx (Core 28 defaults). Returns the reject reason or null. */
-export function checkStandard(tx: Transaction, weight: number): string | null {
+export function checkStandard(tx: Transaction, weight: number, baseSize: number): string | null {
   if (tx.version < 1 || tx.version > 3) return 'version';
   if (weight > MAX_STANDARD_TX_WEIGHT) return 'tx-size';
-  if (serializeTx(tx, false).length < MIN_STANDARD_TX_NONWITNESS_SIZE) return 'tx-size-small';
+  if (baseSize < MIN_STANDARD_TX_NONWITNESS_SIZE) return 'tx-size-small';
   for (const i of tx.inputs) {
     if (i.scriptSig.length > MAX_STANDARD_SCRIPTSIG_SIZE) return 'scriptsig-size';
     if (!isPushOnly(i.scriptSig)) return 'scriptsig-not-pushonly';
