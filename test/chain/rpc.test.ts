@@ -5,10 +5,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { reversedHex, txid } from '../../src/bitcoin/tx.ts';
+import { addressFromScript } from '../../src/bitcoin/address.ts';
+import { reversedHex, serializeTx, txid } from '../../src/bitcoin/tx.ts';
 import { blockHash, parseBlock, parseHeader } from '../../src/chain/block.ts';
 import { type RunningDevnet, startDevnet } from '../../src/chain/devnet/server.ts';
-import { fromHex } from '../../src/core/bytes.ts';
+import { fromHex, hex } from '../../src/core/bytes.ts';
+import { fromHexId, spend, TEST_SCRIPT } from './conformance.ts';
 
 async function post(
   d: RunningDevnet,
@@ -185,6 +187,29 @@ describe('devnet JSON-RPC server', () => {
     );
     const tooMuch = await failure('sendtoaddress', [address, 1_000_000]);
     assert.deepEqual([tooMuch.code, tooMuch.message], [-6, 'Insufficient funds']);
+  });
+
+  test('testmempoolaccept checks a child after its parent in the same call', async () => {
+    const funding = await call('sendtoaddress', [addressFromScript('regtest', TEST_SCRIPT), 0.01]);
+    await call('generatetoaddress', [1, address]);
+    const ftx = await call('getrawtransaction', [funding, true]);
+    const vout = ftx.vout.find(
+      (o: { scriptPubKey: { hex: string } }) => o.scriptPubKey.hex === hex(TEST_SCRIPT),
+    ).n;
+    const parent = spend(fromHexId(funding), vout, 1_000_000n, 1_000n);
+    const child = spend(txid(parent), 0, 999_000n, 1_000n);
+    const both = await call('testmempoolaccept', [[hex(serializeTx(parent)), hex(serializeTx(child))]]);
+    assert.deepEqual(
+      both.map((r: { allowed: boolean }) => r.allowed),
+      [true, true],
+    );
+    assert.equal(both[1].txid, reversedHex(txid(child)));
+    assert.equal(both[1].fees.base, 0.00001);
+    const alone = await call('testmempoolaccept', [[hex(serializeTx(child))]]);
+    assert.equal(alone[0]['reject-reason'], 'missing-inputs');
+    assert.deepEqual(await call('getrawmempool'), [], 'nothing was added');
+    const empty = await failure('testmempoolaccept', [[]]);
+    assert.deepEqual([empty.code, empty.message], [-8, 'Array must contain between 1 and 25 transactions.']);
   });
 
   test('invalidateblock and reconsiderblock over RPC, getchaintips', async () => {

@@ -1,5 +1,5 @@
 // `node --import tsx src/chain/devnet/main.ts --datadir D [--port P] [--host H] [--block-time ms] [--automine]
-//  [--rpcuser U --rpcpassword P]`: runs the devnet until SIGTERM/SIGINT; prints one JSON line {url, cookie}.
+//  [--rpcuser U --rpcpassword P] [--mempoolfullrbf 0|1]`: runs the devnet until SIGTERM/SIGINT; prints one JSON line {url, cookie}.
 import { parseArgs } from 'node:util';
 import { startDevnet } from './server.ts';
 
@@ -10,6 +10,7 @@ const { values } = parseArgs({
     port: { type: 'string', default: '0' },
     'block-time': { type: 'string' },
     automine: { type: 'boolean', default: false },
+    mempoolfullrbf: { type: 'string', default: '1' },
     rpcuser: { type: 'string' },
     rpcpassword: { type: 'string' },
   },
@@ -23,6 +24,7 @@ const devnet = await startDevnet({
   host: values.host,
   port: Number(values.port),
   automine: values.automine,
+  fullRbf: values.mempoolfullrbf !== '0',
   ...(values['block-time'] ? { blockTimeMs: Number(values['block-time']) } : {}),
   ...(values.rpcuser !== undefined && values.rpcpassword !== undefined
     ? { rpcUser: values.rpcuser, rpcPassword: values.rpcpassword }

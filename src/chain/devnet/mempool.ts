@@ -92,6 +92,14 @@ export class Mempool {
     return this.byId.size;
   }
 
+  /** An independent copy (for testing a package without touching this pool). */
+  clone(): Mempool {
+    const m = new Mempool();
+    for (const [id, e] of this.byId) m.byId.set(id, e);
+    for (const [k, id] of this.spentBy) m.spentBy.set(k, id);
+    return m;
+  }
+
   /** Entries in acceptance order (parents before children). */
   entries(): MempoolEntry[] {
     return [...this.byId.values()];

@@ -294,11 +294,7 @@ export class Devnet {
     const e = checked.value.entry;
     const maxRate = opts.maxFeeRatePerKvb ?? 10_000_000n;
     if (maxRate > 0n && e.fee > (maxRate * BigInt(e.vsize)) / 1000n) {
-      return err({
-        code: RPC.VERIFY_ERROR,
-        message: 'Fee exceeds maximum configured by user (e.g. -maxtxfee, maxfeerate)',
-        rejectReason: 'max-fee-exceeded',
-      });
+      return err(MAX_FEE_EXCEEDED);
     }
     if (opts.dryRun) return ok(e);
     this.mempool.add(checked.value);
@@ -306,6 +302,24 @@ export class Devnet {
     this.emit({ type: 'tx-accepted', id: e.id });
     if (this.automine) this.mine(1, this.automineScript ?? new Uint8Array([0x51]));
     return ok(e);
+  }
+
+  /**
+   * testmempoolaccept of several transactions: each is checked against the mempool plus the ones before it
+   * in the list (so a child may follow its parent). Nothing changes.
+   */
+  testAccept(txs: readonly Transaction[], maxFeeRatePerKvb: bigint): Result<MempoolEntry, TxRefusal>[] {
+    const scratch = this.mempool.clone();
+    const ctx = this.mempoolContext();
+    return txs.map((tx) => {
+      const checked = scratch.check(tx, ctx);
+      if (!checked.ok) return err(refusal(checked.error));
+      const e = checked.value.entry;
+      if (maxFeeRatePerKvb > 0n && e.fee > (maxFeeRatePerKvb * BigInt(e.vsize)) / 1000n)
+        return err(MAX_FEE_EXCEEDED);
+      scratch.add(checked.value);
+      return ok(e);
+    });
   }
 
   /** Where automined and timer-mined coinbases pay (set by the faucet). */
@@ -596,6 +610,13 @@ export class Devnet {
   }
 }
 
+const MAX_FEE_EXCEEDED: TxRefusal = {
+  code: RPC.VERIFY_ERROR,
+  message: 'Fee exceeds maximum configured by user (e.g. -maxtxfee, maxfeerate)',
+  rejectReason: 'max-fee-exceeded',
+};
+
+/** Maps a mempool reject onto the RPC error Core's sendrawtransaction returns. */
 function refusal(r: Reject): TxRefusal {
   if (r.missingInputs) {
     return { code: RPC.VERIFY_ERROR, message: r.reason, rejectReason: 'missing-inputs' };

@@ -241,10 +241,10 @@ export function methods(ctx: RpcContext): Map<string, Method> {
       throw new RpcError(RPC.INVALID_PARAMETER, 'Array must contain between 1 and 25 transactions.');
     }
     const txs = list.map(decodeTx);
-    const max = maxFeeRate(rate);
-    return txs.map((tx) => {
+    const results = node.testAccept(txs, maxFeeRate(rate));
+    return txs.map((tx, n) => {
       const base = { txid: reversedHex(txid(tx)), wtxid: reversedHex(wtxid(tx)) };
-      const r = node.accept(tx, { maxFeeRatePerKvb: max, dryRun: true });
+      const r = results[n]!;
       if (!r.ok) return { ...base, allowed: false, 'reject-reason': r.error.rejectReason };
       const e = r.value;
       return {
