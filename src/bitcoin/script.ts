@@ -3,6 +3,7 @@
 import { concat, fromHex, hex } from '../core/bytes.ts';
 import { err, ok, type Result } from '../core/result.ts';
 import { hash160, sha256 } from '../crypto/hash.ts';
+import { isValidSignatureEncoding } from './signature-encoding.ts';
 
 /** Opcodes with Bitcoin Core's names (script/script.h). */
 export const OP = {
@@ -301,9 +302,23 @@ export function parseScript(s: Uint8Array): Result<ScriptOp[], ScriptParseError>
   return ok(ops);
 }
 
-/** Core's ScriptToAsmStr (without signature-hash decoding): small pushes as numbers, others as hex. */
-export function toAsm(s: Uint8Array): string {
+const SIGHASH_NAMES = new Map<number, string>([
+  [0x01, 'ALL'],
+  [0x81, 'ALL|ANYONECANPAY'],
+  [0x02, 'NONE'],
+  [0x82, 'NONE|ANYONECANPAY'],
+  [0x03, 'SINGLE'],
+  [0x83, 'SINGLE|ANYONECANPAY'],
+]);
+
+/**
+ * Core's ScriptToAsmStr: small pushes as numbers, others as hex. With `attemptSighashDecode` (Core
+ * does this for scriptSigs), a push that is a strictly encoded signature shows its hash type as
+ * "[ALL]" etc. instead of the last byte.
+ */
+export function toAsm(s: Uint8Array, attemptSighashDecode = false): string {
   const words: string[] = [];
+  const decodeSigs = attemptSighashDecode && !isOpReturn(s);
   let pc = 0;
   while (pc < s.length) {
     const r = readOp(s, pc);
@@ -316,7 +331,13 @@ export function toAsm(s: Uint8Array): string {
       if (op.data.length <= 4) {
         const n = decodeScriptNum(op.data, false);
         words.push(n.ok ? n.value.toString() : hex(op.data));
-      } else words.push(hex(op.data));
+      } else {
+        const name =
+          decodeSigs && isValidSignatureEncoding(op.data)
+            ? SIGHASH_NAMES.get(op.data[op.data.length - 1]!)
+            : undefined;
+        words.push(name === undefined ? hex(op.data) : `${hex(op.data.subarray(0, -1))}[${name}]`);
+      }
     } else words.push(opcodeName(op.opcode));
     pc = r.next;
   }

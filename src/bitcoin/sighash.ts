@@ -127,12 +127,12 @@ export function legacySighash(
   scriptCode: Uint8Array,
   hashType: number,
 ): Uint8Array {
-  if (inputIndex >= tx.inputs.length) return SIGHASH_ONE;
+  if (inputIndex >= tx.inputs.length) return SIGHASH_ONE.slice();
   const base = hashType & 0x1f;
   const anyoneCanPay = (hashType & SIGHASH_ANYONECANPAY) !== 0;
   const single = base === SIGHASH_SINGLE;
   const none = base === SIGHASH_NONE;
-  if (single && inputIndex >= tx.outputs.length) return SIGHASH_ONE;
+  if (single && inputIndex >= tx.outputs.length) return SIGHASH_ONE.slice();
   const code = withoutCodeSeparators(scriptCode);
 
   const parts: Uint8Array[] = [u32le(tx.version)];

@@ -118,7 +118,7 @@ test('round trips on every network and type', () => {
           assert.equal(decodedHex(net, a.toUpperCase()), hex(script));
       },
     ),
-    { numRuns: 500 },
+    { numRuns: 200 },
   );
   assert.equal(encodeSegwitAddress('regtest', 0, new Uint8Array(20)).slice(0, 5), 'bcrt1');
   assert.throws(() => encodeSegwitAddress('bitcoin', 0, new Uint8Array(21)));
@@ -134,6 +134,6 @@ test('decoder fuzz: arbitrary strings give a script or a typed error', () => {
         if (!r.ok) assert.equal(typeof r.error.kind, 'string');
       },
     ),
-    { numRuns: 5000 },
+    { numRuns: 2000 },
   );
 });

@@ -59,6 +59,8 @@ test('script_tests.json (Bitcoin Core)', () => {
     readFileSync(vectorPath('bitcoin-core', 'script_tests.json'), 'utf8'),
   ) as unknown[][];
   let passed = 0;
+  let monotonic = 0;
+  let seed = 1;
   const failures: string[] = [];
   for (const row of rows) {
     if (row.length === 1) continue;
@@ -101,8 +103,23 @@ test('script_tests.json (Bitcoin Core)', () => {
     const got = verifyScript(scriptSig, scriptPubKey, witness, flags, checker) ?? 'OK';
     if (got === expected) passed++;
     else failures.push(`${label}\n   got ${got} (${scriptErrorString(got)}), expected ${expected}`);
+    // As Core's DoTest: removing flags from a passing test, or adding flags to a failing one, keeps
+    // the verdict (random masks over the low 16 flags; invalid combinations skipped).
+    for (let k = 0; k < 2; k++) {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      const extra = seed >>> 16;
+      const combined = expected === 'OK' ? flags & ~extra : flags | extra;
+      if (combined & VERIFY.CLEANSTACK && ~combined & (VERIFY.P2SH | VERIFY.WITNESS)) continue;
+      if (combined & VERIFY.WITNESS && ~combined & VERIFY.P2SH) continue;
+      const again = verifyScript(scriptSig, scriptPubKey, witness, combined, checker);
+      if ((again === null) !== (expected === 'OK'))
+        failures.push(`${label}\n   verdict changed with flags ${combined}`);
+      monotonic++;
+    }
   }
-  console.log(`script_tests: ${passed} passed, ${failures.length} failed, 0 n/a`);
+  console.log(
+    `script_tests: ${passed} passed, ${failures.length} failed, 0 n/a; ${monotonic} flag-monotonicity checks`,
+  );
   if (failures.length > 0) console.log(failures.slice(0, 40).join('\n'));
   assert.equal(failures.length, 0);
   assert.equal(passed, 1264 - rows.filter((r) => r.length === 1).length);

@@ -93,7 +93,7 @@ test('builder: minimal pushes and numbers', () => {
 });
 
 test('parser: ops, truncated pushes are typed errors', () => {
-  const s = fromHex('76a914' + '11'.repeat(20) + '88ac');
+  const s = fromHex(`76a914${'11'.repeat(20)}88ac`);
   const r = parseScript(s);
   assert.ok(r.ok);
   assert.deepEqual(
@@ -124,7 +124,7 @@ test('parser fuzz: random bytes give ops or a typed error, and re-serialize exac
       assert.equal(total, bytes.length);
       toAsm(bytes);
     }),
-    { numRuns: 20000 },
+    { numRuns: 10000 },
   );
 });
 
@@ -138,6 +138,13 @@ test('asm: Core ScriptToAsmStr style', () => {
     '0 1 -1 16 1000 OP_CHECKLOCKTIMEVERIFY',
   );
   assert.equal(toAsm(fromHex('4c')), '[error]');
+  // A scriptSig with a DER signature: hash type decoded only on request, as Core does for scriptSigs.
+  const sig =
+    '3044022047ac8e878352d3ebbde1c94ce3a10d057c24175747116f8288e5d794d12d482f0220217f36a485cae903c713331d877c1f64677e3622ad4010726870540656fe9dcb';
+  const scriptSig = fromHex(`47${sig}83`);
+  assert.equal(toAsm(scriptSig), `${sig}83`);
+  assert.equal(toAsm(scriptSig, true), `${sig}[SINGLE|ANYONECANPAY]`);
+  assert.equal(toAsm(fromHex(`47${sig}04`), true), `${sig}04`);
   assert.equal(opcodeName(0xbb), 'OP_UNKNOWN');
   assert.equal(opcodeName(0xba), 'OP_CHECKSIGADD');
   assert.equal(opcodeName(0xb2), 'OP_CHECKSEQUENCEVERIFY');

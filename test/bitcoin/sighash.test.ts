@@ -137,10 +137,8 @@ test('bip341_wallet_vectors.json keyPathSpending: midstates, SigMsg and sighash'
 });
 
 test('taproot: invalid hash types and SINGLE without output give null', () => {
-  const tx = parseTx(
-    fromHex('0100000001' + '11'.repeat(32) + '00000000' + '00' + 'ffffffff' + '00' + '00000000'),
-  );
-  const cache = new SighashCache(tx, [{ value: 1000n as Sat, script: fromHex('5120' + '22'.repeat(32)) }]);
+  const tx = parseTx(fromHex(`0100000001${'11'.repeat(32)}0000000000ffffffff0000000000`));
+  const cache = new SighashCache(tx, [{ value: 1000n as Sat, script: fromHex(`5120${'22'.repeat(32)}`) }]);
   assert.equal(taprootSighash(cache, 0, 0x04), null);
   assert.equal(taprootSighash(cache, 0, 0x80), null);
   assert.equal(taprootSighash(cache, 0, SIGHASH_SINGLE), null);
