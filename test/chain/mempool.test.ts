@@ -111,6 +111,29 @@ describe('devnet mempool policy', () => {
     );
   });
 
+  test("pay-to-anchor (P2A) outputs are standard with Core 28's 240 sat dust threshold", () => {
+    const u = coins[0]!;
+    const p2a = new Uint8Array([0x51, 0x02, 0x4e, 0x73]);
+    assert.equal(reason(build([u], [out(240n, p2a), out(u.value - 10_000n)])), 'accepted');
+    assert.equal(reason(build([u], [out(239n, p2a), out(u.value - 10_000n)])), 'dust');
+  });
+
+  test('unconfirmed chains: 25 ancestors at most', () => {
+    const u = take();
+    let prev = u;
+    const chain: Transaction[] = [];
+    for (let i = 0; i < 26; i++) {
+      const tx = build([prev], [out(prev.value - 1_000n)]);
+      chain.push(tx);
+      prev = { txid: txid(tx), vout: 0, value: prev.value - 1_000n };
+    }
+    for (const tx of chain.slice(0, 25)) assert.ok(node.accept(tx).ok);
+    assert.equal(reason(chain[25]!), 'too-long-mempool-chain, too many unconfirmed ancestors [limit: 25]');
+    node.mine(1, wallet.miningScript);
+    assert.equal(node.mempool.size, 0);
+    assert.equal(reason(chain[25]!), 'accepted');
+  });
+
   test('min relay fee: fee below vsize sat is refused with both numbers', () => {
     const u = coins[0]!;
     const tx = build([u], [out(u.value - 100n)]);

@@ -65,6 +65,9 @@ export interface Accepted {
 }
 
 const MAX_REPLACEMENT_CANDIDATES = 100;
+/** -limitancestorcount / -limitdescendantcount defaults. */
+const CHAIN_LIMIT = 25;
+const CARVE_OUT_MAX_VSIZE = 10_000;
 
 /** CFeeRate::ToString: "0.00001000 BTC/kvB". */
 export function formatFeeRate(satPerKvb: bigint): string {
@@ -208,6 +211,8 @@ export class Mempool {
     const minFee = feeFor(ctx.minRelayFeePerKvb, size);
     if (fee < minFee) return err(reject('min relay fee not met', `${fee} < ${minFee}`, { policy: true }));
 
+    const chainLimit = this.checkChainLimits(tx, size);
+    if (chainLimit) return err(chainLimit);
     const evicts: string[] = [];
     if (conflicts.size > 0) {
       const replaced = this.checkReplacement(tx, idHex, fee, size, conflicts, fromMempool, ctx);
@@ -220,6 +225,48 @@ export class Mempool {
       entry: { tx, txid: id, id: idHex, wtxid: wid, fee, vsize: size, weight: w, time: ctx.now },
       evicts,
     });
+  }
+
+  /** Unconfirmed ancestors of a transaction (its in-mempool parents, their parents, ...). */
+  ancestors(tx: Transaction): Set<string> {
+    const out = new Set<string>();
+    const visit = (t: Transaction): void => {
+      for (const i of t.inputs) {
+        const parent = reversedHex(i.prevout.txid);
+        const e = this.byId.get(parent);
+        if (e && !out.has(parent)) {
+          out.add(parent);
+          visit(e.tx);
+        }
+      }
+    };
+    visit(tx);
+    return out;
+  }
+
+  /** Core's default package limits (25 ancestors, 25 descendants) with the CPFP carve-out. */
+  private checkChainLimits(tx: Transaction, size: number): Reject | null {
+    const ancestors = this.ancestors(tx);
+    if (ancestors.size + 1 > CHAIN_LIMIT) {
+      return reject('too-long-mempool-chain', `too many unconfirmed ancestors [limit: ${CHAIN_LIMIT}]`, {
+        policy: true,
+      });
+    }
+    for (const a of ancestors) {
+      const count = this.descendants(a).length; // includes the ancestor itself
+      if (count + 1 > CHAIN_LIMIT) {
+        // Carve-out: one more small child of a transaction with no other unconfirmed ancestors.
+        const carve = ancestors.size === 1 && size <= CARVE_OUT_MAX_VSIZE && count + 1 <= CHAIN_LIMIT + 1;
+        if (!carve) {
+          return reject(
+            'too-long-mempool-chain',
+            `too many descendants for tx ${a} [limit: ${CHAIN_LIMIT}]`,
+            { policy: true },
+          );
+        }
+      }
+    }
+    return null;
   }
 
   private checkReplacement(

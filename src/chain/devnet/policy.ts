@@ -77,7 +77,6 @@ export function dustThreshold(o: TxOut, feePerKvb: bigint = DUST_RELAY_FEE_PER_K
   const t = classifyScript(o.script);
   if (t === 'nulldata' || (o.script.length > 0 && o.script[0] === OP_RETURN) || o.script.length > 10_000)
     return 0n;
-  if (t === 'anchor') return 0n;
   const outSize = BigInt(8 + (o.script.length < 0xfd ? 1 : 3) + o.script.length);
   const spend = witnessProgram(o.script) ? 32n + 4n + 1n + 107n / 4n + 4n : 32n + 4n + 1n + 107n + 4n;
   return ((outSize + spend) * feePerKvb) / 1000n;
