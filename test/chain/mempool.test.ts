@@ -134,6 +134,34 @@ describe('devnet mempool policy', () => {
     assert.equal(reason(chain[25]!), 'accepted');
   });
 
+  test('CPFP carve-out: one extra small child of a parent whose descendant count is full', () => {
+    const u = take();
+    const half = (u.value - 2_000n) / 2n;
+    const parent = build([u], [out(half), out(half)]);
+    assert.ok(node.accept(parent).ok);
+    let prev = { txid: txid(parent), vout: 0, value: half };
+    for (let i = 0; i < 24; i++) {
+      const tx = build([prev], [out(prev.value - 1_000n)]);
+      assert.ok(node.accept(tx).ok, `descendant ${i}`);
+      prev = { txid: txid(tx), vout: 0, value: prev.value - 1_000n };
+    }
+    assert.match(
+      reason(build([prev], [out(prev.value - 1_000n)])),
+      /^too-long-mempool-chain, too many (unconfirmed ancestors|descendants)/,
+    );
+    const anchor = { txid: txid(parent), vout: 1, value: half };
+    const carve = build([anchor], [out(half - 5_000n)]);
+    assert.ok(node.accept(carve).ok, 'the carve-out child');
+    // The carve-out is for direct children only: a grandchild through it exceeds the limit.
+    const grandchild = build([{ txid: txid(carve), vout: 0, value: half - 5_000n }], [out(half - 6_000n)]);
+    assert.match(
+      reason(grandchild),
+      /^too-long-mempool-chain, too many descendants for tx [0-9a-f]{64} \[limit: 25\]$/,
+    );
+    node.mine(1, wallet.miningScript);
+    assert.equal(node.mempool.size, 0);
+  });
+
   test('min relay fee: fee below vsize sat is refused with both numbers', () => {
     const u = coins[0]!;
     const tx = build([u], [out(u.value - 100n)]);
