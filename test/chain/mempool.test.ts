@@ -162,6 +162,32 @@ describe('devnet mempool policy', () => {
     assert.equal(node.mempool.size, 0);
   });
 
+  test('TRUC (version 3): one unconfirmed child at most, no mixing with other versions', () => {
+    const u = take();
+    const half = (u.value - 2_000n) / 2n;
+    const parent = build([u], [out(half), out(half)], { version: 3 });
+    assert.ok(node.accept(parent).ok);
+    const p0 = { txid: txid(parent), vout: 0, value: half };
+    const p1 = { txid: txid(parent), vout: 1, value: half };
+    assert.match(
+      reason(build([p0], [out(half - 1_000n)], { version: 2 })),
+      /^TRUC-violation, non-version=3 tx [0-9a-f]{64} \(wtxid=[0-9a-f]{64}\) cannot spend from version=3 tx /,
+    );
+    const child = build([p0], [out(half - 1_000n)], { version: 3 });
+    assert.ok(node.accept(child).ok);
+    assert.match(
+      reason(build([p1], [out(half - 1_000n)], { version: 3 })),
+      /^TRUC-violation, tx [0-9a-f]{64} \(wtxid=[0-9a-f]{64}\) would exceed descendant count limit$/,
+    );
+    const grandchild = build([{ txid: txid(child), vout: 0, value: half - 1_000n }], [out(half - 2_000n)], {
+      version: 3,
+    });
+    assert.match(reason(grandchild), /would have too many ancestors$/);
+    // A better child replacing the first one is fine (it is a conflict, not a sibling).
+    assert.equal(reason(build([p0], [out(half - 10_000n, OTHER)], { version: 3 })), 'accepted');
+    node.mine(1, wallet.miningScript);
+  });
+
   test('min relay fee: fee below vsize sat is refused with both numbers', () => {
     const u = coins[0]!;
     const tx = build([u], [out(u.value - 100n)]);

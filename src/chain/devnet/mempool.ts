@@ -68,6 +68,8 @@ const MAX_REPLACEMENT_CANDIDATES = 100;
 /** -limitancestorcount / -limitdescendantcount defaults. */
 const CHAIN_LIMIT = 25;
 const CARVE_OUT_MAX_VSIZE = 10_000;
+const TRUC_MAX_VSIZE = 10_000;
+const TRUC_CHILD_MAX_VSIZE = 1_000;
 
 /** CFeeRate::ToString: "0.00001000 BTC/kvB". */
 export function formatFeeRate(satPerKvb: bigint): string {
@@ -213,6 +215,8 @@ export class Mempool {
 
     const chainLimit = this.checkChainLimits(tx, size);
     if (chainLimit) return err(chainLimit);
+    const truc = this.checkTruc(tx, idHex, reversedHex(wid), size, conflicts);
+    if (truc) return err(truc);
     const evicts: string[] = [];
     if (conflicts.size > 0) {
       const replaced = this.checkReplacement(tx, idHex, fee, size, conflicts, fromMempool, ctx);
@@ -265,6 +269,49 @@ export class Mempool {
           );
         }
       }
+    }
+    return null;
+  }
+
+  /** BIP431 TRUC (version 3) rules as Core 28's SingleTRUCChecks, without sibling eviction. */
+  private checkTruc(
+    tx: Transaction,
+    id: string,
+    wid: string,
+    size: number,
+    conflicts: ReadonlySet<string>,
+  ): Reject | null {
+    const v = (r: string): Reject => reject('TRUC-violation', r, { policy: true });
+    const parents = [...new Set(tx.inputs.map((i) => reversedHex(i.prevout.txid)))].filter((p) =>
+      this.byId.has(p),
+    );
+    for (const p of parents) {
+      const e = this.byId.get(p)!;
+      const pw = reversedHex(e.wtxid);
+      if (tx.version !== 3 && e.tx.version === 3) {
+        return v(`non-version=3 tx ${id} (wtxid=${wid}) cannot spend from version=3 tx ${p} (wtxid=${pw})`);
+      }
+      if (tx.version === 3 && e.tx.version !== 3) {
+        return v(`version=3 tx ${id} (wtxid=${wid}) cannot spend from non-version=3 tx ${p} (wtxid=${pw})`);
+      }
+    }
+    if (tx.version !== 3) return null;
+    if (size > TRUC_MAX_VSIZE)
+      return v(`version=3 tx ${id} (wtxid=${wid}) is too big: ${size} > ${TRUC_MAX_VSIZE} virtual bytes`);
+    const ancestors = this.ancestors(tx);
+    if (ancestors.size + 1 > 2) return v(`tx ${id} (wtxid=${wid}) would have too many ancestors`);
+    const parent = parents[0];
+    if (parent !== undefined) {
+      if (size > TRUC_CHILD_MAX_VSIZE) {
+        return v(
+          `version=3 child tx ${id} (wtxid=${wid}) is too big: ${size} > ${TRUC_CHILD_MAX_VSIZE} virtual bytes`,
+        );
+      }
+      const siblings = this.descendants(parent).filter((d) => d !== parent && !conflicts.has(d));
+      if (siblings.length > 0)
+        return v(
+          `tx ${parent} (wtxid=${reversedHex(this.byId.get(parent)!.wtxid)}) would exceed descendant count limit`,
+        );
     }
     return null;
   }
