@@ -106,7 +106,6 @@ try {
         prevHash: tip.hash,
         prevMedianTime: node.medianTimeAt(node.height),
         medianTimeOfParent: (h) => node.medianTimeAt(h - 1),
-        now: Math.floor(Date.now() / 1000),
         coin: (k) => node.coin(k),
       },
       defaultScriptVerifier,

@@ -126,6 +126,13 @@ describe('devnet reorgs', () => {
     const r3 = node.submitBlock({ header, txs });
     assert.ok(!r3.ok);
     assert.equal(r3.error.reason, 'bad-cb-amount');
+    const future = {
+      ...good,
+      header: grind({ ...good.header, time: Math.floor(Date.now() / 1000) + 3 * 3600 })!,
+    };
+    const r4 = node.submitBlock(future);
+    assert.ok(!r4.ok);
+    assert.equal(r4.error.reason, 'time-too-new');
     // The tip did not move and the good template still connects.
     const ok = node.submitBlock(good);
     assert.ok(ok.ok);

@@ -212,6 +212,38 @@ describe('devnet JSON-RPC server', () => {
     assert.deepEqual([empty.code, empty.message], [-8, 'Array must contain between 1 and 25 transactions.']);
   });
 
+  test('generateblock confirms a chosen transaction, even one that conflicts with the mempool; setmocktime', async () => {
+    const funding = await call('sendtoaddress', [addressFromScript('regtest', TEST_SCRIPT), 0.02]);
+    const other = await call('sendtoaddress', [address, 0.01]);
+    const { hash } = await call('generateblock', [address, [funding]]);
+    const block = await call('getblock', [hash, 1]);
+    assert.equal(block.tx.length, 2);
+    assert.equal(block.tx[1], funding);
+    assert.ok((await call('getrawmempool')).includes(other), 'the other transaction waits');
+    const ftx = await call('getrawtransaction', [funding, true]);
+    const vout = ftx.vout.find(
+      (o: { scriptPubKey: { hex: string } }) => o.scriptPubKey.hex === hex(TEST_SCRIPT),
+    ).n;
+    const inMempool = spend(fromHexId(funding), vout, 2_000_000n, 1_000n);
+    await call('sendrawtransaction', [hex(serializeTx(inMempool))]);
+    const rival = spend(fromHexId(funding), vout, 2_000_000n, 500n, {
+      to: new Uint8Array([0x00, 0x14, ...new Uint8Array(20).fill(9)]),
+    });
+    const mined = await call('generateblock', [address, [hex(serializeTx(rival))]]);
+    assert.deepEqual((await call('getblock', [mined.hash, 1])).tx.slice(1), [reversedHex(txid(rival))]);
+    assert.ok(
+      !(await call('getrawmempool')).includes(reversedHex(txid(inMempool))),
+      'the conflicting mempool tx is gone',
+    );
+    const missing = await failure('generateblock', [address, ['22'.repeat(32)]]);
+    assert.deepEqual([missing.code, missing.message], [-5, `Transaction ${'22'.repeat(32)} not in mempool.`]);
+    const future = Math.floor(Date.now() / 1000) + 100_000;
+    assert.equal(await call('setmocktime', [future]), null);
+    const [later] = await call('generatetoaddress', [1, address]);
+    assert.ok((await call('getblockheader', [later])).time >= future);
+    await call('setmocktime', [0]);
+  });
+
   test('invalidateblock and reconsiderblock over RPC, getchaintips', async () => {
     const height = await call('getblockcount');
     const hash = await call('getblockhash', [height]);

@@ -98,14 +98,16 @@ export class Devnet {
   private readonly utxo = new Map<string, Coin>();
   private readonly txIndex = new Map<string, { block: string; pos: number }>();
   private readonly listeners = new Set<(e: DevnetEvent) => void>();
-  private readonly now: () => number;
+  private readonly clock: () => number;
+  /** Core's setmocktime: a fixed clock while set (tests move time without waiting). */
+  mockTime: number | null = null;
   private readonly verify: ScriptVerifier;
   readonly minRelayFeePerKvb: bigint;
   readonly fullRbf: boolean;
   automine: boolean;
 
   constructor(options: DevnetOptions) {
-    this.now = options.now ?? (() => Math.floor(Date.now() / 1000));
+    this.clock = options.now ?? (() => Math.floor(Date.now() / 1000));
     this.verify = options.verify ?? defaultScriptVerifier;
     this.minRelayFeePerKvb = options.minRelayFeePerKvb ?? 1000n;
     this.automine = options.automine ?? false;
@@ -116,6 +118,11 @@ export class Devnet {
 
   close(): void {
     this.store.close();
+  }
+
+  /** The devnet's notion of now, seconds. */
+  now(): number {
+    return this.mockTime ?? this.clock();
   }
 
   subscribe(fn: (e: DevnetEvent) => void): () => void {
@@ -338,13 +345,7 @@ export class Devnet {
     return this.store.batch(() => {
       const ids: string[] = [];
       for (let i = 0; i < n; i++) {
-        // A block identical to one already known (same txs, same second, e.g. right after
-        // invalidateblock) gets a different extra nonce.
-        let block = this.template(script, maxTxs, 0);
-        for (let extra = 1; this.index.has(reversedHex(blockHash(block.header))); extra++) {
-          block = this.template(script, maxTxs, extra);
-        }
-        const result = this.submitBlock(block);
+        const result = this.mineOne(script, this.pickFromMempool(maxTxs));
         if (!result.ok) throw new Error(`devnet: mined an invalid block: ${rejectText(result.error)}`);
         ids.push(result.value);
       }
@@ -352,17 +353,49 @@ export class Devnet {
     });
   }
 
-  template(script: Uint8Array, maxTxs = Number.POSITIVE_INFINITY, extraNonce = 0): Block {
-    const height = this.height + 1;
-    const picked: Transaction[] = [];
+  /**
+   * generateblock: one block with exactly these transactions (in order), whether or not they are in the
+   * mempool. `fees` is what the coinbase may add to the subsidy. Returns the block id or why it failed.
+   */
+  mineWith(script: Uint8Array, txs: readonly Transaction[], fees: bigint): Result<string, Reject> {
+    return this.store.batch(() => this.mineOne(script, { txs, fees }));
+  }
+
+  private mineOne(
+    script: Uint8Array,
+    content: { readonly txs: readonly Transaction[]; readonly fees: bigint },
+  ): Result<string, Reject> {
+    // A block identical to one already known (same txs, same second, e.g. right after
+    // invalidateblock) gets a different extra nonce.
+    let block = this.template(script, content, 0);
+    for (let extra = 1; this.index.has(reversedHex(blockHash(block.header))); extra++) {
+      block = this.template(script, content, extra);
+    }
+    return this.submitBlock(block);
+  }
+
+  /** Mempool transactions in acceptance order (parents first) up to the block weight limit. */
+  pickFromMempool(maxTxs = Number.POSITIVE_INFINITY): { txs: Transaction[]; fees: bigint } {
+    const txs: Transaction[] = [];
     let fees = 0n;
     let w = 4000; // room for the header and the coinbase
     for (const e of this.mempool.entries()) {
-      if (picked.length >= maxTxs || w + e.weight > REGTEST.maxBlockWeight) break;
-      picked.push(e.tx);
+      if (txs.length >= maxTxs || w + e.weight > REGTEST.maxBlockWeight) break;
+      txs.push(e.tx);
       fees += e.fee;
       w += e.weight;
     }
+    return { txs, fees };
+  }
+
+  template(
+    script: Uint8Array,
+    content: { readonly txs: readonly Transaction[]; readonly fees: bigint } = this.pickFromMempool(),
+    extraNonce = 0,
+  ): Block {
+    const height = this.height + 1;
+    const picked = content.txs;
+    const fees = content.fees;
     const reserved = new Uint8Array(32);
     const draft: Transaction = {
       version: 2,
@@ -404,6 +437,10 @@ export class Devnet {
     const prevId = reversedHex(block.header.prevHash);
     const parent = this.index.get(prevId);
     if (!parent) return err({ reason: 'prev-blk-not-found' });
+    // Core checks the clock when a header first arrives, never when a stored block reconnects.
+    if (block.header.time > this.now() + REGTEST.maxFutureBlockTime) {
+      return err({ reason: 'time-too-new', debug: 'block timestamp too far in the future' });
+    }
     const entry: IndexEntry = {
       hash,
       id,
@@ -484,7 +521,6 @@ export class Devnet {
         prevHash: this.index.get(this.tipId)!.hash,
         prevMedianTime: this.medianTimeAt(this.height),
         medianTimeOfParent: (h) => this.medianTimeAt(h - 1),
-        now: this.now(),
         coin: (k) => this.utxo.get(k) ?? null,
       },
       this.verify,

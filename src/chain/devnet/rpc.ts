@@ -336,6 +336,49 @@ export function methods(ctx: RpcContext): Map<string, Method> {
       throw new RpcError(RPC.INVALID_ADDRESS_OR_KEY, `Cannot derive script without private keys`);
     return node.mine(int(n), addr ? addressScript(addr[1]) : fromHex(raw![1]!));
   });
+  def('generateblock', ['output', 'transactions', 'submit'], ([o, list, submit]) => {
+    const script = addressScript(o);
+    if (!Array.isArray(list))
+      throw new RpcError(
+        RPC.TYPE_ERROR,
+        `JSON value of type ${typeName(list)} is not of expected type array`,
+      );
+    if (submit === false)
+      throw new RpcError(RPC.INVALID_PARAMETER, 'submit=false is not supported by the devnet');
+    const txs: Transaction[] = [];
+    let fees = 0n;
+    for (const item of list) {
+      const text = str(item, 'transactions');
+      if (/^[0-9a-fA-F]{64}$/.test(text)) {
+        const e = node.mempool.get(text.toLowerCase());
+        if (!e) throw new RpcError(RPC.INVALID_ADDRESS_OR_KEY, `Transaction ${text} not in mempool.`);
+        txs.push(e.tx);
+        fees += e.fee;
+      } else {
+        try {
+          txs.push(parseTx(fromHex(text)));
+        } catch {
+          throw new RpcError(
+            RPC.DESERIALIZATION_ERROR,
+            `Transaction decode failed for ${text}. Make sure the tx has at least one input.`,
+          );
+        }
+      }
+    }
+    const r = node.mineWith(script, txs, fees);
+    if (!r.ok)
+      throw new RpcError(
+        RPC.VERIFY_ERROR,
+        `TestBlockValidity failed: ${r.error.debug ? `${r.error.reason}, ${r.error.debug}` : r.error.reason}`,
+      );
+    return { hash: r.value };
+  });
+  def('setmocktime', ['timestamp'], ([t]) => {
+    const time = int(t);
+    if (time < 0) throw new RpcError(RPC.INVALID_PARAMETER, 'Mocktime cannot be negative: ' + time + '.');
+    node.mockTime = time === 0 ? null : time;
+    return null;
+  });
   def('invalidateblock', ['blockhash'], ([h]) => {
     const r = node.invalidateBlock(hash(h, 'blockhash'));
     if (!r.ok) throw new RpcError(r.error.code, r.error.message);
