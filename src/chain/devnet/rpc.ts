@@ -375,7 +375,7 @@ export function methods(ctx: RpcContext): Map<string, Method> {
   });
   def('setmocktime', ['timestamp'], ([t]) => {
     const time = int(t);
-    if (time < 0) throw new RpcError(RPC.INVALID_PARAMETER, 'Mocktime cannot be negative: ' + time + '.');
+    if (time < 0) throw new RpcError(RPC.INVALID_PARAMETER, `Mocktime cannot be negative: ${time}.`);
     node.mockTime = time === 0 ? null : time;
     return null;
   });
