@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { addressFromScript } from '../../src/bitcoin/address.ts';
 import { reversedHex, serializeTx, txid } from '../../src/bitcoin/tx.ts';
+import { BitcoindChain } from '../../src/chain/bitcoind.ts';
 import { blockHash, parseBlock, parseHeader } from '../../src/chain/block.ts';
 import { type RunningDevnet, startDevnet } from '../../src/chain/devnet/server.ts';
 import { fromHex, hex } from '../../src/core/bytes.ts';
@@ -257,6 +258,48 @@ describe('devnet JSON-RPC server', () => {
       '0f9188f13cb7b2c71f2a335e3a4fc328bf5beb436012afca590b1a11466e2206',
     ]);
     assert.equal(genesis.code, -1);
+  });
+});
+
+describe('bitcoind adapter startup check', () => {
+  test('accepts the devnet as regtest, refuses it as signet, and fails auth cleanly', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shandian-rpc-'));
+    const d = await startDevnet({ datadir: dir });
+    try {
+      const { hostname, port } = new URL(d.url);
+      const ok = await new BitcoindChain({
+        rpcconnect: hostname,
+        rpcport: Number(port),
+        datadir: dir,
+      }).checkConnection();
+      assert.deepEqual(ok, { chain: 'regtest', version: 280000, blocks: 0, initialBlockDownload: false });
+      const signet = new BitcoindChain({
+        rpcconnect: hostname,
+        rpcport: Number(port),
+        cookieFile: d.cookieFile,
+        network: 'signet',
+      });
+      await assert.rejects(
+        signet.checkConnection(),
+        /bitcoind is on chain "regtest" but the node is configured for signet \("signet"\)/,
+      );
+      const wrong = new BitcoindChain({
+        rpcconnect: hostname,
+        rpcport: Number(port),
+        rpcuser: 'u',
+        rpcpassword: 'p',
+      });
+      await assert.rejects(wrong.checkConnection(), /authorisation failed/);
+      const nowhere = new BitcoindChain({
+        rpcconnect: hostname,
+        rpcport: Number(port),
+        datadir: join(dir, 'missing'),
+      });
+      await assert.rejects(nowhere.checkConnection(), /no rpcuser\/rpcpassword and no readable \.cookie/);
+    } finally {
+      await d.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
