@@ -125,6 +125,27 @@ describe('devnet process over JSON-RPC', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  test('a second devnet on the same datadir refuses to start', async () => {
+    const second = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(root, 'src/chain/devnet/main.ts'), '--datadir', dir],
+      {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stderr = '';
+    second.stderr!.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => second.once('exit', (c) => resolve(c)));
+    assert.equal(code, 1);
+    assert.match(
+      stderr,
+      /^devnet: Cannot obtain a lock on data directory .*\. The devnet is probably already running\.\n$/,
+    );
+  });
+
   test('malformed raw transaction: -22 TX decode failed', async () => {
     const e = await rpcError(p.rpc.call('sendrawtransaction', ['02000000deadbeef']));
     assert.equal(e.code, -22);

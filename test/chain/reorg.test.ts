@@ -150,6 +150,7 @@ describe('devnet reorgs', () => {
     assert.ok(node.tips().some((t) => t.id === blocks[1] && t.status === 'invalid'));
     assert.ok(node.reconsiderBlock(blocks[1]!).ok);
     assert.equal(node.tipId, blocks[1]);
+    assert.throws(() => new Devnet({ datadir: dir }), /Cannot obtain a lock on data directory/);
   });
 });
 
