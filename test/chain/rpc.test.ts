@@ -169,6 +169,12 @@ describe('devnet JSON-RPC server', () => {
     const [mined] = await call('generatetoaddress', [1, address]);
     const confirmed = await call('getrawtransaction', [txid, true]);
     assert.equal(confirmed.blockhash, mined);
+    const v3 = await call('getblock', [mined, 3]);
+    assert.equal(v3.tx[1].txid, txid);
+    assert.equal(v3.tx[1].fee, verbose[txid].fees.base);
+    assert.equal(v3.tx[1].vin[0].prevout.generated, true, 'the faucet spent a coinbase');
+    assert.equal(v3.tx[1].vin[0].prevout.value, 50);
+    assert.equal((await call('getblock', [mined, 2])).tx[1].vin[0].prevout, undefined);
     assert.equal(confirmed.confirmations, 1);
     const fee = await call('estimatesmartfee', [6]);
     assert.equal(typeof fee.feerate, 'number');

@@ -167,7 +167,7 @@ export function methods(ctx: RpcContext): Map<string, Method> {
     const verbosity = typeof v === 'boolean' ? (v ? 1 : 0) : int(v, 1);
     const block = node.block(e.id)!;
     if (verbosity <= 0) return hex(serializeBlock(block));
-    return blockJson(node, e, block, verbosity >= 2 ? 2 : 1);
+    return blockJson(node, e, block, verbosity >= 3 ? 3 : verbosity === 2 ? 2 : 1);
   });
   def('getblockheader', ['blockhash', 'verbose'], ([h, v]) => {
     const e = entryOf(hash(h, 'blockhash'));
