@@ -7,13 +7,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { addressFromScript } from '../../src/bitcoin/address.ts';
-import { p2wpkhScriptCode, SIGHASH_ALL, segwitV0Sighash } from '../../src/bitcoin/sighash.ts';
+import { p2tr } from '../../src/bitcoin/script.ts';
+import {
+  p2wpkhScriptCode,
+  SIGHASH_ALL,
+  SIGHASH_DEFAULT,
+  SighashCache,
+  segwitV0Sighash,
+  taprootSighash,
+} from '../../src/bitcoin/sighash.ts';
+import { tweakInternalKey, tweakPrivateKey } from '../../src/bitcoin/taproot.ts';
 import { type Transaction, type TxOut, txid, vsize } from '../../src/bitcoin/tx.ts';
 import { Devnet } from '../../src/chain/devnet/node.ts';
 import { DevnetWallet } from '../../src/chain/devnet/wallet.ts';
 import { concat, equal } from '../../src/core/bytes.ts';
 import type { Sat } from '../../src/core/units.ts';
-import { ecdsaSign, hash160, publicKeyOf } from '../../src/crypto/index.ts';
+import { ecdsaSign, hash160, publicKeyOf, schnorrSign, sha256 } from '../../src/crypto/index.ts';
 import { systemEntropy } from '../../src/crypto/random.ts';
 import { signAll, TEST_KEY, TEST_SCRIPT } from './conformance.ts';
 
@@ -186,6 +195,38 @@ describe('devnet mempool policy', () => {
     // A better child replacing the first one is fine (it is a conflict, not a sibling).
     assert.equal(reason(build([p0], [out(half - 10_000n, OTHER)], { version: 3 })), 'accepted');
     node.mine(1, wallet.miningScript);
+  });
+
+  test('taproot key-path spend through the interpreter; a bad Schnorr signature is refused', () => {
+    const secret = sha256(new TextEncoder().encode('taproot key'));
+    const internal = publicKeyOf(secret).subarray(1);
+    const output = p2tr(tweakInternalKey(internal)!.outputKey);
+    const funded = wallet.send(addressFromScript('regtest', output)!, 1_000_000n);
+    assert.ok(funded.ok);
+    node.mine(1, wallet.miningScript);
+    const vout = funded.value.tx.outputs.findIndex((o) => equal(o.script, output));
+    const prevouts = [{ value: 1_000_000n as Sat, script: output }];
+    const unsigned: Transaction = {
+      version: 2,
+      inputs: [
+        {
+          prevout: { txid: funded.value.txid, vout },
+          scriptSig: new Uint8Array(0),
+          sequence: 0xfffffffd,
+          witness: [],
+        },
+      ],
+      outputs: [out(990_000n)],
+      locktime: 0,
+    };
+    const digest = taprootSighash(new SighashCache(unsigned, prevouts), 0, SIGHASH_DEFAULT)!;
+    const sig = schnorrSign(digest, tweakPrivateKey(secret), new Uint8Array(32));
+    const signed: Transaction = { ...unsigned, inputs: [{ ...unsigned.inputs[0]!, witness: [sig] }] };
+    const bad = Uint8Array.from(sig);
+    bad[10]! ^= 1;
+    const forged: Transaction = { ...unsigned, inputs: [{ ...unsigned.inputs[0]!, witness: [bad] }] };
+    assert.equal(reason(forged), 'mandatory-script-verify-flag-failed (Invalid Schnorr signature)');
+    assert.equal(reason(signed), 'accepted');
   });
 
   test('min relay fee: fee below vsize sat is refused with both numbers', () => {
