@@ -264,12 +264,4 @@ export function regtestGenesis(): Block {
   };
 }
 
-export function isCoinbase(tx: Transaction): boolean {
-  const i = tx.inputs[0];
-  return (
-    tx.inputs.length === 1 &&
-    i !== undefined &&
-    i.prevout.vout === 0xffffffff &&
-    i.prevout.txid.every((b) => b === 0)
-  );
-}
+export { isCoinbase } from '../bitcoin/check-tx.ts';
