@@ -215,6 +215,17 @@ describe('devnet process over JSON-RPC', () => {
     assert.equal(await send(tx), txidHex(tx));
   });
 
+  test('SIGKILL right after generatetoaddress and sendrawtransaction loses nothing they acknowledged', async () => {
+    const mined = await mine(3);
+    const pending = await p.rpc.call<string>('sendtoaddress', [faucet, 0.25]);
+    const exited = new Promise<void>((resolve) => p.child.once('exit', () => resolve()));
+    p.child.kill('SIGKILL');
+    await exited;
+    p = await launch(dir); // also takes over the stale .lock of the killed process
+    assert.equal(await p.rpc.call<string>('getbestblockhash'), mined[2]);
+    assert.ok((await p.rpc.call<string[]>('getrawmempool')).includes(pending));
+  });
+
   test('restart resumes at the same tip with the same mempool and balance', async () => {
     const pending = await p.rpc.call<string>('sendtoaddress', [faucet, 0.5]);
     const tip = await p.rpc.call<string>('getbestblockhash');
