@@ -142,6 +142,14 @@ describe('devnet reorgs', () => {
   test('invalid flags and the active chain survive a restart', () => {
     const blocks = node.mine(2, wallet.miningScript);
     assert.ok(node.invalidateBlock(blocks[1]!).ok);
+    const onInvalid = node.template(wallet.miningScript);
+    const child = {
+      ...onInvalid,
+      header: grind({ ...onInvalid.header, prevHash: node.entry(blocks[1]!)!.hash })!,
+    };
+    const refused = node.submitBlock(child);
+    assert.ok(!refused.ok);
+    assert.equal(refused.error.reason, 'bad-prevblk');
     const tip = node.tipId;
     node.close();
     node = new Devnet({ datadir: dir });

@@ -437,6 +437,13 @@ export class Devnet {
     const prevId = reversedHex(block.header.prevHash);
     const parent = this.index.get(prevId);
     if (!parent) return err({ reason: 'prev-blk-not-found' });
+    for (
+      let cur: IndexEntry | undefined = parent;
+      cur && !this.isActive(cur.id);
+      cur = this.index.get(cur.prevId)
+    ) {
+      if (cur.invalid) return err({ reason: 'bad-prevblk', debug: 'previous block is invalid' });
+    }
     // Core checks the clock when a header first arrives, never when a stored block reconnects.
     if (block.header.time > this.now() + REGTEST.maxFutureBlockTime) {
       return err({ reason: 'time-too-new', debug: 'block timestamp too far in the future' });
