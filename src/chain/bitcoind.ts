@@ -174,11 +174,56 @@ async function orNull<T>(p: Promise<T>, ...codes: number[]): Promise<T | null> {
   }
 }
 
+/** getblockchaininfo's `chain` for each network. */
+const CHAIN_NAMES: Record<BitcoinNetwork, string> = {
+  bitcoin: 'main',
+  testnet: 'test',
+  testnet4: 'testnet4',
+  signet: 'signet',
+  regtest: 'regtest',
+};
+
+/** The oldest Bitcoin Core whose RPC shapes and reject texts this adapter expects. */
+export const MIN_BITCOIND_VERSION = 250000;
+
 export class BitcoindChain implements ChainSource, Broadcaster, FeeEstimator {
   readonly rpc: BitcoindRpc;
 
   constructor(private readonly config: BitcoindConfig = {}) {
     this.rpc = new BitcoindRpc(config);
+  }
+
+  /**
+   * Startup check: the server answers, runs a recent enough Core, and is on the configured network.
+   * Throws an error a person can act on otherwise.
+   */
+  async checkConnection(): Promise<{
+    chain: string;
+    version: number;
+    blocks: number;
+    initialBlockDownload: boolean;
+  }> {
+    const network = this.config.network ?? 'regtest';
+    const info = await this.rpc.call<{ chain: string; blocks: number; initialblockdownload: boolean }>(
+      'getblockchaininfo',
+    );
+    const net = await this.rpc.call<{ version: number; subversion: string }>('getnetworkinfo');
+    if (info.chain !== CHAIN_NAMES[network]) {
+      throw new Error(
+        `bitcoind is on chain "${info.chain}" but the node is configured for ${network} ("${CHAIN_NAMES[network]}")`,
+      );
+    }
+    if (net.version < MIN_BITCOIND_VERSION) {
+      throw new Error(
+        `bitcoind ${net.subversion} (${net.version}) is too old: version ${MIN_BITCOIND_VERSION} or newer is needed`,
+      );
+    }
+    return {
+      chain: info.chain,
+      version: net.version,
+      blocks: info.blocks,
+      initialBlockDownload: info.initialblockdownload,
+    };
   }
 
   private headerInfo(h: HeaderJson): BlockHeaderInfo {

@@ -95,33 +95,33 @@ export function blockWeight(b: Block): number {
   return serializeBlock(b, false).length * 3 + serializeBlock(b, true).length;
 }
 
-/** Merkle root of a list of 32-byte hashes, duplicating the last one on odd levels. */
-export function merkleRoot(hashes: readonly Uint8Array[]): Uint8Array {
-  if (hashes.length === 0) return new Uint8Array(32);
+/**
+ * Merkle root of a list of 32-byte hashes, duplicating the last one on odd levels, and whether the tree
+ * has two identical adjacent hashes at some level (CVE-2012-2459: a mutated list with the same root).
+ */
+export function merkleRootChecked(hashes: readonly Uint8Array[]): { root: Uint8Array; mutated: boolean } {
+  if (hashes.length === 0) return { root: new Uint8Array(32), mutated: false };
   let level = hashes.slice();
+  let mutated = false;
   while (level.length > 1) {
     const next: Uint8Array[] = [];
     for (let i = 0; i < level.length; i += 2) {
       const a = level[i]!;
-      const b = level[i + 1] ?? a;
-      next.push(sha256d(concat(a, b)));
+      const b = level[i + 1];
+      if (b && equal(a, b)) mutated = true;
+      next.push(sha256d(concat(a, b ?? a)));
     }
     level = next;
   }
-  return level[0]!;
+  return { root: level[0]!, mutated };
 }
 
-/** True when the tree has two identical adjacent hashes at some level (CVE-2012-2459 mutation). */
+export function merkleRoot(hashes: readonly Uint8Array[]): Uint8Array {
+  return merkleRootChecked(hashes).root;
+}
+
 export function merkleMutated(hashes: readonly Uint8Array[]): boolean {
-  let level = hashes.slice();
-  while (level.length > 1) {
-    for (let i = 0; i + 1 < level.length; i += 2) if (equal(level[i]!, level[i + 1]!)) return true;
-    const next: Uint8Array[] = [];
-    for (let i = 0; i < level.length; i += 2)
-      next.push(sha256d(concat(level[i]!, level[i + 1] ?? level[i]!)));
-    level = next;
-  }
-  return false;
+  return merkleRootChecked(hashes).mutated;
 }
 
 export function txMerkleRoot(txs: readonly Transaction[]): Uint8Array {
@@ -264,12 +264,4 @@ export function regtestGenesis(): Block {
   };
 }
 
-export function isCoinbase(tx: Transaction): boolean {
-  const i = tx.inputs[0];
-  return (
-    tx.inputs.length === 1 &&
-    i !== undefined &&
-    i.prevout.vout === 0xffffffff &&
-    i.prevout.txid.every((b) => b === 0)
-  );
-}
+export { isCoinbase } from '../bitcoin/check-tx.ts';

@@ -2,7 +2,15 @@
 // or Core's reject reason. Disconnection replays the undo data backwards.
 
 import { checkTransaction } from '../../bitcoin/check-tx.ts';
-import { ByteReader, encodeCompactSize, type TxOut, txid, varBytes } from '../../bitcoin/tx.ts';
+import {
+  ByteReader,
+  encodeCompactSize,
+  hasWitness,
+  serializeTx,
+  type TxOut,
+  txid,
+  varBytes,
+} from '../../bitcoin/tx.ts';
 import { concat, equal } from '../../core/bytes.ts';
 import { err, ok, type Result } from '../../core/result.ts';
 import type { Sat } from '../../core/units.ts';
@@ -11,15 +19,13 @@ import {
   type Block,
   blockHash,
   blockSubsidy,
-  blockWeight,
   checkProofOfWork,
   findWitnessCommitment,
   isCoinbase,
-  merkleMutated,
   merkleRoot,
+  merkleRootChecked,
   REGTEST,
   scriptPushInt,
-  witnessMerkleRoot,
 } from '../block.ts';
 import {
   type Coin,
@@ -41,8 +47,6 @@ export interface BlockContext {
   readonly prevMedianTime: number;
   /** Median time past of the block before `height` (BIP68 time locks). */
   medianTimeOfParent(height: number): number;
-  /** The node's clock, seconds: headers may not be more than two hours ahead. */
-  readonly now: number;
   /** The UTXO set as of the parent block. */
   coin(key: string): Coin | null;
 }
@@ -76,15 +80,30 @@ export function connectBlock(
   if (!checkProofOfWork(hash, h.bits)) return err(reject('high-hash', 'proof of work failed'));
   if (!equal(h.prevHash, ctx.prevHash)) return err(reject('prev-blk-not-found'));
   if (h.time <= ctx.prevMedianTime) return err(reject('time-too-old', "block's timestamp is too early"));
-  if (h.time > ctx.now + REGTEST.maxFutureBlockTime)
-    return err(reject('time-too-new', 'block timestamp too far in the future'));
   if (block.txs.length === 0 || !isCoinbase(block.txs[0]!))
     return err(reject('bad-cb-missing', 'first tx is not coinbase'));
   if (block.txs.slice(1).some(isCoinbase)) return err(reject('bad-cb-multiple', 'more than one coinbase'));
-  const ids = block.txs.map(txid);
-  if (!equal(h.merkleRoot, merkleRoot(ids))) return err(reject('bad-txnmrklroot', 'hashMerkleRoot mismatch'));
-  if (merkleMutated(ids)) return err(reject('bad-txns-duplicate', 'duplicate transaction'));
-  if (blockWeight(block) > REGTEST.maxBlockWeight) return err(reject('bad-blk-length', 'size limits failed'));
+  // Serialize each transaction once: txid, wtxid and weight all come from these bytes.
+  const ids: Uint8Array[] = [];
+  const wids: Uint8Array[] = [];
+  let weight = (80 + encodeCompactSize(block.txs.length).length) * 4;
+  for (const tx of block.txs) {
+    const base = serializeTx(tx, false);
+    const id = sha256d(base);
+    ids.push(id);
+    if (hasWitness(tx)) {
+      const full = serializeTx(tx, true);
+      wids.push(sha256d(full));
+      weight += base.length * 3 + full.length;
+    } else {
+      wids.push(id);
+      weight += base.length * 4;
+    }
+  }
+  const merkle = merkleRootChecked(ids);
+  if (!equal(h.merkleRoot, merkle.root)) return err(reject('bad-txnmrklroot', 'hashMerkleRoot mismatch'));
+  if (merkle.mutated) return err(reject('bad-txns-duplicate', 'duplicate transaction'));
+  if (weight > REGTEST.maxBlockWeight) return err(reject('bad-blk-length', 'size limits failed'));
   for (const tx of block.txs) {
     const bad = checkTransaction(tx);
     if (bad) return err(reject(bad));
@@ -95,7 +114,7 @@ export function connectBlock(
   if (sig.length < expect.length || !equal(sig.subarray(0, expect.length), expect)) {
     return err(reject('bad-cb-height', 'block height mismatch in coinbase'));
   }
-  const witnessError = checkWitnessCommitment(block);
+  const witnessError = checkWitnessCommitment(block, wids);
   if (witnessError) return err(witnessError);
 
   const view = new Map<string, Coin | null>();
@@ -161,7 +180,7 @@ export function connectBlock(
 }
 
 /** BIP141 commitment rules, as Core's CheckWitnessMalleation. */
-function checkWitnessCommitment(block: Block): Reject | null {
+function checkWitnessCommitment(block: Block, wtxids: readonly Uint8Array[]): Reject | null {
   const coinbase = block.txs[0]!;
   const at = findWitnessCommitment(coinbase);
   if (at >= 0) {
@@ -169,7 +188,9 @@ function checkWitnessCommitment(block: Block): Reject | null {
     if (w.length !== 1 || w[0]!.length !== 32) {
       return reject('bad-witness-nonce-size', 'CheckWitnessMalleation : invalid witness reserved value size');
     }
-    const expected = sha256d(concat(witnessMerkleRoot(block.txs), w[0]!));
+    // BIP141: the coinbase's wtxid counts as zero.
+    const root = merkleRoot([new Uint8Array(32), ...wtxids.slice(1)]);
+    const expected = sha256d(concat(root, w[0]!));
     if (!equal(coinbase.outputs[at]!.script.subarray(6, 38), expected)) {
       return reject(
         'bad-witness-merkle-match',

@@ -6,6 +6,7 @@ import { toAsm } from '../../bitcoin/script.ts';
 import { reversedHex, serializeTx, type Transaction, txid, vsize, weight, wtxid } from '../../bitcoin/tx.ts';
 import { hex } from '../../core/bytes.ts';
 import { type Block, blockWeight, isCoinbase, serializeBlock } from '../block.ts';
+import { parseUndo } from './connect.ts';
 import type { Devnet, IndexEntry } from './node.ts';
 import { classifyScript } from './policy.ts';
 
@@ -99,17 +100,46 @@ export function headerJson(node: Devnet, e: IndexEntry): Record<string, unknown>
   return out;
 }
 
+/**
+ * getblock verbosity 1 (txids), 2 (decoded txs with "fee") or 3 (and each input's "prevout"). Fees and
+ * prevouts come from the block's undo data, so only blocks that have been connected have them.
+ */
 export function blockJson(
   node: Devnet,
   e: IndexEntry,
   block: Block,
-  verbosity: 1 | 2,
+  verbosity: 1 | 2 | 3,
 ): Record<string, unknown> {
-  return {
+  const head = {
     ...headerJson(node, e),
     strippedsize: serializeBlock(block, false).length,
     size: serializeBlock(block, true).length,
     weight: blockWeight(block),
-    tx: verbosity === 1 ? block.txs.map((t) => reversedHex(txid(t))) : block.txs.map((t) => txJson(t)),
   };
+  if (verbosity === 1) return { ...head, tx: block.txs.map((t) => reversedHex(txid(t))) };
+  const raw = node.store.undo(e.hash);
+  const spent = raw ? parseUndo(raw) : null;
+  let at = 0;
+  const txs = block.txs.map((t, n) => {
+    const json = txJson(t);
+    if (n === 0 || !spent) return json;
+    const coins = spent.slice(at, at + t.inputs.length).map((c) => c.coin);
+    at += t.inputs.length;
+    if (coins.length !== t.inputs.length) return json;
+    const valueIn = coins.reduce((sum, c) => sum + c.output.value, 0n);
+    const valueOut = t.outputs.reduce((sum, o) => sum + o.value, 0n);
+    if (verbosity === 3) {
+      json.vin = (json.vin as Record<string, unknown>[]).map((vin, i) => ({
+        ...vin,
+        prevout: {
+          generated: coins[i]!.coinbase,
+          height: coins[i]!.height,
+          value: btc(coins[i]!.output.value),
+          scriptPubKey: scriptJson(coins[i]!.output.script),
+        },
+      }));
+    }
+    return { ...json, fee: btc(valueIn - valueOut) };
+  });
+  return { ...head, tx: txs };
 }

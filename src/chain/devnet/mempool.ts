@@ -3,9 +3,17 @@
 // and free of I/O; the node persists it.
 
 import { checkTransaction } from '../../bitcoin/check-tx.ts';
-import { reversedHex, type Transaction, type TxOut, txid, vsize, weight, wtxid } from '../../bitcoin/tx.ts';
+import {
+  hasWitness,
+  reversedHex,
+  serializeTx,
+  type Transaction,
+  type TxOut,
+  txid,
+} from '../../bitcoin/tx.ts';
 import { equal } from '../../core/bytes.ts';
 import { err, ok, type Result } from '../../core/result.ts';
+import { sha256d } from '../../crypto/hash.ts';
 import { isCoinbase, REGTEST } from '../block.ts';
 import { checkStandard, checkWitnessStandard } from './policy.ts';
 import {
@@ -57,6 +65,11 @@ export interface Accepted {
 }
 
 const MAX_REPLACEMENT_CANDIDATES = 100;
+/** -limitancestorcount / -limitdescendantcount defaults. */
+const CHAIN_LIMIT = 25;
+const CARVE_OUT_MAX_VSIZE = 10_000;
+const TRUC_MAX_VSIZE = 10_000;
+const TRUC_CHILD_MAX_VSIZE = 1_000;
 
 /** CFeeRate::ToString: "0.00001000 BTC/kvB". */
 export function formatFeeRate(satPerKvb: bigint): string {
@@ -82,6 +95,14 @@ export class Mempool {
 
   get size(): number {
     return this.byId.size;
+  }
+
+  /** An independent copy (for testing a package without touching this pool). */
+  clone(): Mempool {
+    const m = new Mempool();
+    for (const [id, e] of this.byId) m.byId.set(id, e);
+    for (const [k, id] of this.spentBy) m.spentBy.set(k, id);
+    return m;
   }
 
   /** Entries in acceptance order (parents before children). */
@@ -130,20 +151,22 @@ export class Mempool {
     const bad = checkTransaction(tx);
     if (bad) return err(reject(bad));
     if (isCoinbase(tx)) return err(reject('coinbase'));
-    const w = weight(tx);
-    const standard = checkStandard(tx, w);
+    // Serialize once: txid, wtxid, weight and vsize all come from these bytes.
+    const base = serializeTx(tx, false);
+    const full = hasWitness(tx) ? serializeTx(tx, true) : base;
+    const w = base.length * 3 + full.length;
+    const standard = checkStandard(tx, w, base.length);
     if (standard) return err(reject(standard, undefined, { policy: true }));
     const height = ctx.tipHeight + 1;
     if (!isFinalTx(tx, height, ctx.tipMedianTime))
       return err(reject('non-final', undefined, { policy: true }));
-    const id = txid(tx);
+    const id = sha256d(base);
+    const wid = full === base ? id : sha256d(full);
     const idHex = reversedHex(id);
     const existing = this.byId.get(idHex);
     if (existing) {
       return err(
-        reject(
-          equal(existing.wtxid, wtxid(tx)) ? 'txn-already-in-mempool' : 'txn-same-nonwitness-data-in-mempool',
-        ),
+        reject(equal(existing.wtxid, wid) ? 'txn-already-in-mempool' : 'txn-same-nonwitness-data-in-mempool'),
       );
     }
     // Direct conflicts (inputs already spent by mempool transactions): candidates for replacement.
@@ -186,10 +209,14 @@ export class Mempool {
     const prevouts: TxOut[] = coins.map((c) => c.output);
     const witness = checkWitnessStandard(tx, prevouts);
     if (witness) return err(reject(witness, undefined, { policy: true }));
-    const size = vsize(tx);
+    const size = Math.ceil(w / 4);
     const minFee = feeFor(ctx.minRelayFeePerKvb, size);
     if (fee < minFee) return err(reject('min relay fee not met', `${fee} < ${minFee}`, { policy: true }));
 
+    const chainLimit = this.checkChainLimits(tx, size);
+    if (chainLimit) return err(chainLimit);
+    const truc = this.checkTruc(tx, idHex, reversedHex(wid), size, conflicts);
+    if (truc) return err(truc);
     const evicts: string[] = [];
     if (conflicts.size > 0) {
       const replaced = this.checkReplacement(tx, idHex, fee, size, conflicts, fromMempool, ctx);
@@ -199,9 +226,94 @@ export class Mempool {
     const scripts = checkInputScriptsPolicy(tx, prevouts, ctx.verify);
     if (scripts) return err(scripts);
     return ok({
-      entry: { tx, txid: id, id: idHex, wtxid: wtxid(tx), fee, vsize: size, weight: w, time: ctx.now },
+      entry: { tx, txid: id, id: idHex, wtxid: wid, fee, vsize: size, weight: w, time: ctx.now },
       evicts,
     });
+  }
+
+  /** Unconfirmed ancestors of a transaction (its in-mempool parents, their parents, ...). */
+  ancestors(tx: Transaction): Set<string> {
+    const out = new Set<string>();
+    const visit = (t: Transaction): void => {
+      for (const i of t.inputs) {
+        const parent = reversedHex(i.prevout.txid);
+        const e = this.byId.get(parent);
+        if (e && !out.has(parent)) {
+          out.add(parent);
+          visit(e.tx);
+        }
+      }
+    };
+    visit(tx);
+    return out;
+  }
+
+  /** Core's default package limits (25 ancestors, 25 descendants) with the CPFP carve-out. */
+  private checkChainLimits(tx: Transaction, size: number): Reject | null {
+    const ancestors = this.ancestors(tx);
+    if (ancestors.size + 1 > CHAIN_LIMIT) {
+      return reject('too-long-mempool-chain', `too many unconfirmed ancestors [limit: ${CHAIN_LIMIT}]`, {
+        policy: true,
+      });
+    }
+    for (const a of ancestors) {
+      const count = this.descendants(a).length; // includes the ancestor itself
+      if (count + 1 > CHAIN_LIMIT) {
+        // Carve-out: one more small child of a transaction with no other unconfirmed ancestors.
+        const carve = ancestors.size === 1 && size <= CARVE_OUT_MAX_VSIZE && count + 1 <= CHAIN_LIMIT + 1;
+        if (!carve) {
+          return reject(
+            'too-long-mempool-chain',
+            `too many descendants for tx ${a} [limit: ${CHAIN_LIMIT}]`,
+            { policy: true },
+          );
+        }
+      }
+    }
+    return null;
+  }
+
+  /** BIP431 TRUC (version 3) rules as Core 28's SingleTRUCChecks, without sibling eviction. */
+  private checkTruc(
+    tx: Transaction,
+    id: string,
+    wid: string,
+    size: number,
+    conflicts: ReadonlySet<string>,
+  ): Reject | null {
+    const v = (r: string): Reject => reject('TRUC-violation', r, { policy: true });
+    const parents = [...new Set(tx.inputs.map((i) => reversedHex(i.prevout.txid)))].filter((p) =>
+      this.byId.has(p),
+    );
+    for (const p of parents) {
+      const e = this.byId.get(p)!;
+      const pw = reversedHex(e.wtxid);
+      if (tx.version !== 3 && e.tx.version === 3) {
+        return v(`non-version=3 tx ${id} (wtxid=${wid}) cannot spend from version=3 tx ${p} (wtxid=${pw})`);
+      }
+      if (tx.version === 3 && e.tx.version !== 3) {
+        return v(`version=3 tx ${id} (wtxid=${wid}) cannot spend from non-version=3 tx ${p} (wtxid=${pw})`);
+      }
+    }
+    if (tx.version !== 3) return null;
+    if (size > TRUC_MAX_VSIZE)
+      return v(`version=3 tx ${id} (wtxid=${wid}) is too big: ${size} > ${TRUC_MAX_VSIZE} virtual bytes`);
+    const ancestors = this.ancestors(tx);
+    if (ancestors.size + 1 > 2) return v(`tx ${id} (wtxid=${wid}) would have too many ancestors`);
+    const parent = parents[0];
+    if (parent !== undefined) {
+      if (size > TRUC_CHILD_MAX_VSIZE) {
+        return v(
+          `version=3 child tx ${id} (wtxid=${wid}) is too big: ${size} > ${TRUC_CHILD_MAX_VSIZE} virtual bytes`,
+        );
+      }
+      const siblings = this.descendants(parent).filter((d) => d !== parent && !conflicts.has(d));
+      if (siblings.length > 0)
+        return v(
+          `tx ${parent} (wtxid=${reversedHex(this.byId.get(parent)!.wtxid)}) would exceed descendant count limit`,
+        );
+    }
+    return null;
   }
 
   private checkReplacement(

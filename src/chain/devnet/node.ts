@@ -98,14 +98,16 @@ export class Devnet {
   private readonly utxo = new Map<string, Coin>();
   private readonly txIndex = new Map<string, { block: string; pos: number }>();
   private readonly listeners = new Set<(e: DevnetEvent) => void>();
-  private readonly now: () => number;
+  private readonly clock: () => number;
+  /** Core's setmocktime: a fixed clock while set (tests move time without waiting). */
+  mockTime: number | null = null;
   private readonly verify: ScriptVerifier;
   readonly minRelayFeePerKvb: bigint;
   readonly fullRbf: boolean;
   automine: boolean;
 
   constructor(options: DevnetOptions) {
-    this.now = options.now ?? (() => Math.floor(Date.now() / 1000));
+    this.clock = options.now ?? (() => Math.floor(Date.now() / 1000));
     this.verify = options.verify ?? defaultScriptVerifier;
     this.minRelayFeePerKvb = options.minRelayFeePerKvb ?? 1000n;
     this.automine = options.automine ?? false;
@@ -116,6 +118,11 @@ export class Devnet {
 
   close(): void {
     this.store.close();
+  }
+
+  /** The devnet's notion of now, seconds. */
+  now(): number {
+    return this.mockTime ?? this.clock();
   }
 
   subscribe(fn: (e: DevnetEvent) => void): () => void {
@@ -294,11 +301,7 @@ export class Devnet {
     const e = checked.value.entry;
     const maxRate = opts.maxFeeRatePerKvb ?? 10_000_000n;
     if (maxRate > 0n && e.fee > (maxRate * BigInt(e.vsize)) / 1000n) {
-      return err({
-        code: RPC.VERIFY_ERROR,
-        message: 'Fee exceeds maximum configured by user (e.g. -maxtxfee, maxfeerate)',
-        rejectReason: 'max-fee-exceeded',
-      });
+      return err(MAX_FEE_EXCEEDED);
     }
     if (opts.dryRun) return ok(e);
     this.mempool.add(checked.value);
@@ -306,6 +309,24 @@ export class Devnet {
     this.emit({ type: 'tx-accepted', id: e.id });
     if (this.automine) this.mine(1, this.automineScript ?? new Uint8Array([0x51]));
     return ok(e);
+  }
+
+  /**
+   * testmempoolaccept of several transactions: each is checked against the mempool plus the ones before it
+   * in the list (so a child may follow its parent). Nothing changes.
+   */
+  testAccept(txs: readonly Transaction[], maxFeeRatePerKvb: bigint): Result<MempoolEntry, TxRefusal>[] {
+    const scratch = this.mempool.clone();
+    const ctx = this.mempoolContext();
+    return txs.map((tx) => {
+      const checked = scratch.check(tx, ctx);
+      if (!checked.ok) return err(refusal(checked.error));
+      const e = checked.value.entry;
+      if (maxFeeRatePerKvb > 0n && e.fee > (maxFeeRatePerKvb * BigInt(e.vsize)) / 1000n)
+        return err(MAX_FEE_EXCEEDED);
+      scratch.add(checked.value);
+      return ok(e);
+    });
   }
 
   /** Where automined and timer-mined coinbases pay (set by the faucet). */
@@ -324,8 +345,7 @@ export class Devnet {
     return this.store.batch(() => {
       const ids: string[] = [];
       for (let i = 0; i < n; i++) {
-        const block = this.template(script, maxTxs);
-        const result = this.submitBlock(block);
+        const result = this.mineOne(script, this.pickFromMempool(maxTxs));
         if (!result.ok) throw new Error(`devnet: mined an invalid block: ${rejectText(result.error)}`);
         ids.push(result.value);
       }
@@ -333,24 +353,56 @@ export class Devnet {
     });
   }
 
-  template(script: Uint8Array, maxTxs = Number.POSITIVE_INFINITY): Block {
-    const height = this.height + 1;
-    const picked: Transaction[] = [];
+  /**
+   * generateblock: one block with exactly these transactions (in order), whether or not they are in the
+   * mempool. `fees` is what the coinbase may add to the subsidy. Returns the block id or why it failed.
+   */
+  mineWith(script: Uint8Array, txs: readonly Transaction[], fees: bigint): Result<string, Reject> {
+    return this.store.batch(() => this.mineOne(script, { txs, fees }));
+  }
+
+  private mineOne(
+    script: Uint8Array,
+    content: { readonly txs: readonly Transaction[]; readonly fees: bigint },
+  ): Result<string, Reject> {
+    // A block identical to one already known (same txs, same second, e.g. right after
+    // invalidateblock) gets a different extra nonce.
+    let block = this.template(script, content, 0);
+    for (let extra = 1; this.index.has(reversedHex(blockHash(block.header))); extra++) {
+      block = this.template(script, content, extra);
+    }
+    return this.submitBlock(block);
+  }
+
+  /** Mempool transactions in acceptance order (parents first) up to the block weight limit. */
+  pickFromMempool(maxTxs = Number.POSITIVE_INFINITY): { txs: Transaction[]; fees: bigint } {
+    const txs: Transaction[] = [];
     let fees = 0n;
     let w = 4000; // room for the header and the coinbase
     for (const e of this.mempool.entries()) {
-      if (picked.length >= maxTxs || w + e.weight > REGTEST.maxBlockWeight) break;
-      picked.push(e.tx);
+      if (txs.length >= maxTxs || w + e.weight > REGTEST.maxBlockWeight) break;
+      txs.push(e.tx);
       fees += e.fee;
       w += e.weight;
     }
+    return { txs, fees };
+  }
+
+  template(
+    script: Uint8Array,
+    content: { readonly txs: readonly Transaction[]; readonly fees: bigint } = this.pickFromMempool(),
+    extraNonce = 0,
+  ): Block {
+    const height = this.height + 1;
+    const picked = content.txs;
+    const fees = content.fees;
     const reserved = new Uint8Array(32);
     const draft: Transaction = {
       version: 2,
       inputs: [
         {
           prevout: { txid: new Uint8Array(32), vout: 0xffffffff },
-          scriptSig: concat(scriptPushInt(height), new Uint8Array([0x00])),
+          scriptSig: concat(scriptPushInt(height), scriptPushInt(extraNonce)),
           sequence: 0xffffffff,
           witness: [reserved],
         },
@@ -385,6 +437,17 @@ export class Devnet {
     const prevId = reversedHex(block.header.prevHash);
     const parent = this.index.get(prevId);
     if (!parent) return err({ reason: 'prev-blk-not-found' });
+    for (
+      let cur: IndexEntry | undefined = parent;
+      cur && !this.isActive(cur.id);
+      cur = this.index.get(cur.prevId)
+    ) {
+      if (cur.invalid) return err({ reason: 'bad-prevblk', debug: 'previous block is invalid' });
+    }
+    // Core checks the clock when a header first arrives, never when a stored block reconnects.
+    if (block.header.time > this.now() + REGTEST.maxFutureBlockTime) {
+      return err({ reason: 'time-too-new', debug: 'block timestamp too far in the future' });
+    }
     const entry: IndexEntry = {
       hash,
       id,
@@ -465,7 +528,6 @@ export class Devnet {
         prevHash: this.index.get(this.tipId)!.hash,
         prevMedianTime: this.medianTimeAt(this.height),
         medianTimeOfParent: (h) => this.medianTimeAt(h - 1),
-        now: this.now(),
         coin: (k) => this.utxo.get(k) ?? null,
       },
       this.verify,
@@ -567,19 +629,35 @@ export class Devnet {
     return ok(null);
   }
 
-  /** Chain tips as getchaintips reports them (used by tests). */
-  tips(): { id: string; height: number; status: string }[] {
+  /** Chain tips as getchaintips reports them: a tip on top of an invalid block is invalid. */
+  tips(): { id: string; height: number; status: 'active' | 'invalid' | 'valid-fork' }[] {
     const hasChild = new Set<string>();
     for (const e of this.index.values()) hasChild.add(e.prevId);
+    const invalidBelow = (e: IndexEntry): boolean => {
+      for (
+        let cur: IndexEntry | undefined = e;
+        cur && !this.isActive(cur.id);
+        cur = this.index.get(cur.prevId)
+      ) {
+        if (cur.invalid) return true;
+      }
+      return false;
+    };
     return [...this.index.values()]
       .filter((e) => !hasChild.has(e.id))
       .map((e) => ({
         id: e.id,
         height: e.height,
-        status: this.isActive(e.id) ? 'active' : e.invalid ? 'invalid' : 'valid-fork',
+        status: this.isActive(e.id) ? 'active' : invalidBelow(e) ? 'invalid' : 'valid-fork',
       }));
   }
 }
+
+const MAX_FEE_EXCEEDED: TxRefusal = {
+  code: RPC.VERIFY_ERROR,
+  message: 'Fee exceeds maximum configured by user (e.g. -maxtxfee, maxfeerate)',
+  rejectReason: 'max-fee-exceeded',
+};
 
 /** Maps a mempool reject onto the RPC error Core's sendrawtransaction returns. */
 function refusal(r: Reject): TxRefusal {

@@ -1,7 +1,7 @@
-// Output script classification, Bitcoin Core's context-free transaction checks (CheckTransaction) and the
-// standardness policy the devnet enforces (IsStandardTx, dust). Pure; reject reasons are Core's strings.
-
-import { serializeTx, type Transaction, type TxOut } from '../../bitcoin/tx.ts';
+// Output script classification with Core's type names, and the standardness policy the devnet enforces
+// (IsStandardTx, dust, witness limits). Pure; reject reasons are Core's strings.
+import { isPushOnly, witnessProgram } from '../../bitcoin/script.ts';
+import type { Transaction, TxOut } from '../../bitcoin/tx.ts';
 
 export type ScriptType =
   | 'pubkey'
@@ -17,42 +17,6 @@ export type ScriptType =
   | 'nonstandard';
 
 const OP_RETURN = 0x6a;
-
-/** Witness version and program when the script is a witness program (BIP141), else null. */
-export function witnessProgram(script: Uint8Array): { version: number; program: Uint8Array } | null {
-  if (script.length < 4 || script.length > 42) return null;
-  const op = script[0]!;
-  if (op !== 0x00 && (op < 0x51 || op > 0x60)) return null;
-  if (script[1]! + 2 !== script.length) return null;
-  return { version: op === 0 ? 0 : op - 0x50, program: script.subarray(2) };
-}
-
-/** True when a script only pushes data (IsPushOnly). */
-export function isPushOnly(script: Uint8Array): boolean {
-  let i = 0;
-  while (i < script.length) {
-    const op = script[i++]!;
-    if (op > 0x60) return false;
-    let n = 0;
-    if (op >= 0x01 && op <= 0x4b) n = op;
-    else if (op === 0x4c) n = script[i++] ?? Number.POSITIVE_INFINITY;
-    else if (op === 0x4d) {
-      n = (script[i] ?? 0) | ((script[i + 1] ?? 0) << 8);
-      i += 2;
-    } else if (op === 0x4e) {
-      n =
-        ((script[i] ?? 0) |
-          ((script[i + 1] ?? 0) << 8) |
-          ((script[i + 2] ?? 0) << 16) |
-          ((script[i + 3] ?? 0) << 24)) >>>
-        0;
-      i += 4;
-    }
-    i += n;
-    if (i > script.length) return false;
-  }
-  return true;
-}
 
 function isCompressedOrUncompressedKey(b: Uint8Array): boolean {
   return (b.length === 33 && (b[0] === 2 || b[0] === 3)) || (b.length === 65 && b[0] === 4);
@@ -113,7 +77,6 @@ export function dustThreshold(o: TxOut, feePerKvb: bigint = DUST_RELAY_FEE_PER_K
   const t = classifyScript(o.script);
   if (t === 'nulldata' || (o.script.length > 0 && o.script[0] === OP_RETURN) || o.script.length > 10_000)
     return 0n;
-  if (t === 'anchor') return 0n;
   const outSize = BigInt(8 + (o.script.length < 0xfd ? 1 : 3) + o.script.length);
   const spend = witnessProgram(o.script) ? 32n + 4n + 1n + 107n / 4n + 4n : 32n + 4n + 1n + 107n + 4n;
   return ((outSize + spend) * feePerKvb) / 1000n;
@@ -125,10 +88,10 @@ const MAX_STANDARD_SCRIPTSIG_SIZE = 1650;
 const MAX_OP_RETURN_RELAY = 83;
 
 /** IsStandardTx (Core 28 defaults). Returns the reject reason or null. */
-export function checkStandard(tx: Transaction, weight: number): string | null {
+export function checkStandard(tx: Transaction, weight: number, baseSize: number): string | null {
   if (tx.version < 1 || tx.version > 3) return 'version';
   if (weight > MAX_STANDARD_TX_WEIGHT) return 'tx-size';
-  if (serializeTx(tx, false).length < MIN_STANDARD_TX_NONWITNESS_SIZE) return 'tx-size-small';
+  if (baseSize < MIN_STANDARD_TX_NONWITNESS_SIZE) return 'tx-size-small';
   for (const i of tx.inputs) {
     if (i.scriptSig.length > MAX_STANDARD_SCRIPTSIG_SIZE) return 'scriptsig-size';
     if (!isPushOnly(i.scriptSig)) return 'scriptsig-not-pushonly';

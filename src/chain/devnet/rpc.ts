@@ -167,7 +167,7 @@ export function methods(ctx: RpcContext): Map<string, Method> {
     const verbosity = typeof v === 'boolean' ? (v ? 1 : 0) : int(v, 1);
     const block = node.block(e.id)!;
     if (verbosity <= 0) return hex(serializeBlock(block));
-    return blockJson(node, e, block, verbosity >= 2 ? 2 : 1);
+    return blockJson(node, e, block, verbosity >= 3 ? 3 : verbosity === 2 ? 2 : 1);
   });
   def('getblockheader', ['blockhash', 'verbose'], ([h, v]) => {
     const e = entryOf(hash(h, 'blockhash'));
@@ -241,10 +241,10 @@ export function methods(ctx: RpcContext): Map<string, Method> {
       throw new RpcError(RPC.INVALID_PARAMETER, 'Array must contain between 1 and 25 transactions.');
     }
     const txs = list.map(decodeTx);
-    const max = maxFeeRate(rate);
-    return txs.map((tx) => {
+    const results = node.testAccept(txs, maxFeeRate(rate));
+    return txs.map((tx, n) => {
       const base = { txid: reversedHex(txid(tx)), wtxid: reversedHex(wtxid(tx)) };
-      const r = node.accept(tx, { maxFeeRatePerKvb: max, dryRun: true });
+      const r = results[n]!;
       if (!r.ok) return { ...base, allowed: false, 'reject-reason': r.error.rejectReason };
       const e = r.value;
       return {
@@ -335,6 +335,49 @@ export function methods(ctx: RpcContext): Map<string, Method> {
     if (!addr && !raw)
       throw new RpcError(RPC.INVALID_ADDRESS_OR_KEY, `Cannot derive script without private keys`);
     return node.mine(int(n), addr ? addressScript(addr[1]) : fromHex(raw![1]!));
+  });
+  def('generateblock', ['output', 'transactions', 'submit'], ([o, list, submit]) => {
+    const script = addressScript(o);
+    if (!Array.isArray(list))
+      throw new RpcError(
+        RPC.TYPE_ERROR,
+        `JSON value of type ${typeName(list)} is not of expected type array`,
+      );
+    if (submit === false)
+      throw new RpcError(RPC.INVALID_PARAMETER, 'submit=false is not supported by the devnet');
+    const txs: Transaction[] = [];
+    let fees = 0n;
+    for (const item of list) {
+      const text = str(item, 'transactions');
+      if (/^[0-9a-fA-F]{64}$/.test(text)) {
+        const e = node.mempool.get(text.toLowerCase());
+        if (!e) throw new RpcError(RPC.INVALID_ADDRESS_OR_KEY, `Transaction ${text} not in mempool.`);
+        txs.push(e.tx);
+        fees += e.fee;
+      } else {
+        try {
+          txs.push(parseTx(fromHex(text)));
+        } catch {
+          throw new RpcError(
+            RPC.DESERIALIZATION_ERROR,
+            `Transaction decode failed for ${text}. Make sure the tx has at least one input.`,
+          );
+        }
+      }
+    }
+    const r = node.mineWith(script, txs, fees);
+    if (!r.ok)
+      throw new RpcError(
+        RPC.VERIFY_ERROR,
+        `TestBlockValidity failed: ${r.error.debug ? `${r.error.reason}, ${r.error.debug}` : r.error.reason}`,
+      );
+    return { hash: r.value };
+  });
+  def('setmocktime', ['timestamp'], ([t]) => {
+    const time = int(t);
+    if (time < 0) throw new RpcError(RPC.INVALID_PARAMETER, `Mocktime cannot be negative: ${time}.`);
+    node.mockTime = time === 0 ? null : time;
+    return null;
   });
   def('invalidateblock', ['blockhash'], ([h]) => {
     const r = node.invalidateBlock(hash(h, 'blockhash'));

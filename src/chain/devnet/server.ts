@@ -22,6 +22,8 @@ export interface StartDevnetOptions {
   readonly blockTimeMs?: number;
   /** Mine a block whenever a transaction enters the mempool. */
   readonly automine?: boolean;
+  /** Core's -mempoolfullrbf (default true, as in Core 28). */
+  readonly fullRbf?: boolean;
   /** Fixed credentials; the cookie works either way. */
   readonly rpcUser?: string;
   readonly rpcPassword?: string;
@@ -47,6 +49,7 @@ export async function startDevnet(options: StartDevnetOptions): Promise<RunningD
   const node = new Devnet({
     datadir: options.datadir,
     automine: options.automine ?? false,
+    fullRbf: options.fullRbf ?? true,
     ...(options.now ? { now: options.now } : {}),
   });
   const wallet = new DevnetWallet(node, entropy);

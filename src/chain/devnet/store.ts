@@ -2,7 +2,7 @@
 // the mempool and a few settings. Every block connect/disconnect is one transaction, so a restart resumes
 // at the same tip with a UTXO set that matches it.
 
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Sat } from '../../core/units.ts';
@@ -18,11 +18,44 @@ export interface StoredBlock {
   readonly invalid: boolean;
 }
 
+/** One devnet per datadir, like Core's .lock: a lock left by a dead process is taken over. */
+function acquireLock(file: string, datadir: string): void {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(file, String(process.pid), { flag: 'wx' });
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const pid = Number(readFileSync(file, 'utf8'));
+      let alive = false;
+      if (pid === process.pid) alive = true;
+      else if (Number.isInteger(pid) && pid > 0) {
+        try {
+          process.kill(pid, 0); // signal 0 only asks whether the process exists
+          alive = true;
+        } catch {
+          alive = false;
+        }
+      }
+      if (alive)
+        throw new Error(
+          `Cannot obtain a lock on data directory ${datadir}. The devnet is probably already running.`,
+        );
+      rmSync(file, { force: true });
+    }
+  }
+  throw new Error(`Cannot obtain a lock on data directory ${datadir}.`);
+}
+
 export class DevnetStore {
   private readonly db: Database.Database;
 
+  private readonly lockFile: string;
+
   constructor(datadir: string) {
     mkdirSync(datadir, { recursive: true });
+    this.lockFile = join(datadir, '.lock');
+    acquireLock(this.lockFile, datadir);
     this.db = new Database(join(datadir, 'devnet.sqlite'));
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
@@ -50,6 +83,7 @@ export class DevnetStore {
 
   close(): void {
     this.db.close();
+    rmSync(this.lockFile, { force: true });
   }
 
   getMeta(key: string): Uint8Array | null {

@@ -26,8 +26,6 @@ export class DevnetWallet {
   private readonly seed: Uint8Array;
   private readonly keys = new Map<string, Uint8Array>();
   private count: number;
-  /** Transactions this wallet made: their unconfirmed change is trusted. */
-  private readonly sent = new Set<string>();
 
   constructor(
     private readonly node: Devnet,
@@ -81,11 +79,11 @@ export class DevnetWallet {
 
   private spendable(): Spendable[] {
     const out: Spendable[] = [];
-    const nextHeight = this.node.height + 1;
     for (const [key, coin] of this.node.allCoins()) {
       const secret = this.keys.get(hex(coin.output.script));
       if (!secret) continue;
-      if (coin.coinbase && nextHeight - coin.height < 100) continue;
+      // Like Core's wallet, a coinbase counts once it has 101 confirmations (one more than consensus needs).
+      if (coin.coinbase && this.node.height - coin.height + 1 < 101) continue;
       if (this.node.mempool.spender(key)) continue;
       const [t, v] = key.split(':') as [string, string];
       out.push({
@@ -97,7 +95,7 @@ export class DevnetWallet {
       });
     }
     for (const e of this.node.mempool.entries()) {
-      if (!this.sent.has(e.id)) continue;
+      if (!this.fromMe(e.tx)) continue;
       e.tx.outputs.forEach((o, vout) => {
         const secret = this.keys.get(hex(o.script));
         if (!secret || this.node.mempool.spender(outpointKey({ txid: e.txid, vout }))) return;
@@ -105,6 +103,15 @@ export class DevnetWallet {
       });
     }
     return out;
+  }
+
+  /** Every input spends a wallet coin: the transaction is ours and its change is trusted (as Core's IsTrusted). */
+  private fromMe(tx: Transaction): boolean {
+    return tx.inputs.every((i) => {
+      const key = outpointKey(i.prevout);
+      const coin = this.node.coin(key) ?? this.node.mempool.coin(key, this.node.height + 1);
+      return coin !== null && this.isMine(coin.output.script);
+    });
   }
 
   /** Mature confirmed coins plus the wallet's own unconfirmed change, in satoshis. */
@@ -160,9 +167,7 @@ export class DevnetWallet {
     picked.forEach((c, i) => {
       tx = withWitness(tx, i, p2wpkhWitness(tx, i, c.output.value, c.secret));
     });
-    const accepted = this.node.accept(tx, { maxFeeRatePerKvb: 0n });
-    if (accepted.ok) this.sent.add(accepted.value.id);
-    return accepted;
+    return this.node.accept(tx, { maxFeeRatePerKvb: 0n });
   }
 
   private estimateFee(inputs: number, script: Uint8Array, rate: bigint): bigint {
