@@ -5,9 +5,10 @@
 // output for depth and spends, and brings every channel back from the store after a restart.
 //
 // All side effects go through the ActionExecutor, so DESIGN rule 2 holds here without a single check.
-import { serializeTx, txid as txidOf, txidHex, type Transaction } from '../bitcoin/tx.ts';
+import { serializeTx, type Transaction, txidHex, txid as txidOf } from '../bitcoin/tx.ts';
 import { decodeMessage, encodeMessage } from '../bolt01-wire/index.ts';
 import type { MessageValue, WireMessage } from '../bolt01-wire/types.ts';
+import { localHasChanges } from '../bolt02-channel/commitments.ts';
 import {
   acceptChannel,
   type ChannelAction,
@@ -18,7 +19,6 @@ import {
   type ChannelSigner,
   type ChannelState,
   channelIdFrom,
-  channelIdOf,
   commitmentsOf,
   decodeChannelState,
   defaultChannelConfig,
@@ -28,7 +28,6 @@ import {
   openChannel,
   step,
 } from '../bolt02-channel/index.ts';
-import { localHasChanges } from '../bolt02-channel/commitments.ts';
 import type { ChannelType } from '../bolt03-tx/index.ts';
 import { Features } from '../bolt09-features/index.ts';
 import { fromHex, hex } from '../core/bytes.ts';
@@ -256,7 +255,12 @@ export class ChannelDriver {
     return i;
   }
 
-  private newChannel(peerId: string, state: ChannelState | null, keyIndex: number, meta: Partial<ChannelMeta>): Channel {
+  private newChannel(
+    peerId: string,
+    state: ChannelState | null,
+    keyIndex: number,
+    meta: Partial<ChannelMeta>,
+  ): Channel {
     const script = this.deps.onchain.wallet.newReceiveScript().script;
     const ch: Channel = {
       key: keyOf(keyIndex),
@@ -316,7 +320,12 @@ export class ChannelDriver {
             kind: 'run',
             what: 'watch funding',
             fn: async () => {
-              await this.deps.watcher.add({ kind: 'spend', id: `spend/${ch.key}`, txid, vout: a.outpoint.vout });
+              await this.deps.watcher.add({
+                kind: 'spend',
+                id: `spend/${ch.key}`,
+                txid,
+                vout: a.outpoint.vout,
+              });
               await this.deps.watcher.add({ kind: 'confirm', id: `fund/${ch.key}`, txid, untilDepth: until });
             },
           },
@@ -362,8 +371,13 @@ export class ChannelDriver {
     const signed = signFunding(w, id);
     const waiter = this.fundWaiters.get(ch.key);
     if (!signed.ok) {
-      this.deps.log.error({ channel: ch.key, err: walletErrorMessage(signed.error) }, 'cannot sign the funding transaction');
-      waiter?.reject(new ChannelError(`cannot sign the funding transaction: ${walletErrorMessage(signed.error)}`));
+      this.deps.log.error(
+        { channel: ch.key, err: walletErrorMessage(signed.error) },
+        'cannot sign the funding transaction',
+      );
+      waiter?.reject(
+        new ChannelError(`cannot sign the funding transaction: ${walletErrorMessage(signed.error)}`),
+      );
       this.fundWaiters.delete(ch.key);
       return;
     }
@@ -374,7 +388,8 @@ export class ChannelDriver {
     const c = commitmentsOf(ch.state);
     if (waiter && c) {
       this.fundWaiters.delete(ch.key);
-      if (!sent.ok) waiter.reject(new ChannelError(`the chain refused the funding transaction: ${sent.message}`));
+      if (!sent.ok)
+        waiter.reject(new ChannelError(`the chain refused the funding transaction: ${sent.message}`));
       else
         waiter.resolve({
           tx: hex(raw),
@@ -395,7 +410,8 @@ export class ChannelDriver {
     setImmediate(() => {
       ch.signScheduled = false;
       const s = ch.state;
-      if (s.phase !== 'normal' || s.link !== 'up' || s.commitments.waiting || !localHasChanges(s.commitments)) return;
+      if (s.phase !== 'normal' || s.link !== 'up' || s.commitments.waiting || !localHasChanges(s.commitments))
+        return;
       this.apply(ch, { kind: 'command', cmd: { kind: 'sign' } });
     });
   }
@@ -418,11 +434,20 @@ export class ChannelDriver {
         break;
       case 'channel_closed':
       case 'channel_closing': {
-        this.deps.log.info({ channel: ch.key, reason: n.reason }, n.kind === 'channel_closed' ? 'channel closed' : 'channel closing');
+        this.deps.log.info(
+          { channel: ch.key, reason: n.reason },
+          n.kind === 'channel_closed' ? 'channel closed' : 'channel closing',
+        );
         const w = this.fundWaiters.get(ch.key);
-        if (w && (n.reason.kind === 'aborted' || n.reason.kind === 'remote_error' || n.reason.kind === 'local_force')) {
+        if (
+          w &&
+          (n.reason.kind === 'aborted' || n.reason.kind === 'remote_error' || n.reason.kind === 'local_force')
+        ) {
           this.fundWaiters.delete(ch.key);
-          const why = n.reason.kind === 'aborted' || n.reason.kind === 'remote_error' || n.reason.kind === 'local_force' ? n.reason.message : '';
+          const why =
+            n.reason.kind === 'aborted' || n.reason.kind === 'remote_error' || n.reason.kind === 'local_force'
+              ? n.reason.message
+              : '';
           w.reject(new ChannelError(`channel opening failed: ${why}`));
         }
         break;
@@ -431,7 +456,10 @@ export class ChannelDriver {
         this.deps.log.warn({ channel: ch.key, peer: ch.peerId, message: n.message }, 'peer warning');
         break;
       case 'data_loss_detected':
-        this.deps.log.error({ channel: ch.key }, 'the peer proved we lost channel state: not broadcasting our commitment');
+        this.deps.log.error(
+          { channel: ch.key },
+          'the peer proved we lost channel state: not broadcasting our commitment',
+        );
         break;
       case 'htlc_offered':
       case 'htlc_offer_cancelled':
@@ -458,7 +486,10 @@ export class ChannelDriver {
     persistWallet(this.deps.onchain);
     // funding_signed carries the real channel id before channel_id_assigned is emitted.
     this.byId.set(hex(channelIdFrom(txidOf(r.value.tx), r.value.outputIndex)), ch.key);
-    const refused = this.apply(ch, { kind: 'command', cmd: { kind: 'funding_tx_built', tx: r.value.tx, outputIndex: r.value.outputIndex } });
+    const refused = this.apply(ch, {
+      kind: 'command',
+      cmd: { kind: 'funding_tx_built', tx: r.value.tx, outputIndex: r.value.outputIndex },
+    });
     if (refused !== null) {
       releaseFunding(w, r.value.id);
       persistWallet(this.deps.onchain);
@@ -492,7 +523,10 @@ export class ChannelDriver {
     if (!m) return;
     const host = m[1]!.replace(/^\[|\]$/g, '');
     this.deps.peers.connect(fromHex(id), host, Number(m[2])).catch((e: Error) => {
-      this.deps.log.info({ peer: id, err: e.message, retry_ms: delayMs }, 'channel peer unreachable; will retry');
+      this.deps.log.info(
+        { peer: id, err: e.message, retry_ms: delayMs },
+        'channel peer unreachable; will retry',
+      );
       this.deps.clock.after(delayMs, () => this.dial(id, addr, Math.min(delayMs * 2, 60_000)));
     });
   }
@@ -500,22 +534,32 @@ export class ChannelDriver {
   private onPeerMessage(peerId: string, m: PeerMessage): void {
     if (this.closed) return;
     if (m.type === 'error' || m.type === 'warning') {
-      const wire = decodeMessage(encodeMessage({ type: m.type, channel_id: m.channelId, data: new TextEncoder().encode(m.text) }));
+      const wire = decodeMessage(
+        encodeMessage({ type: m.type, channel_id: m.channelId, data: new TextEncoder().encode(m.text) }),
+      );
       if (!wire.ok) return;
       const all = m.channelId.every((b) => b === 0);
-      const targets = all ? this.ofPeer(peerId) : [this.channelFor(peerId, m.channelId)].filter((c) => c !== undefined);
+      const targets = all
+        ? this.ofPeer(peerId)
+        : [this.channelFor(peerId, m.channelId)].filter((c) => c !== undefined);
       for (const ch of targets) this.apply(ch, { kind: 'message', msg: wire.value });
       return;
     }
     if (m.type !== 'other') return;
     const msg = m.message;
-    if (msg.type === 'open_channel') return this.onOpenChannel(peerId, msg);
+    if (msg.type === 'open_channel') {
+      this.onOpenChannel(peerId, msg);
+      return;
+    }
     if (!CHANNEL_MESSAGES.has(msg.type)) return;
     const id = channelIdField(msg);
     if (!id) return;
     const ch = this.channelFor(peerId, id);
     if (!ch) {
-      this.deps.log.info({ peer: peerId, type: msg.type, channel_id: hex(id) }, 'message for an unknown channel');
+      this.deps.log.info(
+        { peer: peerId, type: msg.type, channel_id: hex(id) },
+        'message for an unknown channel',
+      );
       if (msg.type === 'channel_reestablish') this.sendError(peerId, id, 'unknown channel');
       return;
     }
@@ -529,7 +573,10 @@ export class ChannelDriver {
   }
 
   private sendError(peerId: string, channelId: Uint8Array, text: string): void {
-    this.deps.peers.send(peerId, encodeMessage({ type: 'error', channel_id: channelId, data: new TextEncoder().encode(text) }));
+    this.deps.peers.send(
+      peerId,
+      encodeMessage({ type: 'error', channel_id: channelId, data: new TextEncoder().encode(text) }),
+    );
   }
 
   private onOpenChannel(peerId: string, open: MessageValue<'open_channel'>): void {
@@ -548,18 +595,25 @@ export class ChannelDriver {
     ch.state = r.value.state;
     this.channels.set(ch.key, ch);
     this.index(ch);
-    this.deps.log.info({ peer: peerId, channel: ch.key, amount_sat: open.funding_satoshis.toString() }, 'accepting a channel');
+    this.deps.log.info(
+      { peer: peerId, channel: ch.key, amount_sat: open.funding_satoshis.toString() },
+      'accepting a channel',
+    );
     this.run(ch, r.value.actions);
   }
 
   // ---- commands (RPC) ------------------------------------------------------------------------------
 
   /** Opens a channel with a connected peer; resolves once the funding transaction is broadcast. */
-  open(peerId: string, req: { amount: Sat; feerate: FeeratePerKw; announce: boolean; pushMsat: Msat }): Promise<FundResult> {
+  open(
+    peerId: string,
+    req: { amount: Sat; feerate: FeeratePerKw; announce: boolean; pushMsat: Msat },
+  ): Promise<FundResult> {
     const peer = this.deps.peers.list().find((p) => p.id === peerId);
     if (!peer) return Promise.reject(new ChannelError(`Peer ${peerId} is not connected`));
     const theirs = Features.fromBytes(fromHex(peer.features));
-    const channelType: ChannelType = theirs.has(22) || theirs.has(23) ? 'anchors_zero_fee_htlc' : 'static_remotekey';
+    const channelType: ChannelType =
+      theirs.has(22) || theirs.has(23) ? 'anchors_zero_fee_htlc' : 'static_remotekey';
     const keyIndex = this.allocateIndex();
     const ch = this.newChannel(peerId, null, keyIndex, {
       opener: 'local',
@@ -583,13 +637,18 @@ export class ChannelDriver {
     ch.state = r.value.state;
     this.channels.set(ch.key, ch);
     this.index(ch);
-    const done = new Promise<FundResult>((resolve, reject) => this.fundWaiters.set(ch.key, { resolve, reject }));
+    const done = new Promise<FundResult>((resolve, reject) =>
+      this.fundWaiters.set(ch.key, { resolve, reject }),
+    );
     this.run(ch, r.value.actions);
     return done;
   }
 
   /** Cooperative close; after `unilateralTimeoutS` without agreement, a unilateral one. */
-  closeChannel(ch: Channel, opts: { destination?: Uint8Array; unilateralTimeoutS: number }): Promise<CloseResult> {
+  closeChannel(
+    ch: Channel,
+    opts: { destination?: Uint8Array; unilateralTimeoutS: number },
+  ): Promise<CloseResult> {
     if (ch.meta.closeTx) {
       const t = ch.meta.closeTx;
       return Promise.resolve({ type: t.type, tx: t.hex, txid: t.txid });
@@ -601,11 +660,17 @@ export class ChannelDriver {
     });
     const forceClose = () => {
       if (ch.meta.closeTx) return;
-      const refused = this.apply(ch, { kind: 'command', cmd: { kind: 'force_close', message: 'closing unilaterally' } });
-      if (refused !== null) for (const w of this.closeWaiters.get(ch.key)?.splice(0) ?? []) w.reject(new ChannelError(refused));
+      const refused = this.apply(ch, {
+        kind: 'command',
+        cmd: { kind: 'force_close', message: 'closing unilaterally' },
+      });
+      if (refused !== null)
+        for (const w of this.closeWaiters.get(ch.key)?.splice(0) ?? []) w.reject(new ChannelError(refused));
     };
     const unilateralNow = opts.unilateralTimeoutS === 0 || ch.state.link !== 'up';
-    const alreadyShuttingDown = ch.state.phase === 'negotiating' || (ch.state.phase === 'normal' && ch.state.shutdown?.localScript !== undefined);
+    const alreadyShuttingDown =
+      ch.state.phase === 'negotiating' ||
+      (ch.state.phase === 'normal' && ch.state.shutdown?.localScript !== undefined);
     if (!unilateralNow && !alreadyShuttingDown) {
       const refused = this.apply(ch, {
         kind: 'command',
@@ -625,7 +690,13 @@ export class ChannelDriver {
   addHtlc(ch: Channel, amount: Msat, paymentHash: Uint8Array, cltvExpiry: number): bigint {
     if (ch.state.phase !== 'normal') throw new ChannelError(`channel is ${ch.state.phase}`);
     const id = ch.state.commitments.localNextHtlcId;
-    const cmd: ChannelCommand = { kind: 'add_htlc', amount, paymentHash, cltvExpiry, onion: new Uint8Array(1366) };
+    const cmd: ChannelCommand = {
+      kind: 'add_htlc',
+      amount,
+      paymentHash,
+      cltvExpiry,
+      onion: new Uint8Array(1366),
+    };
     const refused = this.apply(ch, { kind: 'command', cmd });
     if (refused !== null) throw new ChannelError(refused);
     return id;
@@ -647,7 +718,8 @@ export class ChannelDriver {
       case 'depth': {
         const c = commitmentsOf(ch.state);
         if (!c || kind !== 'fund') return;
-        const scid = (BigInt(e.at.height) << 40n) | (BigInt(e.at.txIndex) << 16n) | BigInt(c.fundingOutpoint.vout);
+        const scid =
+          (BigInt(e.at.height) << 40n) | (BigInt(e.at.txIndex) << 16n) | BigInt(c.fundingOutpoint.vout);
         this.apply(ch, { kind: 'funding_depth', depth: e.depth, shortChannelId: scid });
         return;
       }
@@ -656,7 +728,8 @@ export class ChannelDriver {
         return;
       case 'spent':
         ch.meta.spentBy = { txid: e.spenderTxid, height: e.at.height };
-        if (!ch.meta.closeTx) ch.meta.closeTx = { txid: e.spenderTxid, hex: hex(serializeTx(e.spender)), type: 'unilateral' };
+        if (!ch.meta.closeTx)
+          ch.meta.closeTx = { txid: e.spenderTxid, hex: hex(serializeTx(e.spender)), type: 'unilateral' };
         this.deps.store.batch([this.record(ch, ch.state)]);
         this.apply(ch, { kind: 'funding_spent', tx: e.spender });
         return;
@@ -668,7 +741,9 @@ export class ChannelDriver {
   }
 }
 
-type StepResult = { ok: true; value: { state: ChannelState; actions: readonly ChannelAction[] } } | { ok: false; error: string };
+type StepResult =
+  | { ok: true; value: { state: ChannelState; actions: readonly ChannelAction[] } }
+  | { ok: false; error: string };
 
 function stepChannel(state: ChannelState, event: ChannelEvent, ctx: ChannelContext): StepResult {
   const r = step(state, event, ctx);

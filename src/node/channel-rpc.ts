@@ -1,16 +1,21 @@
 // Channel RPC methods in Core Lightning's shapes: fundchannel, listpeerchannels, close,
 // listclosedchannels; and the test-only dev-addhtlc / dev-fulfillhtlc (no payments layer needed).
 import { reversedHex } from '../bitcoin/tx.ts';
-import { type ChannelState, commitmentsOf, type Commitments, latestRemoteCommit } from '../bolt02-channel/index.ts';
+import {
+  type ChannelState,
+  type Commitments,
+  commitmentsOf,
+  latestRemoteCommit,
+} from '../bolt02-channel/index.ts';
 import type { ChannelType } from '../bolt03-tx/index.ts';
 import { fromHex, hex } from '../core/bytes.ts';
 import type { FeeratePerKw, Msat } from '../core/units.ts';
 import { sha256 } from '../crypto/index.ts';
-import { invalidParams, RpcError, RPC_LIGHTNINGD } from '../rpc/errors.ts';
+import { invalidParams, RPC_LIGHTNINGD, RpcError } from '../rpc/errors.ts';
 import { type MethodSpec, parseMsat } from '../rpc/methods.ts';
 import { destinationScript, parseFeerate, parseSatoshi } from '../wallet/rpc.ts';
 import { walletErrorMessage } from '../wallet/types.ts';
-import { type Channel, ChannelError, type ChannelDriver } from './channel-driver.ts';
+import { type Channel, type ChannelDriver, ChannelError } from './channel-driver.ts';
 import type { Onchain } from './onchain.ts';
 
 /** Core Lightning's channel state names. */
@@ -30,7 +35,11 @@ export function clnState(ch: Channel): string {
       return 'CLOSINGD_SIGEXCHANGE';
     case 'closing':
       if (ch.meta.spentBy) return 'ONCHAIN';
-      return s.reason.kind === 'mutual' ? 'CLOSINGD_COMPLETE' : s.reason.kind === 'local_force' ? 'AWAITING_UNILATERAL' : 'FUNDING_SPEND_SEEN';
+      return s.reason.kind === 'mutual'
+        ? 'CLOSINGD_COMPLETE'
+        : s.reason.kind === 'local_force'
+          ? 'AWAITING_UNILATERAL'
+          : 'FUNDING_SPEND_SEEN';
     case 'closed':
       return 'CLOSED';
   }
@@ -106,7 +115,10 @@ export function channelJson(ch: Channel, connected: boolean): Record<string, unk
   const toUs = c.localCommit.spec.toLocal;
   const toThem = c.localCommit.spec.toRemote;
   // What we may still send: our balance above the reserve they ask of us, minus HTLCs being added.
-  const pendingOut = c.localChanges.proposed.reduce((t, u) => t + (u.type === 'update_add_htlc' ? u.amount_msat : 0n), 0n);
+  const pendingOut = c.localChanges.proposed.reduce(
+    (t, u) => t + (u.type === 'update_add_htlc' ? u.amount_msat : 0n),
+    0n,
+  );
   const spendable = toUs - c.remote.channelReserve * 1000n - pendingOut;
   const receivable = toThem - c.local.channelReserve * 1000n;
   return {
@@ -142,15 +154,21 @@ function channelOf(driver: ChannelDriver, id: unknown): Channel {
 }
 
 function hash32(v: unknown, name: string): Uint8Array {
-  if (typeof v !== 'string' || !/^[0-9a-fA-F]{64}$/.test(v)) throw invalidParams(`${name} must be 32 bytes of hex`);
+  if (typeof v !== 'string' || !/^[0-9a-fA-F]{64}$/.test(v))
+    throw invalidParams(`${name} must be 32 bytes of hex`);
   return fromHex(v.toLowerCase());
 }
 
-export function channelMethods(driver: ChannelDriver, onchain: Onchain, connectedPeers: () => Set<string>): MethodSpec[] {
+export function channelMethods(
+  driver: ChannelDriver,
+  onchain: Onchain,
+  connectedPeers: () => Set<string>,
+): MethodSpec[] {
   return [
     {
       name: 'fundchannel',
-      description: 'Open a channel with a connected peer: fundchannel id amount [feerate] [announce] [push_msat]',
+      description:
+        'Open a channel with a connected peer: fundchannel id amount [feerate] [announce] [push_msat]',
       params: [
         { name: 'id', type: 'string', required: true },
         { name: 'amount', type: 'any', required: true },
@@ -161,7 +179,8 @@ export function channelMethods(driver: ChannelDriver, onchain: Onchain, connecte
       handler: async (p) => {
         const amount = parseSatoshi(p.amount);
         if (!amount.ok) throw invalidParams(walletErrorMessage(amount.error));
-        if (amount.value === 'all') throw invalidParams('amount "all" is not supported yet: give a number of satoshis');
+        if (amount.value === 'all')
+          throw invalidParams('amount "all" is not supported yet: give a number of satoshis');
         await onchain.sync();
         const estimate = await onchain.chain.feeratePerKw(6);
         const feerate = parseFeerate(p.feerate ?? 'normal', () => estimate);
@@ -175,7 +194,13 @@ export function channelMethods(driver: ChannelDriver, onchain: Onchain, connecte
             pushMsat: push as Msat,
           })
           .catch(fail);
-        return { tx: r.tx, txid: r.txid, outnum: r.outnum, channel_id: r.channel_id, channel_type: channelTypeJson(r.channelType) };
+        return {
+          tx: r.tx,
+          txid: r.txid,
+          outnum: r.outnum,
+          channel_id: r.channel_id,
+          channel_type: channelTypeJson(r.channelType),
+        };
       },
     },
     {
@@ -188,7 +213,9 @@ export function channelMethods(driver: ChannelDriver, onchain: Onchain, connecte
         return {
           channels: driver
             .list()
-            .filter((c) => c.state.phase !== 'closed' && !c.meta.spentBy && (id === undefined || c.peerId === id))
+            .filter(
+              (c) => c.state.phase !== 'closed' && !c.meta.spentBy && (id === undefined || c.peerId === id),
+            )
             .map((c) => channelJson(c, up.has(c.peerId))),
         };
       },
@@ -202,7 +229,11 @@ export function channelMethods(driver: ChannelDriver, onchain: Onchain, connecte
         return {
           closedchannels: driver
             .list()
-            .filter((c) => (c.state.phase === 'closed' || c.meta.spentBy !== undefined) && (id === undefined || c.peerId === id))
+            .filter(
+              (c) =>
+                (c.state.phase === 'closed' || c.meta.spentBy !== undefined) &&
+                (id === undefined || c.peerId === id),
+            )
             .map((c) => {
               const j = channelJson(c, false);
               const s = c.state;
@@ -217,7 +248,9 @@ export function channelMethods(driver: ChannelDriver, onchain: Onchain, connecte
                 total_msat: j.total_msat,
                 final_to_us_msat: j.to_us_msat,
                 close_cause: s.phase === 'closing' || s.phase === 'closed' ? s.reason.kind : 'unknown',
-                ...(c.meta.spentBy ? { closing_txid: c.meta.spentBy.txid, closing_height: c.meta.spentBy.height } : {}),
+                ...(c.meta.spentBy
+                  ? { closing_txid: c.meta.spentBy.txid, closing_height: c.meta.spentBy.height }
+                  : {}),
               };
             }),
         };
@@ -225,7 +258,8 @@ export function channelMethods(driver: ChannelDriver, onchain: Onchain, connecte
     },
     {
       name: 'close',
-      description: 'Close a channel: close id [unilateraltimeout] [destination] (mutual first; unilateral after the timeout, 0 = at once)',
+      description:
+        'Close a channel: close id [unilateraltimeout] [destination] (mutual first; unilateral after the timeout, 0 = at once)',
       params: [
         { name: 'id', type: 'string', required: true },
         { name: 'unilateraltimeout', type: 'integer' },
@@ -248,7 +282,8 @@ export function channelMethods(driver: ChannelDriver, onchain: Onchain, connecte
     },
     {
       name: 'dev-addhtlc',
-      description: 'TEST ONLY: offer an HTLC with an empty onion over a channel: dev-addhtlc id amount_msat payment_hash cltv_expiry',
+      description:
+        'TEST ONLY: offer an HTLC with an empty onion over a channel: dev-addhtlc id amount_msat payment_hash cltv_expiry',
       params: [
         { name: 'id', type: 'string', required: true },
         { name: 'amount_msat', type: 'any', required: true },
@@ -259,7 +294,12 @@ export function channelMethods(driver: ChannelDriver, onchain: Onchain, connecte
         const ch = channelOf(driver, p.id);
         const amount = parseMsat(p.amount_msat, 'amount_msat') as Msat;
         try {
-          const id = driver.addHtlc(ch, amount, hash32(p.payment_hash, 'payment_hash'), p.cltv_expiry as number);
+          const id = driver.addHtlc(
+            ch,
+            amount,
+            hash32(p.payment_hash, 'payment_hash'),
+            p.cltv_expiry as number,
+          );
           return { id: Number(id), channel_id: hex(commitmentsOf(ch.state)!.channelId) };
         } catch (e) {
           return fail(e);
@@ -268,7 +308,8 @@ export function channelMethods(driver: ChannelDriver, onchain: Onchain, connecte
     },
     {
       name: 'dev-fulfillhtlc',
-      description: 'TEST ONLY: settle the received HTLC(s) paying to sha256(preimage): dev-fulfillhtlc id preimage',
+      description:
+        'TEST ONLY: settle the received HTLC(s) paying to sha256(preimage): dev-fulfillhtlc id preimage',
       params: [
         { name: 'id', type: 'string', required: true },
         { name: 'preimage', type: 'string', required: true },
@@ -279,7 +320,9 @@ export function channelMethods(driver: ChannelDriver, onchain: Onchain, connecte
         const c = commitmentsOf(ch.state);
         if (!c) throw new RpcError(RPC_LIGHTNINGD, `channel is ${ch.state.phase}`);
         const h = hex(sha256(preimage));
-        const ids = c.localCommit.spec.htlcs.filter((x) => x.direction === 'received' && hex(x.paymentHash) === h).map((x) => x.id);
+        const ids = c.localCommit.spec.htlcs
+          .filter((x) => x.direction === 'received' && hex(x.paymentHash) === h)
+          .map((x) => x.id);
         if (ids.length === 0) throw new RpcError(RPC_LIGHTNINGD, `no committed incoming HTLC pays to ${h}`);
         try {
           for (const id of ids) driver.fulfillHtlc(ch, id, preimage);

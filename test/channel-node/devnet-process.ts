@@ -13,7 +13,11 @@ export interface Chain {
   stop(): Promise<void>;
 }
 
-export async function waitUntil(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+export async function waitUntil(
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     if (await check().catch(() => false)) return;
@@ -24,9 +28,13 @@ export async function waitUntil(check: () => Promise<boolean>, timeoutMs: number
 
 export async function spawnDevnet(dir: string): Promise<Chain> {
   mkdirSync(dir, { recursive: true });
-  const child = spawn(process.execPath, [SHANDIAN_BIN, 'devnet', '--rpc', '127.0.0.1:0', '--chain-dir', dir], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [SHANDIAN_BIN, 'devnet', '--rpc', '127.0.0.1:0', '--chain-dir', dir],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   child.stderr!.resume();
   const line = await new Promise<string>((resolve, reject) => {
     let buf = '';
@@ -41,13 +49,27 @@ export async function spawnDevnet(dir: string): Promise<Chain> {
   const info = JSON.parse(line) as { url: string; cookie: string };
   const url = new URL(info.url);
   const port = Number(url.port);
-  const rpc = new BitcoindRpc({ rpcconnect: '127.0.0.1', rpcport: port, cookieFile: info.cookie, network: 'regtest' });
+  const rpc = new BitcoindRpc({
+    rpcconnect: '127.0.0.1',
+    rpcport: port,
+    cookieFile: info.cookie,
+    network: 'regtest',
+  });
   const minerAddress = await rpc.call<string>('getnewaddress');
   await rpc.call('generatetoaddress', [101, minerAddress]);
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   return {
     rpc,
-    nodeArgs: ['--bitcoin-rpcconnect', '127.0.0.1', '--bitcoin-rpcport', String(port), '--bitcoin-datadir', dir, '--chain-poll', '0.2'],
+    nodeArgs: [
+      '--bitcoin-rpcconnect',
+      '127.0.0.1',
+      '--bitcoin-rpcport',
+      String(port),
+      '--bitcoin-datadir',
+      dir,
+      '--chain-poll',
+      '0.2',
+    ],
     mine: async (n) => {
       await rpc.call('generatetoaddress', [n, minerAddress]);
     },
