@@ -164,6 +164,24 @@ export function channelMethods(
   onchain: Onchain,
   connectedPeers: () => Set<string>,
 ): MethodSpec[] {
+  // dev-waithtlc: outcomes of HTLCs we offered, by "<channel key>/<htlc id>".
+  const outcomes = new Map<string, 'fulfilled' | 'failed' | 'cancelled'>();
+  const waiting = new Map<string, ((o: string) => void)[]>();
+  driver.onNotification((ch, n) => {
+    const done = (id: bigint, o: 'fulfilled' | 'failed' | 'cancelled') => {
+      const k = `${ch.key}/${id}`;
+      const ws = waiting.get(k);
+      waiting.delete(k);
+      if (ws) for (const w of ws) w(o);
+      else {
+        outcomes.set(k, o);
+        if (outcomes.size > 100_000) outcomes.delete(outcomes.keys().next().value!);
+      }
+    };
+    if (n.kind === 'htlc_fulfilled') done(n.id, 'fulfilled');
+    else if (n.kind === 'htlc_failed') done(n.id, 'failed');
+    else if (n.kind === 'htlc_offer_cancelled') done(n.id, 'cancelled');
+  });
   return [
     {
       name: 'fundchannel',
@@ -304,6 +322,43 @@ export function channelMethods(
         } catch (e) {
           return fail(e);
         }
+      },
+    },
+    {
+      name: 'dev-autofulfill',
+      description:
+        'TEST ONLY: settle incoming HTLCs paying to sha256(preimage) at once: dev-autofulfill preimages',
+      params: [{ name: 'preimages', type: 'array', required: true }],
+      handler: (p) => {
+        for (const x of p.preimages as unknown[]) {
+          const preimage = hash32(x, 'preimage');
+          driver.devPreimages.set(hex(sha256(preimage)), preimage);
+        }
+        return { known: driver.devPreimages.size };
+      },
+    },
+    {
+      name: 'dev-waithtlc',
+      description:
+        'TEST ONLY: wait until an HTLC we offered is fulfilled, failed or cancelled: dev-waithtlc id htlc_id',
+      params: [
+        { name: 'id', type: 'string', required: true },
+        { name: 'htlc_id', type: 'integer', required: true },
+      ],
+      handler: async (p) => {
+        const ch = channelOf(driver, p.id);
+        const k = `${ch.key}/${p.htlc_id as number}`;
+        const known = outcomes.get(k);
+        if (known) {
+          outcomes.delete(k);
+          return { outcome: known };
+        }
+        const outcome = await new Promise<string>((resolve) => {
+          const list = waiting.get(k) ?? [];
+          list.push(resolve);
+          waiting.set(k, list);
+        });
+        return { outcome };
       },
     },
     {
