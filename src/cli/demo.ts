@@ -1,6 +1,7 @@
 // `shandian demo`: the seed scenario on loopback, narrated. A devnet chain and two nodes run as separate
 // processes: the nodes open an encrypted BOLT 8 connection, exchange init and pings, and move coins on
 // chain through their wallets. Later issues grow it into channels and payments.
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,16 @@ interface Info {
   alias: string;
   binding: { address: string; port: number }[];
   blockheight: number;
+}
+
+interface Channel {
+  state: string;
+  short_channel_id?: string;
+  to_us_msat: number;
+  total_msat: number;
+  local_commitment_number?: number;
+  remote_commitment_number?: number;
+  htlcs?: { payment_hash: string; state: string }[];
 }
 
 interface Funds {
@@ -97,9 +108,46 @@ export async function demoCommand(_global: GlobalOptions, args: string[]): Promi
     }, 'alice to see her change');
     say(`   bob has ${btc(confirmed(bobFunds))}; alice has ${btc(confirmed(aliceAfter))} (the rest paid the fee)`);
 
-    say('\n5. alice disconnects');
-    await alice.call('disconnect', [bobInfo.id]);
-    say(`   alice now has ${(await alice.call<{ peers: unknown[] }>('listpeers')).peers.length} peers`);
+    say('\n5. alice opens a 0.15 BTC channel to bob: the 2-of-2 funding output, both commitments signed first');
+    const aliceId = (await alice.call<Info>('getinfo')).id;
+    const funded = await alice.call<{ txid: string; outnum: number; channel_type?: { names?: string[] } }>('fundchannel', [
+      bobInfo.id,
+      15_000_000,
+    ]);
+    say(`   funding ${funded.txid}:${funded.outnum}${funded.channel_type?.names ? ` (${funded.channel_type.names.join(', ')})` : ''}`);
+    await devnet.rpc.call('generatetoaddress', [3, faucet]);
+    const ch = await until(async () => {
+      const a = (await alice.call<{ channels: Channel[] }>('listpeerchannels')).channels[0];
+      const b = (await bob.call<{ channels: Channel[] }>('listpeerchannels')).channels[0];
+      return a?.state === 'CHANNELD_NORMAL' && b?.state === 'CHANNELD_NORMAL' ? a : undefined;
+    }, 'the channel to lock in');
+    say(`   locked in after 3 blocks: ${ch.short_channel_id}, alice ${btc(ch.to_us_msat)} of ${btc(ch.total_msat)}`);
+
+    say('\n6. an HTLC: alice offers 0.05 BTC locked to a hash; bob reveals the preimage and takes it');
+    const preimage = createHash('sha256').update('shandian demo').digest();
+    const hash = createHash('sha256').update(preimage).digest('hex');
+    await alice.call('dev-addhtlc', { id: bobInfo.id, amount_msat: 5_000_000_000, payment_hash: hash, cltv_expiry: 500 });
+    await until(async () => {
+      const b = (await bob.call<{ channels: Channel[] }>('listpeerchannels')).channels[0];
+      return b?.htlcs?.some((h) => h.payment_hash === hash && h.state === 'RCVD_ADD_ACK_REVOCATION') ? true : undefined;
+    }, 'bob to hold the HTLC irrevocably');
+    await bob.call('dev-fulfillhtlc', { id: aliceId, preimage: preimage.toString('hex') });
+    const settled = await until(async () => {
+      const a = (await alice.call<{ channels: Channel[] }>('listpeerchannels')).channels[0];
+      return a && (a.htlcs ?? []).length === 0 && a.to_us_msat < ch.to_us_msat ? a : undefined;
+    }, 'the HTLC to settle');
+    const bobCh = (await bob.call<{ channels: Channel[] }>('listpeerchannels')).channels[0]!;
+    say(`   settled: alice ${btc(settled.to_us_msat)}, bob ${btc(bobCh.to_us_msat)} (commitments ${settled.local_commitment_number ?? '?'}/${settled.remote_commitment_number ?? '?'}, each old one revoked)`);
+
+    say('\n7. a cooperative close: both sign one closing transaction that pays each side its balance');
+    const closed = await bob.call<{ type: string; txid: string }>('close', [aliceId]);
+    say(`   ${closed.type} close ${closed.txid}`);
+    await devnet.rpc.call('generatetoaddress', [1, faucet]);
+    const bobWallet = await until(async () => {
+      const f = await bob.call<Funds>('listfunds');
+      return confirmed(f) >= confirmed(bobFunds) + bobCh.to_us_msat - 1000 ? f : undefined;
+    }, 'bob to be paid on chain');
+    say(`   bob's wallet now holds ${btc(confirmed(bobWallet))}`);
     say('\ndemo complete.');
     return 0;
   } catch (e) {

@@ -12,6 +12,8 @@ export function ourInitFeatures(): Uint8Array {
     .withFeature('var_onion_optin', 'compulsory')
     .withFeature('option_static_remotekey', 'compulsory')
     .withFeature('payment_secret', 'compulsory')
+    .withFeature('option_anchors', 'optional')
+    .withFeature('option_shutdown_anysegwit', 'optional')
     .withFeature('option_channel_type', 'optional')
     .withFeature('option_provide_storage', 'optional')
     .toBytes();
