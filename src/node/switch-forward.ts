@@ -101,6 +101,7 @@ export function decideForward(
   //     - report the amount of the outgoing HTLC and the current channel setting for
   //     the outgoing channel.
   //     - return an `amount_below_minimum` error.
+  // biome-ignore lint/complexity/useMathMinMax: bigints, Math.max does not take them
   const minimum =
     ch.policy.htlcMinimumMsat > ch.peerHtlcMinimumMsat ? ch.policy.htlcMinimumMsat : ch.peerHtlcMinimumMsat;
   if (req.amtToForward < minimum || req.amtToForward === 0n) {
