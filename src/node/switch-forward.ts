@@ -101,9 +101,8 @@ export function decideForward(
   //     - report the amount of the outgoing HTLC and the current channel setting for
   //     the outgoing channel.
   //     - return an `amount_below_minimum` error.
-  // biome-ignore lint/complexity/useMathMinMax: bigints, Math.max does not take them
-  const minimum =
-    ch.policy.htlcMinimumMsat > ch.peerHtlcMinimumMsat ? ch.policy.htlcMinimumMsat : ch.peerHtlcMinimumMsat;
+  let minimum = ch.policy.htlcMinimumMsat;
+  if (ch.peerHtlcMinimumMsat > minimum) minimum = ch.peerHtlcMinimumMsat;
   if (req.amtToForward < minimum || req.amtToForward === 0n) {
     return fail(
       { type: 'amount_below_minimum', htlcMsat: req.amtToForward, channelUpdate: update },
