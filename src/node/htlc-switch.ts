@@ -8,7 +8,10 @@ import { equal, hex } from '../core/bytes.ts';
 import { type Msat, msat } from '../core/units.ts';
 import { sha256 } from '../crypto/index.ts';
 
-/** TLV type of keysend's preimage in the final payload (LND / Core Lightning convention, odd). */
+/**
+ * TLV type of keysend's preimage in the final payload (LND / Core Lightning convention). It is EVEN:
+ * a payee that does not know keysend must fail the HTLC rather than ignore the preimage.
+ */
 export const KEYSEND_TLV_TYPE = 5482373484n;
 /** BOLT 4: "SHOULD wait for at least 60 seconds after the initial HTLC." */
 export const MPP_TIMEOUT_MS = 60_000;

@@ -1,6 +1,7 @@
 // A route: each hop's amount and CLTV, computed backwards from what the payee must receive, and the
 // onion payloads that tell each hop what to forward.
-import type { HopPayload } from '../bolt04-onion/payload.ts';
+import { encodeHopPayload, type HopPayload } from '../bolt04-onion/payload.ts';
+import { readTlvRecords, writeTlvRecords } from '../bolt04-onion/tlv.ts';
 import { formatShortChannelId } from '../bolt11-invoice/fields.ts';
 import { type Msat, msat } from '../core/units.ts';
 import { type Edge, forwardFee, type NodeKey } from './graph.ts';
@@ -57,11 +58,14 @@ export interface FinalHopData {
   /** The whole payment's amount when this route is one part of a multi-part payment. */
   readonly totalMsat: Msat;
   readonly paymentMetadata?: Uint8Array;
-  /** Odd TLV records for the payee (keysend's preimage). */
+  /** Further TLV records for the payee, either parity (keysend's preimage is the even 5482373484). */
   readonly extra?: readonly { readonly type: bigint; readonly value: Uint8Array }[];
 }
 
-/** One onion payload per hop; CLTVs become absolute by adding the current block height. */
+/**
+ * One onion payload per hop; CLTVs become absolute by adding the current block height. The final
+ * hop's `extra` records are not included (they may be even): use routePayloadBytes for the onion.
+ */
 export function routePayloads(route: Route, blockHeight: number, final: FinalHopData): HopPayload[] {
   const n = route.hops.length;
   return route.hops.map((hop, i) => {
@@ -80,9 +84,28 @@ export function routePayloads(route: Route, blockHeight: number, final: FinalHop
         ? { paymentData: { paymentSecret: final.paymentSecret, totalMsat: final.totalMsat } }
         : {}),
       ...(final.paymentMetadata !== undefined ? { paymentMetadata: final.paymentMetadata } : {}),
-      ...(final.extra !== undefined && final.extra.length > 0 ? { extra: final.extra } : {}),
     };
   });
+}
+
+/** The TLV payload bytes per hop, ready for the Sphinx builder, with the final hop's extra records merged in order. */
+export function routePayloadBytes(route: Route, blockHeight: number, final: FinalHopData): Uint8Array[] {
+  const payloads = routePayloads(route, blockHeight, final).map((p) => encodeHopPayload(p));
+  const extra = final.extra ?? [];
+  if (extra.length === 0) return payloads;
+  const last = payloads.length - 1;
+  const base = readTlvRecords(payloads[last]!);
+  if (!base.ok) throw new Error(`own payload does not parse: ${base.error.message}`);
+  const known = new Set(base.value.map((r) => r.type));
+  for (const e of extra) {
+    if (known.has(e.type)) throw new RangeError(`extra record ${e.type} clashes with a payload field`);
+    known.add(e.type);
+  }
+  const records = [...base.value.map((r) => ({ type: r.type, value: r.value })), ...extra].sort((a, b) =>
+    a.type < b.type ? -1 : a.type > b.type ? 1 : 0,
+  );
+  payloads[last] = writeTlvRecords(records);
+  return payloads;
 }
 
 /** Core Lightning's `getroute` hop shape. */
