@@ -52,12 +52,48 @@ export function directionOf(from: NodeKey, to: NodeKey): 0 | 1 {
   return from < to ? 0 : 1;
 }
 
+/**
+ * An edge with its limits as plain numbers and its source node's index, so the pathfinding loop does
+ * no bigint arithmetic or map lookups. Msat amounts stay below 2^53 (90,000 BTC) in any real channel.
+ */
+export interface CompiledEdge {
+  readonly edge: Edge;
+  readonly from: number;
+  readonly base: number;
+  readonly ppm: number;
+  readonly delta: number;
+  readonly min: number;
+  /** Infinity when unbounded. */
+  readonly max: number;
+  readonly capacity: number;
+  readonly spendable: number;
+  readonly enabled: boolean;
+}
+
+const toNum = (v: bigint | undefined): number => (v === undefined ? Number.POSITIVE_INFINITY : Number(v));
+
+export function compileEdge(edge: Edge, from: number): CompiledEdge {
+  const p = edge.policy;
+  return {
+    edge,
+    from,
+    base: Number(p.feeBaseMsat),
+    ppm: p.feeProportionalMillionths,
+    delta: p.cltvExpiryDelta,
+    min: Number(p.htlcMinimumMsat),
+    max: toNum(p.htlcMaximumMsat),
+    capacity: toNum(edge.capacityMsat),
+    spendable: toNum(edge.spendableMsat),
+    enabled: p.enabled,
+  };
+}
+
 /** Mutable graph owned by the shell; pathfinding only reads it. */
 export class Graph {
   readonly #index = new Map<NodeKey, number>();
   readonly #keys: NodeKey[] = [];
   /** Per node index, the edges arriving at it (pathfinding walks backwards from the payee). */
-  readonly #incoming: Edge[][] = [];
+  readonly #incoming: CompiledEdge[][] = [];
   readonly #byScid = new Map<bigint, [Edge | undefined, Edge | undefined]>();
 
   get nodeCount(): number {
@@ -89,7 +125,7 @@ export class Graph {
     return i;
   }
 
-  incomingAt(i: number): readonly Edge[] {
+  incomingAt(i: number): readonly CompiledEdge[] {
     return this.#incoming[i] ?? [];
   }
 
@@ -101,18 +137,15 @@ export class Graph {
   setEdge(e: Omit<Edge, 'direction' | 'source'> & { readonly source?: Edge['source'] }): Edge {
     if (e.from === e.to) throw new RangeError('a channel joins two different nodes');
     const edge: Edge = { ...e, direction: directionOf(e.from, e.to), source: e.source ?? 'gossip' };
-    this.#intern(edge.from);
+    const fromIdx = this.#intern(edge.from);
     const toIdx = this.#intern(edge.to);
     const pair = this.#byScid.get(edge.scid) ?? [undefined, undefined];
     const old = pair[edge.direction];
     const list = this.#incoming[toIdx]!;
-    if (old !== undefined) {
-      const at = list.indexOf(old);
-      if (at >= 0) list[at] = edge;
-      else list.push(edge);
-    } else {
-      list.push(edge);
-    }
+    const compiled = compileEdge(edge, fromIdx);
+    const at = old === undefined ? -1 : list.findIndex((c) => c.edge === old);
+    if (at >= 0) list[at] = compiled;
+    else list.push(compiled);
     pair[edge.direction] = edge;
     this.#byScid.set(edge.scid, pair);
     return edge;
@@ -125,7 +158,7 @@ export class Graph {
     for (const e of pair) {
       if (e === undefined) continue;
       const list = this.#incoming[this.#index.get(e.to)!]!;
-      const at = list.indexOf(e);
+      const at = list.findIndex((c) => c.edge === e);
       if (at >= 0) list.splice(at, 1);
     }
     this.#byScid.delete(scid);

@@ -103,10 +103,11 @@ function recovery(then: number, now: number, halfLifeMs: number): number {
 export function successProbability(
   mc: MissionControl,
   edge: Pick<Edge, 'scid' | 'direction' | 'from'>,
-  amountMsat: Msat,
+  amount: Msat | number,
   now: number,
   cfg: MissionControlConfig = DEFAULT_MISSION_CONTROL,
 ): number {
+  const amountMsat = Number(amount);
   let p = cfg.aprioriProbability;
   const h = mc.channels.get(edgeId(edge.scid, edge.direction));
   if (h !== undefined) {
@@ -119,7 +120,11 @@ export function successProbability(
       const r = recovery(h.successTime, now, cfg.halfLifeMs);
       p = 0.95 * (1 - r) + cfg.aprioriProbability * r;
     }
-    if (h.failAmountMsat !== undefined && h.failTime !== undefined && amountMsat >= h.failAmountMsat) {
+    if (
+      h.failAmountMsat !== undefined &&
+      h.failTime !== undefined &&
+      amountMsat >= Number(h.failAmountMsat)
+    ) {
       p = cfg.aprioriProbability * recovery(h.failTime, now, cfg.halfLifeMs);
     }
   }
@@ -133,13 +138,13 @@ export function missionControlPenalty(
   mc: MissionControl,
   now: number,
   cfg: MissionControlConfig = DEFAULT_MISSION_CONTROL,
-): (edge: Edge, amount: Msat) => number {
-  return (edge, amount) => {
+): (edge: Edge, amountMsat: number) => number {
+  return (edge, amountMsat) => {
     // Our own channels' balances are known exactly; their failures are handled by the payment itself.
     if (edge.source === 'local') return 0;
-    const p = successProbability(mc, edge, amount, now, cfg);
+    const p = successProbability(mc, edge, amountMsat, now, cfg);
     if (p < cfg.minProbability) return Number.POSITIVE_INFINITY;
-    const attempt = cfg.attemptCostMsat + (Number(amount) * cfg.attemptCostPpm) / 1e6;
+    const attempt = cfg.attemptCostMsat + (amountMsat * cfg.attemptCostPpm) / 1e6;
     return attempt * (1 / p - 1);
   };
 }

@@ -3,8 +3,16 @@
 // a caller-supplied penalty (mission control). Respects htlc min/max, capacity, our exact spendable
 // on local channels, a total CLTV bound and exclusions. Pure: reads the graph, never changes it.
 import { err, ok, type Result } from '../core/result.ts';
-import { type Msat, msat } from '../core/units.ts';
-import { type Edge, forwardFee, type Graph, type LocalChannel, localEdge, type NodeKey } from './graph.ts';
+import type { Msat } from '../core/units.ts';
+import {
+  type CompiledEdge,
+  compileEdge,
+  type Edge,
+  type Graph,
+  type LocalChannel,
+  localEdge,
+  type NodeKey,
+} from './graph.ts';
 import { MinHeap } from './heap.ts';
 
 /** The onion holds at most 20 hops comfortably (LND's limit; 1300 bytes / ~65 per TLV hop). */
@@ -42,8 +50,8 @@ export interface RouteQuery {
   /** Amounts already committed per channel direction by other parts of the same payment. */
   readonly usage?: ReadonlyMap<string, Msat>;
   readonly riskFactor?: number;
-  /** Extra cost in msat for sending `amount` over `edge`; Infinity excludes it. */
-  readonly penalty?: (edge: Edge, amount: Msat) => number;
+  /** Extra cost in msat for sending `amountMsat` over `edge`; Infinity excludes it. */
+  readonly penalty?: (edge: Edge, amountMsat: number) => number;
 }
 
 export type NoRouteReason =
@@ -54,15 +62,15 @@ export type NoRouteReason =
 /** Edges from source to destination, in order. */
 export type Path = readonly Edge[];
 
-function usable(e: Edge, amount: Msat, used: Msat): boolean {
-  const p = e.policy;
-  if (!p.enabled) return false;
-  if (amount < p.htlcMinimumMsat) return false;
-  if (p.htlcMaximumMsat !== undefined && amount > p.htlcMaximumMsat) return false;
-  const total = amount + used;
-  if (e.capacityMsat !== undefined && total > e.capacityMsat) return false;
-  if (e.spendableMsat !== undefined && total > e.spendableMsat) return false;
-  return true;
+/** BOLT 7's fee, exact in doubles: the product is checked to be a safe integer, else bigint is used. */
+export function feeOf(c: Pick<CompiledEdge, 'base' | 'ppm'>, amount: number): number {
+  const product = amount * c.ppm;
+  if (product <= Number.MAX_SAFE_INTEGER) {
+    let q = Math.floor(product / 1_000_000);
+    if (q * 1_000_000 > product) q -= 1;
+    return c.base + q;
+  }
+  return c.base + Number((BigInt(amount) * BigInt(c.ppm)) / 1_000_000n);
 }
 
 /** The cheapest path for the query, or why there is none. */
@@ -77,11 +85,15 @@ export function findPath(graph: Graph, q: RouteQuery): Result<Path, NoRouteReaso
       message: `the payee's final CLTV delta ${q.finalCltvDelta} exceeds maxdelay ${maxCltv}`,
     });
   }
+  // Beyond 2^53 msat (90,000 BTC) no channel could carry it anyway.
+  if (q.amountMsat > BigInt(Number.MAX_SAFE_INTEGER)) {
+    return err({ kind: 'no_route', message: `${q.amountMsat} msat is more than any channel can carry` });
+  }
 
   // Overlay: nodes and incoming edges that are not in the graph (hints, our local channels).
   const extraIndex = new Map<NodeKey, number>();
   const extraKeys: NodeKey[] = [];
-  const extraIncoming = new Map<number, Edge[]>();
+  const extraIncoming = new Map<number, CompiledEdge[]>();
   const indexOf = (k: NodeKey): number => {
     const i = graph.indexOf(k);
     if (i !== undefined) return i;
@@ -94,11 +106,12 @@ export function findPath(graph: Graph, q: RouteQuery): Result<Path, NoRouteReaso
     return j;
   };
   const addExtra = (e: Edge): void => {
-    indexOf(e.from);
+    const from = indexOf(e.from);
     const t = indexOf(e.to);
     const list = extraIncoming.get(t);
-    if (list === undefined) extraIncoming.set(t, [e]);
-    else list.push(e);
+    const c = compileEdge(e, from);
+    if (list === undefined) extraIncoming.set(t, [c]);
+    else list.push(c);
   };
   for (const e of q.extraEdges ?? []) addExtra(e);
   const replaceLocal = q.localChannels !== undefined;
@@ -110,61 +123,84 @@ export function findPath(graph: Graph, q: RouteQuery): Result<Path, NoRouteReaso
     return err({ kind: 'unknown_destination', message: `no known channel reaches ${q.destination}` });
   }
   const n = graph.nodeCount + extraKeys.length;
+  const excludedNode = new Uint8Array(n);
+  for (const k of q.excludeNodes ?? []) {
+    const i = graph.indexOf(k) ?? extraIndex.get(k);
+    if (i !== undefined && i !== src) excludedNode[i] = 1;
+  }
+  const excludeChannels =
+    q.excludeChannels !== undefined && q.excludeChannels.size > 0 ? q.excludeChannels : undefined;
+  const usage = q.usage !== undefined && q.usage.size > 0 ? q.usage : undefined;
+  const penalty = q.penalty;
+  const maxFee = q.maxFeeMsat === undefined ? Number.POSITIVE_INFINITY : Number(q.maxFeeMsat);
+  const target = Number(q.amountMsat);
+
   const cost = new Float64Array(n).fill(Number.POSITIVE_INFINITY);
   const cltv = new Int32Array(n);
   const hops = new Int32Array(n);
   const done = new Uint8Array(n);
-  const amount: bigint[] = new Array(n);
+  const amount = new Float64Array(n);
   const next: (Edge | undefined)[] = new Array(n);
 
   cost[dst] = 0;
   cltv[dst] = q.finalCltvDelta;
-  amount[dst] = q.amountMsat;
+  amount[dst] = target;
   const heap = new MinHeap();
   heap.push(0, dst);
   let rejectedForFee = false;
+  const empty: readonly CompiledEdge[] = [];
   while (heap.size > 0) {
     const v = heap.pop();
     if (done[v] === 1) continue;
     done[v] = 1;
     if (v === src) break;
     if (hops[v]! >= maxHops) continue;
-    const amt = amount[v] as Msat;
-    const incoming = v < graph.nodeCount ? graph.incomingAt(v) : [];
-    const extra = extraIncoming.get(v);
+    const amt = amount[v]!;
+    const costV = cost[v]!;
+    const cltvV = cltv[v]!;
+    const incoming = v < graph.nodeCount ? graph.incomingAt(v) : empty;
+    const extra = extraIncoming.get(v) ?? empty;
     for (let pass = 0; pass < 2; pass++) {
-      const list = pass === 0 ? incoming : (extra ?? []);
-      for (const e of list) {
-        const fromSource = e.from === q.source;
+      const list = pass === 0 ? incoming : extra;
+      for (let k = 0; k < list.length; k++) {
+        const c = list[k]!;
+        const u = c.from;
+        if (done[u] === 1 || excludedNode[u] === 1 || !c.enabled) continue;
+        const fromSource = u === src;
         // Our own channels: when the caller gave them, use those (exact balances), not gossip.
-        if (fromSource && replaceLocal && e.source !== 'local') continue;
-        if (q.excludeNodes?.has(e.from) && !fromSource) continue;
-        const id = edgeId(e.scid, e.direction);
-        if (q.excludeChannels?.has(id)) continue;
-        const used = q.usage?.get(id) ?? msat(0);
-        if (!usable(e, amt, used)) continue;
-        const u = indexOf(e.from);
-        if (done[u] === 1) continue;
+        if (fromSource && replaceLocal && c.edge.source !== 'local') continue;
+        if (amt < c.min || amt > c.max) continue;
+        let total = amt;
+        if (excludeChannels !== undefined || usage !== undefined) {
+          const id = edgeId(c.edge.scid, c.edge.direction);
+          if (excludeChannels?.has(id)) continue;
+          const used = usage?.get(id);
+          if (used !== undefined) total += Number(used);
+        }
+        if (total > c.capacity || total > c.spendable) continue;
         // The source pays no fee to itself and adds no delta of its own.
-        const fee = fromSource ? 0n : forwardFee(e.policy, amt);
-        const delta = fromSource ? 0 : e.policy.cltvExpiryDelta;
-        const newCltv = cltv[v]! + delta;
+        const fee = fromSource ? 0 : feeOf(c, amt);
+        const delta = fromSource ? 0 : c.delta;
+        const newCltv = cltvV + delta;
         if (newCltv > maxCltv) continue;
         const newAmount = amt + fee;
-        if (q.maxFeeMsat !== undefined && newAmount - q.amountMsat > q.maxFeeMsat) {
+        if (newAmount - target > maxFee) {
           rejectedForFee = true;
           continue;
         }
-        const extraCost = q.penalty?.(e, amt) ?? 0;
-        if (extraCost === Number.POSITIVE_INFINITY) continue;
-        const c = cost[v]! + Number(fee) + Number(amt) * delta * risk + extraCost;
-        if (c < cost[u]!) {
-          cost[u] = c;
+        let extraCost = 0;
+        if (penalty !== undefined) {
+          extraCost = penalty(c.edge, amt);
+          if (extraCost === Number.POSITIVE_INFINITY) continue;
+        }
+        const newCost = costV + fee + amt * delta * risk + extraCost;
+        if (newCost < cost[u]!) {
+          cost[u] = newCost;
           cltv[u] = newCltv;
           amount[u] = newAmount;
           hops[u] = hops[v]! + 1;
-          next[u] = e;
-          heap.push(c, u);
+          next[u] = c.edge;
+          heap.push(newCost, u);
         }
       }
     }

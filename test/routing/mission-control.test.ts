@@ -82,6 +82,6 @@ test('local channels carry no mission-control penalty', () => {
   const pen = missionControlPenalty(mc, 0);
   const g = diamond();
   const e = g.edge(4n, 0)!;
-  assert.equal(pen(e, msat(10)), Number.POSITIVE_INFINITY);
-  assert.equal(pen({ ...e, source: 'local' }, msat(10)), 0);
+  assert.equal(pen(e, 10), Number.POSITIVE_INFINITY);
+  assert.equal(pen({ ...e, source: 'local' }, 10), 0);
 });

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { msat } from '../../src/core/units.ts';
 import { forwardFee, Graph, hintEdges, type LocalChannel } from '../../src/routing/graph.ts';
-import { edgeId, findPath, type RouteQuery } from '../../src/routing/pathfind.ts';
+import { edgeId, feeOf, findPath, type RouteQuery } from '../../src/routing/pathfind.ts';
 import { buildRoute, routePayloads, routeToJson } from '../../src/routing/route.ts';
 import { channel, diamond, key, keyBytes, policy } from './helpers.ts';
 
@@ -242,5 +242,28 @@ test('property: any route found obeys every edge limit and its amounts add up', 
       },
     ),
     { numRuns: 300 },
+  );
+});
+
+test('property: the numeric fee used in the search equals the bigint BOLT 7 fee', () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: 100_000 }),
+      fc.integer({ min: 0, max: 1_000_000 }),
+      fc.bigInt({ min: 0n, max: 2n ** 53n - 1n }),
+      (base, ppm, amount) => {
+        const exact = forwardFee(
+          policy({ feeBaseMsat: msat(base), feeProportionalMillionths: ppm }),
+          msat(amount),
+        );
+        assert.equal(BigInt(feeOf({ base, ppm }, Number(amount))), exact);
+      },
+    ),
+    { numRuns: 2000 },
+  );
+  // Near-integer quotients where a rounded division would be off by one.
+  assert.equal(
+    feeOf({ base: 0, ppm: 999_999 }, 9_007_199_254),
+    Number((9_007_199_254n * 999_999n) / 1_000_000n),
   );
 });
