@@ -3,6 +3,7 @@
 import { formatShortChannelId } from '../bolt11-invoice/fields.ts';
 import { hex } from '../core/bytes.ts';
 import { type Msat, msat } from '../core/units.ts';
+import { decodeRecord, encodeRecord } from '../store/store.ts';
 import type { PartStatus, PaymentState, PaymentStatus } from './payment.ts';
 
 export interface SendpayJson {
@@ -106,4 +107,51 @@ export function payResultOf(s: PaymentState): {
     payment_preimage: hex(s.preimage),
     status: 'complete',
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Persistence: the shell stores a payment's state before sending a part, so after a restart it knows
+// which HTLCs are in flight and can resume (DESIGN.md rules 2 and 10).
+
+export const PAYMENTS_NS = 'payments';
+const PAYMENT_RECORD_VERSION = 1;
+
+/** Bytes and sets as tagged JSON; bigints are left to encodeRecord. */
+function toPlain(v: unknown): unknown {
+  if (v instanceof Uint8Array) return { $bytes: hex(v) };
+  if (v instanceof Set) return { $set: [...v].map(toPlain) };
+  if (Array.isArray(v)) return v.map(toPlain);
+  if (v !== null && typeof v === 'object') {
+    return Object.fromEntries(
+      Object.entries(v)
+        .filter(([, x]) => x !== undefined)
+        .map(([k, x]) => [k, toPlain(x)]),
+    );
+  }
+  return v;
+}
+
+function fromPlain(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(fromPlain);
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    if (typeof o.$bytes === 'string') return Uint8Array.from(Buffer.from(o.$bytes, 'hex'));
+    if (Array.isArray(o.$set)) return new Set(o.$set.map(fromPlain));
+    return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, fromPlain(x)]));
+  }
+  return v;
+}
+
+export function paymentKey(s: Pick<PaymentState, 'paymentHash'>): string {
+  return hex(s.paymentHash);
+}
+
+export function encodePayment(s: PaymentState): Uint8Array {
+  return encodeRecord(PAYMENT_RECORD_VERSION, { payment: toPlain(s) as object });
+}
+
+export function decodePayment(b: Uint8Array): PaymentState {
+  const r = decodeRecord<{ payment: unknown }>(b);
+  if (r.v !== PAYMENT_RECORD_VERSION) throw new Error(`unknown payment record version ${r.v}`);
+  return fromPlain(r.payment) as PaymentState;
 }

@@ -23,7 +23,14 @@ import {
   type RouteFinder,
   stepPayment,
 } from '../../src/routing/payment.ts';
-import { payOf, payResultOf, sendpaysOf } from '../../src/routing/payment-records.ts';
+import {
+  decodePayment,
+  encodePayment,
+  paymentKey,
+  payOf,
+  payResultOf,
+  sendpaysOf,
+} from '../../src/routing/payment-records.ts';
 import { routePayloadBytes } from '../../src/routing/route.ts';
 import { makeRouteFinder } from '../../src/routing/route-finder.ts';
 import { key, policy } from './helpers.ts';
@@ -362,4 +369,39 @@ test('keysend: random preimage in TLV 5482373484 that the receive side reads bac
   // Intermediate payloads are untouched.
   const first = decodeHopPayload(bytes[0]!);
   assert.ok(first.ok && first.value.shortChannelId !== undefined);
+});
+
+test('a payment state survives encode/decode for the store (bytes, sets, bigints)', () => {
+  const find = finder();
+  let s = stepPayment(
+    prepared(invoice(), { exclude: ['1x2x3/1', key('Z')] }),
+    { type: 'start', now: NOW },
+    find,
+  );
+  s = stepPayment(
+    s.state,
+    { type: 'part_failed', partId: 1, failure: { kind: 'local', message: 'x' }, now: NOW },
+    find,
+  );
+  const back = decodePayment(encodePayment(s.state));
+  // Equal up to keys whose value was undefined.
+  const defined = (o: object) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+  assert.deepEqual(defined(back), defined(s.state));
+  assert.deepEqual(back.paymentHash, s.state.paymentHash);
+  assert.deepEqual(back.final.paymentSecret, s.state.final.paymentSecret);
+  assert.deepEqual([...back.excludeChannels].sort(), [...s.state.excludeChannels].sort());
+  assert.deepEqual([...back.excludeNodes], [key('Z')]);
+  assert.equal(back.parts.length, s.state.parts.length);
+  assert.equal(back.parts[0]!.route.hops[0]!.scid, s.state.parts[0]!.route.hops[0]!.scid);
+  assert.equal(back.parts[0]!.route.hops[0]!.amountMsat, s.state.parts[0]!.route.hops[0]!.amountMsat);
+  assert.equal(back.maxFeeMsat, s.state.maxFeeMsat);
+  // The decoded state keeps working: the pending part completes the payment.
+  const pending = back.parts.find((p) => p.status === 'pending')!;
+  const done = stepPayment(
+    back,
+    { type: 'part_succeeded', partId: pending.partId, preimage, now: NOW },
+    find,
+  );
+  assert.equal(done.state.status, 'complete');
+  assert.equal(paymentKey(back), hex(sha256(preimage)));
 });
