@@ -101,7 +101,9 @@ export function receivableOf(r: InvoiceRecord, fromHex: (h: string) => Uint8Arra
     paymentHash: fromHex(r.paymentHash),
     paymentSecret: fromHex(r.paymentSecret),
     amountMsat: r.amountMsat,
-    expiresAt: r.expiresAt,
+    // Once a hold invoice has accepted its HTLCs, expiry no longer applies: the same HTLCs replayed
+    // after a restart must be held again, not failed.
+    expiresAt: r.state === 'accepted' ? Number.MAX_SAFE_INTEGER : r.expiresAt,
     minFinalCltvExpiryDelta: r.minFinalCltvExpiryDelta,
     paid: r.state === 'paid' || r.state === 'canceled',
     preimage: r.preimage !== undefined ? fromHex(r.preimage) : undefined,

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import { msat } from '../../src/core/units.ts';
 import { sha256 } from '../../src/crypto/index.ts';
 import {
@@ -312,4 +313,63 @@ test('keysendPreimageOf reads TLV 5482373484 of 32 bytes only', () => {
   assert.equal(keysendPreimageOf([{ type: KEYSEND_TLV_TYPE, value: new Uint8Array(31) }]), undefined);
   assert.equal(keysendPreimageOf([{ type: 5482373485n, value: preimage }]), undefined);
   assert.equal(keysendPreimageOf(undefined), undefined);
+});
+
+test('property: a set is settled all together, only once its parts reach total_msat, else it times out', () => {
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.record({ amount: fc.integer({ min: 1, max: 60_000 }), dt: fc.integer({ min: 0, max: 30_000 }) }),
+        { minLength: 1, maxLength: 12 },
+      ),
+      (parts) => {
+        let state = emptyReceiveState;
+        let now = NOW;
+        let received = 0n;
+        const arrived: bigint[] = [];
+        const settled = new Set<bigint>();
+        const failed = new Set<bigint>();
+        for (const [i, p] of parts.entries()) {
+          now += p.dt;
+          const tick = step(state, { type: 'tick', now, height: HEIGHT });
+          state = tick.state;
+          for (const a of tick.actions) {
+            assert.equal(a.type, 'fail');
+            if (a.type === 'fail') {
+              assert.equal(a.failure.type, 'mpp_timeout');
+              failed.add(a.htlc.htlcId);
+            }
+          }
+          if (tick.actions.length > 0) {
+            received = 0n;
+            arrived.length = 0;
+          }
+          const id = BigInt(i);
+          const r = step(
+            state,
+            arrive(
+              { htlcId: id, amountMsat: msat(p.amount) },
+              { amtToForward: msat(p.amount) },
+              invoice(),
+              now,
+            ),
+          );
+          state = r.state;
+          arrived.push(id);
+          received += BigInt(p.amount);
+          const settles = r.actions.filter((a) => a.type === 'settle');
+          if (received >= 100_000n) {
+            // All parts of the set, and only those, settle together with the paid record first.
+            assert.equal(r.actions[0]?.type, 'paid');
+            assert.deepEqual(settles.map((a) => a.htlc.htlcId).sort(), [...arrived].sort());
+            for (const a of settles) settled.add(a.htlc.htlcId);
+            return; // the invoice is paid now; later parts belong to another test
+          }
+          assert.equal(settles.length, 0);
+        }
+        for (const id of settled) assert.ok(!failed.has(id));
+      },
+    ),
+    { numRuns: 300 },
+  );
 });
