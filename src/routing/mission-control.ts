@@ -3,6 +3,7 @@
 // a channel that failed an hour ago is tried again. Pure: every call takes `now` (ms) and returns a new
 // state. Pathfinding reads it through `missionControlPenalty`.
 import type { Msat } from '../core/units.ts';
+import { decodeRecord, encodeRecord } from '../store/store.ts';
 import type { Edge, NodeKey } from './graph.ts';
 import { edgeId } from './pathfind.ts';
 
@@ -163,4 +164,15 @@ export function pruneMissionControl(
   }
   const nodes = new Map([...mc.nodes].filter(([, t]) => t >= horizon));
   return { channels, nodes };
+}
+
+/** For the store: mission control is worth keeping across restarts (its memory lasts hours). */
+export function encodeMissionControl(mc: MissionControl): Uint8Array {
+  return encodeRecord(1, { channels: [...mc.channels], nodes: [...mc.nodes] });
+}
+
+export function decodeMissionControl(b: Uint8Array): MissionControl {
+  const r = decodeRecord<{ channels: [string, ChannelHistory][]; nodes: [NodeKey, number][] }>(b);
+  if (r.v !== 1) throw new Error(`unknown mission control record version ${r.v}`);
+  return { channels: new Map(r.channels), nodes: new Map(r.nodes) };
 }

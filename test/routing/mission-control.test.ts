@@ -3,7 +3,9 @@ import { test } from 'node:test';
 import { msat } from '../../src/core/units.ts';
 import {
   DEFAULT_MISSION_CONTROL,
+  decodeMissionControl,
   emptyMissionControl,
+  encodeMissionControl,
   missionControlPenalty,
   pruneMissionControl,
   recordChannelFailure,
@@ -84,4 +86,13 @@ test('local channels carry no mission-control penalty', () => {
   const e = g.edge(4n, 0)!;
   assert.equal(pen(e, 10), Number.POSITIVE_INFINITY);
   assert.equal(pen({ ...e, source: 'local' }, 10), 0);
+});
+
+test('mission control round-trips through its store record', () => {
+  let mc = recordChannelFailure(emptyMissionControl, 4n, 0, msat(123), 5);
+  mc = recordChannelSuccess(mc, 7n, 1, msat(456), 6);
+  mc = recordNodeFailure(mc, key('C'), 7);
+  const back = decodeMissionControl(encodeMissionControl(mc));
+  assert.deepEqual(back, mc);
+  assert.equal(back.channels.get('4/0')?.failAmountMsat, 123n);
 });
