@@ -1,4 +1,6 @@
 // Routing: graph, pathfinding, routes, mission control, MPP split, payment lifecycle, keysend.
+
+export * from './getroute.ts';
 export * from './graph.ts';
 export * from './graph-csv.ts';
 export * from './keysend.ts';

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { msat } from '../../src/core/units.ts';
+import { getRoute } from '../../src/routing/getroute.ts';
 import { forwardFee, Graph, hintEdges, type LocalChannel } from '../../src/routing/graph.ts';
 import { edgeId, feeOf, findPath, type RouteQuery } from '../../src/routing/pathfind.ts';
 import { buildRoute, routePayloads, routeToJson } from '../../src/routing/route.ts';
@@ -266,4 +267,45 @@ test('property: the numeric fee used in the search equals the bigint BOLT 7 fee'
     feeOf({ base: 0, ppm: 999_999 }, 9_007_199_254),
     Number((9_007_199_254n * 999_999n) / 1_000_000n),
   );
+});
+
+test('getroute: CLN shape, exclusions in BLOCKxTXxOUT/dir form, 205 when none', () => {
+  const g = diamond();
+  const r = getRoute(g, { id: key('D'), amountMsat: msat(1_000_000), riskfactor: 10, fromid: key('A') });
+  assert.ok(r.ok);
+  assert.deepEqual(
+    r.value.route.map((h) => [h.channel, h.amount_msat, h.delay]),
+    [
+      ['0x0x3', 1_001_010n, 58],
+      ['0x0x4', 1_000_000n, 18],
+    ],
+  );
+  const ex = getRoute(g, {
+    id: key('D'),
+    amountMsat: msat(1_000_000),
+    riskfactor: 10,
+    fromid: key('A'),
+    exclude: ['0x0x4/0'],
+  });
+  assert.ok(ex.ok);
+  assert.deepEqual(
+    ex.value.route.map((h) => h.channel),
+    ['0x0x1', '0x0x2'],
+  );
+  const none = getRoute(g, {
+    id: key('D'),
+    amountMsat: msat(1),
+    riskfactor: 10,
+    fromid: key('A'),
+    exclude: [key('B'), key('C')],
+  });
+  assert.deepEqual(!none.ok && none.error.code, 205);
+  const bad = getRoute(g, {
+    id: key('D'),
+    amountMsat: msat(1),
+    riskfactor: 10,
+    fromid: key('A'),
+    exclude: ['x'],
+  });
+  assert.deepEqual(!bad.ok && bad.error.code, -32602);
 });
