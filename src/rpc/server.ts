@@ -32,7 +32,9 @@ export async function handleRequestText(table: MethodTable, text: string, log: R
   }
   const id: Id = req && (typeof req.id === 'string' || typeof req.id === 'number') ? req.id : null;
   if (!req || typeof req !== 'object' || typeof req.method !== 'string') {
-    return response(id, { error: new RpcError(RPC_INVALID_REQUEST, 'Invalid request: expected {"method": ...}') });
+    return response(id, {
+      error: new RpcError(RPC_INVALID_REQUEST, 'Invalid request: expected {"method": ...}'),
+    });
   }
   try {
     const result = await callMethod(table, req.method, req.params);
@@ -41,7 +43,9 @@ export async function handleRequestText(table: MethodTable, text: string, log: R
   } catch (e) {
     if (e instanceof RpcError) return response(id, { error: e });
     log.warn({ method: req.method, err: (e as Error).stack }, 'rpc handler failed');
-    return response(id, { error: new RpcError(RPC_INTERNAL_ERROR, `internal error: ${(e as Error).message}`) });
+    return response(id, {
+      error: new RpcError(RPC_INTERNAL_ERROR, `internal error: ${(e as Error).message}`),
+    });
   }
 }
 
@@ -58,7 +62,9 @@ export async function startRpcServer(path: string, table: MethodTable, log: RpcL
       try {
         texts = splitter.push(chunk);
       } catch (e) {
-        socket.end(response(null, { error: new RpcError(RPC_PARSE_ERROR, `Parse error: ${(e as Error).message}`) }));
+        socket.end(
+          response(null, { error: new RpcError(RPC_PARSE_ERROR, `Parse error: ${(e as Error).message}`) }),
+        );
         return;
       }
       for (const text of texts) {

@@ -82,8 +82,14 @@ test('unix socket server: calls, errors, malformed input, and the socket is 0600
     assert.equal(statSync(path).mode & 0o777, 0o600);
     const client = new RpcClient(path);
     assert.deepEqual(await client.call('echo', ['x', 2]), { text: 'x', count: 2 });
-    await assert.rejects(client.call('fail'), (e: RpcCallError) => e.code === 402 && e.message === 'peer went away');
-    await assert.rejects(client.call('crash'), (e: RpcCallError) => e.code === -32603 && /boom/.test(e.message));
+    await assert.rejects(
+      client.call('fail'),
+      (e: RpcCallError) => e.code === 402 && e.message === 'peer went away',
+    );
+    await assert.rejects(
+      client.call('crash'),
+      (e: RpcCallError) => e.code === -32603 && /boom/.test(e.message),
+    );
     await assert.rejects(client.call('nope'), (e: RpcCallError) => e.code === -32601);
     await assert.rejects(client.call('echo', [1]), (e: RpcCallError) => e.code === -32602);
     // Garbage gets a parse error and the connection closes; the server keeps serving others.
