@@ -1,6 +1,6 @@
 // Schema-first method table: every method declares its parameters, so the server can map positional
 // params (lightning-cli style) and validate types before a handler runs.
-import { RpcError, invalidParams } from './errors.ts';
+import { invalidParams, RpcError } from './errors.ts';
 
 export type ParamType = 'string' | 'integer' | 'boolean' | 'msat' | 'any' | 'array' | 'object';
 
@@ -37,7 +37,7 @@ export function parseMsat(value: unknown, name: string): bigint {
       if (unit === 'msat') return BigInt(m[1]!);
       if (unit === 'sat') return BigInt(m[1]!) * 1000n;
       const [whole, frac = ''] = m[1]!.split('.');
-      return BigInt(whole!) * 100_000_000_000n + BigInt((frac + '00000000000').slice(0, 11));
+      return BigInt(whole!) * 100_000_000_000n + BigInt(`${frac}00000000000`.slice(0, 11));
     }
   }
   throw invalidParams(

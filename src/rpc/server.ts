@@ -1,8 +1,9 @@
 // JSON-RPC 2.0 on a unix socket, as Core Lightning's `lightning-rpc`: requests are JSON objects streamed
 // back to back; each response is a JSON object followed by a blank line.
-import { createServer, type Server, type Socket } from 'node:net';
+
 import { chmodSync, existsSync, unlinkSync } from 'node:fs';
-import { RpcError, RPC_INTERNAL_ERROR, RPC_INVALID_REQUEST, RPC_PARSE_ERROR } from './errors.ts';
+import { createServer, type Server, type Socket } from 'node:net';
+import { RPC_INTERNAL_ERROR, RPC_INVALID_REQUEST, RPC_PARSE_ERROR, RpcError } from './errors.ts';
 import { JsonStreamSplitter, stringifyJson } from './json.ts';
 import { callMethod, type MethodTable } from './methods.ts';
 

@@ -1,16 +1,16 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { connect } from 'node:net';
-import { JsonStreamSplitter, stringifyJson } from '../../src/rpc/json.ts';
-import { bindParams, methodTable, parseMsat, type MethodSpec } from '../../src/rpc/methods.ts';
-import { startRpcServer } from '../../src/rpc/server.ts';
-import { RpcCallError, RpcClient } from '../../src/rpc/client.ts';
-import { RpcError } from '../../src/rpc/errors.ts';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
 import { cliParams } from '../../src/cli/main.ts';
 import { memoryLogger } from '../../src/node/logger.ts';
+import { type RpcCallError, RpcClient } from '../../src/rpc/client.ts';
+import { RpcError } from '../../src/rpc/errors.ts';
+import { JsonStreamSplitter, stringifyJson } from '../../src/rpc/json.ts';
+import { bindParams, type MethodSpec, methodTable, parseMsat } from '../../src/rpc/methods.ts';
+import { startRpcServer } from '../../src/rpc/server.ts';
 
 const echo: MethodSpec = {
   name: 'echo',

@@ -1,12 +1,13 @@
 // One conformance suite for every Store adapter (DESIGN.md: every adapter of a seam passes the same suite).
-import { describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
+import { MIGRATIONS, memoryStore, migrate, openSqliteStore, schemaVersion } from '../../src/store/sqlite.ts';
 import { decodeRecord, del, encodeRecord, put, type Store } from '../../src/store/store.ts';
-import { memoryStore, migrate, MIGRATIONS, openSqliteStore, schemaVersion } from '../../src/store/sqlite.ts';
 
 const b = (s: string) => new TextEncoder().encode(s);
 
