@@ -10,6 +10,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { FUNDAMENTAL_TYPES } from '../src/bolt01-wire/fundamental.ts';
 
 const SOURCES = [
   '01-messaging.md',
@@ -19,31 +20,9 @@ const SOURCES = [
   '12-offer-encoding.md',
 ];
 
-/** Types the engine implements itself (BOLT 1 "Fundamental Types", plus `u8` which BOLT 2/12 use for `byte`). */
-export const FUNDAMENTAL = [
-  'byte',
-  'u8',
-  's8',
-  'u16',
-  's16',
-  'u32',
-  's32',
-  'u64',
-  's64',
-  'tu16',
-  'tu32',
-  'tu64',
-  'bigsize',
-  'chain_hash',
-  'channel_id',
-  'sha256',
-  'signature',
-  'bip340sig',
-  'point',
-  'short_channel_id',
-  'sciddir_or_pubkey',
-  'utf8',
-] as const;
+/** Types the engine implements itself (BOLT 1 "Fundamental Types", plus `u8` which BOLT 2/12 use for `byte`),
+ * and `utf8`, which only appears as an array element. */
+export const FUNDAMENTAL = [...FUNDAMENTAL_TYPES, 'utf8'] as const;
 
 // BOLT 4's onionmsg_tlv names the BOLT 12 streams with a `tlv_` prefix; BOLT 12 defines them without it.
 const STREAM_ALIASES: Record<string, string> = {

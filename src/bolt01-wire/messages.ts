@@ -18,6 +18,7 @@ import {
   writeStream,
 } from './codec.ts';
 import { DecodeFail, type UnknownMessageAction, WireEncodeError, type WireError } from './errors.ts';
+import { FUNDAMENTAL_TYPES, type FundamentalType } from './fundamental.ts';
 import { specTable } from './spec-table.ts';
 import type {
   FailureMessage,
@@ -283,31 +284,7 @@ export function decodeSubtype<S extends SubtypeName>(
 
 // ---- single fundamental values (BOLT 1 "Fundamental Types"; Appendix D signed integers) -------------------
 
-/** The fundamental types of BOLT 1 (plus `u8`), as the engine understands them. */
-export const FUNDAMENTAL_TYPES = [
-  'byte',
-  'u8',
-  's8',
-  'u16',
-  's16',
-  'u32',
-  's32',
-  'u64',
-  's64',
-  'tu16',
-  'tu32',
-  'tu64',
-  'bigsize',
-  'chain_hash',
-  'channel_id',
-  'sha256',
-  'signature',
-  'bip340sig',
-  'point',
-  'short_channel_id',
-  'sciddir_or_pubkey',
-] as const;
-export type FundamentalType = (typeof FUNDAMENTAL_TYPES)[number];
+export { FUNDAMENTAL_TYPES, type FundamentalType };
 
 export function encodeFundamental(type: FundamentalType, value: number | bigint | Uint8Array): Uint8Array {
   const w = new Writer();

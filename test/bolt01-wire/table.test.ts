@@ -5,12 +5,11 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { FUNDAMENTAL_TYPES, specTable } from '../../src/bolt01-wire/index.ts';
+import { specTable } from '../../src/bolt01-wire/index.ts';
 import { repoRoot } from '../../src/testing/spec.ts';
 import {
   BOLTS_DIR,
   extract,
-  FUNDAMENTAL,
   render,
   renderTestTable,
   TABLE_PATH,
@@ -113,8 +112,4 @@ test('table shape: known sizes of well-known messages and failure codes', () => 
     specTable.skipped.map((s) => s.name),
     ['hop_payloads', 'onionmsg_payloads'],
   );
-});
-
-test("the extractor's fundamental types are the engine's, plus utf8 (only valid as an array element)", () => {
-  assert.deepEqual([...FUNDAMENTAL].sort(), [...FUNDAMENTAL_TYPES, 'utf8'].sort());
 });
