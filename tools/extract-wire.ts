@@ -1,13 +1,16 @@
 // Extracts the wire message table from the BOLT markdown (the CLN-style `1. type:` / `2. data:` blocks,
 // `1. tlv_stream:` / `2. types:` blocks, subtypes and BOLT 4 failure messages) and writes ONE generated
-// module, src/bolt01-wire/spec-table.ts. With `--check` it only compares: non-zero exit if the committed
-// table differs from what the spec says.
+// production module, src/bolt01-wire/spec-table.ts. Streams the spec defines only inside its test-vector
+// appendices (BOLT 1 Appendix B's `n1`/`n2`) go to a separate generated test table,
+// test/bolt01-wire/appendix-table.ts, so no node ever decodes them. With `--check` it only compares:
+// non-zero exit if either committed table differs from what the spec says.
 //
-//   npx tsx tools/extract-wire.ts           # regenerate src/bolt01-wire/spec-table.ts
-//   npx tsx tools/extract-wire.ts --check   # exit 1 if the committed table is stale
+//   npx tsx tools/extract-wire.ts           # regenerate both tables
+//   npx tsx tools/extract-wire.ts --check   # exit 1 if a committed table is stale
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { FUNDAMENTAL_TYPES } from '../src/bolt01-wire/fundamental.ts';
 
 const SOURCES = [
   '01-messaging.md',
@@ -17,31 +20,9 @@ const SOURCES = [
   '12-offer-encoding.md',
 ];
 
-/** Types the engine implements itself (BOLT 1 "Fundamental Types", plus `u8` which BOLT 2/12 use for `byte`). */
-export const FUNDAMENTAL = [
-  'byte',
-  'u8',
-  's8',
-  'u16',
-  's16',
-  'u32',
-  's32',
-  'u64',
-  's64',
-  'tu16',
-  'tu32',
-  'tu64',
-  'bigsize',
-  'chain_hash',
-  'channel_id',
-  'sha256',
-  'signature',
-  'bip340sig',
-  'point',
-  'short_channel_id',
-  'sciddir_or_pubkey',
-  'utf8',
-] as const;
+/** Types the engine implements itself (BOLT 1 "Fundamental Types", plus `u8` which BOLT 2/12 use for `byte`),
+ * and `utf8`, which only appears as an array element. */
+export const FUNDAMENTAL = [...FUNDAMENTAL_TYPES, 'utf8'] as const;
 
 // BOLT 4's onionmsg_tlv names the BOLT 12 streams with a `tlv_` prefix; BOLT 12 defines them without it.
 const STREAM_ALIASES: Record<string, string> = {
@@ -70,6 +51,8 @@ export type Extracted = {
   messages: Message[];
   subtypes: Struct[];
   streams: Stream[];
+  /** Streams defined in a test-vector appendix: never part of the production table. */
+  testStreams: Stream[];
   failures: Failure[];
   skipped: Skipped[];
 };
@@ -138,7 +121,8 @@ function parseFile(file: string, text: string, out: Extracted): void {
         s.records.push(r);
       }
       if (s.records.length === 0) throw new SpecError(`${where}: tlv_stream ${s.name} has no records`);
-      out.streams.push(s);
+      if (/^Appendix\b/.test(section)) out.testStreams.push(s);
+      else out.streams.push(s);
       i = j - 1;
       continue;
     }
@@ -255,7 +239,11 @@ function resolveAndCheck(x: Extracted): void {
       throw new SpecError(`${f.name}: a field name clashes with the failure value's keys`);
     checkFields(f.fields, f.name, false);
   }
-  for (const s of x.streams) {
+  for (const s of x.testStreams) {
+    if (streams.has(s.name) || subtypes.has(s.name))
+      throw new SpecError(`test stream ${s.name} clashes with a production name`);
+  }
+  for (const s of [...x.streams, ...x.testStreams]) {
     let prev = -1;
     for (const r of s.records) {
       if (r.type <= prev) throw new SpecError(`${s.name}: record types not strictly increasing at ${r.name}`);
@@ -279,11 +267,19 @@ function resolveAndCheck(x: Extracted): void {
 }
 
 export function extract(boltsDir: string): Extracted {
-  const out: Extracted = { messages: [], subtypes: [], streams: [], failures: [], skipped: [] };
+  const out: Extracted = {
+    messages: [],
+    subtypes: [],
+    streams: [],
+    testStreams: [],
+    failures: [],
+    skipped: [],
+  };
   for (const file of SOURCES) parseFile(file, readFileSync(join(boltsDir, file), 'utf8'), out);
   out.messages = dedupe(out.messages, 'message');
   out.subtypes = dedupe(out.subtypes, 'subtype');
   out.streams = dedupe(out.streams, 'tlv_stream');
+  out.testStreams = dedupe(out.testStreams, 'tlv_stream');
   out.failures = dedupe(out.failures, 'failure');
   resolveAndCheck(out);
   return out;
@@ -325,6 +321,35 @@ function renderRecord(r: Rec, indent: string): string {
   ].join('\n');
 }
 
+function renderStreams(streams: Stream[], indent: string): string[] {
+  const out: string[] = [];
+  for (const s of streams) {
+    out.push(`${indent}${s.name}: {`);
+    out.push(`${indent}  source: ${q(s.source)},`);
+    out.push(`${indent}  records: {`);
+    for (const r of s.records) out.push(renderRecord(r, `${indent}    `));
+    out.push(`${indent}  },`);
+    out.push(`${indent}},`);
+  }
+  return out;
+}
+
+/** The test-only table: streams the spec defines inside its test-vector appendices. */
+export function renderTestTable(x: Extracted): string {
+  const out: string[] = [];
+  out.push('// GENERATED by tools/extract-wire.ts from ../shared/spec/bolts. Do not edit by hand:');
+  out.push('// run `npx tsx tools/extract-wire.ts` to regenerate, `--check` to compare (a test does).');
+  out.push(
+    "// TLV streams defined only in the spec's test-vector appendices: for tests, never in the node's table.",
+  );
+  out.push('');
+  out.push('export const appendixStreams = {');
+  out.push(...renderStreams(x.testStreams, '  '));
+  out.push('} as const;');
+  out.push('');
+  return out.join('\n');
+}
+
 export function render(x: Extracted): string {
   const out: string[] = [];
   out.push('// GENERATED by tools/extract-wire.ts from ../shared/spec/bolts. Do not edit by hand:');
@@ -351,16 +376,7 @@ export function render(x: Extracted): string {
   }
   out.push('  },');
   out.push('  tlvStreams: {');
-  for (const s of x.streams) {
-    out.push(`    ${s.name}: {`);
-    out.push(`      source: ${q(s.source)},`);
-    out.push('      records: {');
-    for (const r of s.records) {
-      out.push(renderRecord(r, '        '));
-    }
-    out.push('      },');
-    out.push('    },');
-  }
+  out.push(...renderStreams(x.streams, '    '));
   out.push('  },');
   out.push('  failures: {');
   for (const f of [...x.failures].sort((a, b) => a.code - b.code)) {
@@ -390,13 +406,41 @@ export function render(x: Extracted): string {
 
 const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
 export const TABLE_PATH = join(repoRoot, 'src', 'bolt01-wire', 'spec-table.ts');
+export const TEST_TABLE_PATH = join(repoRoot, 'test', 'bolt01-wire', 'appendix-table.ts');
 export const BOLTS_DIR = resolve(repoRoot, '..', 'shared', 'spec', 'bolts');
+
+/** Compares a committed file with what the spec gives; prints the first differing line. */
+function checkFile(path: string, text: string): boolean {
+  let committed = '';
+  try {
+    committed = readFileSync(path, 'utf8');
+  } catch {
+    console.error(`extract-wire: ${path} is missing`);
+    return false;
+  }
+  if (committed === text) return true;
+  const a = committed.split('\n');
+  const b = text.split('\n');
+  const n = Math.max(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    if (a[i] !== b[i]) {
+      console.error(`extract-wire: ${path} differs from the spec at line ${i + 1}:`);
+      console.error(`  committed: ${a[i] ?? '<end>'}`);
+      console.error(`  spec:      ${b[i] ?? '<end>'}`);
+      break;
+    }
+  }
+  return false;
+}
 
 function main(argv: string[]): number {
   const check = argv.includes('--check');
   let text: string;
+  let testText: string;
   try {
-    text = render(extract(BOLTS_DIR));
+    const x = extract(BOLTS_DIR);
+    text = render(x);
+    testText = renderTestTable(x);
   } catch (e) {
     if (e instanceof SpecError) {
       console.error(`extract-wire: ${e.message}`);
@@ -406,30 +450,16 @@ function main(argv: string[]): number {
   }
   if (!check) {
     writeFileSync(TABLE_PATH, text);
-    console.log(`extract-wire: wrote ${TABLE_PATH}`);
+    writeFileSync(TEST_TABLE_PATH, testText);
+    console.log(`extract-wire: wrote ${TABLE_PATH} and ${TEST_TABLE_PATH}`);
     return 0;
   }
-  let committed = '';
-  try {
-    committed = readFileSync(TABLE_PATH, 'utf8');
-  } catch {
-    console.error(`extract-wire: ${TABLE_PATH} is missing`);
-    return 1;
-  }
-  if (committed === text) {
+  // Both files are checked (no short-circuit) so every stale one is reported.
+  const tableOk = checkFile(TABLE_PATH, text);
+  const testOk = checkFile(TEST_TABLE_PATH, testText);
+  if (tableOk && testOk) {
     console.log('extract-wire: table matches the spec');
     return 0;
-  }
-  const a = committed.split('\n');
-  const b = text.split('\n');
-  const n = Math.max(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    if (a[i] !== b[i]) {
-      console.error(`extract-wire: table differs from the spec at line ${i + 1}:`);
-      console.error(`  committed: ${a[i] ?? '<end>'}`);
-      console.error(`  spec:      ${b[i] ?? '<end>'}`);
-      break;
-    }
   }
   return 1;
 }

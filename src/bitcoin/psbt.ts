@@ -6,6 +6,7 @@ import { compare, concat, equal, hex } from '../core/bytes.ts';
 import { assertNever, err, ok, type Result } from '../core/result.ts';
 import type { Sat } from '../core/units.ts';
 import { hash160, sha256 } from '../crypto/hash.ts';
+import { u32le } from './le.ts';
 import { isP2SH, isP2TR, isP2WPKH, isP2WSH, pushDataRaw } from './script.ts';
 import {
   ByteReader,
@@ -418,12 +419,6 @@ export function parsePsbtBase64(text: string): Result<Psbt, PsbtError> {
 
 function pair(type: number, keyData: Uint8Array, value: Uint8Array): { key: Uint8Array; value: Uint8Array } {
   return { key: concat(encodeCompactSize(type), keyData), value };
-}
-
-function u32le(n: number): Uint8Array {
-  const out = new Uint8Array(4);
-  new DataView(out.buffer).setUint32(0, n >>> 0, true);
-  return out;
 }
 
 function originBytes(o: KeyOrigin): Uint8Array {

@@ -3,6 +3,7 @@
 import { concat } from '../core/bytes.ts';
 import type { Sat } from '../core/units.ts';
 import { sha256, sha256d, taggedHash } from '../crypto/hash.ts';
+import { u32le, u64le } from './le.ts';
 import { OP, readOp } from './script.ts';
 import { encodeCompactSize, serializeOutput, type Transaction, type TxOut, varBytes } from './tx.ts';
 
@@ -11,18 +12,6 @@ export const SIGHASH_ALL = 0x01;
 export const SIGHASH_NONE = 0x02;
 export const SIGHASH_SINGLE = 0x03;
 export const SIGHASH_ANYONECANPAY = 0x80;
-
-function u32le(n: number): Uint8Array {
-  const out = new Uint8Array(4);
-  new DataView(out.buffer).setUint32(0, n >>> 0, true);
-  return out;
-}
-
-function u64le(n: bigint): Uint8Array {
-  const out = new Uint8Array(8);
-  new DataView(out.buffer).setBigUint64(0, BigInt.asUintN(64, n), true);
-  return out;
-}
 
 function outpointBytes(tx: Transaction, i: number): Uint8Array {
   const p = tx.inputs[i]!.prevout;

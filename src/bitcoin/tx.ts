@@ -2,6 +2,7 @@
 import { concat, hex } from '../core/bytes.ts';
 import type { Sat } from '../core/units.ts';
 import { sha256d } from '../crypto/hash.ts';
+import { u32le, u64le } from './le.ts';
 
 export interface OutPoint {
   /** 32 bytes in internal (serialization) order; display order is reversed. */
@@ -112,18 +113,6 @@ export class ByteReader {
   varBytes(): Uint8Array {
     return this.take(this.compactSize());
   }
-}
-
-function u32le(n: number): Uint8Array {
-  const out = new Uint8Array(4);
-  new DataView(out.buffer).setUint32(0, n >>> 0, true);
-  return out;
-}
-
-function u64le(n: bigint): Uint8Array {
-  const out = new Uint8Array(8);
-  new DataView(out.buffer).setBigUint64(0, BigInt.asUintN(64, n), true);
-  return out;
 }
 
 export function varBytes(b: Uint8Array): Uint8Array {

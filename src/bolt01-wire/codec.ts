@@ -49,11 +49,16 @@ const rawStreams = specTable.tlvStreams as unknown as Readonly<
   Record<string, { records: Readonly<Record<string, { type: number; fields: readonly FieldDef[] }>> }>
 >;
 
-function compileStream(name: string): StreamDef {
-  const raw = rawStreams[name]!;
+/** The records of one TLV stream as the table spells them: record name to wire type and fields. */
+export type StreamRecords = Readonly<
+  Record<string, { readonly type: number; readonly fields: readonly FieldDef[] }>
+>;
+
+/** Compiles a stream's records for the engine (also for streams that are not in the spec table). */
+export function compileStream(name: string, records: StreamRecords): StreamDef {
   const byType = new Map<bigint, RecordDef>();
   const byName = new Map<string, RecordDef>();
-  for (const [recName, r] of Object.entries(raw.records)) {
+  for (const [recName, r] of Object.entries(records)) {
     const def: RecordDef = { name: recName, type: BigInt(r.type), fields: r.fields };
     byType.set(def.type, def);
     byName.set(recName, def);
@@ -63,7 +68,7 @@ function compileStream(name: string): StreamDef {
 
 // Derived once from the constant table; never mutated afterwards.
 const STREAMS: ReadonlyMap<string, StreamDef> = new Map(
-  Object.keys(rawStreams).map((n) => [n, compileStream(n)] as const),
+  Object.entries(rawStreams).map(([n, raw]) => [n, compileStream(n, raw.records)] as const),
 );
 /** The extension of a message without a declared stream: BOLT 1's rules with no known records. */
 export const EMPTY_STREAM: StreamDef = { name: 'extension', byType: new Map(), byName: new Map() };

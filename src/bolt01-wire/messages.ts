@@ -2,12 +2,15 @@
 // TLV extension), BOLT 4 failure messages, standalone TLV streams and subtypes.
 import { err, type Result } from '../core/result.ts';
 import {
+  compileStream,
   EMPTY_STREAM,
   guard,
   Reader,
   readFields,
   readScalar,
   readStream,
+  type StreamDef,
+  type StreamRecords,
   streamDef,
   Writer,
   writeFields,
@@ -15,6 +18,7 @@ import {
   writeStream,
 } from './codec.ts';
 import { DecodeFail, type UnknownMessageAction, WireEncodeError, type WireError } from './errors.ts';
+import { FUNDAMENTAL_TYPES, type FundamentalType } from './fundamental.ts';
 import { specTable } from './spec-table.ts';
 import type {
   FailureMessage,
@@ -29,6 +33,8 @@ import type {
   WireMessage,
   WireMessageInput,
 } from './types.ts';
+
+export type { StreamDef, StreamRecords };
 
 type Obj = Record<string, unknown>;
 type MessageDef = {
@@ -222,9 +228,7 @@ export function decodeFailureMessage(bytes: Uint8Array): Result<FailureMessage, 
 export function encodeTlvStream<S extends StreamName>(name: S, value: TlvStreamValue<S>): Uint8Array {
   const stream = streamDef(name);
   if (!stream) throw new WireEncodeError(`unknown tlv stream ${String(name)}`);
-  const w = new Writer();
-  writeStream(w, stream, value as unknown as Obj, name);
-  return w.bytes();
+  return encodeTlvStreamWith(stream, value as unknown as Obj);
 }
 
 /** Decodes a whole buffer as one TLV stream, with every BOLT 1 rule (order, minimality, even/odd). */
@@ -234,7 +238,25 @@ export function decodeTlvStream<S extends StreamName>(
 ): Result<TlvStreamValue<S>, WireError> {
   const stream = streamDef(name);
   if (!stream) throw new WireEncodeError(`unknown tlv stream ${String(name)}`);
-  return guard(() => readStream(new Reader(bytes, 0, bytes.length), stream, name) as TlvStreamValue<S>);
+  return decodeTlvStreamWith(stream, bytes) as Result<TlvStreamValue<S>, WireError>;
+}
+
+/**
+ * A TLV stream that is not in the spec table (BOLT 1 Appendix B's test namespaces, a private extension),
+ * for encodeTlvStreamWith / decodeTlvStreamWith: the same engine and rules, untyped values.
+ */
+export function defineTlvStream(name: string, records: StreamRecords): StreamDef {
+  return compileStream(name, records);
+}
+
+export function encodeTlvStreamWith(stream: StreamDef, value: Readonly<Obj>): Uint8Array {
+  const w = new Writer();
+  writeStream(w, stream, value, stream.name);
+  return w.bytes();
+}
+
+export function decodeTlvStreamWith(stream: StreamDef, bytes: Uint8Array): Result<Obj, WireError> {
+  return guard(() => readStream(new Reader(bytes, 0, bytes.length), stream, stream.name));
 }
 
 export function encodeSubtype<S extends SubtypeName>(name: S, value: SubtypeValue<S>): Uint8Array {
@@ -262,29 +284,7 @@ export function decodeSubtype<S extends SubtypeName>(
 
 // ---- single fundamental values (BOLT 1 "Fundamental Types"; Appendix D signed integers) -------------------
 
-/** The fundamental types of BOLT 1 (plus `u8`), as the engine understands them. */
-export type FundamentalType =
-  | 'byte'
-  | 'u8'
-  | 's8'
-  | 'u16'
-  | 's16'
-  | 'u32'
-  | 's32'
-  | 'u64'
-  | 's64'
-  | 'tu16'
-  | 'tu32'
-  | 'tu64'
-  | 'bigsize'
-  | 'chain_hash'
-  | 'channel_id'
-  | 'sha256'
-  | 'signature'
-  | 'bip340sig'
-  | 'point'
-  | 'short_channel_id'
-  | 'sciddir_or_pubkey';
+export { FUNDAMENTAL_TYPES, type FundamentalType };
 
 export function encodeFundamental(type: FundamentalType, value: number | bigint | Uint8Array): Uint8Array {
   const w = new Writer();

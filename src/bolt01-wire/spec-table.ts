@@ -678,29 +678,6 @@ export const specTable = {
         remote_addr: { type: 3, fields: [{ name: 'data', type: 'byte', count: '...' }] },
       },
     },
-    n1: {
-      source: '01-messaging.md',
-      records: {
-        tlv1: { type: 1, fields: [{ name: 'amount_msat', type: 'tu64' }] },
-        tlv2: { type: 2, fields: [{ name: 'scid', type: 'short_channel_id' }] },
-        tlv3: {
-          type: 3,
-          fields: [
-            { name: 'node_id', type: 'point' },
-            { name: 'amount_msat_1', type: 'u64' },
-            { name: 'amount_msat_2', type: 'u64' },
-          ],
-        },
-        tlv4: { type: 254, fields: [{ name: 'cltv_delta', type: 'u16' }] },
-      },
-    },
-    n2: {
-      source: '01-messaging.md',
-      records: {
-        tlv1: { type: 0, fields: [{ name: 'amount_msat', type: 'tu64' }] },
-        tlv2: { type: 11, fields: [{ name: 'cltv_expiry', type: 'tu32' }] },
-      },
-    },
     tx_add_input_tlvs: {
       source: '02-peer-protocol.md',
       records: {

@@ -65,14 +65,15 @@ function finish(
   });
 }
 
+/** Two non-negative balances that add up to exactly the funding amount (no HTLC is left at closing). */
+function splitsFunding(a: Msat, b: Msat, fundingAmount: Sat): boolean {
+  return a >= 0n && b >= 0n && a + b === fundingAmount * 1000n;
+}
+
 /** The legacy closing transaction (no option_simple_close), as the signer with `dustLimit` builds it. */
 export function buildLegacyClosing(spec: LegacyClosingSpec): Result<Closing, ClosingError> {
   // After shutdown no HTLC is left: the two balances are the whole channel.
-  if (
-    spec.localBalance < 0n ||
-    spec.remoteBalance < 0n ||
-    spec.localBalance + spec.remoteBalance !== spec.fundingAmount * 1000n
-  )
+  if (!splitsFunding(spec.localBalance, spec.remoteBalance, spec.fundingAmount))
     return err({ kind: 'balance_mismatch' });
   // BOLT #3:
   //   - MUST round each output down to whole satoshis.
@@ -117,11 +118,7 @@ export interface SimpleClosingSpec {
 
 /** The option_simple_close closing transaction (closing_complete / closing_sig). */
 export function buildSimpleClosing(spec: SimpleClosingSpec): Result<Closing, ClosingError> {
-  if (
-    spec.closerBalance < 0n ||
-    spec.closeeBalance < 0n ||
-    spec.closerBalance + spec.closeeBalance !== spec.fundingAmount * 1000n
-  )
+  if (!splitsFunding(spec.closerBalance, spec.closeeBalance, spec.fundingAmount))
     return err({ kind: 'balance_mismatch' });
   const closerWho = spec.localIsCloser ? 'local' : 'remote';
   const closeeWho = spec.localIsCloser ? 'remote' : 'local';

@@ -311,26 +311,18 @@ export function buildCommitment(spec: CommitmentSpec): Result<Commitment, Commit
   //    * if `to_local` exists or there are untrimmed HTLCs, add a [`to_local_anchor` output](#to_local_anchor-and-to_remote_anchor-output-option_anchors)
   //    * if `to_remote` exists or there are untrimmed HTLCs, add a [`to_remote_anchor` output](#to_local_anchor-and-to_remote_anchor-output-option_anchors)
   if (hasAnchors(type)) {
-    if (hasToLocal || untrimmed.length > 0) {
-      const ws = anchorScript(keys.localFundingPubkey);
+    const anchor = (kind: 'local_anchor' | 'remote_anchor', fundingPubkey: Uint8Array) => {
+      const ws = anchorScript(fundingPubkey);
       drafts.push({
-        kind: { kind: 'local_anchor' },
+        kind: { kind },
         value: ANCHOR_OUTPUT_VALUE,
         script: p2wshOfScript(ws),
         witnessScript: ws,
         cltv: undefined,
       });
-    }
-    if (hasToRemote || untrimmed.length > 0) {
-      const ws = anchorScript(keys.remoteFundingPubkey);
-      drafts.push({
-        kind: { kind: 'remote_anchor' },
-        value: ANCHOR_OUTPUT_VALUE,
-        script: p2wshOfScript(ws),
-        witnessScript: ws,
-        cltv: undefined,
-      });
-    }
+    };
+    if (hasToLocal || untrimmed.length > 0) anchor('local_anchor', keys.localFundingPubkey);
+    if (hasToRemote || untrimmed.length > 0) anchor('remote_anchor', keys.remoteFundingPubkey);
   }
   // Identical HTLC outputs (same amount, hash and expiry) are interchangeable on chain; the id keeps
   // the order, and so the htlc_signatures order, deterministic.

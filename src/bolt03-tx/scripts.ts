@@ -1,7 +1,7 @@
 // BOLT 3 witness scripts: funding, to_local, to_remote (anchors), anchors, offered and received HTLCs,
 // and the second-stage HTLC output. Built with the shared script builder (minimal pushes).
 
-import { OP, p2wpkhOfKey, p2wshOfScript, script } from '../bitcoin/script.ts';
+import { OP, p2wpkhOfKey, p2wshOfScript, type ScriptItem, script } from '../bitcoin/script.ts';
 import { compare } from '../core/bytes.ts';
 import { ripemd160, sha256 } from '../crypto/hash.ts';
 import { type ChannelType, hasAnchors } from './fees.ts';
@@ -105,17 +105,24 @@ function needHash(paymentHash: Uint8Array): void {
   if (paymentHash.length !== 32) throw new RangeError('payment_hash must be 32 bytes');
 }
 
-/** Offered HTLC script (the commitment owner offered it); with anchors the success path has 1 CSV. */
-export function offeredHtlcScript(
+/**
+ * The frame both HTLC scripts share: the revocation branch, then a size test of the remote signature's
+ * companion element choosing between the two `branches` (each already holding the inner OP_ELSE), then
+ * the anchors' 1 CSV. Only `branches` differ between offered and received; it runs after the shared
+ * key and hash checks so errors surface in the same order as before.
+ */
+function htlcScript(
   type: ChannelType,
   revocationPubkey: Uint8Array,
   localHtlcPubkey: Uint8Array,
   remoteHtlcPubkey: Uint8Array,
   paymentHash: Uint8Array,
+  branches: () => readonly ScriptItem[],
 ): Uint8Array {
   needHash(paymentHash);
   need33(localHtlcPubkey, 'local_htlcpubkey');
   need33(remoteHtlcPubkey, 'remote_htlcpubkey');
+  const inner = branches();
   const csv = hasAnchors(type) ? [1n, OP.OP_CHECKSEQUENCEVERIFY, OP.OP_DROP] : [];
   return script(
     OP.OP_DUP,
@@ -130,6 +137,22 @@ export function offeredHtlcScript(
     OP.OP_SIZE,
     32n,
     OP.OP_EQUAL,
+    ...inner,
+    OP.OP_ENDIF,
+    ...csv,
+    OP.OP_ENDIF,
+  );
+}
+
+/** Offered HTLC script (the commitment owner offered it); with anchors the success path has 1 CSV. */
+export function offeredHtlcScript(
+  type: ChannelType,
+  revocationPubkey: Uint8Array,
+  localHtlcPubkey: Uint8Array,
+  remoteHtlcPubkey: Uint8Array,
+  paymentHash: Uint8Array,
+): Uint8Array {
+  return htlcScript(type, revocationPubkey, localHtlcPubkey, remoteHtlcPubkey, paymentHash, () => [
     OP.OP_NOTIF,
     OP.OP_DROP,
     2n,
@@ -142,10 +165,7 @@ export function offeredHtlcScript(
     ripemd160(paymentHash),
     OP.OP_EQUALVERIFY,
     OP.OP_CHECKSIG,
-    OP.OP_ENDIF,
-    ...csv,
-    OP.OP_ENDIF,
-  );
+  ]);
 }
 
 /** Received HTLC script (the commitment owner received it); with anchors the timeout path has 1 CSV. */
@@ -157,43 +177,26 @@ export function receivedHtlcScript(
   paymentHash: Uint8Array,
   cltvExpiry: number,
 ): Uint8Array {
-  needHash(paymentHash);
-  need33(localHtlcPubkey, 'local_htlcpubkey');
-  need33(remoteHtlcPubkey, 'remote_htlcpubkey');
-  if (!Number.isInteger(cltvExpiry) || cltvExpiry < 0 || cltvExpiry > 0xffff_ffff) {
-    throw new RangeError(`cltv_expiry out of range: ${cltvExpiry}`);
-  }
-  const csv = hasAnchors(type) ? [1n, OP.OP_CHECKSEQUENCEVERIFY, OP.OP_DROP] : [];
-  return script(
-    OP.OP_DUP,
-    OP.OP_HASH160,
-    revocationHash(revocationPubkey),
-    OP.OP_EQUAL,
-    OP.OP_IF,
-    OP.OP_CHECKSIG,
-    OP.OP_ELSE,
-    remoteHtlcPubkey,
-    OP.OP_SWAP,
-    OP.OP_SIZE,
-    32n,
-    OP.OP_EQUAL,
-    OP.OP_IF,
-    OP.OP_HASH160,
-    ripemd160(paymentHash),
-    OP.OP_EQUALVERIFY,
-    2n,
-    OP.OP_SWAP,
-    localHtlcPubkey,
-    2n,
-    OP.OP_CHECKMULTISIG,
-    OP.OP_ELSE,
-    OP.OP_DROP,
-    BigInt(cltvExpiry),
-    OP.OP_CHECKLOCKTIMEVERIFY,
-    OP.OP_DROP,
-    OP.OP_CHECKSIG,
-    OP.OP_ENDIF,
-    ...csv,
-    OP.OP_ENDIF,
-  );
+  return htlcScript(type, revocationPubkey, localHtlcPubkey, remoteHtlcPubkey, paymentHash, () => {
+    if (!Number.isInteger(cltvExpiry) || cltvExpiry < 0 || cltvExpiry > 0xffff_ffff) {
+      throw new RangeError(`cltv_expiry out of range: ${cltvExpiry}`);
+    }
+    return [
+      OP.OP_IF,
+      OP.OP_HASH160,
+      ripemd160(paymentHash),
+      OP.OP_EQUALVERIFY,
+      2n,
+      OP.OP_SWAP,
+      localHtlcPubkey,
+      2n,
+      OP.OP_CHECKMULTISIG,
+      OP.OP_ELSE,
+      OP.OP_DROP,
+      BigInt(cltvExpiry),
+      OP.OP_CHECKLOCKTIMEVERIFY,
+      OP.OP_DROP,
+      OP.OP_CHECKSIG,
+    ];
+  });
 }

@@ -20,9 +20,8 @@ import {
   privkeyTweakMul,
   pubkeyTweakMul,
   publicKeyOf,
-  sha256,
 } from '../crypto/index.ts';
-import { type EcdhFn, generateKey } from './keys.ts';
+import { blindingFactor, type EcdhFn, generateKey } from './keys.ts';
 import type { ShortChannelId } from './payload.ts';
 import { blindedNodeIdTweak } from './sphinx.ts';
 
@@ -149,7 +148,7 @@ export function decryptRecipientDataRaw(rho: Uint8Array, ciphertext: Uint8Array)
 // BOLT #4:
 //     - $`E_{i+1} = SHA256(E_i || ss_i) * E_i`$ (`path_key`. NB: $`N_i`$ MUST NOT learn $`e_i`$)
 export function nextPathKey(pathKey: Uint8Array, sharedSecret: Uint8Array): Uint8Array {
-  return pubkeyTweakMul(pathKey, sha256(pathKey, sharedSecret));
+  return pubkeyTweakMul(pathKey, blindingFactor(pathKey, sharedSecret));
 }
 
 export interface BlindedHop {
@@ -210,7 +209,7 @@ export function createBlindedPath(options: CreateBlindedPathOptions): {
     });
     // BOLT #4:
     //     - $`e_{i+1} = SHA256(E_i || ss_i) * e_i`$ (ephemeral private path key, only known by $`N_r`$)
-    e = privkeyTweakMul(e, sha256(E_i, ss));
+    e = privkeyTweakMul(e, blindingFactor(E_i, ss));
   }
   return {
     path: { firstNodeId: hops[0]!.nodeId, firstPathKey: publicKeyOf(sessionKey), hops: out },

@@ -14,6 +14,7 @@ import {
   failureFlags,
   type WireError,
 } from '../bolt01-wire/index.ts';
+import { concat, u16be } from '../core/bytes.ts';
 import { assertNever, err, ok, type Result } from '../core/result.ts';
 import type { PeelError } from './sphinx.ts';
 
@@ -50,13 +51,7 @@ export function failureCode(f: FailureInput): number {
 
 /** `failuremsg`: a 2-byte failure_code, its data, then the optional TLV stream. */
 export function encodeFailure(f: FailureInput): Uint8Array {
-  if (f.failure === 'unknown') {
-    const out = new Uint8Array(2 + f.data.length);
-    out[0] = f.code >> 8;
-    out[1] = f.code & 0xff;
-    out.set(f.data, 2);
-    return out;
-  }
+  if (f.failure === 'unknown') return concat(u16be(f.code), f.data);
   return encodeWireFailure(f);
 }
 

@@ -9,8 +9,8 @@ import { sha256 } from '../crypto/index.ts';
 import type { EncryptedData } from './blinding.ts';
 import { failureForPeelError } from './failure.ts';
 import type { EcdhFn } from './keys.ts';
-import { decodeHopPayload, type HopPayload, interpretHopPayload, type ShortChannelId } from './payload.ts';
-import { type IncomingHtlc, processBlindedHop } from './relay.ts';
+import { decodeHopPayload, type HopPayload, interpretHopPayload } from './payload.ts';
+import { type IncomingHtlc, type NextHop, processBlindedHop } from './relay.ts';
 import { peelOnion } from './sphinx.ts';
 
 export interface IncomingOnion extends IncomingHtlc {
@@ -23,9 +23,7 @@ export interface IncomingOnion extends IncomingHtlc {
 export type OnionVerdict =
   | {
       readonly type: 'forward';
-      readonly next:
-        | { readonly type: 'short_channel_id'; readonly shortChannelId: ShortChannelId }
-        | { readonly type: 'node_id'; readonly nodeId: Uint8Array };
+      readonly next: NextHop;
       readonly amtToForward: Msat;
       readonly outgoingCltvValue: number;
       readonly nextOnion: Uint8Array;

@@ -12,12 +12,15 @@ export interface IncomingHtlc {
   readonly cltvExpiry: number;
 }
 
+/** Where a forwarded HTLC goes: a channel, or (inside a blinded path) a node to pick a channel to. */
+export type NextHop =
+  | { readonly type: 'short_channel_id'; readonly shortChannelId: ShortChannelId }
+  | { readonly type: 'node_id'; readonly nodeId: Uint8Array };
+
 export type BlindedRelayDecision =
   | {
       readonly type: 'forward';
-      readonly next:
-        | { readonly type: 'short_channel_id'; readonly shortChannelId: ShortChannelId }
-        | { readonly type: 'node_id'; readonly nodeId: Uint8Array };
+      readonly next: NextHop;
       readonly amtToForward: Msat;
       readonly outgoingCltvValue: number;
       /** Goes in the outgoing update_add_htlc's `path_key`. */

@@ -4,22 +4,38 @@
 /** The bech32 alphabet: index = word value. Tag letters are read from it too. */
 export const BECH32_ALPHABET = 'qpzry9x8gf2tvdw0s3jn54khce6mua7l';
 
-/** Bytes to words, zero-padding the last word (a writer's "MUST pad field data to a multiple of 5 bits"). */
-export function bytesToWords(bytes: Uint8Array): Uint8Array {
-  const out = new Uint8Array(Math.ceil((bytes.length * 8) / 5));
+/**
+ * Regroups a big-endian bit string from `from`-bit units into `to`-bit units (5 <-> 8). With `pad`, a
+ * last partial unit is zero-filled on the right; either way the unused trailing bits are returned so a
+ * strict reader can check them.
+ */
+function regroup(
+  input: Uint8Array,
+  from: number,
+  to: number,
+  pad: boolean,
+): { out: Uint8Array; rest: number; restBits: number } {
+  const totalBits = input.length * from;
+  const out = new Uint8Array(pad ? Math.ceil(totalBits / to) : Math.floor(totalBits / to));
+  const mask = (1 << to) - 1;
   let acc = 0;
   let bits = 0;
   let j = 0;
-  for (const b of bytes) {
-    acc = ((acc << 8) | b) & 0xfff;
-    bits += 8;
-    while (bits >= 5) {
-      bits -= 5;
-      out[j++] = (acc >>> bits) & 31;
+  for (const v of input) {
+    acc = ((acc << from) | v) & 0xfff;
+    bits += from;
+    while (bits >= to) {
+      bits -= to;
+      out[j++] = (acc >>> bits) & mask;
     }
   }
-  if (bits > 0) out[j] = (acc << (5 - bits)) & 31;
-  return out;
+  if (pad && bits > 0) out[j] = (acc << (to - bits)) & mask;
+  return { out, rest: acc & ((1 << bits) - 1), restBits: bits };
+}
+
+/** Bytes to words, zero-padding the last word (a writer's "MUST pad field data to a multiple of 5 bits"). */
+export function bytesToWords(bytes: Uint8Array): Uint8Array {
+  return regroup(bytes, 8, 5, true).out;
 }
 
 /**
@@ -27,20 +43,7 @@ export function bytesToWords(bytes: Uint8Array): Uint8Array {
  * is formed ("with 0 bits appended to pad to a byte boundary").
  */
 export function wordsToBytesPadded(words: Uint8Array): Uint8Array {
-  const out = new Uint8Array(Math.ceil((words.length * 5) / 8));
-  let acc = 0;
-  let bits = 0;
-  let j = 0;
-  for (const w of words) {
-    acc = ((acc << 5) | w) & 0xfff;
-    bits += 5;
-    if (bits >= 8) {
-      bits -= 8;
-      out[j++] = (acc >>> bits) & 0xff;
-    }
-  }
-  if (bits > 0) out[j] = (acc << (8 - bits)) & 0xff;
-  return out;
+  return regroup(words, 5, 8, true).out;
 }
 
 /**
@@ -48,23 +51,9 @@ export function wordsToBytesPadded(words: Uint8Array): Uint8Array {
  * the writer's padding and must be zero and shorter than one word. Returns undefined otherwise.
  */
 export function wordsToBytesStrict(words: Uint8Array): Uint8Array | undefined {
-  const totalBits = words.length * 5;
-  const padBits = totalBits % 8;
-  if (padBits >= 5) return undefined; // a whole word of padding: not what a writer produces
-  const out = new Uint8Array(Math.floor(totalBits / 8));
-  let acc = 0;
-  let bits = 0;
-  let j = 0;
-  for (const w of words) {
-    acc = ((acc << 5) | w) & 0xfff;
-    bits += 5;
-    if (bits >= 8) {
-      bits -= 8;
-      out[j++] = (acc >>> bits) & 0xff;
-    }
-  }
-  if (bits > 0 && (acc & ((1 << bits) - 1)) !== 0) return undefined;
-  return out;
+  if ((words.length * 5) % 8 >= 5) return undefined; // a whole word of padding: not what a writer produces
+  const r = regroup(words, 5, 8, false);
+  return r.rest === 0 ? r.out : undefined;
 }
 
 /** Big-endian unsigned value of a word string. */

@@ -31,7 +31,11 @@ export class RpcClient {
       });
       socket.on('data', (chunk: string) => {
         for (const text of splitter.push(chunk)) {
-          const msg = JSON.parse(text) as { id: number; result?: unknown; error?: { code: number; message: string; data?: unknown } };
+          const msg = JSON.parse(text) as {
+            id: number;
+            result?: unknown;
+            error?: { code: number; message: string; data?: unknown };
+          };
           const waiter = this.pending.get(msg.id);
           if (!waiter) continue;
           this.pending.delete(msg.id);
@@ -42,7 +46,8 @@ export class RpcClient {
       const fail = (e: Error) => {
         this.socket = null;
         reject(e);
-        for (const w of this.pending.values()) w.reject(new Error(`connection to ${this.path} lost: ${e.message}`));
+        for (const w of this.pending.values())
+          w.reject(new Error(`connection to ${this.path} lost: ${e.message}`));
         this.pending.clear();
       };
       socket.on('error', fail);

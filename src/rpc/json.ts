@@ -3,7 +3,8 @@
 export function stringifyJson(value: unknown, indent?: number): string {
   const text = JSON.stringify(
     value,
-    (_k, v) => (typeof v === 'bigint' ? (v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : `${v}#bigint`) : v),
+    (_k, v) =>
+      typeof v === 'bigint' ? (v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : `${v}#bigint`) : v,
     indent,
   );
   // Values above 2^53 stay exact: emit the digits unquoted.
@@ -35,7 +36,8 @@ export class JsonStreamSplitter {
         continue;
       }
       if (this.depth === 0 && /\s/.test(ch)) continue;
-      if (this.depth === 0 && ch !== '{' && ch !== '[') throw new SyntaxError(`unexpected '${ch}' between requests`);
+      if (this.depth === 0 && ch !== '{' && ch !== '[')
+        throw new SyntaxError(`unexpected '${ch}' between requests`);
       if (ch === '"') this.inString = true;
       else if (ch === '{' || ch === '[') {
         if (this.depth === 0) this.start = i;

@@ -1,6 +1,6 @@
 // Schema-first method table: every method declares its parameters, so the server can map positional
 // params (lightning-cli style) and validate types before a handler runs.
-import { RpcError, invalidParams } from './errors.ts';
+import { invalidParams, RpcError } from './errors.ts';
 
 export type ParamType = 'string' | 'integer' | 'boolean' | 'msat' | 'any' | 'array' | 'object';
 
@@ -37,10 +37,12 @@ export function parseMsat(value: unknown, name: string): bigint {
       if (unit === 'msat') return BigInt(m[1]!);
       if (unit === 'sat') return BigInt(m[1]!) * 1000n;
       const [whole, frac = ''] = m[1]!.split('.');
-      return BigInt(whole!) * 100_000_000_000n + BigInt((frac + '00000000000').slice(0, 11));
+      return BigInt(whole!) * 100_000_000_000n + BigInt(`${frac}00000000000`.slice(0, 11));
     }
   }
-  throw invalidParams(`${name}: expected an amount such as 1000, "1000msat", "5sat" or "0.001btc", got ${JSON.stringify(value)}`);
+  throw invalidParams(
+    `${name}: expected an amount such as 1000, "1000msat", "5sat" or "0.001btc", got ${JSON.stringify(value)}`,
+  );
 }
 
 function checkType(spec: ParamSpec, value: unknown): unknown {
@@ -50,7 +52,8 @@ function checkType(spec: ParamSpec, value: unknown): unknown {
       return value;
     case 'integer': {
       const n = typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value;
-      if (typeof n !== 'number' || !Number.isSafeInteger(n)) throw invalidParams(`${spec.name}: expected an integer`);
+      if (typeof n !== 'number' || !Number.isSafeInteger(n))
+        throw invalidParams(`${spec.name}: expected an integer`);
       return n;
     }
     case 'boolean':
@@ -79,7 +82,9 @@ export function bindParams(method: MethodSpec, raw: unknown): Params {
   if (raw === undefined || raw === null) raw = {};
   if (Array.isArray(raw)) {
     if (raw.length > method.params.length) {
-      throw invalidParams(`${method.name} takes at most ${method.params.length} parameters, got ${raw.length}`);
+      throw invalidParams(
+        `${method.name} takes at most ${method.params.length} parameters, got ${raw.length}`,
+      );
     }
     raw.forEach((v, i) => {
       if (v !== null && v !== undefined) out[method.params[i]!.name] = v;

@@ -1,8 +1,9 @@
 // JSON-RPC 2.0 on a unix socket, as Core Lightning's `lightning-rpc`: requests are JSON objects streamed
 // back to back; each response is a JSON object followed by a blank line.
-import { createServer, type Server, type Socket } from 'node:net';
+
 import { chmodSync, existsSync, unlinkSync } from 'node:fs';
-import { RpcError, RPC_INTERNAL_ERROR, RPC_INVALID_REQUEST, RPC_PARSE_ERROR } from './errors.ts';
+import { createServer, type Server, type Socket } from 'node:net';
+import { RPC_INTERNAL_ERROR, RPC_INVALID_REQUEST, RPC_PARSE_ERROR, RpcError } from './errors.ts';
 import { JsonStreamSplitter, stringifyJson } from './json.ts';
 import { callMethod, type MethodTable } from './methods.ts';
 
@@ -32,7 +33,9 @@ export async function handleRequestText(table: MethodTable, text: string, log: R
   }
   const id: Id = req && (typeof req.id === 'string' || typeof req.id === 'number') ? req.id : null;
   if (!req || typeof req !== 'object' || typeof req.method !== 'string') {
-    return response(id, { error: new RpcError(RPC_INVALID_REQUEST, 'Invalid request: expected {"method": ...}') });
+    return response(id, {
+      error: new RpcError(RPC_INVALID_REQUEST, 'Invalid request: expected {"method": ...}'),
+    });
   }
   try {
     const result = await callMethod(table, req.method, req.params);
@@ -41,7 +44,9 @@ export async function handleRequestText(table: MethodTable, text: string, log: R
   } catch (e) {
     if (e instanceof RpcError) return response(id, { error: e });
     log.warn({ method: req.method, err: (e as Error).stack }, 'rpc handler failed');
-    return response(id, { error: new RpcError(RPC_INTERNAL_ERROR, `internal error: ${(e as Error).message}`) });
+    return response(id, {
+      error: new RpcError(RPC_INTERNAL_ERROR, `internal error: ${(e as Error).message}`),
+    });
   }
 }
 
@@ -58,7 +63,9 @@ export async function startRpcServer(path: string, table: MethodTable, log: RpcL
       try {
         texts = splitter.push(chunk);
       } catch (e) {
-        socket.end(response(null, { error: new RpcError(RPC_PARSE_ERROR, `Parse error: ${(e as Error).message}`) }));
+        socket.end(
+          response(null, { error: new RpcError(RPC_PARSE_ERROR, `Parse error: ${(e as Error).message}`) }),
+        );
         return;
       }
       for (const text of texts) {

@@ -7,7 +7,10 @@ type Db = Database.Database;
 
 /** Migration N brings the schema from version N-1 to N. Append only; never edit a released one. */
 export const MIGRATIONS: readonly ((db: Db) => void)[] = [
-  (db) => db.exec('CREATE TABLE records (ns TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, PRIMARY KEY (ns, key)) WITHOUT ROWID'),
+  (db) =>
+    db.exec(
+      'CREATE TABLE records (ns TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, PRIMARY KEY (ns, key)) WITHOUT ROWID',
+    ),
 ];
 
 export function schemaVersion(db: Db): number {
@@ -17,7 +20,9 @@ export function schemaVersion(db: Db): number {
 export function migrate(db: Db, migrations = MIGRATIONS): void {
   const from = schemaVersion(db);
   if (from > migrations.length) {
-    throw new Error(`database schema version ${from} is newer than this shandian knows (${migrations.length}); upgrade shandian`);
+    throw new Error(
+      `database schema version ${from} is newer than this shandian knows (${migrations.length}); upgrade shandian`,
+    );
   }
   for (let v = from; v < migrations.length; v++) {
     db.transaction(() => {
@@ -32,9 +37,15 @@ export function openSqliteStore(path: string): Store {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   migrate(db);
-  const get = db.prepare<[string, string], { value: Buffer }>('SELECT value FROM records WHERE ns = ? AND key = ?');
-  const list = db.prepare<[string], { key: string; value: Buffer }>('SELECT key, value FROM records WHERE ns = ? ORDER BY key');
-  const upsert = db.prepare('INSERT INTO records (ns, key, value) VALUES (?, ?, ?) ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value');
+  const get = db.prepare<[string, string], { value: Buffer }>(
+    'SELECT value FROM records WHERE ns = ? AND key = ?',
+  );
+  const list = db.prepare<[string], { key: string; value: Buffer }>(
+    'SELECT key, value FROM records WHERE ns = ? ORDER BY key',
+  );
+  const upsert = db.prepare(
+    'INSERT INTO records (ns, key, value) VALUES (?, ?, ?) ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value',
+  );
   const remove = db.prepare('DELETE FROM records WHERE ns = ? AND key = ?');
   const apply = db.transaction((ops: readonly StoreOp[]) => {
     for (const op of ops) {

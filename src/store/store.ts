@@ -19,7 +19,9 @@ export const del = (ns: string, key: string): StoreOp => ({ kind: 'delete', ns, 
 
 /** JSON records with a version and room for fields a newer version adds (the extensible tail). */
 export function encodeRecord(version: number, body: object): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify({ v: version, ...body }, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v)));
+  return new TextEncoder().encode(
+    JSON.stringify({ v: version, ...body }, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v)),
+  );
 }
 
 export function decodeRecord<T>(bytes: Uint8Array): { v: number } & T {

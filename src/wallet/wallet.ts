@@ -426,17 +426,7 @@ export class Wallet {
         return err({ kind: 'conflicts-with-confirmed', txid: id, confirmedTxid: o.txid });
     }
     const replaced = this.evictConflicts(tx, id);
-    this.putTx({
-      txid: id,
-      tx,
-      height: null,
-      blockHash: null,
-      txIndex: null,
-      seq: this.seq++,
-      coinbase: false,
-      origin,
-    });
-    this.noteUsed(tx);
+    this.trackUnconfirmed(id, tx, origin);
     return ok({ relevant: true, replaced });
   }
 
@@ -596,6 +586,12 @@ export class Wallet {
   replaceTx(oldTxid: string, tx: Transaction, origin: TxOrigin): string {
     this.removeTx(oldTxid);
     const id = txidHex(tx);
+    this.trackUnconfirmed(id, tx, origin);
+    return id;
+  }
+
+  /** Starts tracking an unconfirmed transaction of ours and marks the addresses it uses. */
+  private trackUnconfirmed(id: string, tx: Transaction, origin: TxOrigin): void {
     this.putTx({
       txid: id,
       tx,
@@ -607,7 +603,6 @@ export class Wallet {
       origin,
     });
     this.noteUsed(tx);
-    return id;
   }
 
   // ------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import {
   encodeFundamental,
   encodeSubtype,
   encodeTlvStream,
+  FUNDAMENTAL_TYPES,
   type FundamentalType,
   STREAM_NAMES,
   SUBTYPE_NAMES,
@@ -47,29 +48,7 @@ test(`fuzz decodeSubtype: ${ITERATIONS} inputs over ${SUBTYPE_NAMES.length} subt
 });
 
 test(`fuzz decodeFundamental: ${ITERATIONS} inputs over every fundamental type (seed ${SEED})`, (t) => {
-  const types: FundamentalType[] = [
-    'byte',
-    'u8',
-    's8',
-    'u16',
-    's16',
-    'u32',
-    's32',
-    'u64',
-    's64',
-    'tu16',
-    'tu32',
-    'tu64',
-    'bigsize',
-    'chain_hash',
-    'channel_id',
-    'sha256',
-    'signature',
-    'bip340sig',
-    'point',
-    'short_channel_id',
-    'sciddir_or_pubkey',
-  ];
+  const types: readonly FundamentalType[] = FUNDAMENTAL_TYPES;
   const targets: Target[] = types.map((type) => ({
     name: type,
     prefix: none,

@@ -7,10 +7,12 @@ import {
   decodeFailureMessage,
   decodeMessage,
   decodeTlvStream,
+  defineTlvStream,
   describeWireError,
   encodeFailureMessage,
   encodeMessage,
   encodeTlvStream,
+  encodeTlvStreamWith,
   errorText,
   failureFlags,
   isMessage,
@@ -39,6 +41,7 @@ import { defaultInitFeatures } from '../../src/bolt09-features/index.ts';
 import { fromHex, hex } from '../../src/core/bytes.ts';
 import { msat } from '../../src/core/units.ts';
 import { readBolt, repoRoot } from '../../src/testing/spec.ts';
+import { appendixStreams } from './appendix-table.ts';
 
 function decodeOk(bytes: Uint8Array): WireMessage {
   const r = decodeMessage(bytes);
@@ -274,14 +277,18 @@ test('every `BOLT #n:` comment in our code quotes the spec exactly (whitespace a
 });
 
 test('encoder refuses invalid points (encodings always decode)', () => {
+  // BOLT 1 Appendix B's n1 (from the test table): tlv3 carries a point.
+  const n1 = defineTlvStream('n1', appendixStreams.n1.records);
   const notOnCurve = fromHex(`02${'00'.repeat(32)}`);
   assert.throws(
-    () => encodeTlvStream('n1', { tlv3: { node_id: notOnCurve, amount_msat_1: 1n, amount_msat_2: 2n } }),
+    () => encodeTlvStreamWith(n1, { tlv3: { node_id: notOnCurve, amount_msat_1: 1n, amount_msat_2: 2n } }),
     WireEncodeError,
   );
   assert.throws(
     () =>
-      encodeTlvStream('n1', { tlv3: { node_id: new Uint8Array(33), amount_msat_1: 1n, amount_msat_2: 2n } }),
+      encodeTlvStreamWith(n1, {
+        tlv3: { node_id: new Uint8Array(33), amount_msat_1: 1n, amount_msat_2: 2n },
+      }),
     WireEncodeError,
   );
   const long = errorText({ data: new Uint8Array(65000).fill(0x41) });

@@ -7,7 +7,15 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { specTable } from '../../src/bolt01-wire/index.ts';
 import { repoRoot } from '../../src/testing/spec.ts';
-import { BOLTS_DIR, extract, render, TABLE_PATH } from '../../tools/extract-wire.ts';
+import {
+  BOLTS_DIR,
+  extract,
+  render,
+  renderTestTable,
+  TABLE_PATH,
+  TEST_TABLE_PATH,
+} from '../../tools/extract-wire.ts';
+import { appendixStreams } from './appendix-table.ts';
 
 test('tools/extract-wire.ts --check passes on the committed table', () => {
   const run = spawnSync(process.execPath, ['--import', 'tsx', 'tools/extract-wire.ts', '--check'], {
@@ -28,8 +36,28 @@ test('the check notices a spec change', () => {
     assert.notEqual(changed, text);
     writeFileSync(file, changed);
     assert.notEqual(render(extract(dir)), readFileSync(TABLE_PATH, 'utf8'));
-    // And the unchanged spec renders to the committed file byte for byte.
-    assert.equal(render(extract(BOLTS_DIR)), readFileSync(TABLE_PATH, 'utf8'));
+    // And the unchanged spec renders to the committed files byte for byte.
+    const x = extract(BOLTS_DIR);
+    assert.equal(render(x), readFileSync(TABLE_PATH, 'utf8'));
+    assert.equal(renderTestTable(x), readFileSync(TEST_TABLE_PATH, 'utf8'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the check notices a change to a test-only appendix stream', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wire-spec-'));
+  try {
+    cpSync(BOLTS_DIR, dir, { recursive: true });
+    const file = join(dir, '01-messaging.md');
+    const text = readFileSync(file, 'utf8');
+    const changed = text.replace('[`u16`:`cltv_delta`]', '[`u32`:`cltv_delta`]');
+    assert.notEqual(changed, text);
+    writeFileSync(file, changed);
+    const x = extract(dir);
+    assert.notEqual(renderTestTable(x), readFileSync(TEST_TABLE_PATH, 'utf8'));
+    // The production table does not depend on the appendix at all.
+    assert.equal(render(x), readFileSync(TABLE_PATH, 'utf8'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -56,6 +84,19 @@ test('every numbered message header in BOLT 1/2/4/7 is in the table', () => {
     }
   }
   assert.ok(seen >= 70, `only ${seen} headers seen`);
+});
+
+test("BOLT 1 Appendix B's test namespaces are in the test table only, never in the production table", () => {
+  const x = extract(BOLTS_DIR);
+  assert.deepEqual(
+    x.testStreams.map((s) => s.name),
+    ['n1', 'n2'],
+  );
+  for (const name of ['n1', 'n2']) {
+    assert.equal(name in specTable.tlvStreams, false, `${name} leaked into the production table`);
+    assert.equal(name in appendixStreams, true, `${name} missing from the test table`);
+  }
+  assert.ok(Object.keys(specTable.tlvStreams).length >= 10);
 });
 
 test('table shape: known sizes of well-known messages and failure codes', () => {

@@ -15,7 +15,6 @@ import { fundingAmount, fundingOutpoint, keys, local, obscurer, remote } from '.
 
 const PYTHON = '/usr/bin/python3';
 const script = fileURLToPath(new URL('./electrum_commitment.py', import.meta.url));
-const haveElectrum = spawnSync(PYTHON, ['-c', 'import electrum.lnutil'], { stdio: 'ignore' }).status === 0;
 
 const caseArb = fc
   .record({

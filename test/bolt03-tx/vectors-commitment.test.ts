@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { p2pkh, p2wpkhOfKey, script } from '../../src/bitcoin/script.ts';
 import { legacySighash, SIGHASH_ALL } from '../../src/bitcoin/sighash.ts';
 import { parseTx, serializeTx, type Transaction, txidHex } from '../../src/bitcoin/tx.ts';
-import { compareOutputs } from '../../src/bolt03-tx/commitment.ts';
+import { type Commitment, compareOutputs } from '../../src/bolt03-tx/commitment.ts';
 import { buildHtlcTxs, SIGHASH_SINGLE_ANYONECANPAY } from '../../src/bolt03-tx/htlc.ts';
 import { derivePrivkey, derivePubkey, deriveRevocationPubkey } from '../../src/bolt03-tx/keys.ts';
 import { fundingOutputScript, fundingScript } from '../../src/bolt03-tx/scripts.ts';
@@ -99,6 +99,13 @@ test('Appendix C: derived keys match the listed ones', () => {
 
 const der = (compact: Uint8Array): string => hex(signatureToDer(compact));
 
+/** Both sides' signatures on a commitment's funding input. */
+function signBoth(c: Commitment): { localSig: Uint8Array; remoteSig: Uint8Array } {
+  const sign = (privkey: Uint8Array) =>
+    signCommitment(c, local.fundingPubkey, remote.fundingPubkey, fundingAmount, privkey);
+  return { localSig: sign(localFundingPrivkey), remoteSig: sign(remoteFundingPrivkey) };
+}
+
 for (const v of C.cases) {
   test(`Appendix C: ${v.name}`, () => {
     const set = htlcSetFor(v.toLocalMsat, v.toRemoteMsat, true);
@@ -117,20 +124,7 @@ for (const v of C.cases) {
     assert.equal(c.htlcOutputs.length, v.numHtlcs);
     assert.equal(c.funderShortfall > 0n, v.name === 'commitment tx with fee greater than funder amount');
 
-    const localSig = signCommitment(
-      c,
-      local.fundingPubkey,
-      remote.fundingPubkey,
-      fundingAmount,
-      localFundingPrivkey,
-    );
-    const remoteSig = signCommitment(
-      c,
-      local.fundingPubkey,
-      remote.fundingPubkey,
-      fundingAmount,
-      remoteFundingPrivkey,
-    );
+    const { localSig, remoteSig } = signBoth(c);
     assert.equal(der(remoteSig), hex(v.remoteSig), 'remote_signature');
     assert.equal(der(localSig), hex(v.localSig), 'local_signature');
     assert.ok(
@@ -186,20 +180,7 @@ for (const v of F) {
       set.map(toCommitmentHtlc),
     );
     const c = mustBuild(spec);
-    const localSig = signCommitment(
-      c,
-      local.fundingPubkey,
-      remote.fundingPubkey,
-      fundingAmount,
-      localFundingPrivkey,
-    );
-    const remoteSig = signCommitment(
-      c,
-      local.fundingPubkey,
-      remote.fundingPubkey,
-      fundingAmount,
-      remoteFundingPrivkey,
-    );
+    const { localSig, remoteSig } = signBoth(c);
     assert.equal(der(remoteSig), v.RemoteSigHex, 'RemoteSigHex');
     const signed = signedFundingSpend(c.tx, local.fundingPubkey, localSig, remote.fundingPubkey, remoteSig);
     assert.equal(hex(serializeTx(signed)), v.ExpectedCommitmentTxHex);

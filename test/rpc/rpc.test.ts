@@ -1,16 +1,16 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { connect } from 'node:net';
-import { JsonStreamSplitter, stringifyJson } from '../../src/rpc/json.ts';
-import { bindParams, methodTable, parseMsat, type MethodSpec } from '../../src/rpc/methods.ts';
-import { startRpcServer } from '../../src/rpc/server.ts';
-import { RpcCallError, RpcClient } from '../../src/rpc/client.ts';
-import { RpcError } from '../../src/rpc/errors.ts';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
 import { cliParams } from '../../src/cli/main.ts';
 import { memoryLogger } from '../../src/node/logger.ts';
+import { type RpcCallError, RpcClient } from '../../src/rpc/client.ts';
+import { RpcError } from '../../src/rpc/errors.ts';
+import { JsonStreamSplitter, stringifyJson } from '../../src/rpc/json.ts';
+import { bindParams, type MethodSpec, methodTable, parseMsat } from '../../src/rpc/methods.ts';
+import { startRpcServer } from '../../src/rpc/server.ts';
 
 const echo: MethodSpec = {
   name: 'echo',
@@ -82,8 +82,14 @@ test('unix socket server: calls, errors, malformed input, and the socket is 0600
     assert.equal(statSync(path).mode & 0o777, 0o600);
     const client = new RpcClient(path);
     assert.deepEqual(await client.call('echo', ['x', 2]), { text: 'x', count: 2 });
-    await assert.rejects(client.call('fail'), (e: RpcCallError) => e.code === 402 && e.message === 'peer went away');
-    await assert.rejects(client.call('crash'), (e: RpcCallError) => e.code === -32603 && /boom/.test(e.message));
+    await assert.rejects(
+      client.call('fail'),
+      (e: RpcCallError) => e.code === 402 && e.message === 'peer went away',
+    );
+    await assert.rejects(
+      client.call('crash'),
+      (e: RpcCallError) => e.code === -32603 && /boom/.test(e.message),
+    );
     await assert.rejects(client.call('nope'), (e: RpcCallError) => e.code === -32601);
     await assert.rejects(client.call('echo', [1]), (e: RpcCallError) => e.code === -32602);
     // Garbage gets a parse error and the connection closes; the server keeps serving others.
