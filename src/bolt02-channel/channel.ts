@@ -76,7 +76,7 @@ function onMessage(state: ChannelState, m: WireMessage, ctx: ChannelContext): Tr
   if (m.type === 'error') {
     const message = new TextDecoder().decode(m.data);
     if (state.phase === 'closing' || state.phase === 'closed') return same(state);
-    // BOLT #1: upon receiving `error` the channel is failed; we publish our commitment.
+    // An error from the peer fails the channel: we publish our commitment.
     const t = failChannel(state, message, ctx, { kind: 'remote_error', message });
     // Do not answer an error with an error.
     return { state: t.state, actions: t.actions.filter((a) => !(a.kind === 'send' && a.msg.type === 'error')) };

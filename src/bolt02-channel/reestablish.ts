@@ -21,6 +21,7 @@ export function reestablishMessage(c: Commitments, ctx: ChannelContext): Message
     next_commitment_number: c.localCommit.index + 1n,
     next_revocation_number: c.remoteCommit.index,
     // BOLT #2:
+    //   - if `next_revocation_number` equals 0:
     //     - MUST set `your_last_per_commitment_secret` to all zeroes
     your_last_per_commitment_secret: theirLast === 0n ? new Uint8Array(32) : lastSecretOf(c, theirLast - 1n),
     my_current_per_commitment_point: ctx.signer.perCommitmentPoint(c.localCommit.index),
@@ -92,10 +93,16 @@ export function onReestablish(
   const c = s.commitments;
   const localIndex = c.localCommit.index;
   // BOLT #2:
-  //     - if `next_revocation_number` is greater than expected above, AND
+  //   - if `next_commitment_number` is zero:
+  //     - MUST immediately fail the channel and broadcast any relevant latest commitment
+  //       transaction.
+  if (m.next_commitment_number === 0n) return failChannel(s, 'next_commitment_number is zero', ctx);
+  // BOLT #2:
+  //   - if `next_revocation_number` is greater than expected above, AND
   //     `your_last_per_commitment_secret` is correct for that
   //     `next_revocation_number` minus 1:
-  //       - MUST NOT broadcast its commitment transaction.
+  //     - MUST NOT broadcast its commitment transaction.
+  //     - SHOULD send an `error` to request the peer to fail the channel.
   if (m.next_revocation_number > localIndex) {
     const proven = equal(m.your_last_per_commitment_secret, ctx.signer.releaseCommitmentSecret(m.next_revocation_number - 1n));
     if (proven) {
@@ -111,9 +118,9 @@ export function onReestablish(
     return failChannel(s, 'peer claims a future commitment without proof', ctx);
   }
   // BOLT #2:
-  //   - if it supports `option_data_loss_protect`, AND the `option_data_loss_protect`
-  //   fields are present:
-  // The secret they claim to hold from us must be right, or they are not who they say.
+  //   - otherwise:
+  //     - if `your_last_per_commitment_secret` does not match the expected values:
+  //       - SHOULD send an `error` and fail the channel.
   if (m.next_revocation_number > 0n) {
     const expected = ctx.signer.releaseCommitmentSecret(m.next_revocation_number - 1n);
     if (!equal(m.your_last_per_commitment_secret, expected)) return failChannel(s, 'wrong your_last_per_commitment_secret', ctx);
@@ -129,14 +136,22 @@ export function onReestablish(
   const actions: ChannelAction[] = [];
   // BOLT #2:
   //   - if `next_commitment_number` is 1 in both the `channel_reestablish` it
-  //   sent and received:
-  //     - MUST retransmit `channel_ready`, otherwise it MUST NOT retransmit
-  //     `channel_ready`, but it MAY send `channel_ready` with a different
-  //     `short_channel_id` `alias` field.
+  //     sent and received, and none of those `channel_reestablish` messages
+  //     contain `my_current_funding_locked` or `next_funding` for a splice transaction:
+  //     - MUST retransmit `channel_ready`.
   const sentReady = s.phase !== 'wait_channel_ready' || s.sentReady;
   if (m.next_commitment_number === 1n && localIndex === 0n && sentReady && s.phase !== 'negotiating')
     actions.push({ kind: 'send', msg: channelReadyMessage(s, ctx) });
 
+  // BOLT #2:
+  //   - if `next_revocation_number` is equal to the commitment number of
+  //   the last `revoke_and_ack` the receiving node sent, AND the receiving node
+  //   hasn't already received a `closing_signed`:
+  //     - MUST re-send the `revoke_and_ack`.
+  //     - if it has previously sent a `commitment_signed` that needs to be
+  //     retransmitted:
+  //       - MUST retransmit `revoke_and_ack` and `commitment_signed` in the same
+  //       relative order as initially transmitted.
   const resendRevoke = m.next_revocation_number + 1n === localIndex;
   const resendCommit = c.waiting !== undefined && m.next_commitment_number === c.waiting.nextRemoteCommit.index;
   const revokeMsg = resendRevoke ? revocationFor(c, ctx.signer) : undefined;

@@ -82,6 +82,8 @@ export interface HarnessNode {
   events: ChannelNotification[];
   /** Every notification ever emitted. */
   log: ChannelNotification[];
+  /** Every state the node went through, oldest first. */
+  history: ChannelState[];
 }
 
 export interface PairOptions {
@@ -142,6 +144,7 @@ export class ChannelPair {
         broadcasts: [],
         events: [],
         log: [],
+        history: [],
       };
     };
     const a = mk('a', 0);
@@ -164,6 +167,7 @@ export class ChannelPair {
     );
     if (!opened.ok) throw new HarnessFailure(`open refused: ${opened.error.reason}`);
     a.state = opened.value.state;
+    a.history.push(a.state);
     pair.run(a, opened.value.actions);
     // b answers the open_channel from its inbox.
     const openBytes = b.inbox.shift();
@@ -173,6 +177,7 @@ export class ChannelPair {
     const accepted = acceptChannel(open, { keyIndex: 0, config: configB }, b.ctx);
     if (!accepted.ok) throw new HarnessFailure(`accept refused: ${accepted.error.message}`);
     b.state = accepted.value.state;
+    b.history.push(b.state);
     pair.run(b, accepted.value.actions);
     pair.deliverAll();
     const need = a.events.find((e) => e.kind === 'funding_needed');
@@ -201,6 +206,7 @@ export class ChannelPair {
     const r = step(n.state, event, n.ctx);
     if (!r.ok) return r;
     n.state = r.value.state;
+    n.history.push(n.state);
     this.run(n, r.value.actions);
     return { ok: true, value: true };
   }

@@ -81,3 +81,33 @@ test('htlcs both ways with a fee update and a reconnect in the middle', () => {
   const ca = commitmentsOf(pair.a.state)!;
   assert.ok(ca.localCommit.spec.htlcs.some((h) => h.id === ia && h.direction === 'offered'));
 });
+
+test('mutual close: shutdown, closing_signed, a closing tx that verifies and pays each side', async () => {
+  const { verifyInput } = await import('../../src/bitcoin/interpreter.ts');
+  const { STANDARD_SCRIPT_VERIFY_FLAGS } = await import('../../src/bitcoin/script-error.ts');
+  const { fundingOutputScript } = await import('../../src/bolt03-tx/index.ts');
+  const pair = ChannelPair.open({ seed: 5 });
+  const id = add(pair, pair.a, 30_000_000n, 9);
+  pair.must(pair.a, { kind: 'command', cmd: { kind: 'sign' } });
+  pair.deliverAll();
+  pair.b.events = [];
+  // Shutdown with an HTLC still pending: no closing_signed until it clears.
+  pair.must(pair.a, { kind: 'command', cmd: { kind: 'shutdown', script: new Uint8Array([0, 20, ...new Uint8Array(20).fill(7)]) } });
+  pair.deliverAll();
+  assert.equal(pair.a.state.phase, 'normal');
+  assert.ok(pair.apply(pair.a, { kind: 'command', cmd: { kind: 'add_htlc', amount: 1_000_000n as Msat, paymentHash: new Uint8Array(32), cltvExpiry: 800_100, onion: ONION } }).ok === false);
+  pair.must(pair.b, { kind: 'command', cmd: { kind: 'fulfill_htlc', id, preimage: preimageOf(9) } });
+  pair.must(pair.b, { kind: 'command', cmd: { kind: 'sign' } });
+  pair.deliverAll();
+  assert.equal(pair.a.state.phase, 'closing');
+  assert.equal(pair.b.state.phase, 'closing');
+  const tx = pair.a.broadcasts.at(-1)!;
+  assert.deepEqual(tx, pair.b.broadcasts.at(-1));
+  const c = commitmentsOf(pair.a.state)!;
+  const prev = { value: c.fundingAmount, script: fundingOutputScript(c.local.basepoints.fundingPubkey, c.remote.basepoints.fundingPubkey) };
+  assert.equal(verifyInput(tx, 0, [prev], STANDARD_SCRIPT_VERIFY_FLAGS), null);
+  const values = tx.outputs.map((o) => o.value).sort((x, y) => (x < y ? -1 : 1));
+  assert.equal(values.length, 2);
+  assert.equal(values[0], 330_000n); // b: pushed 300_000 sat + the 30_000 sat HTLC
+  assert.ok(values[1]! < 670_000n && values[1]! > 660_000n); // a pays the closing fee
+});
