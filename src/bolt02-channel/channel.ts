@@ -1,36 +1,50 @@
 // The channel reducer: step(state, event, ctx) -> Transition, dispatching by phase. Peer messages are
 // always answered in-band (warning, error + force close); only local commands can be refused.
 
+import type { WireMessage } from '../bolt01-wire/types.ts';
+import { equal } from '../core/bytes.ts';
 import { assertNever, err, ok, type Result } from '../core/result.ts';
 import { onClosingSigned, onFundingSpent } from './closing.ts';
 import { commitmentsOf, failChannel, warning } from './common.ts';
 import type { ChannelContext, ChannelEvent, CommandRefused, Transition } from './events.ts';
 import { onNormalCommand, onNormalMessage } from './normal.ts';
-import { onAcceptChannel, onChannelReady, onFundingCreated, onFundingDepth, onFundingSigned, onFundingTxBuilt } from './opening.ts';
+import {
+  onAcceptChannel,
+  onChannelReady,
+  onFundingCreated,
+  onFundingDepth,
+  onFundingSigned,
+  onFundingTxBuilt,
+} from './opening.ts';
 import { onConnected, onDisconnected, onReestablish } from './reestablish.ts';
 import { onShutdownCommand, onShutdownMessage } from './shutdown.ts';
 import type { ChannelState } from './state.ts';
-import type { WireMessage } from '../bolt01-wire/types.ts';
-import { equal } from '../core/bytes.ts';
 
 const refuse = (reason: string): Result<never, CommandRefused> => err({ kind: 'command_refused', reason });
 const same = (state: ChannelState): Transition => ({ state, actions: [] });
 
 /** One step of the channel. */
-export function step(state: ChannelState, event: ChannelEvent, ctx: ChannelContext): Result<Transition, CommandRefused> {
+export function step(
+  state: ChannelState,
+  event: ChannelEvent,
+  ctx: ChannelContext,
+): Result<Transition, CommandRefused> {
   switch (event.kind) {
     case 'message':
       return ok(onMessage(state, event.msg, ctx));
     case 'command':
       return onCommand(state, event.cmd, ctx);
     case 'funding_depth':
-      if (state.phase === 'wait_channel_ready') return ok(onFundingDepth(state, event.depth, event.shortChannelId, ctx));
+      if (state.phase === 'wait_channel_ready')
+        return ok(onFundingDepth(state, event.depth, event.shortChannelId, ctx));
       if (state.phase === 'normal') return ok(same({ ...state, shortChannelId: event.shortChannelId }));
       return ok(same(state));
     case 'funding_spent': {
       const c = commitmentsOf(state);
       if (c === undefined || state.phase === 'wait_funding_signed') return ok(same(state));
-      return ok(onFundingSpent({ ...state, commitments: c } as ChannelState & { commitments: typeof c }, event.tx));
+      return ok(
+        onFundingSpent({ ...state, commitments: c } as ChannelState & { commitments: typeof c }, event.tx),
+      );
     }
     case 'connected':
       return ok(onConnected(state, ctx));
@@ -62,7 +76,8 @@ function onCommand(
       if (state.phase === 'closing') return refuse('channel is already closing');
       return ok(failChannel(state, cmd.message, ctx));
     case 'funding_tx_built':
-      if (state.phase !== 'wait_funding_tx') return refuse(`no funding transaction expected in ${state.phase}`);
+      if (state.phase !== 'wait_funding_tx')
+        return refuse(`no funding transaction expected in ${state.phase}`);
       return onFundingTxBuilt(state, cmd.tx, cmd.outputIndex, ctx);
   }
   return assertNever(cmd, 'command');
@@ -79,10 +94,18 @@ function onMessage(state: ChannelState, m: WireMessage, ctx: ChannelContext): Tr
     // An error from the peer fails the channel: we publish our commitment.
     const t = failChannel(state, message, ctx, { kind: 'remote_error', message });
     // Do not answer an error with an error.
-    return { state: t.state, actions: t.actions.filter((a) => !(a.kind === 'send' && a.msg.type === 'error')) };
+    return {
+      state: t.state,
+      actions: t.actions.filter((a) => !(a.kind === 'send' && a.msg.type === 'error')),
+    };
   }
   if (m.type === 'warning') {
-    return { state, actions: [{ kind: 'emit', event: { kind: 'warning_received', message: new TextDecoder().decode(m.data) } }] };
+    return {
+      state,
+      actions: [
+        { kind: 'emit', event: { kind: 'warning_received', message: new TextDecoder().decode(m.data) } },
+      ],
+    };
   }
   if (state.link === 'reestablishing') {
     if (m.type !== 'channel_reestablish') return unexpected(state, m);
@@ -126,7 +149,8 @@ function onMessage(state: ChannelState, m: WireMessage, ctx: ChannelContext): Tr
           return onShutdownMessage(state, m, ctx);
         case 'channel_ready':
           // A retransmission after reconnecting: harmless if it repeats what we know.
-          if (state.commitments.localCommit.index === 0n) return same({ ...state, remoteAlias: m.tlvs.short_channel_id?.alias ?? state.remoteAlias });
+          if (state.commitments.localCommit.index === 0n)
+            return same({ ...state, remoteAlias: m.tlvs.short_channel_id?.alias ?? state.remoteAlias });
           return same(state);
         default:
           return unexpected(state, m);

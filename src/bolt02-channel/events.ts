@@ -54,10 +54,23 @@ export type ChannelEvent =
 /** Notifications for the rest of the node (the HTLC switch, RPC, the monitor). */
 export type ChannelNotification =
   | { readonly kind: 'funding_needed'; readonly script: Uint8Array; readonly amount: Sat }
-  | { readonly kind: 'channel_id_assigned'; readonly temporaryChannelId: Uint8Array; readonly channelId: Uint8Array }
-  | { readonly kind: 'channel_ready'; readonly channelId: Uint8Array; readonly shortChannelId: bigint | undefined }
+  | {
+      readonly kind: 'channel_id_assigned';
+      readonly temporaryChannelId: Uint8Array;
+      readonly channelId: Uint8Array;
+    }
+  | {
+      readonly kind: 'channel_ready';
+      readonly channelId: Uint8Array;
+      readonly shortChannelId: bigint | undefined;
+    }
   /** We offered an HTLC (its id, for the switch to remember where it came from). */
-  | { readonly kind: 'htlc_offered'; readonly id: bigint; readonly paymentHash: Uint8Array; readonly amount: Msat }
+  | {
+      readonly kind: 'htlc_offered';
+      readonly id: bigint;
+      readonly paymentHash: Uint8Array;
+      readonly amount: Msat;
+    }
   /** An HTLC we offered was dropped before being committed (disconnect): fail it upstream. */
   | { readonly kind: 'htlc_offer_cancelled'; readonly id: bigint }
   /**

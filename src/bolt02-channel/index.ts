@@ -4,7 +4,6 @@
 //   step(state, event, ctx)          every later event: peer message, command, chain, (dis)connect
 // Each returns { state, actions }: run the actions in order (persist before the sends after it).
 export { step } from './channel.ts';
-export { channelIdOf, commitmentsOf, signedLocalCommitment } from './common.ts';
 export {
   dustExposure,
   funderCostMsat,
@@ -16,6 +15,7 @@ export {
   reserveOf,
   txParams,
 } from './commitments.ts';
+export { channelIdOf, commitmentsOf, signedLocalCommitment } from './common.ts';
 export type * from './events.ts';
 export {
   type AcceptRequest,

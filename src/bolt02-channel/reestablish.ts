@@ -5,11 +5,17 @@
 import type { MessageValue } from '../bolt01-wire/types.ts';
 import { shachainGetCommitment } from '../bolt03-tx/index.ts';
 import { equal } from '../core/bytes.ts';
-import { failChannel } from './common.ts';
 import { discardUnsigned, localHasChanges, revocationFor, sendCommit } from './commitments.ts';
+import { failChannel } from './common.ts';
 import type { ChannelAction, ChannelContext, Transition } from './events.ts';
 import { channelReadyMessage } from './opening.ts';
-import type { ChannelState, Commitments, NegotiatingState, NormalState, WaitChannelReadyState } from './state.ts';
+import type {
+  ChannelState,
+  Commitments,
+  NegotiatingState,
+  NormalState,
+  WaitChannelReadyState,
+} from './state.ts';
 
 type Reestablishable = WaitChannelReadyState | NormalState | NegotiatingState;
 
@@ -47,7 +53,10 @@ export function onDisconnected(s: ChannelState): Transition {
         link: 'down',
         reason: { kind: 'aborted', message: 'disconnected during opening' },
       };
-      return { state: next, actions: [{ kind: 'emit', event: { kind: 'channel_closed', reason: next.reason } }] };
+      return {
+        state: next,
+        actions: [{ kind: 'emit', event: { kind: 'channel_closed', reason: next.reason } }],
+      };
     }
     case 'wait_channel_ready':
     case 'negotiating':
@@ -104,13 +113,25 @@ export function onReestablish(
   //     - MUST NOT broadcast its commitment transaction.
   //     - SHOULD send an `error` to request the peer to fail the channel.
   if (m.next_revocation_number > localIndex) {
-    const proven = equal(m.your_last_per_commitment_secret, ctx.signer.releaseCommitmentSecret(m.next_revocation_number - 1n));
+    const proven = equal(
+      m.your_last_per_commitment_secret,
+      ctx.signer.releaseCommitmentSecret(m.next_revocation_number - 1n),
+    );
     if (proven) {
-      const t = failChannel(s, 'we lost channel state: please publish your commitment', ctx, { kind: 'data_loss' }, false);
+      const t = failChannel(
+        s,
+        'we lost channel state: please publish your commitment',
+        ctx,
+        { kind: 'data_loss' },
+        false,
+      );
       return {
         state: t.state,
         actions: [
-          { kind: 'emit', event: { kind: 'data_loss_detected', remoteCurrentPoint: m.my_current_per_commitment_point } },
+          {
+            kind: 'emit',
+            event: { kind: 'data_loss_detected', remoteCurrentPoint: m.my_current_per_commitment_point },
+          },
           ...t.actions,
         ],
       };
@@ -123,15 +144,18 @@ export function onReestablish(
   //       - SHOULD send an `error` and fail the channel.
   if (m.next_revocation_number > 0n) {
     const expected = ctx.signer.releaseCommitmentSecret(m.next_revocation_number - 1n);
-    if (!equal(m.your_last_per_commitment_secret, expected)) return failChannel(s, 'wrong your_last_per_commitment_secret', ctx);
+    if (!equal(m.your_last_per_commitment_secret, expected))
+      return failChannel(s, 'wrong your_last_per_commitment_secret', ctx);
   }
-  if (m.next_revocation_number + 1n < localIndex) return failChannel(s, 'peer lost state (old next_revocation_number)', ctx);
+  if (m.next_revocation_number + 1n < localIndex)
+    return failChannel(s, 'peer lost state (old next_revocation_number)', ctx);
   const latestRemoteIndex = c.waiting !== undefined ? c.waiting.nextRemoteCommit.index : c.remoteCommit.index;
   if (m.next_commitment_number > latestRemoteIndex + 1n) {
     // They claim a commitment we never signed: we lost state, but without proof we must not trust it.
     return failChannel(s, 'peer claims a future commitment', ctx, { kind: 'data_loss' }, false);
   }
-  if (m.next_commitment_number < latestRemoteIndex) return failChannel(s, 'peer lost state (old next_commitment_number)', ctx);
+  if (m.next_commitment_number < latestRemoteIndex)
+    return failChannel(s, 'peer lost state (old next_commitment_number)', ctx);
 
   const actions: ChannelAction[] = [];
   // BOLT #2:
@@ -153,14 +177,19 @@ export function onReestablish(
   //       - MUST retransmit `revoke_and_ack` and `commitment_signed` in the same
   //       relative order as initially transmitted.
   const resendRevoke = m.next_revocation_number + 1n === localIndex;
-  const resendCommit = c.waiting !== undefined && m.next_commitment_number === c.waiting.nextRemoteCommit.index;
+  const resendCommit =
+    c.waiting !== undefined && m.next_commitment_number === c.waiting.nextRemoteCommit.index;
   const revokeMsg = resendRevoke ? revocationFor(c, ctx.signer) : undefined;
   const commitMsgs: ChannelAction[] = [];
   if (resendCommit && c.waiting !== undefined) {
     for (const u of c.localChanges.signed) commitMsgs.push({ kind: 'send', msg: u });
     commitMsgs.push({ kind: 'send', msg: c.waiting.sent });
   }
-  if (revokeMsg !== undefined && c.waiting !== undefined && c.waiting.sentAfterLocalCommitIndex !== localIndex) {
+  if (
+    revokeMsg !== undefined &&
+    c.waiting !== undefined &&
+    c.waiting.sentAfterLocalCommitIndex !== localIndex
+  ) {
     // We signed before revoking: commitment_signed first.
     actions.push(...commitMsgs, { kind: 'send', msg: revokeMsg });
   } else {

@@ -42,7 +42,8 @@ export function decodeChannelState(text: string): Result<ChannelState, string> {
           if (!r.ok) throw new Error(`bad shachain: ${r.error}`);
           return r.value;
         }
-        if (keys.length === 1 && typeof o.$b === 'string' && /^([0-9a-f]{2})*$/.test(o.$b)) return fromHex(o.$b);
+        if (keys.length === 1 && typeof o.$b === 'string' && /^([0-9a-f]{2})*$/.test(o.$b))
+          return fromHex(o.$b);
       }
       return value;
     });
@@ -51,7 +52,8 @@ export function decodeChannelState(text: string): Result<ChannelState, string> {
   }
   if (parsed === null || typeof parsed !== 'object') return err('not an object');
   const env = parsed as { version?: unknown; state?: unknown };
-  if (env.version !== CHANNEL_STATE_VERSION) return err(`unsupported channel state version ${String(env.version)}`);
+  if (env.version !== CHANNEL_STATE_VERSION)
+    return err(`unsupported channel state version ${String(env.version)}`);
   const s = env.state as { phase?: unknown } | null;
   if (s === null || typeof s !== 'object' || typeof s.phase !== 'string' || !PHASES.has(s.phase))
     return err('not a channel state');

@@ -5,8 +5,8 @@ import type { MessageValue } from '../bolt01-wire/types.ts';
 import { equal } from '../core/bytes.ts';
 import { err, ok, type Result } from '../core/result.ts';
 import { startNegotiation } from './closing.ts';
-import { warning } from './common.ts';
 import { hasHtlcs, hasPendingChanges, localHasChanges, sendCommit } from './commitments.ts';
+import { warning } from './common.ts';
 import type { ChannelAction, ChannelContext, CommandRefused, FeeRange, Transition } from './events.ts';
 import { isValidShutdownScript } from './shutdown-script.ts';
 import type { ChannelState, NormalState, ShutdownInfo } from './state.ts';
@@ -47,7 +47,10 @@ export function afterCommitmentChange(
       const script = sd.pendingLocalScript;
       sd = { ...sd, localScript: script, pendingLocalScript: undefined };
       state = { ...state, shutdown: sd };
-      actions.push({ kind: 'send', msg: { type: 'shutdown', channel_id: s.commitments.channelId, scriptpubkey: script } });
+      actions.push({
+        kind: 'send',
+        msg: { type: 'shutdown', channel_id: s.commitments.channelId, scriptpubkey: script },
+      });
     }
   }
   if (sd.remoteScript === undefined || sd.localScript === undefined) return { state, actions };
@@ -90,7 +93,11 @@ export function onShutdownCommand(
   return ok({ state: t.state, actions: [{ kind: 'persist', state: t.state }, ...t.actions] });
 }
 
-export function onShutdownMessage(s: NormalState, m: MessageValue<'shutdown'>, ctx: ChannelContext): Transition {
+export function onShutdownMessage(
+  s: NormalState,
+  m: MessageValue<'shutdown'>,
+  ctx: ChannelContext,
+): Transition {
   // BOLT #2:
   //   - if the `scriptpubkey` is not in one of the above forms:
   //     - SHOULD send a `warning`.

@@ -22,15 +22,20 @@ import {
   commitmentsOf,
   defaultChannelConfig,
   defaultChannelPolicy,
-  latestRemoteCommit,
   type LocalChannelConfig,
+  latestRemoteCommit,
   localChannelSigner,
   openChannel,
   signedLocalCommitment,
   step,
   txParams,
 } from '../bolt02-channel/index.ts';
-import { buildHolderCommitment, type ChannelType, fundingOutputScript, signedHtlcTx } from '../bolt03-tx/index.ts';
+import {
+  buildHolderCommitment,
+  type ChannelType,
+  fundingOutputScript,
+  signedHtlcTx,
+} from '../bolt03-tx/index.ts';
 import { equal, hex } from '../core/bytes.ts';
 import type { Result } from '../core/result.ts';
 import type { FeeratePerKw, Msat, Sat } from '../core/units.ts';
@@ -185,7 +190,14 @@ export class ChannelPair {
     a.events = a.events.filter((e) => e !== need);
     const fundingTx: Transaction = {
       version: 2,
-      inputs: [{ prevout: { txid: seedBytes(seed, 7), vout: 0 }, scriptSig: new Uint8Array(0), sequence: 0xffffffff, witness: [] }],
+      inputs: [
+        {
+          prevout: { txid: seedBytes(seed, 7), vout: 0 },
+          scriptSig: new Uint8Array(0),
+          sequence: 0xffffffff,
+          witness: [],
+        },
+      ],
       outputs: [{ value: need.amount, script: need.script }],
       locktime: 0,
     };
@@ -197,7 +209,8 @@ export class ChannelPair {
     pair.deliverAll();
     if (a.state.phase !== 'normal' || b.state.phase !== 'normal')
       throw new HarnessFailure(`not normal after opening: ${a.state.phase}/${b.state.phase}`);
-    for (const n of [a, b]) n.events = n.events.filter((e) => e.kind !== 'channel_ready' && e.kind !== 'channel_id_assigned');
+    for (const n of [a, b])
+      n.events = n.events.filter((e) => e.kind !== 'channel_ready' && e.kind !== 'channel_id_assigned');
     return pair;
   }
 
@@ -221,7 +234,9 @@ export class ChannelPair {
       switch (act.kind) {
         case 'send': {
           if ((act.msg.type === 'warning' || act.msg.type === 'error') && !this.tolerateFailures)
-            throw new HarnessFailure(`${n.name} sent ${act.msg.type}: ${new TextDecoder().decode(act.msg.data)}`);
+            throw new HarnessFailure(
+              `${n.name} sent ${act.msg.type}: ${new TextDecoder().decode(act.msg.data)}`,
+            );
           if (this.connected) this.peer(n).inbox.push(encodeMessage(act.msg));
           break;
         }
@@ -302,7 +317,8 @@ export function checkConservation(c: Commitments): void {
     ['remote', c.remoteCommit.spec],
     ['next remote', latestRemoteCommit(c).spec],
   ] as const) {
-    if (specTotal(spec) !== cap) throw new HarnessFailure(`${what} commitment holds ${specTotal(spec)} msat of ${cap}`);
+    if (specTotal(spec) !== cap)
+      throw new HarnessFailure(`${what} commitment holds ${specTotal(spec)} msat of ${cap}`);
   }
 }
 
@@ -318,11 +334,18 @@ export function checkAgreement(pair: ChannelPair): void {
     const mine = cx.localCommit;
     const theirView = [cy.remoteCommit, latestRemoteCommit(cy)];
     if (mine.index < cy.remoteCommit.index || mine.index > latestRemoteCommit(cy).index)
-      throw new HarnessFailure(`${x.name} holds commitment ${mine.index}, ${y.name} signed ${cy.remoteCommit.index}..${latestRemoteCommit(cy).index}`);
+      throw new HarnessFailure(
+        `${x.name} holds commitment ${mine.index}, ${y.name} signed ${cy.remoteCommit.index}..${latestRemoteCommit(cy).index}`,
+      );
     for (const v of theirView) {
       if (v.index !== mine.index) continue;
-      if (!equal(v.txid, mine.txid)) throw new HarnessFailure(`${x.name} commitment ${mine.index} differs between the sides`);
-      if (v.spec.toLocal !== mine.spec.toRemote || v.spec.toRemote !== mine.spec.toLocal || v.spec.feerate !== mine.spec.feerate)
+      if (!equal(v.txid, mine.txid))
+        throw new HarnessFailure(`${x.name} commitment ${mine.index} differs between the sides`);
+      if (
+        v.spec.toLocal !== mine.spec.toRemote ||
+        v.spec.toRemote !== mine.spec.toLocal ||
+        v.spec.feerate !== mine.spec.feerate
+      )
         throw new HarnessFailure(`${x.name} commitment ${mine.index} balances differ between the sides`);
     }
   }
@@ -339,8 +362,14 @@ export function checkBroadcastable(n: HarnessNode): number {
     script: fundingOutputScriptOf(c),
   };
   const e = verifyInput(tx, 0, [fundingOut], STANDARD_SCRIPT_VERIFY_FLAGS);
-  if (e !== null) throw new HarnessFailure(`${n.name} commitment ${c.localCommit.index} does not verify: ${e}`);
-  const local = buildHolderCommitment(txParams(c), 'local', { ...c.localCommit.spec, commitmentNumber: c.localCommit.index }, n.ctx.signer.perCommitmentPoint(c.localCommit.index));
+  if (e !== null)
+    throw new HarnessFailure(`${n.name} commitment ${c.localCommit.index} does not verify: ${e}`);
+  const local = buildHolderCommitment(
+    txParams(c),
+    'local',
+    { ...c.localCommit.spec, commitmentNumber: c.localCommit.index },
+    n.ctx.signer.perCommitmentPoint(c.localCommit.index),
+  );
   if (!local.ok) throw new HarnessFailure('cannot rebuild our commitment');
   const ours = n.ctx.signer.signLocalHtlcTxs(local.value);
   let checked = 1;

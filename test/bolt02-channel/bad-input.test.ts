@@ -15,13 +15,23 @@ const PRE = sha256(new Uint8Array([42]));
 function addAndSign(pair: ChannelPair, from: HarnessNode, amount: bigint): void {
   pair.must(from, {
     kind: 'command',
-    cmd: { kind: 'add_htlc', amount: amount as Msat, paymentHash: sha256(PRE), cltvExpiry: 800_100, onion: ONION },
+    cmd: {
+      kind: 'add_htlc',
+      amount: amount as Msat,
+      paymentHash: sha256(PRE),
+      cltvExpiry: 800_100,
+      onion: ONION,
+    },
   });
   pair.must(from, { kind: 'command', cmd: { kind: 'sign' } });
 }
 
 /** Replaces the next message waiting for `n` (which must be of `type`) by `edit(msg)`. */
-function tamper<T extends WireMessage['type']>(n: HarnessNode, type: T, edit: (m: Extract<WireMessage, { type: T }>) => WireMessage): void {
+function tamper<T extends WireMessage['type']>(
+  n: HarnessNode,
+  type: T,
+  edit: (m: Extract<WireMessage, { type: T }>) => WireMessage,
+): void {
   const i = n.inbox.findIndex((b) => {
     const r = decodeMessage(b);
     return r.ok && r.value.type === type;
@@ -39,7 +49,10 @@ function sentTypes(n: HarnessNode, before: number): string[] {
 function assertForceClosed(n: HarnessNode, peerInbox: Uint8Array[]): void {
   assert.equal(n.state.phase, 'closing');
   assert.equal(n.broadcasts.length > 0, true, 'our commitment was broadcast');
-  const last = peerInbox.map((b) => decodeMessage(b)).filter((r) => r.ok).map((r) => (r.ok ? r.value.type : ''));
+  const last = peerInbox
+    .map((b) => decodeMessage(b))
+    .filter((r) => r.ok)
+    .map((r) => (r.ok ? r.value.type : ''));
   assert.ok(last.includes('error'), 'an error was sent');
 }
 
@@ -47,7 +60,10 @@ test('commitment_signed with an invalid signature: error and force close', () =>
   const pair = ChannelPair.open({ seed: 11 });
   pair.tolerateFailures = true;
   addAndSign(pair, pair.a, 10_000_000n);
-  tamper(pair.b, 'commitment_signed', (m) => ({ ...m, signature: Uint8Array.from(m.signature, (x, i) => (i === 40 ? x ^ 1 : x)) }));
+  tamper(pair.b, 'commitment_signed', (m) => ({
+    ...m,
+    signature: Uint8Array.from(m.signature, (x, i) => (i === 40 ? x ^ 1 : x)),
+  }));
   pair.deliver(pair.b);
   pair.deliver(pair.b);
   assertForceClosed(pair.b, pair.a.inbox);
@@ -91,7 +107,16 @@ test('an HTLC that breaks the sender reserve: error and force close', () => {
 
 test('the sender refuses an HTLC over its reserve or below htlc_minimum (command refused, nothing sent)', () => {
   const pair = ChannelPair.open({ seed: 15 });
-  const cmd = (amount: bigint) => ({ kind: 'command' as const, cmd: { kind: 'add_htlc' as const, amount: amount as Msat, paymentHash: sha256(PRE), cltvExpiry: 800_100, onion: ONION } });
+  const cmd = (amount: bigint) => ({
+    kind: 'command' as const,
+    cmd: {
+      kind: 'add_htlc' as const,
+      amount: amount as Msat,
+      paymentHash: sha256(PRE),
+      cltvExpiry: 800_100,
+      onion: ONION,
+    },
+  });
   const r1 = pair.apply(pair.b, cmd(295_000_000n));
   assert.equal(r1.ok, false);
   const r2 = pair.apply(pair.b, cmd(0n));
@@ -150,7 +175,10 @@ test('channel_reestablish with a wrong your_last_per_commitment_secret: error', 
   pair.tolerateFailures = true;
   pair.disconnect();
   pair.reconnect();
-  tamper(pair.a, 'channel_reestablish', (m) => ({ ...m, your_last_per_commitment_secret: new Uint8Array(32).fill(3) }));
+  tamper(pair.a, 'channel_reestablish', (m) => ({
+    ...m,
+    your_last_per_commitment_secret: new Uint8Array(32).fill(3),
+  }));
   pair.deliverAll();
   assert.equal(pair.a.state.phase, 'closing');
 });

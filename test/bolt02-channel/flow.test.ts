@@ -1,6 +1,7 @@
 // End-to-end flows through the two-node harness: open, pay both ways, fee update, reconnect, close.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { commitmentsOf } from '../../src/bolt02-channel/index.ts';
 import type { Msat } from '../../src/core/units.ts';
 import { sha256 } from '../../src/crypto/index.ts';
 import {
@@ -10,7 +11,6 @@ import {
   checkConservation,
   type HarnessNode,
 } from '../../src/testing/channel-harness.ts';
-import { commitmentsOf } from '../../src/bolt02-channel/index.ts';
 
 const ONION = new Uint8Array(1366);
 
@@ -21,7 +21,13 @@ function preimageOf(i: number): Uint8Array {
 function add(pair: ChannelPair, from: HarnessNode, amount: bigint, i: number): bigint {
   pair.must(from, {
     kind: 'command',
-    cmd: { kind: 'add_htlc', amount: amount as Msat, paymentHash: sha256(preimageOf(i)), cltvExpiry: 800_100, onion: ONION },
+    cmd: {
+      kind: 'add_htlc',
+      amount: amount as Msat,
+      paymentHash: sha256(preimageOf(i)),
+      cltvExpiry: 800_100,
+      onion: ONION,
+    },
   });
   const e = from.events.pop();
   assert.equal(e?.kind, 'htlc_offered');
@@ -92,10 +98,24 @@ test('mutual close: shutdown, closing_signed, a closing tx that verifies and pay
   pair.deliverAll();
   pair.b.events = [];
   // Shutdown with an HTLC still pending: no closing_signed until it clears.
-  pair.must(pair.a, { kind: 'command', cmd: { kind: 'shutdown', script: new Uint8Array([0, 20, ...new Uint8Array(20).fill(7)]) } });
+  pair.must(pair.a, {
+    kind: 'command',
+    cmd: { kind: 'shutdown', script: new Uint8Array([0, 20, ...new Uint8Array(20).fill(7)]) },
+  });
   pair.deliverAll();
   assert.equal(pair.a.state.phase, 'normal');
-  assert.ok(pair.apply(pair.a, { kind: 'command', cmd: { kind: 'add_htlc', amount: 1_000_000n as Msat, paymentHash: new Uint8Array(32), cltvExpiry: 800_100, onion: ONION } }).ok === false);
+  assert.ok(
+    pair.apply(pair.a, {
+      kind: 'command',
+      cmd: {
+        kind: 'add_htlc',
+        amount: 1_000_000n as Msat,
+        paymentHash: new Uint8Array(32),
+        cltvExpiry: 800_100,
+        onion: ONION,
+      },
+    }).ok === false,
+  );
   pair.must(pair.b, { kind: 'command', cmd: { kind: 'fulfill_htlc', id, preimage: preimageOf(9) } });
   pair.must(pair.b, { kind: 'command', cmd: { kind: 'sign' } });
   pair.deliverAll();
@@ -104,7 +124,10 @@ test('mutual close: shutdown, closing_signed, a closing tx that verifies and pay
   const tx = pair.a.broadcasts.at(-1)!;
   assert.deepEqual(tx, pair.b.broadcasts.at(-1));
   const c = commitmentsOf(pair.a.state)!;
-  const prev = { value: c.fundingAmount, script: fundingOutputScript(c.local.basepoints.fundingPubkey, c.remote.basepoints.fundingPubkey) };
+  const prev = {
+    value: c.fundingAmount,
+    script: fundingOutputScript(c.local.basepoints.fundingPubkey, c.remote.basepoints.fundingPubkey),
+  };
   assert.equal(verifyInput(tx, 0, [prev], STANDARD_SCRIPT_VERIFY_FLAGS), null);
   const values = tx.outputs.map((o) => o.value).sort((x, y) => (x < y ? -1 : 1));
   assert.equal(values.length, 2);

@@ -30,11 +30,35 @@ type Op =
 
 const who = fc.constantFrom<'a' | 'b'>('a', 'b');
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ op: fc.constant('add' as const), from: who, amount: fc.oneof(fc.integer({ min: 1_000, max: 600_000 }), fc.integer({ min: 600_000, max: 80_000_000 })) }) },
-  { weight: 3, arbitrary: fc.record({ op: fc.constant('settle' as const), by: who, pick: fc.nat(), fulfill: fc.boolean() }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('fee' as const), feerate: fc.integer({ min: 253, max: 12_000 }) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      op: fc.constant('add' as const),
+      from: who,
+      amount: fc.oneof(
+        fc.integer({ min: 1_000, max: 600_000 }),
+        fc.integer({ min: 600_000, max: 80_000_000 }),
+      ),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      op: fc.constant('settle' as const),
+      by: who,
+      pick: fc.nat(),
+      fulfill: fc.boolean(),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ op: fc.constant('fee' as const), feerate: fc.integer({ min: 253, max: 12_000 }) }),
+  },
   { weight: 3, arbitrary: fc.record({ op: fc.constant('sign' as const), who }) },
-  { weight: 5, arbitrary: fc.record({ op: fc.constant('deliver' as const), to: who, n: fc.integer({ min: 1, max: 4 }) }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({ op: fc.constant('deliver' as const), to: who, n: fc.integer({ min: 1, max: 4 }) }),
+  },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('bounce' as const) }) },
 );
 
@@ -88,7 +112,12 @@ function checkAll(pair: ChannelPair): void {
 function runOps(seed: number, ops: Op[]): void {
   const pair = ChannelPair.open({ seed, pushMsat: 400_000_000n as Msat });
   lastChecked.clear();
-  const ledger: Ledger = { preimages: new Map(), incoming: { a: new Map(), b: new Map() }, paid: { a: 0n, b: 0n }, counter: 0 };
+  const ledger: Ledger = {
+    preimages: new Map(),
+    incoming: { a: new Map(), b: new Map() },
+    paid: { a: 0n, b: 0n },
+    counter: 0,
+  };
   const fulfilled = new Map<string, { to: 'a' | 'b'; amount: bigint }>();
   const settle = (n: HarnessNode, id: bigint, fulfill: boolean) => {
     const amount = ledger.incoming[n.name].get(id)!;
@@ -98,7 +127,9 @@ function runOps(seed: number, ops: Op[]): void {
     const pre = ledger.preimages.get(hexKey(h.paymentHash))!;
     const r = pair.apply(n, {
       kind: 'command',
-      cmd: fulfill ? { kind: 'fulfill_htlc', id, preimage: pre } : { kind: 'fail_htlc', id, reason: new Uint8Array(32) },
+      cmd: fulfill
+        ? { kind: 'fulfill_htlc', id, preimage: pre }
+        : { kind: 'fail_htlc', id, reason: new Uint8Array(32) },
     });
     if (r.ok) {
       ledger.incoming[n.name].delete(id);
@@ -109,12 +140,20 @@ function runOps(seed: number, ops: Op[]): void {
     switch (o.op) {
       case 'add': {
         const n = pair.node(o.from);
-        const pre = sha256(new Uint8Array([seed & 0xff, ledger.counter & 0xff, (ledger.counter >> 8) & 0xff, 7]));
+        const pre = sha256(
+          new Uint8Array([seed & 0xff, ledger.counter & 0xff, (ledger.counter >> 8) & 0xff, 7]),
+        );
         ledger.counter++;
         ledger.preimages.set(hexKey(sha256(pre)), pre);
         pair.apply(n, {
           kind: 'command',
-          cmd: { kind: 'add_htlc', amount: BigInt(o.amount) as Msat, paymentHash: sha256(pre), cltvExpiry: 800_144, onion: ONION },
+          cmd: {
+            kind: 'add_htlc',
+            amount: BigInt(o.amount) as Msat,
+            paymentHash: sha256(pre),
+            cltvExpiry: 800_144,
+            onion: ONION,
+          },
         });
         break;
       }
@@ -151,16 +190,24 @@ function runOps(seed: number, ops: Op[]): void {
     pair.deliverAll();
     takeEvents(pair, pair.a, ledger);
     takeEvents(pair, pair.b, ledger);
-    for (const n of [pair.a, pair.b]) for (const id of [...ledger.incoming[n.name].keys()]) settle(n, id, true);
+    for (const n of [pair.a, pair.b])
+      for (const id of [...ledger.incoming[n.name].keys()]) settle(n, id, true);
     let signed = false;
-    for (const n of [pair.a, pair.b]) signed = pair.apply(n, { kind: 'command', cmd: { kind: 'sign' } }).ok || signed;
+    for (const n of [pair.a, pair.b])
+      signed = pair.apply(n, { kind: 'command', cmd: { kind: 'sign' } }).ok || signed;
     pair.deliverAll();
     takeEvents(pair, pair.a, ledger);
     takeEvents(pair, pair.b, ledger);
     checkAll(pair);
     const ca = commitmentsOf(pair.a.state)!;
     const cb = commitmentsOf(pair.b.state)!;
-    if (!signed && ca.localCommit.spec.htlcs.length === 0 && cb.localCommit.spec.htlcs.length === 0 && pair.a.inbox.length + pair.b.inbox.length === 0) break;
+    if (
+      !signed &&
+      ca.localCommit.spec.htlcs.length === 0 &&
+      cb.localCommit.spec.htlcs.length === 0 &&
+      pair.a.inbox.length + pair.b.inbox.length === 0
+    )
+      break;
   }
   const ca = commitmentsOf(pair.a.state)!;
   const cb = commitmentsOf(pair.b.state)!;
@@ -178,12 +225,21 @@ function runOps(seed: number, ops: Op[]): void {
 
 test(`random interleavings keep both sides consistent (${RUNS} runs)`, () => {
   fc.assert(
-    fc.property(fc.integer({ min: 1, max: 1_000_000 }), fc.array(opArb, { minLength: 5, maxLength: 60 }), (seed, ops) => {
-      runOps(seed, ops);
-    }),
+    fc.property(
+      fc.integer({ min: 1, max: 1_000_000 }),
+      fc.array(opArb, { minLength: 5, maxLength: 60 }),
+      (seed, ops) => {
+        runOps(seed, ops);
+      },
+    ),
     { numRuns: RUNS },
   );
   assert.ok(verifiedTxs > RUNS, `only ${verifiedTxs} transactions verified`);
-  assert.ok(stats.fulfilled > 0 && stats.reestablished > 0, JSON.stringify({ ...stats, maxCommit: String(stats.maxCommit) }));
-  console.log(`verified ${verifiedTxs} txs; ${stats.fulfilled} htlcs fulfilled; ${stats.reestablished} reconnections; up to commitment ${stats.maxCommit}`);
+  assert.ok(
+    stats.fulfilled > 0 && stats.reestablished > 0,
+    JSON.stringify({ ...stats, maxCommit: String(stats.maxCommit) }),
+  );
+  console.log(
+    `verified ${verifiedTxs} txs; ${stats.fulfilled} htlcs fulfilled; ${stats.reestablished} reconnections; up to commitment ${stats.maxCommit}`,
+  );
 });

@@ -17,7 +17,8 @@ test('every BOLT #2 quote in src/bolt02-channel is verbatim from the spec', () =
     const lines = readFileSync(join(dir, f), 'utf8').split('\n');
     for (let i = 0; i < lines.length; i++) {
       const head = lines[i]!.trim();
-      if (head.startsWith('// BOLT #') && head !== '// BOLT #2:') assert.fail(`${f}:${i + 1}: a BOLT comment must be "// BOLT #2:" followed by the quote`);
+      if (head.startsWith('// BOLT #') && head !== '// BOLT #2:')
+        assert.fail(`${f}:${i + 1}: a BOLT comment must be "// BOLT #2:" followed by the quote`);
       if (head !== '// BOLT #2:') continue;
       let n = 0;
       for (let j = i + 1; j < lines.length && /^\s*\/\/( |$)/.test(lines[j]!); j++, n++) {

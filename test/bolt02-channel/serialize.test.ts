@@ -2,7 +2,11 @@
 // trip exactly, and a restarted node carries on from what it persisted.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CHANNEL_STATE_VERSION, decodeChannelState, encodeChannelState } from '../../src/bolt02-channel/index.ts';
+import {
+  CHANNEL_STATE_VERSION,
+  decodeChannelState,
+  encodeChannelState,
+} from '../../src/bolt02-channel/index.ts';
 import type { Msat } from '../../src/core/units.ts';
 import { sha256 } from '../../src/crypto/index.ts';
 import { ChannelPair } from '../../src/testing/channel-harness.ts';
@@ -10,13 +14,25 @@ import { ChannelPair } from '../../src/testing/channel-harness.ts';
 test('every state of a channel life round-trips through encodeChannelState', () => {
   const pair = ChannelPair.open({ seed: 41 });
   const pre = sha256(new Uint8Array([1]));
-  pair.must(pair.a, { kind: 'command', cmd: { kind: 'add_htlc', amount: 7_000_000n as Msat, paymentHash: sha256(pre), cltvExpiry: 800_100, onion: new Uint8Array(1366) } });
+  pair.must(pair.a, {
+    kind: 'command',
+    cmd: {
+      kind: 'add_htlc',
+      amount: 7_000_000n as Msat,
+      paymentHash: sha256(pre),
+      cltvExpiry: 800_100,
+      onion: new Uint8Array(1366),
+    },
+  });
   pair.must(pair.a, { kind: 'command', cmd: { kind: 'sign' } });
   pair.deliverAll();
   pair.must(pair.b, { kind: 'command', cmd: { kind: 'fulfill_htlc', id: 0n, preimage: pre } });
   pair.must(pair.b, { kind: 'command', cmd: { kind: 'sign' } });
   pair.deliverAll();
-  pair.must(pair.a, { kind: 'command', cmd: { kind: 'shutdown', script: new Uint8Array([0, 20, ...new Uint8Array(20)]) } });
+  pair.must(pair.a, {
+    kind: 'command',
+    cmd: { kind: 'shutdown', script: new Uint8Array([0, 20, ...new Uint8Array(20)]) },
+  });
   pair.deliverAll();
   let n = 0;
   for (const node of [pair.a, pair.b]) {
@@ -35,13 +51,25 @@ test('every state of a channel life round-trips through encodeChannelState', () 
 test('decodeChannelState refuses other versions and garbage', () => {
   assert.equal(decodeChannelState('nope').ok, false);
   assert.equal(decodeChannelState('{"version":999,"state":{"phase":"normal"}}').ok, false);
-  assert.equal(decodeChannelState(`{"version":${CHANNEL_STATE_VERSION},"state":{"phase":"weird"}}`).ok, false);
+  assert.equal(
+    decodeChannelState(`{"version":${CHANNEL_STATE_VERSION},"state":{"phase":"weird"}}`).ok,
+    false,
+  );
 });
 
 test('a node restarted from its persisted state carries on', () => {
   const pair = ChannelPair.open({ seed: 42 });
   const pre = sha256(new Uint8Array([2]));
-  pair.must(pair.a, { kind: 'command', cmd: { kind: 'add_htlc', amount: 9_000_000n as Msat, paymentHash: sha256(pre), cltvExpiry: 800_100, onion: new Uint8Array(1366) } });
+  pair.must(pair.a, {
+    kind: 'command',
+    cmd: {
+      kind: 'add_htlc',
+      amount: 9_000_000n as Msat,
+      paymentHash: sha256(pre),
+      cltvExpiry: 800_100,
+      onion: new Uint8Array(1366),
+    },
+  });
   pair.must(pair.a, { kind: 'command', cmd: { kind: 'sign' } });
   pair.deliverAll();
   pair.disconnect();
