@@ -19,6 +19,7 @@ import {
 import { onConnected, onDisconnected, onReestablish } from './reestablish.ts';
 import { onShutdownCommand, onShutdownMessage } from './shutdown.ts';
 import type { ChannelState } from './state.ts';
+import { onBlock } from './timeouts.ts';
 
 const refuse = (reason: string): Result<never, CommandRefused> => err({ kind: 'command_refused', reason });
 const same = (state: ChannelState): Transition => ({ state, actions: [] });
@@ -46,6 +47,8 @@ export function step(
         onFundingSpent({ ...state, commitments: c } as ChannelState & { commitments: typeof c }, event.tx),
       );
     }
+    case 'block':
+      return ok(onBlock(state, event.height, ctx));
     case 'connected':
       return ok(onConnected(state, ctx));
     case 'disconnected':

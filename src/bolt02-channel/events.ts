@@ -48,6 +48,8 @@ export type ChannelEvent =
   | { readonly kind: 'funding_depth'; readonly depth: number; readonly shortChannelId: bigint }
   /** A transaction spending the funding output confirmed (the on-chain monitor takes over). */
   | { readonly kind: 'funding_spent'; readonly tx: Transaction }
+  /** A new chain tip (also update ctx.blockHeight): HTLC deadlines, the fundee's funding timeout. */
+  | { readonly kind: 'block'; readonly height: number }
   | { readonly kind: 'connected' }
   | { readonly kind: 'disconnected' };
 

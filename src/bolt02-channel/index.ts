@@ -35,3 +35,4 @@ export { decodeChannelState, encodeChannelState } from './serialize.ts';
 export { isValidShutdownScript } from './shutdown-script.ts';
 export { type ChannelSigner, localChannelSigner } from './signer.ts';
 export * from './state.ts';
+export { FULFILL_SAFETY_BLOCKS, FUNDING_TIMEOUT_BLOCKS, htlcDeadline } from './timeouts.ts';

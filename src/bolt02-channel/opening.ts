@@ -487,6 +487,7 @@ export function onFundingSigned(
     sentReady: false,
     remoteAlias: undefined,
     fundingTx: s.fundingTx,
+    createdAtHeight: ctx.blockHeight,
   };
   return {
     state: next,
@@ -679,6 +680,7 @@ export function onFundingCreated(
     sentReady: false,
     remoteAlias: undefined,
     fundingTx: undefined,
+    createdAtHeight: ctx.blockHeight,
   };
   return {
     state: next,

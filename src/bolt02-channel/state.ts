@@ -199,6 +199,8 @@ export interface WaitChannelReadyState extends Base {
   readonly remoteAlias: bigint | undefined;
   /** Funder only: kept to re-broadcast until it confirms. */
   readonly fundingTx: Transaction | undefined;
+  /** Chain height when funding was signed (the fundee gives up 2016 blocks later). */
+  readonly createdAtHeight: number;
 }
 
 export interface ShutdownInfo {

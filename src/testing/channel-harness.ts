@@ -351,8 +351,14 @@ export function checkAgreement(pair: ChannelPair): void {
   }
 }
 
-/** Our commitment and its HTLC transactions, fully signed, verify under the script interpreter. */
-export function checkBroadcastable(n: HarnessNode): number {
+/**
+ * Our commitment and its HTLC transactions, fully signed, verify under the script interpreter.
+ * HTLC-success transactions are checked when `preimageOf` knows the preimage.
+ */
+export function checkBroadcastable(
+  n: HarnessNode,
+  preimageOf: (paymentHash: Uint8Array) => Uint8Array | undefined = () => undefined,
+): number {
   const c = commitmentsOf(n.state);
   if (c === undefined) return 0;
   const tx = signedLocalCommitment(c, n.ctx.signer);
@@ -374,12 +380,12 @@ export function checkBroadcastable(n: HarnessNode): number {
   const ours = n.ctx.signer.signLocalHtlcTxs(local.value);
   let checked = 1;
   for (const [i, h] of local.value.htlcTxs.entries()) {
-    // HTLC-success needs the preimage: its signatures are checked by the reducer; timeouts verify fully here.
-    if (h.kind !== 'htlc_timeout') continue;
-    const signed = signedHtlcTx(h, c.localCommit.remoteHtlcSigs[i]!, ours[i]!);
+    const preimage = h.kind === 'htlc_success' ? preimageOf(h.spent.htlc.paymentHash) : undefined;
+    if (h.kind === 'htlc_success' && preimage === undefined) continue;
+    const signed = signedHtlcTx(h, c.localCommit.remoteHtlcSigs[i]!, ours[i]!, preimage);
     const spent = tx.outputs[h.spent.index]!;
     const he = verifyInput(signed, 0, [spent], STANDARD_SCRIPT_VERIFY_FLAGS);
-    if (he !== null) throw new HarnessFailure(`${n.name} htlc-timeout ${i} does not verify: ${he}`);
+    if (he !== null) throw new HarnessFailure(`${n.name} ${h.kind} ${i} does not verify: ${he}`);
     checked++;
   }
   return checked;

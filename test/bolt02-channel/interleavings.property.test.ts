@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { commitmentsOf } from '../../src/bolt02-channel/index.ts';
-import type { Msat } from '../../src/core/units.ts';
+import type { ChannelType } from '../../src/bolt03-tx/index.ts';
+import type { Msat, Sat } from '../../src/core/units.ts';
 import { sha256 } from '../../src/crypto/index.ts';
 import {
   ChannelPair,
@@ -97,20 +98,34 @@ let verifiedTxs = 0;
 const stats = { fulfilled: 0, reestablished: 0, maxCommit: 0n };
 const lastChecked = new Map<string, bigint>();
 
-function checkAll(pair: ChannelPair): void {
+function checkAll(pair: ChannelPair, preimages: Map<string, Uint8Array>): void {
   for (const n of [pair.a, pair.b]) {
     const c = commitmentsOf(n.state)!;
     checkConservation(c);
     if (lastChecked.get(n.name) !== c.localCommit.index) {
-      verifiedTxs += checkBroadcastable(n);
+      verifiedTxs += checkBroadcastable(n, (h) => preimages.get(hexKey(h)));
       lastChecked.set(n.name, c.localCommit.index);
     }
   }
   checkAgreement(pair);
 }
 
-function runOps(seed: number, ops: Op[]): void {
-  const pair = ChannelPair.open({ seed, pushMsat: 400_000_000n as Msat });
+interface Setup {
+  seed: number;
+  channelType: ChannelType;
+  dustA: number;
+  dustB: number;
+}
+
+function runOps(setup: Setup, ops: Op[]): void {
+  const seed = setup.seed;
+  const pair = ChannelPair.open({
+    seed,
+    pushMsat: 400_000_000n as Msat,
+    channelType: setup.channelType,
+    configA: { dustLimit: BigInt(setup.dustA) as Sat },
+    configB: { dustLimit: BigInt(setup.dustB) as Sat },
+  });
   lastChecked.clear();
   const ledger: Ledger = {
     preimages: new Map(),
@@ -182,7 +197,7 @@ function runOps(seed: number, ops: Op[]): void {
     }
     takeEvents(pair, pair.a, ledger);
     takeEvents(pair, pair.b, ledger);
-    checkAll(pair);
+    checkAll(pair, ledger.preimages);
   }
   // Settle everything: reconnect, exchange, settle all incoming HTLCs, sign until quiet.
   pair.reconnect();
@@ -198,7 +213,7 @@ function runOps(seed: number, ops: Op[]): void {
     pair.deliverAll();
     takeEvents(pair, pair.a, ledger);
     takeEvents(pair, pair.b, ledger);
-    checkAll(pair);
+    checkAll(pair, ledger.preimages);
     const ca = commitmentsOf(pair.a.state)!;
     const cb = commitmentsOf(pair.b.state)!;
     if (
@@ -226,10 +241,15 @@ function runOps(seed: number, ops: Op[]): void {
 test(`random interleavings keep both sides consistent (${RUNS} runs)`, () => {
   fc.assert(
     fc.property(
-      fc.integer({ min: 1, max: 1_000_000 }),
+      fc.record({
+        seed: fc.integer({ min: 1, max: 1_000_000 }),
+        channelType: fc.constantFrom<ChannelType>('anchors_zero_fee_htlc', 'static_remotekey'),
+        dustA: fc.integer({ min: 354, max: 2_000 }),
+        dustB: fc.integer({ min: 354, max: 2_000 }),
+      }),
       fc.array(opArb, { minLength: 5, maxLength: 60 }),
-      (seed, ops) => {
-        runOps(seed, ops);
+      (setup, ops) => {
+        runOps(setup, ops);
       },
     ),
     { numRuns: RUNS },
