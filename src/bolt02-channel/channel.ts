@@ -18,6 +18,7 @@ import {
 } from './opening.ts';
 import { onConnected, onDisconnected, onReestablish } from './reestablish.ts';
 import { onShutdownCommand, onShutdownMessage } from './shutdown.ts';
+import { onClosingComplete, onClosingSig } from './simple-close.ts';
 import type { ChannelState } from './state.ts';
 import { onBlock } from './timeouts.ts';
 
@@ -159,7 +160,9 @@ function onMessage(state: ChannelState, m: WireMessage, ctx: ChannelContext): Tr
           return unexpected(state, m);
       }
     case 'negotiating':
-      if (m.type === 'closing_signed') return onClosingSigned(state, m, ctx);
+      if (state.mode === 'legacy' && m.type === 'closing_signed') return onClosingSigned(state, m, ctx);
+      if (state.mode === 'simple' && m.type === 'closing_complete') return onClosingComplete(state, m, ctx);
+      if (state.mode === 'simple' && m.type === 'closing_sig') return onClosingSig(state, m, ctx);
       // The peer repeats its shutdown after a reconnection.
       if (m.type === 'shutdown' && equal(m.scriptpubkey, state.remoteScript)) return same(state);
       return unexpected(state, m);

@@ -13,6 +13,7 @@ import { type FeeratePerKw, feeForWeight, type Sat } from '../core/units.ts';
 import { clamp, maxOf, minOf } from './amounts.ts';
 import { failChannel, warning } from './common.ts';
 import type { ChannelAction, ChannelContext, FeeRange, Transition } from './events.ts';
+import { sendClosingComplete } from './simple-close.ts';
 import type { ChannelState, ClosingState, Commitments, NegotiatingState, NormalState } from './state.ts';
 
 /** The closing transaction as `who` builds it (each side removes outputs below its own dust limit). */
@@ -107,16 +108,26 @@ export function startNegotiation(
     remoteScript,
     lastSentFee: undefined,
     feeRange: feeRange ?? d.range,
+    mode: ctx.policy.simpleClose ? 'simple' : 'legacy',
+    sentComplete: undefined,
+    published: [],
   };
+  if (next.mode === 'simple') return sendClosingComplete(next, ctx);
   // BOLT #2:
   // The funding node:
   //   - after `shutdown` has been received, AND no HTLCs remain in either commitment transaction:
   //     - SHOULD send a `closing_signed` message.
-  if (!c.localIsFunder) return { state: next, actions: [] };
-  const fee = clamp(d.target, next.feeRange.min, next.feeRange.max);
-  const msg = closingSignedFor(next, fee, ctx);
-  if (msg === undefined) return failChannel(next, 'cannot build a closing transaction', ctx);
-  const sent: NegotiatingState = { ...next, lastSentFee: fee };
+  if (!c.localIsFunder) return { state: next, actions: [{ kind: 'persist', state: next }] };
+  return restartLegacy(next, ctx);
+}
+
+/** The funder's (first) closing_signed, at the current feerate within our range. */
+export function restartLegacy(s: NegotiatingState, ctx: ChannelContext): Transition {
+  const d = defaultRange(s.commitments, s.localScript, s.remoteScript);
+  const fee = clamp(d.target, s.feeRange.min, s.feeRange.max);
+  const msg = closingSignedFor(s, fee, ctx);
+  if (msg === undefined) return failChannel(s, 'cannot build a closing transaction', ctx);
+  const sent: NegotiatingState = { ...s, lastSentFee: fee };
   return {
     state: sent,
     actions: [

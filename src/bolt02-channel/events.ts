@@ -138,6 +138,8 @@ export interface ChannelPolicy {
   readonly channelTypes: readonly ChannelType[];
   /** Blocks of margin an incoming HTLC's expiry must keep above the tip. */
   readonly minCltvMargin: number;
+  /** option_simple_close negotiated with this peer (closing_complete instead of closing_signed). */
+  readonly simpleClose: boolean;
 }
 
 export interface ChannelContext {

@@ -102,6 +102,7 @@ export function defaultChannelPolicy(chainHash: Uint8Array): ChannelPolicy {
     largeChannels: false,
     channelTypes: ['anchors_zero_fee_htlc', 'static_remotekey'],
     minCltvMargin: 6,
+    simpleClose: false,
   };
 }
 

@@ -5,10 +5,12 @@
 import type { MessageValue } from '../bolt01-wire/types.ts';
 import { shachainGetCommitment } from '../bolt03-tx/index.ts';
 import { equal } from '../core/bytes.ts';
+import { restartLegacy } from './closing.ts';
 import { discardUnsigned, localHasChanges, revocationFor, sendCommit } from './commitments.ts';
 import { failChannel } from './common.ts';
 import type { ChannelAction, ChannelContext, Transition } from './events.ts';
 import { channelReadyMessage } from './opening.ts';
+import { sendClosingComplete } from './simple-close.ts';
 import type {
   ChannelState,
   Commitments,
@@ -75,19 +77,33 @@ export function onDisconnected(s: ChannelState): Transition {
   }
 }
 
+/**
+ * The transport is up again (or the node restarted with this state): forget what an interrupted
+ * connection voids (idempotent after a disconnect), then send channel_reestablish.
+ */
 export function onConnected(s: ChannelState, ctx: ChannelContext): Transition {
   switch (s.phase) {
     case 'wait_channel_ready':
-    case 'normal':
     case 'negotiating':
       return {
         state: { ...s, link: 'reestablishing' },
         actions: [{ kind: 'send', msg: reestablishMessage(s.commitments, ctx) }],
       };
+    case 'normal': {
+      // A state restored after a crash may still hold updates the peer has since forgotten.
+      const d = onDisconnected(s);
+      const next = { ...(d.state as NormalState), link: 'reestablishing' as const };
+      return {
+        state: next,
+        actions: [...d.actions, { kind: 'send', msg: reestablishMessage(next.commitments, ctx) }],
+      };
+    }
     case 'wait_accept':
     case 'wait_funding_tx':
     case 'wait_funding_created':
     case 'wait_funding_signed':
+      // An opening interrupted before funding_signed is abandoned.
+      return onDisconnected(s);
     case 'closing':
     case 'closed':
       return { state: { ...s, link: 'up' }, actions: [] };
@@ -201,9 +217,18 @@ export function onReestablish(
     case 'wait_channel_ready':
       return { state: { ...s, link: 'up' }, actions };
     case 'negotiating': {
-      // Negotiation restarts: the funder sends closing_signed again.
-      const next: NegotiatingState = { ...s, link: 'up', lastSentFee: undefined };
-      return { state: next, actions: [...actions, ...resendShutdown(s.commitments, s.localScript)] };
+      // Negotiation restarts after our shutdown: closing_signed (funder) or closing_complete again.
+      const next: NegotiatingState = { ...s, link: 'up', lastSentFee: undefined, sentComplete: undefined };
+      const again =
+        next.mode === 'simple'
+          ? sendClosingComplete(next, ctx)
+          : next.commitments.localIsFunder
+            ? restartLegacy(next, ctx)
+            : { state: next, actions: [] };
+      return {
+        state: again.state,
+        actions: [...actions, ...resendShutdown(s.commitments, s.localScript), ...again.actions],
+      };
     }
     case 'normal': {
       let next: NormalState = { ...s, link: 'up' };

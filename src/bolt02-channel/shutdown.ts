@@ -11,8 +11,6 @@ import type { ChannelAction, ChannelContext, CommandRefused, FeeRange, Transitio
 import { isValidShutdownScript } from './shutdown-script.ts';
 import type { ChannelState, NormalState, ShutdownInfo } from './state.ts';
 
-const SCRIPT_OPTS = { anysegwit: true, simpleClose: false };
-
 const NO_SHUTDOWN: ShutdownInfo = {
   localScript: undefined,
   remoteScript: undefined,
@@ -84,7 +82,8 @@ export function onShutdownCommand(
     return refuse('the upfront shutdown script must be used');
   const chosen = upfront.length > 0 ? upfront : script;
   if (chosen === undefined) return refuse('a shutdown script is needed');
-  if (!isValidShutdownScript(chosen, SCRIPT_OPTS)) return refuse('invalid shutdown script');
+  if (!isValidShutdownScript(chosen, { anysegwit: true, simpleClose: ctx.policy.simpleClose }))
+    return refuse('invalid shutdown script');
   const next: NormalState = {
     ...s,
     shutdown: { ...(s.shutdown ?? NO_SHUTDOWN), pendingLocalScript: chosen, feeRange },
@@ -101,7 +100,8 @@ export function onShutdownMessage(
   // BOLT #2:
   //   - if the `scriptpubkey` is not in one of the above forms:
   //     - SHOULD send a `warning`.
-  if (!isValidShutdownScript(m.scriptpubkey, SCRIPT_OPTS)) return warning(s, 'invalid shutdown scriptpubkey');
+  if (!isValidShutdownScript(m.scriptpubkey, { anysegwit: true, simpleClose: ctx.policy.simpleClose }))
+    return warning(s, 'invalid shutdown scriptpubkey');
   const upfront = s.commitments.remote.upfrontShutdownScript;
   // BOLT #2:
   //   - if both nodes advertised the `option_upfront_shutdown_script` feature, and the receiving node received a non-zero-length `shutdown_scriptpubkey` in `open_channel` or `accept_channel`, and that `shutdown_scriptpubkey` is not equal to `scriptpubkey`:

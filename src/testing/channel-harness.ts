@@ -100,6 +100,8 @@ export interface PairOptions {
   readonly configA?: Partial<LocalChannelConfig>;
   readonly configB?: Partial<LocalChannelConfig>;
   readonly blockHeight?: number;
+  /** option_simple_close negotiated. */
+  readonly simpleClose?: boolean;
 }
 
 const CHAIN = new Uint8Array(32).fill(6);
@@ -140,7 +142,7 @@ export class ChannelPair {
         state: undefined as unknown as ChannelState,
         ctx: {
           signer,
-          policy: defaultChannelPolicy(CHAIN),
+          policy: { ...defaultChannelPolicy(CHAIN), simpleClose: opts.simpleClose ?? false },
           blockHeight: height,
           shutdownScript: new Uint8Array([0x00, 0x14, ...new Uint8Array(20).fill(who + 1)]),
         },

@@ -129,8 +129,47 @@ test('mutual close: shutdown, closing_signed, a closing tx that verifies and pay
     script: fundingOutputScript(c.local.basepoints.fundingPubkey, c.remote.basepoints.fundingPubkey),
   };
   assert.equal(verifyInput(tx, 0, [prev], STANDARD_SCRIPT_VERIFY_FLAGS), null);
-  const values = tx.outputs.map((o) => o.value).sort((x, y) => (x < y ? -1 : 1));
+  const values = tx.outputs.map((o): bigint => o.value).sort((x, y) => (x < y ? -1 : 1));
   assert.equal(values.length, 2);
   assert.equal(values[0], 330_000n); // b: pushed 300_000 sat + the 30_000 sat HTLC
   assert.ok(values[1]! < 670_000n && values[1]! > 660_000n); // a pays the closing fee
+});
+
+test('option_simple_close: both send closing_complete, both closing txs verify, each pays its own fee', async () => {
+  const { verifyInput } = await import('../../src/bitcoin/interpreter.ts');
+  const { STANDARD_SCRIPT_VERIFY_FLAGS } = await import('../../src/bitcoin/script-error.ts');
+  const { fundingOutputScript } = await import('../../src/bolt03-tx/index.ts');
+  const pair = ChannelPair.open({ seed: 6, simpleClose: true });
+  const opReturn = new Uint8Array([0x6a, 6, 1, 2, 3, 4, 5, 6]);
+  pair.must(pair.a, {
+    kind: 'command',
+    cmd: { kind: 'shutdown', script: new Uint8Array([0x51, 32, ...new Uint8Array(32).fill(3)]) },
+  });
+  pair.deliverAll();
+  assert.equal(pair.a.state.phase, 'negotiating');
+  const c = commitmentsOf(pair.a.state)!;
+  const prev = {
+    value: c.fundingAmount,
+    script: fundingOutputScript(c.local.basepoints.fundingPubkey, c.remote.basepoints.fundingPubkey),
+  };
+  // Each side broadcast the transaction it was closee for and the one it was closer for.
+  const txs = [...pair.a.broadcasts.slice(1), ...pair.b.broadcasts];
+  assert.equal(txs.length, 4);
+  for (const tx of txs) assert.equal(verifyInput(tx, 0, [prev], STANDARD_SCRIPT_VERIFY_FLAGS), null);
+  const { txidHex } = await import('../../src/bitcoin/tx.ts');
+  const idsA = new Set(pair.a.broadcasts.slice(1).map(txidHex));
+  const idsB = new Set(pair.b.broadcasts.map(txidHex));
+  assert.equal(idsA.size, 2, 'two conflicting closing transactions');
+  assert.deepEqual(idsA, idsB, 'both sides hold both');
+  // In each, the closee's output is its whole balance: a has 700_000 sat, b 300_000 sat.
+  const values = pair.b.broadcasts.map((tx) => tx.outputs.map((o): bigint => o.value));
+  assert.ok(
+    values.some((v) => v.includes(700_000n) && !v.includes(300_000n)),
+    'b paid the fee of its own closing',
+  );
+  assert.ok(
+    values.some((v) => v.includes(300_000n) && !v.includes(700_000n)),
+    'a paid the fee of its own closing',
+  );
+  void opReturn;
 });

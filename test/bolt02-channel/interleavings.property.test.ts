@@ -27,7 +27,8 @@ type Op =
   | { op: 'fee'; feerate: number }
   | { op: 'sign'; who: 'a' | 'b' }
   | { op: 'deliver'; to: 'a' | 'b'; n: number }
-  | { op: 'bounce' };
+  | { op: 'bounce' }
+  | { op: 'crash'; who: 'a' | 'b' };
 
 const who = fc.constantFrom<'a' | 'b'>('a', 'b');
 const opArb: fc.Arbitrary<Op> = fc.oneof(
@@ -61,6 +62,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     arbitrary: fc.record({ op: fc.constant('deliver' as const), to: who, n: fc.integer({ min: 1, max: 4 }) }),
   },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('bounce' as const) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('crash' as const), who }) },
 );
 
 interface Ledger {
@@ -95,7 +97,7 @@ function takeEvents(pair: ChannelPair, n: HarnessNode, ledger: Ledger): void {
 }
 
 let verifiedTxs = 0;
-const stats = { fulfilled: 0, reestablished: 0, maxCommit: 0n };
+const stats = { fulfilled: 0, reestablished: 0, crashes: 0, maxCommit: 0n };
 const lastChecked = new Map<string, bigint>();
 
 function checkAll(pair: ChannelPair, preimages: Map<string, Uint8Array>): void {
@@ -187,6 +189,14 @@ function runOps(setup: Setup, ops: Op[]): void {
       case 'deliver':
         for (let i = 0; i < o.n; i++) pair.deliver(pair.node(o.to));
         break;
+      case 'crash': {
+        // The node dies: the connection drops and it comes back with what it last persisted.
+        pair.disconnect();
+        const n = pair.node(o.who);
+        pair.restartFromPersisted(n);
+        stats.crashes++;
+        break;
+      }
       case 'bounce':
         if (pair.connected) pair.disconnect();
         else {
@@ -256,10 +266,10 @@ test(`random interleavings keep both sides consistent (${RUNS} runs)`, () => {
   );
   assert.ok(verifiedTxs > RUNS, `only ${verifiedTxs} transactions verified`);
   assert.ok(
-    stats.fulfilled > 0 && stats.reestablished > 0,
+    stats.fulfilled > 0 && stats.reestablished > 0 && stats.crashes > 0,
     JSON.stringify({ ...stats, maxCommit: String(stats.maxCommit) }),
   );
   console.log(
-    `verified ${verifiedTxs} txs; ${stats.fulfilled} htlcs fulfilled; ${stats.reestablished} reconnections; up to commitment ${stats.maxCommit}`,
+    `verified ${verifiedTxs} txs; ${stats.fulfilled} htlcs fulfilled; ${stats.reestablished} reconnections; ${stats.crashes} crashes; up to commitment ${stats.maxCommit}`,
   );
 });
