@@ -232,9 +232,21 @@ export class ChannelPair {
   }
 
   run(n: HarnessNode, actions: readonly ChannelAction[]): void {
+    let persisted = false;
     for (const act of actions) {
       switch (act.kind) {
         case 'send': {
+          // DESIGN rule 2: nothing that reveals a signature, a secret or a preimage before persist.
+          const t = act.msg.type;
+          if (
+            (t === 'commitment_signed' ||
+              t === 'revoke_and_ack' ||
+              t === 'update_fulfill_htlc' ||
+              t === 'funding_signed' ||
+              t === 'funding_created') &&
+            !persisted
+          )
+            throw new HarnessFailure(`${n.name} sent ${t} before persisting`);
           if ((act.msg.type === 'warning' || act.msg.type === 'error') && !this.tolerateFailures)
             throw new HarnessFailure(
               `${n.name} sent ${act.msg.type}: ${new TextDecoder().decode(act.msg.data)}`,
@@ -243,7 +255,10 @@ export class ChannelPair {
           break;
         }
         case 'persist':
+          if (act.state !== n.state)
+            throw new HarnessFailure(`${n.name} persisted a state other than the one it moved to`);
           n.persisted = act.state;
+          persisted = true;
           break;
         case 'broadcast':
           n.broadcasts.push(act.tx);
