@@ -6,8 +6,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import { verifyInput } from '../../src/bitcoin/interpreter.ts';
+import { STANDARD_SCRIPT_VERIFY_FLAGS } from '../../src/bitcoin/script-error.ts';
+import { txidHex } from '../../src/bitcoin/tx.ts';
 import { commitmentsOf } from '../../src/bolt02-channel/index.ts';
-import type { ChannelType } from '../../src/bolt03-tx/index.ts';
+import { type ChannelType, fundingOutputScript } from '../../src/bolt03-tx/index.ts';
 import type { Msat, Sat } from '../../src/core/units.ts';
 import { sha256 } from '../../src/crypto/index.ts';
 import {
@@ -88,6 +91,10 @@ function takeEvents(pair: ChannelPair, n: HarnessNode, ledger: Ledger): void {
       case 'htlc_offered':
       case 'htlc_offer_cancelled':
         break;
+      case 'channel_closing':
+        if (e.reason.kind !== 'mutual')
+          throw new Error(`${n.name}: channel closing: ${JSON.stringify(e.reason)}`);
+        break;
       default:
         throw new Error(`${n.name}: unhandled notification ${e.kind}`);
     }
@@ -97,7 +104,7 @@ function takeEvents(pair: ChannelPair, n: HarnessNode, ledger: Ledger): void {
 }
 
 let verifiedTxs = 0;
-const stats = { fulfilled: 0, reestablished: 0, crashes: 0, maxCommit: 0n };
+const stats = { fulfilled: 0, reestablished: 0, crashes: 0, closes: 0, maxCommit: 0n };
 const lastChecked = new Map<string, bigint>();
 
 function checkAll(pair: ChannelPair, preimages: Map<string, Uint8Array>): void {
@@ -117,6 +124,9 @@ interface Setup {
   channelType: ChannelType;
   dustA: number;
   dustB: number;
+  /** Who starts a mutual close after the random operations. */
+  close: 'none' | 'a' | 'b' | 'both';
+  simpleClose: boolean;
 }
 
 function runOps(setup: Setup, ops: Op[]): void {
@@ -127,6 +137,7 @@ function runOps(setup: Setup, ops: Op[]): void {
     channelType: setup.channelType,
     configA: { dustLimit: BigInt(setup.dustA) as Sat },
     configB: { dustLimit: BigInt(setup.dustB) as Sat },
+    simpleClose: setup.simpleClose,
   });
   lastChecked.clear();
   const ledger: Ledger = {
@@ -209,14 +220,30 @@ function runOps(setup: Setup, ops: Op[]): void {
     takeEvents(pair, pair.b, ledger);
     checkAll(pair, ledger.preimages);
   }
-  // Settle everything: reconnect, exchange, settle all incoming HTLCs, sign until quiet.
+  // Settle everything: reconnect, exchange, maybe start a mutual close, settle all incoming HTLCs,
+  // sign until quiet.
   pair.reconnect();
+  pair.deliverAll();
+  for (const who of setup.close === 'both'
+    ? (['a', 'b'] as const)
+    : setup.close === 'none'
+      ? []
+      : [setup.close]) {
+    const script = new Uint8Array([0, 20, ...new Uint8Array(20).fill(who === 'a' ? 0xaa : 0xbb)]);
+    pair.must(pair.node(who), { kind: 'command', cmd: { kind: 'shutdown', script } });
+  }
   for (let round = 0; round < 50; round++) {
     pair.deliverAll();
     takeEvents(pair, pair.a, ledger);
     takeEvents(pair, pair.b, ledger);
-    for (const n of [pair.a, pair.b])
-      for (const id of [...ledger.incoming[n.name].keys()]) settle(n, id, true);
+    // Settle every incoming HTLC the commitments hold (a crash may have lost a fail we sent).
+    for (const n of [pair.a, pair.b]) {
+      for (const h of commitmentsOf(n.state)!.localCommit.spec.htlcs) {
+        if (h.direction !== 'received') continue;
+        if (!ledger.incoming[n.name].has(h.id)) ledger.incoming[n.name].set(h.id, h.amount);
+        settle(n, h.id, true);
+      }
+    }
     let signed = false;
     for (const n of [pair.a, pair.b])
       signed = pair.apply(n, { kind: 'command', cmd: { kind: 'sign' } }).ok || signed;
@@ -246,6 +273,20 @@ function runOps(setup: Setup, ops: Op[]): void {
   assert.equal(ca.localCommit.spec.toLocal, 600_000_000n - toB, 'a balance is what was paid');
   assert.equal(ca.localCommit.index, cb.remoteCommit.index);
   assert.equal(cb.localCommit.index, ca.remoteCommit.index);
+  if (setup.close !== 'none') {
+    // Both sides closed mutually and hold the same closing transaction(s), which verify.
+    const closingA = pair.a.broadcasts.slice(1).map(txidHex).sort();
+    const closingB = pair.b.broadcasts.map(txidHex).sort();
+    assert.ok(closingA.length > 0, `a did not close (${pair.a.state.phase})`);
+    assert.deepEqual(new Set(closingA), new Set(closingB));
+    const prev = {
+      value: ca.fundingAmount,
+      script: fundingOutputScript(ca.local.basepoints.fundingPubkey, ca.remote.basepoints.fundingPubkey),
+    };
+    for (const tx of pair.b.broadcasts)
+      assert.equal(verifyInput(tx, 0, [prev], STANDARD_SCRIPT_VERIFY_FLAGS), null);
+    stats.closes++;
+  }
 }
 
 test(`random interleavings keep both sides consistent (${RUNS} runs)`, () => {
@@ -256,6 +297,8 @@ test(`random interleavings keep both sides consistent (${RUNS} runs)`, () => {
         channelType: fc.constantFrom<ChannelType>('anchors_zero_fee_htlc', 'static_remotekey'),
         dustA: fc.integer({ min: 354, max: 2_000 }),
         dustB: fc.integer({ min: 354, max: 2_000 }),
+        close: fc.constantFrom<Setup['close']>('none', 'none', 'a', 'b', 'both'),
+        simpleClose: fc.boolean(),
       }),
       fc.array(opArb, { minLength: 5, maxLength: 60 }),
       (setup, ops) => {
@@ -266,10 +309,10 @@ test(`random interleavings keep both sides consistent (${RUNS} runs)`, () => {
   );
   assert.ok(verifiedTxs > RUNS, `only ${verifiedTxs} transactions verified`);
   assert.ok(
-    stats.fulfilled > 0 && stats.reestablished > 0 && stats.crashes > 0,
+    stats.fulfilled > 0 && stats.reestablished > 0 && stats.crashes > 0 && stats.closes > 0,
     JSON.stringify({ ...stats, maxCommit: String(stats.maxCommit) }),
   );
   console.log(
-    `verified ${verifiedTxs} txs; ${stats.fulfilled} htlcs fulfilled; ${stats.reestablished} reconnections; ${stats.crashes} crashes; up to commitment ${stats.maxCommit}`,
+    `verified ${verifiedTxs} txs; ${stats.fulfilled} htlcs fulfilled; ${stats.reestablished} reconnections; ${stats.crashes} crashes; ${stats.closes} mutual closes; up to commitment ${stats.maxCommit}`,
   );
 });
