@@ -394,6 +394,19 @@ export function checkBroadcastable(
     n.ctx.signer.perCommitmentPoint(c.localCommit.index),
   );
   if (!local.ok) throw new HarnessFailure('cannot rebuild our commitment');
+  // The commitment pays at least its base fee (when the funder can), and every satoshi is accounted
+  // for: outputs + fee = capacity, fee = base fee + anchors' share not paid out + trimmed + dust + rounding.
+  const cm = local.value.commitment;
+  const outs = tx.outputs.reduce((s, o) => s + o.value, 0n);
+  if (outs + cm.fee !== c.fundingAmount) throw new HarnessFailure(`${n.name} commitment does not add up`);
+  if (cm.funderShortfall === 0n && cm.fee < cm.baseFee)
+    throw new HarnessFailure(`${n.name} commitment pays ${cm.fee} sat, below its base fee ${cm.baseFee}`);
+  const trimmed = cm.trimmed.reduce((s, h) => s + h.amount / 1000n, 0n);
+  const maxExtra = trimmed + 2n * c.local.dustLimit + BigInt(c.localCommit.spec.htlcs.length) + 2n;
+  if (cm.funderShortfall === 0n && cm.fee > cm.baseFee + maxExtra)
+    throw new HarnessFailure(
+      `${n.name} commitment fee ${cm.fee} unexplained (base ${cm.baseFee}, trimmed ${trimmed})`,
+    );
   const ours = n.ctx.signer.signLocalHtlcTxs(local.value);
   let checked = 1;
   for (const [i, h] of local.value.htlcTxs.entries()) {
