@@ -489,6 +489,20 @@ export function sendFee(
   const specs = worstSpecs(next).map((s) => ({ ...s, feerate }));
   const unaffordable = checkAffordable(next, specs, 'local', false);
   if (unaffordable !== undefined) return refuse(unaffordable);
+  // BOLT #2:
+  //   - if `option_anchors` was not negotiated:
+  //     - if the `update_fee` increases `feerate_per_kw`:
+  //       - if the dust balance of the remote transaction at the updated `feerate_per_kw` is greater than `max_dust_htlc_exposure_msat`:
+  //         - MAY NOT send `update_fee`
+  //       - if the dust balance of the local transaction at the updated `feerate_per_kw` is greater than `max_dust_htlc_exposure_msat`:
+  if (c.channelType === 'static_remotekey' && feerate > c.localCommit.spec.feerate) {
+    for (const spec of specs)
+      for (const holder of ['local', 'remote'] as const)
+        if (dustExposure(c, spec, holder) > c.maxDustExposure)
+          return refuse(
+            `the new feerate would put the ${holder} dust exposure over ${c.maxDustExposure} msat`,
+          );
+  }
   return ok({ commitments: next, msg });
 }
 
