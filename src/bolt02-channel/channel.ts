@@ -19,7 +19,7 @@ import {
 import { onConnected, onDisconnected, onReestablish } from './reestablish.ts';
 import { onShutdownCommand, onShutdownMessage } from './shutdown.ts';
 import { onClosingComplete, onClosingSig } from './simple-close.ts';
-import type { ChannelState } from './state.ts';
+import type { ChannelState, NormalState, WaitChannelReadyState } from './state.ts';
 import { onBlock } from './timeouts.ts';
 
 const refuse = (reason: string): Result<never, CommandRefused> => err({ kind: 'command_refused', reason });
@@ -73,6 +73,8 @@ function onCommand(
       if (state.phase !== 'normal') return refuse(`cannot ${cmd.kind} in ${state.phase}`);
       return onNormalCommand(state, cmd, ctx);
     case 'shutdown':
+      if (state.phase === 'wait_channel_ready')
+        return onShutdownCommand(asNormal(state), cmd.script, cmd.feeRange, ctx);
       if (state.phase !== 'normal') return refuse(`cannot shut down in ${state.phase}`);
       return onShutdownCommand(state, cmd.script, cmd.feeRange, ctx);
     case 'force_close':
@@ -85,6 +87,21 @@ function onCommand(
       return onFundingTxBuilt(state, cmd.tx, cmd.outputIndex, ctx);
   }
   return assertNever(cmd, 'command');
+}
+
+/** A channel closed before channel_ready: no HTLC can exist yet, so shutdown proceeds as in normal. */
+function asNormal(s: WaitChannelReadyState): NormalState {
+  return {
+    phase: 'normal',
+    keyIndex: s.keyIndex,
+    temporaryChannelId: s.temporaryChannelId,
+    link: s.link,
+    commitments: s.commitments,
+    localAlias: s.localAlias,
+    remoteAlias: s.remoteAlias,
+    shortChannelId: s.shortChannelId,
+    shutdown: undefined,
+  };
 }
 
 function unexpected(state: ChannelState, m: WireMessage): Transition {
@@ -138,7 +155,11 @@ function onMessage(state: ChannelState, m: WireMessage, ctx: ChannelContext): Tr
     case 'wait_funding_signed':
       return m.type === 'funding_signed' ? onFundingSigned(state, m, ctx) : unexpected(state, m);
     case 'wait_channel_ready':
-      return m.type === 'channel_ready' ? onChannelReady(state, m, ctx) : unexpected(state, m);
+      if (m.type === 'channel_ready') return onChannelReady(state, m, ctx);
+      // BOLT #2:
+      //   - MAY send a `shutdown` before a `channel_ready`, i.e. before the funding transaction has reached `minimum_depth`.
+      if (m.type === 'shutdown') return onShutdownMessage(asNormal(state), m, ctx);
+      return unexpected(state, m);
     case 'normal':
       switch (m.type) {
         case 'update_add_htlc':

@@ -173,3 +173,21 @@ test('option_simple_close: both send closing_complete, both closing txs verify, 
   );
   void opReturn;
 });
+
+test('shutdown before channel_ready closes mutually without ever reaching normal', () => {
+  const pair = ChannelPair.open({ seed: 8 });
+  const wa = pair.a.history.find((s) => s.phase === 'wait_channel_ready')!;
+  const wb = pair.b.history.find((s) => s.phase === 'wait_channel_ready')!;
+  pair.a.state = wa;
+  pair.b.state = wb;
+  pair.a.broadcasts = [];
+  pair.must(pair.a, {
+    kind: 'command',
+    cmd: { kind: 'shutdown', script: new Uint8Array([0, 20, ...new Uint8Array(20).fill(1)]) },
+  });
+  pair.deliverAll();
+  assert.equal(pair.a.state.phase, 'closing');
+  assert.equal(pair.b.state.phase, 'closing');
+  assert.equal(pair.a.broadcasts.length, 1);
+  assert.deepEqual(pair.a.broadcasts[0], pair.b.broadcasts.at(-1));
+});

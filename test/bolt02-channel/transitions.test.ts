@@ -131,7 +131,7 @@ const ALLOWED: Record<ChannelPhase, readonly WireMessage['type'][]> = {
   wait_funding_tx: [],
   wait_funding_created: ['funding_created'],
   wait_funding_signed: ['funding_signed'],
-  wait_channel_ready: ['channel_ready'],
+  wait_channel_ready: ['channel_ready', 'shutdown'],
   normal: [
     'update_add_htlc',
     'update_fulfill_htlc',
