@@ -128,6 +128,9 @@ function onMessage(state: ChannelState, m: WireMessage, ctx: ChannelContext): Tr
       ],
     };
   }
+  // The shell routes by channel_id; a message for another channel is a peer bug, not ours to apply.
+  const c = commitmentsOf(state);
+  if (c !== undefined && 'channel_id' in m && !equal(m.channel_id, c.channelId)) return unexpected(state, m);
   if (state.link === 'reestablishing') {
     if (m.type !== 'channel_reestablish') return unexpected(state, m);
     switch (state.phase) {
