@@ -118,10 +118,12 @@ function paramsFrom(
   basepoints: ChannelBasepoints,
   reserve: Sat,
   dustLimit: Sat,
+  funding: Sat,
 ): ChannelParams {
   return {
     dustLimit,
-    maxHtlcValueInFlight: config.maxHtlcValueInFlight,
+    // More than the channel holds means "no limit"; announce the capacity, as Core Lightning does.
+    maxHtlcValueInFlight: minOf(config.maxHtlcValueInFlight, (funding * 1000n) as Msat),
     channelReserve: reserve,
     htlcMinimum: config.htlcMinimum,
     toSelfDelay: config.toSelfDelay,
@@ -252,7 +254,13 @@ export function openChannel(req: OpenRequest, ctx: ChannelContext): Result<Trans
     return refuse('funding_satoshis must be below 2^24 without option_support_large_channel');
   if (req.temporaryChannelId.length !== 32) return refuse('temporary_channel_id must be 32 bytes');
   const reserve = reserveFor(req.config, req.fundingAmount, 0n as Sat);
-  const local = paramsFrom(req.config, ctx.signer.basepoints, reserve, req.config.dustLimit);
+  const local = paramsFrom(
+    req.config,
+    ctx.signer.basepoints,
+    reserve,
+    req.config.dustLimit,
+    req.fundingAmount,
+  );
   const cost = funderCost(req.channelType, req.feerate, 0) * 1000n;
   if (req.fundingAmount * 1000n - req.pushMsat < cost)
     return refuse('funding amount cannot pay the commitment fee');
@@ -594,7 +602,7 @@ export function acceptChannel(
   //   - both `to_local` and `to_remote` amounts for the initial commitment transaction are less than or equal to `channel_reserve_satoshis` (see [BOLT 3](03-transactions.md#commitment-transaction-outputs)).
   if (funderAfter <= reserve * 1000n && m.push_msat <= m.channel_reserve_satoshis * 1000n)
     return fail('both initial balances are within the reserve');
-  const local = paramsFrom(req.config, ctx.signer.basepoints, reserve, dust);
+  const local = paramsFrom(req.config, ctx.signer.basepoints, reserve, dust, funding);
   const state: WaitFundingCreatedState = {
     phase: 'wait_funding_created',
     keyIndex: req.keyIndex,
