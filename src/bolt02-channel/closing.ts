@@ -9,13 +9,21 @@ import {
   signedFundingSpend,
   verifyFundingInput,
 } from '../bolt03-tx/index.ts';
-import { feeForWeight, type Sat } from '../core/units.ts';
+import { type FeeratePerKw, feeForWeight, type Sat } from '../core/units.ts';
+import { clamp, maxOf, minOf } from './amounts.ts';
 import { failChannel, warning } from './common.ts';
 import type { ChannelAction, ChannelContext, FeeRange, Transition } from './events.ts';
+import { sendClosingComplete } from './simple-close.ts';
 import type { ChannelState, ClosingState, Commitments, NegotiatingState, NormalState } from './state.ts';
 
 /** The closing transaction as `who` builds it (each side removes outputs below its own dust limit). */
-function closingTx(c: Commitments, local: Uint8Array, remote: Uint8Array, fee: Sat, who: 'local' | 'remote'): Closing | undefined {
+function closingTx(
+  c: Commitments,
+  local: Uint8Array,
+  remote: Uint8Array,
+  fee: Sat,
+  who: 'local' | 'remote',
+): Closing | undefined {
   const spec = c.localCommit.spec;
   const r =
     who === 'local'
@@ -48,13 +56,20 @@ function funderBalanceSat(c: Commitments): Sat {
   return ((c.localIsFunder ? c.localCommit.spec.toLocal : c.localCommit.spec.toRemote) / 1000n) as Sat;
 }
 
-function defaultRange(c: Commitments, local: Uint8Array, remote: Uint8Array): { target: Sat; range: FeeRange } {
+function defaultRange(
+  c: Commitments,
+  local: Uint8Array,
+  remote: Uint8Array,
+): { target: Sat; range: FeeRange } {
   const weight = expectedClosingWeight([local, remote]);
   const target = feeForWeight(c.localCommit.spec.feerate, weight);
-  const min = feeForWeight(253 as never, weight);
+  const min = feeForWeight(253 as FeeratePerKw, weight);
   const cap = funderBalanceSat(c);
-  const max = (target * 3n < cap ? target * 3n : cap) as Sat;
-  return { target: (target < max ? target : max) as Sat, range: { min: (min < max ? min : max) as Sat, max } };
+  const max = minOf(target * 3n, cap as bigint) as Sat;
+  return {
+    target: minOf(target, max),
+    range: { min: minOf(min, max), max },
+  };
 }
 
 function closingSignedFor(
@@ -93,23 +108,51 @@ export function startNegotiation(
     remoteScript,
     lastSentFee: undefined,
     feeRange: feeRange ?? d.range,
+    mode: ctx.policy.simpleClose ? 'simple' : 'legacy',
+    sentComplete: undefined,
+    published: [],
   };
+  if (next.mode === 'simple') return sendClosingComplete(next, ctx);
   // BOLT #2:
   // The funding node:
   //   - after `shutdown` has been received, AND no HTLCs remain in either commitment transaction:
   //     - SHOULD send a `closing_signed` message.
-  if (!c.localIsFunder) return { state: next, actions: [] };
-  const fee = (d.target < next.feeRange.min ? next.feeRange.min : d.target > next.feeRange.max ? next.feeRange.max : d.target) as Sat;
-  const msg = closingSignedFor(next, fee, ctx);
-  if (msg === undefined) return failChannel(next, 'cannot build a closing transaction', ctx);
-  const sent: NegotiatingState = { ...next, lastSentFee: fee };
-  return { state: sent, actions: [{ kind: 'persist', state: sent }, { kind: 'send', msg }] };
+  if (!c.localIsFunder) return { state: next, actions: [{ kind: 'persist', state: next }] };
+  return restartLegacy(next, ctx);
 }
 
-function finish(s: NegotiatingState, closing: Closing, theirSig: Uint8Array, extra: ChannelAction[], ctx: ChannelContext): Transition {
+/** The funder's (first) closing_signed, at the current feerate within our range. */
+export function restartLegacy(s: NegotiatingState, ctx: ChannelContext): Transition {
+  const d = defaultRange(s.commitments, s.localScript, s.remoteScript);
+  const fee = clamp(d.target, s.feeRange.min, s.feeRange.max);
+  const msg = closingSignedFor(s, fee, ctx);
+  if (msg === undefined) return failChannel(s, 'cannot build a closing transaction', ctx);
+  const sent: NegotiatingState = { ...s, lastSentFee: fee };
+  return {
+    state: sent,
+    actions: [
+      { kind: 'persist', state: sent },
+      { kind: 'send', msg },
+    ],
+  };
+}
+
+function finish(
+  s: NegotiatingState,
+  closing: Closing,
+  theirSig: Uint8Array,
+  extra: ChannelAction[],
+  ctx: ChannelContext,
+): Transition {
   const c = s.commitments;
   const ours = ctx.signer.signClosing(closing.tx, c.remote.basepoints.fundingPubkey, c.fundingAmount);
-  const tx = signedFundingSpend(closing.tx, c.local.basepoints.fundingPubkey, ours, c.remote.basepoints.fundingPubkey, theirSig);
+  const tx = signedFundingSpend(
+    closing.tx,
+    c.local.basepoints.fundingPubkey,
+    ours,
+    c.remote.basepoints.fundingPubkey,
+    theirSig,
+  );
   const next: ClosingState = {
     phase: 'closing',
     keyIndex: s.keyIndex,
@@ -130,7 +173,11 @@ function finish(s: NegotiatingState, closing: Closing, theirSig: Uint8Array, ext
   };
 }
 
-export function onClosingSigned(s: NegotiatingState, m: MessageValue<'closing_signed'>, ctx: ChannelContext): Transition {
+export function onClosingSigned(
+  s: NegotiatingState,
+  m: MessageValue<'closing_signed'>,
+  ctx: ChannelContext,
+): Transition {
   const c = s.commitments;
   const fee = m.fee_satoshis as Sat;
   // BOLT #2:
@@ -166,8 +213,8 @@ export function onClosingSigned(s: NegotiatingState, m: MessageValue<'closing_si
     return finish(s, theirs, m.signature, [{ kind: 'send', msg: reply }], ctx);
   }
   if (theirRange !== undefined) {
-    const lo = theirRange.min_fee_satoshis > ourRange.min ? theirRange.min_fee_satoshis : ourRange.min;
-    const hi = theirRange.max_fee_satoshis < ourRange.max ? theirRange.max_fee_satoshis : ourRange.max;
+    const lo = maxOf(theirRange.min_fee_satoshis, ourRange.min as bigint);
+    const hi = minOf(theirRange.max_fee_satoshis, ourRange.max as bigint);
     // BOLT #2:
     //     - if there is no overlap between that and its own `fee_range`:
     //       - SHOULD send a warning
@@ -182,11 +229,17 @@ export function onClosingSigned(s: NegotiatingState, m: MessageValue<'closing_si
     //           - if `fee_satoshis` is not the same as the value it sent:
     //             - MUST fail the channel
     if (s.lastSentFee !== undefined) return failChannel(s, 'closing fee changed', ctx);
-    const proposal = (fee < lo ? lo : fee > hi ? hi : fee) as Sat;
+    const proposal = clamp(fee as bigint, lo, hi) as Sat;
     const msg = closingSignedFor(s, proposal, ctx);
     if (msg === undefined) return failChannel(s, 'cannot build the closing transaction', ctx);
     const next: NegotiatingState = { ...s, lastSentFee: proposal };
-    return { state: next, actions: [{ kind: 'persist', state: next }, { kind: 'send', msg }] };
+    return {
+      state: next,
+      actions: [
+        { kind: 'persist', state: next },
+        { kind: 'send', msg },
+      ],
+    };
   }
   // No fee_range: move halfway towards their fee (strictly between, as the legacy rule asks).
   const last = s.lastSentFee ?? (fee < ourRange.min ? ourRange.min : ourRange.max);
@@ -196,11 +249,20 @@ export function onClosingSigned(s: NegotiatingState, m: MessageValue<'closing_si
   if (msg === undefined) return failChannel(s, 'cannot build the closing transaction', ctx);
   if (proposal === fee) return finish(s, theirs, m.signature, [{ kind: 'send', msg }], ctx);
   const next: NegotiatingState = { ...s, lastSentFee: proposal };
-  return { state: next, actions: [{ kind: 'persist', state: next }, { kind: 'send', msg }] };
+  return {
+    state: next,
+    actions: [
+      { kind: 'persist', state: next },
+      { kind: 'send', msg },
+    ],
+  };
 }
 
 /** Funding output spent on chain: the on-chain monitor takes over; the channel is closing. */
-export function onFundingSpent(s: ChannelState & { commitments: Commitments }, tx: import('../bitcoin/tx.ts').Transaction): Transition {
+export function onFundingSpent(
+  s: ChannelState & { commitments: Commitments },
+  tx: import('../bitcoin/tx.ts').Transaction,
+): Transition {
   const next: ClosingState = {
     phase: 'closing',
     keyIndex: s.keyIndex,
@@ -212,6 +274,9 @@ export function onFundingSpent(s: ChannelState & { commitments: Commitments }, t
   };
   return {
     state: next,
-    actions: [{ kind: 'persist', state: next }, { kind: 'emit', event: { kind: 'channel_closed', reason: next.reason } }],
+    actions: [
+      { kind: 'persist', state: next },
+      { kind: 'emit', event: { kind: 'channel_closed', reason: next.reason } },
+    ],
   };
 }

@@ -24,7 +24,7 @@ import type { FeeratePerKw, Msat } from '../core/units.ts';
 import { isPrivateKey, sha256 } from '../crypto/index.ts';
 import type { ChannelNotification, CommandRefused } from './events.ts';
 import type { ChannelSigner } from './signer.ts';
-import type { Changes, CommitSpec, Commitments, RemoteCommit, UpdateMessage } from './state.ts';
+import type { Changes, Commitments, CommitSpec, RemoteCommit, UpdateMessage } from './state.ts';
 
 export interface ProtocolViolation {
   /** 'warning': send warning and disconnect; 'error': send error and fail the channel. */
@@ -82,7 +82,12 @@ export function hasPendingChanges(c: Commitments): boolean {
   const r = c.remoteChanges;
   return (
     c.waiting !== undefined ||
-    l.proposed.length + l.signed.length + l.acked.length + r.proposed.length + r.signed.length + r.acked.length >
+    l.proposed.length +
+      l.signed.length +
+      l.acked.length +
+      r.proposed.length +
+      r.signed.length +
+      r.acked.length >
       0
   );
 }
@@ -115,7 +120,10 @@ export function reduceSpec(
   let toLocal: bigint = spec.toLocal;
   let toRemote: bigint = spec.toRemote;
   let feerate = spec.feerate;
-  for (const [u, mine] of [...ours.map((u) => [u, true] as const), ...theirs.map((u) => [u, false] as const)]) {
+  for (const [u, mine] of [
+    ...ours.map((u) => [u, true] as const),
+    ...theirs.map((u) => [u, false] as const),
+  ]) {
     if (u.type !== 'update_add_htlc') continue;
     const h: CommitmentHtlc = {
       direction: mine ? 'offered' : 'received',
@@ -128,7 +136,10 @@ export function reduceSpec(
     if (mine) toLocal -= u.amount_msat;
     else toRemote -= u.amount_msat;
   }
-  for (const [u, mine] of [...ours.map((u) => [u, true] as const), ...theirs.map((u) => [u, false] as const)]) {
+  for (const [u, mine] of [
+    ...ours.map((u) => [u, true] as const),
+    ...theirs.map((u) => [u, false] as const),
+  ]) {
     switch (u.type) {
       case 'update_add_htlc':
         break;
@@ -252,7 +263,12 @@ function worstSpecs(c: Commitments): CommitSpec[] {
  * Whether `sender`'s updates keep both sides able to pay: the sender keeps its reserve, and the
  * funder keeps its reserve plus the fee (with `spike`: at twice the feerate with one more HTLC).
  */
-function checkAffordable(c: Commitments, specs: readonly CommitSpec[], sender: Side, spike: boolean): string | undefined {
+function checkAffordable(
+  c: Commitments,
+  specs: readonly CommitSpec[],
+  sender: Side,
+  spike: boolean,
+): string | undefined {
   const funder = funderSide(c);
   for (const spec of specs) {
     for (const holder of ['local', 'remote'] as const) {
@@ -286,7 +302,8 @@ export function sendAdd(
   //   - MUST offer `amount_msat` greater than 0.
   //   - MUST NOT offer `amount_msat` below the receiving node's `htlc_minimum_msat`
   if (req.amount <= 0n) return refuse('amount must be greater than 0');
-  if (req.amount < c.remote.htlcMinimum) return refuse(`amount below the peer's htlc_minimum_msat ${c.remote.htlcMinimum}`);
+  if (req.amount < c.remote.htlcMinimum)
+    return refuse(`amount below the peer's htlc_minimum_msat ${c.remote.htlcMinimum}`);
   if (!Number.isInteger(req.cltvExpiry) || req.cltvExpiry < 0 || req.cltvExpiry >= MAX_CLTV_EXPIRY)
     return refuse('cltv_expiry must be a block height below 500000000');
   if (req.paymentHash.length !== 32) return refuse('payment_hash must be 32 bytes');
@@ -334,7 +351,8 @@ export function receiveAdd(
   c: Commitments,
   msg: MessageValue<'update_add_htlc'>,
 ): Result<Commitments, ProtocolViolation> {
-  if (msg.id !== c.remoteNextHtlcId) return warn(`unexpected htlc id ${msg.id}, expected ${c.remoteNextHtlcId}`);
+  if (msg.id !== c.remoteNextHtlcId)
+    return warn(`unexpected htlc id ${msg.id}, expected ${c.remoteNextHtlcId}`);
   // BOLT #2:
   //   - receiving an `amount_msat` equal to 0, OR less than its own `htlc_minimum_msat`:
   //     - SHOULD send a `warning` and close the connection, or send an
@@ -370,7 +388,11 @@ export function receiveAdd(
 // ---- Removing an HTLC --------------------------------------------------------------------------
 
 /** An HTLC in both our commitment and their latest one (cross-signed). */
-function crossSigned(c: Commitments, direction: 'offered' | 'received', id: bigint): CommitmentHtlc | undefined {
+function crossSigned(
+  c: Commitments,
+  direction: 'offered' | 'received',
+  id: bigint,
+): CommitmentHtlc | undefined {
   const inLocal = c.localCommit.spec.htlcs.find((h) => h.direction === direction && h.id === id);
   const inRemote = latestRemoteCommit(c).spec.htlcs.find((h) => h.direction === direction && h.id === id);
   return inLocal !== undefined && inRemote !== undefined ? inLocal : undefined;
@@ -388,10 +410,7 @@ type RemovalMessage =
   | MessageValue<'update_fail_malformed_htlc'>;
 
 /** We settle or fail one of their HTLCs. */
-export function sendRemoval(
-  c: Commitments,
-  msg: RemovalMessage,
-): Result<Commitments, CommandRefused> {
+export function sendRemoval(c: Commitments, msg: RemovalMessage): Result<Commitments, CommandRefused> {
   const h = crossSigned(c, 'received', msg.id);
   if (h === undefined) return refuse(`no committed incoming htlc ${msg.id}`);
   if (removalPending(c.localChanges, msg.id)) return refuse(`htlc ${msg.id} is already being removed`);
@@ -439,7 +458,10 @@ export function receiveRemoval(
       assertNever(msg, 'removal');
   }
   return ok({
-    commitments: { ...c, remoteChanges: { ...c.remoteChanges, proposed: [...c.remoteChanges.proposed, msg] } },
+    commitments: {
+      ...c,
+      remoteChanges: { ...c.remoteChanges, proposed: [...c.remoteChanges.proposed, msg] },
+    },
     notifications,
   });
 }
@@ -455,13 +477,32 @@ export function sendFee(
   //   - MUST NOT send `update_fee`.
   if (!c.localIsFunder) return refuse('only the funder sends update_fee');
   if (!Number.isInteger(feerate) || feerate < 253 || feerate > 0xffff_ffff) return refuse('bad feerate');
-  const msg: MessageValue<'update_fee'> = { type: 'update_fee', channel_id: c.channelId, feerate_per_kw: feerate, tlvs: {} };
+  const msg: MessageValue<'update_fee'> = {
+    type: 'update_fee',
+    channel_id: c.channelId,
+    feerate_per_kw: feerate,
+    tlvs: {},
+  };
   // A new fee replaces any pending one.
   const proposed = [...c.localChanges.proposed.filter((u) => u.type !== 'update_fee'), msg];
   const next: Commitments = { ...c, localChanges: { ...c.localChanges, proposed } };
   const specs = worstSpecs(next).map((s) => ({ ...s, feerate }));
   const unaffordable = checkAffordable(next, specs, 'local', false);
   if (unaffordable !== undefined) return refuse(unaffordable);
+  // BOLT #2:
+  //   - if `option_anchors` was not negotiated:
+  //     - if the `update_fee` increases `feerate_per_kw`:
+  //       - if the dust balance of the remote transaction at the updated `feerate_per_kw` is greater than `max_dust_htlc_exposure_msat`:
+  //         - MAY NOT send `update_fee`
+  //       - if the dust balance of the local transaction at the updated `feerate_per_kw` is greater than `max_dust_htlc_exposure_msat`:
+  if (c.channelType === 'static_remotekey' && feerate > c.localCommit.spec.feerate) {
+    for (const spec of specs)
+      for (const holder of ['local', 'remote'] as const)
+        if (dustExposure(c, spec, holder) > c.maxDustExposure)
+          return refuse(
+            `the new feerate would put the ${holder} dust exposure over ${c.maxDustExposure} msat`,
+          );
+  }
   return ok({ commitments: next, msg });
 }
 
@@ -546,7 +587,12 @@ export function sendCommit(
     localChanges: { ...c.localChanges, proposed: [], signed: c.localChanges.proposed },
     remoteChanges: { ...c.remoteChanges, acked: [], signed: c.remoteChanges.acked },
     waiting: {
-      nextRemoteCommit: { index, spec: spec.value, txid: remote.value.commitment.txid, point: c.remoteNextPoint },
+      nextRemoteCommit: {
+        index,
+        spec: spec.value,
+        txid: remote.value.commitment.txid,
+        point: c.remoteNextPoint,
+      },
       sentAfterLocalCommitIndex: c.localCommit.index,
       sent: msg,
     },
@@ -556,10 +602,7 @@ export function sendCommit(
 }
 
 /** The revoke_and_ack for our commitment `index - 1` after moving to `index`. */
-export function revocationFor(
-  c: Commitments,
-  signer: ChannelSigner,
-): MessageValue<'revoke_and_ack'> {
+export function revocationFor(c: Commitments, signer: ChannelSigner): MessageValue<'revoke_and_ack'> {
   const n = c.localCommit.index;
   return {
     type: 'revoke_and_ack',
@@ -622,9 +665,16 @@ export function receiveRevocation(
   // BOLT #2:
   //   - if `per_commitment_secret` is not a valid secret key or does not generate the previous `per_commitment_point`:
   //     - MUST send an `error` and fail the channel.
-  if (!isPrivateKey(msg.per_commitment_secret) || !equal(perCommitmentPoint(msg.per_commitment_secret), c.remoteCommit.point))
+  if (
+    !isPrivateKey(msg.per_commitment_secret) ||
+    !equal(perCommitmentPoint(msg.per_commitment_secret), c.remoteCommit.point)
+  )
     return fail('per_commitment_secret does not match the per_commitment_point');
-  const stored = shachainInsert(c.remoteSecrets, secretIndexOf(c.remoteCommit.index), msg.per_commitment_secret);
+  const stored = shachainInsert(
+    c.remoteSecrets,
+    secretIndexOf(c.remoteCommit.index),
+    msg.per_commitment_secret,
+  );
   // BOLT #2:
   //   - if the `per_commitment_secret` was not generated by the protocol in [BOLT #3](03-transactions.md#per-commitment-secret-requirements):
   if (!stored.ok) return fail(`per_commitment_secret not from a shachain: ${stored.error.kind}`);
@@ -633,7 +683,11 @@ export function receiveRevocation(
   for (const u of c.remoteChanges.signed) {
     switch (u.type) {
       case 'update_add_htlc':
-        notifications.push({ kind: 'htlc_received', htlc: u, dustExposureExceeded: exceedsDust(c, nextRemote.spec, u) });
+        notifications.push({
+          kind: 'htlc_received',
+          htlc: u,
+          dustExposureExceeded: exceedsDust(c, nextRemote.spec, u),
+        });
         break;
       case 'update_fail_htlc':
         notifications.push({ kind: 'htlc_failed', id: u.id, reason: { kind: 'onion', reason: u.reason } });
@@ -658,7 +712,11 @@ export function receiveRevocation(
     waiting: undefined,
     remoteNextPoint: msg.next_per_commitment_point,
     remoteSecrets: stored.value,
-    localChanges: { ...c.localChanges, signed: [], acked: [...c.localChanges.acked, ...c.localChanges.signed] },
+    localChanges: {
+      ...c.localChanges,
+      signed: [],
+      acked: [...c.localChanges.acked, ...c.localChanges.signed],
+    },
     remoteChanges: { ...c.remoteChanges, signed: [] },
   };
   return ok({ commitments, notifications });

@@ -4,8 +4,8 @@
 import type { Transaction } from '../bitcoin/tx.ts';
 import { signedFundingSpend } from '../bolt03-tx/index.ts';
 import { utf8 } from '../core/bytes.ts';
-import type { ChannelAction, ChannelContext, Transition } from './events.ts';
 import { buildLocal, type ProtocolViolation } from './commitments.ts';
+import type { ChannelAction, ChannelContext, Transition } from './events.ts';
 import type { ChannelSigner } from './signer.ts';
 import type { ChannelState, CloseReason, Commitments } from './state.ts';
 
@@ -92,7 +92,10 @@ export function failChannel(
       link: 'down',
       reason: { kind: 'aborted', message },
     };
-    actions.push({ kind: 'persist', state: next }, { kind: 'emit', event: { kind: 'channel_closed', reason: next.reason } });
+    actions.push(
+      { kind: 'persist', state: next },
+      { kind: 'emit', event: { kind: 'channel_closed', reason: next.reason } },
+    );
     return { state: next, actions };
   }
   const tx = publish ? signedLocalCommitment(c, ctx.signer) : undefined;

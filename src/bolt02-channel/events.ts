@@ -48,16 +48,31 @@ export type ChannelEvent =
   | { readonly kind: 'funding_depth'; readonly depth: number; readonly shortChannelId: bigint }
   /** A transaction spending the funding output confirmed (the on-chain monitor takes over). */
   | { readonly kind: 'funding_spent'; readonly tx: Transaction }
+  /** A new chain tip (also update ctx.blockHeight): HTLC deadlines, the fundee's funding timeout. */
+  | { readonly kind: 'block'; readonly height: number }
   | { readonly kind: 'connected' }
   | { readonly kind: 'disconnected' };
 
 /** Notifications for the rest of the node (the HTLC switch, RPC, the monitor). */
 export type ChannelNotification =
   | { readonly kind: 'funding_needed'; readonly script: Uint8Array; readonly amount: Sat }
-  | { readonly kind: 'channel_id_assigned'; readonly temporaryChannelId: Uint8Array; readonly channelId: Uint8Array }
-  | { readonly kind: 'channel_ready'; readonly channelId: Uint8Array; readonly shortChannelId: bigint | undefined }
+  | {
+      readonly kind: 'channel_id_assigned';
+      readonly temporaryChannelId: Uint8Array;
+      readonly channelId: Uint8Array;
+    }
+  | {
+      readonly kind: 'channel_ready';
+      readonly channelId: Uint8Array;
+      readonly shortChannelId: bigint | undefined;
+    }
   /** We offered an HTLC (its id, for the switch to remember where it came from). */
-  | { readonly kind: 'htlc_offered'; readonly id: bigint; readonly paymentHash: Uint8Array; readonly amount: Msat }
+  | {
+      readonly kind: 'htlc_offered';
+      readonly id: bigint;
+      readonly paymentHash: Uint8Array;
+      readonly amount: Msat;
+    }
   /** An HTLC we offered was dropped before being committed (disconnect): fail it upstream. */
   | { readonly kind: 'htlc_offer_cancelled'; readonly id: bigint }
   /**
@@ -123,6 +138,8 @@ export interface ChannelPolicy {
   readonly channelTypes: readonly ChannelType[];
   /** Blocks of margin an incoming HTLC's expiry must keep above the tip. */
   readonly minCltvMargin: number;
+  /** option_simple_close negotiated with this peer (closing_complete instead of closing_signed). */
+  readonly simpleClose: boolean;
 }
 
 export interface ChannelContext {

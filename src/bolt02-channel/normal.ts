@@ -4,7 +4,6 @@
 
 import type { MessageValue } from '../bolt01-wire/types.ts';
 import { err, ok, type Result } from '../core/result.ts';
-import { failChannel, violation } from './common.ts';
 import {
   localHasChanges,
   receiveAdd,
@@ -17,6 +16,7 @@ import {
   sendFee,
   sendRemoval,
 } from './commitments.ts';
+import { failChannel, violation } from './common.ts';
 import type {
   ChannelAction,
   ChannelCommand,
@@ -59,7 +59,8 @@ export function onNormalMessage(s: NormalState, m: NormalMessage, ctx: ChannelCo
     case 'update_add_htlc': {
       // BOLT #2:
       //   - MUST NOT send an `update_add_htlc` after a `shutdown`.
-      if (s.shutdown?.remoteScript !== undefined) return failChannel(s, 'update_add_htlc after shutdown', ctx);
+      if (s.shutdown?.remoteScript !== undefined)
+        return failChannel(s, 'update_add_htlc after shutdown', ctx);
       const r = receiveAdd(c, m);
       if (!r.ok) return violation(s, r.error, ctx);
       return { state: withCommitments(s, r.value), actions: [] };
@@ -104,7 +105,10 @@ export function onNormalMessage(s: NormalState, m: NormalMessage, ctx: ChannelCo
       const revoked = withCommitments(s, r.value.commitments);
       const signed = signIfNeeded(revoked, ctx);
       const t = afterCommitmentChange(signed.state, ctx);
-      const emits: ChannelAction[] = r.value.notifications.map((event: ChannelNotification) => ({ kind: 'emit', event }));
+      const emits: ChannelAction[] = r.value.notifications.map((event: ChannelNotification) => ({
+        kind: 'emit',
+        event,
+      }));
       return {
         state: t.state,
         actions: [{ kind: 'persist', state: t.state }, ...emits, ...signed.actions, ...t.actions],
@@ -134,7 +138,12 @@ export function onNormalCommand(
           { kind: 'send', msg: r.value.msg },
           {
             kind: 'emit',
-            event: { kind: 'htlc_offered', id: r.value.msg.id, paymentHash: cmd.paymentHash, amount: cmd.amount },
+            event: {
+              kind: 'htlc_offered',
+              id: r.value.msg.id,
+              paymentHash: cmd.paymentHash,
+              amount: cmd.amount,
+            },
           },
         ],
       });
@@ -150,7 +159,13 @@ export function onNormalCommand(
       const r = sendRemoval(c, msg);
       if (!r.ok) return r;
       const next = withCommitments(s, r.value);
-      return ok({ state: next, actions: [{ kind: 'persist', state: next }, { kind: 'send', msg }] });
+      return ok({
+        state: next,
+        actions: [
+          { kind: 'persist', state: next },
+          { kind: 'send', msg },
+        ],
+      });
     }
     case 'fail_htlc': {
       const msg: MessageValue<'update_fail_htlc'> = {
@@ -180,13 +195,22 @@ export function onNormalCommand(
     case 'update_fee': {
       const r = sendFee(c, cmd.feerate);
       if (!r.ok) return r;
-      return ok({ state: withCommitments(s, r.value.commitments), actions: [{ kind: 'send', msg: r.value.msg }] });
+      return ok({
+        state: withCommitments(s, r.value.commitments),
+        actions: [{ kind: 'send', msg: r.value.msg }],
+      });
     }
     case 'sign': {
       const r = sendCommit(c, ctx.signer);
       if (!r.ok) return r;
       const next = withCommitments(s, r.value.commitments);
-      return ok({ state: next, actions: [{ kind: 'persist', state: next }, { kind: 'send', msg: r.value.msg }] });
+      return ok({
+        state: next,
+        actions: [
+          { kind: 'persist', state: next },
+          { kind: 'send', msg: r.value.msg },
+        ],
+      });
     }
   }
 }

@@ -4,28 +4,35 @@
 import { p2wshOfScript } from '../bitcoin/script.ts';
 import { type Transaction, txid } from '../bitcoin/tx.ts';
 import type { MessageValue } from '../bolt01-wire/types.ts';
-import { Features } from '../bolt09-features/index.ts';
 import {
   type ChannelBasepoints,
   type ChannelType,
   emptyShachain,
-  fundingScript,
   funderCost,
+  fundingScript,
   verifyFundingInput,
 } from '../bolt03-tx/index.ts';
+import { Features } from '../bolt09-features/index.ts';
 import { equal } from '../core/bytes.ts';
 import { err, ok, type Result } from '../core/result.ts';
 import type { FeeratePerKw, Msat, Sat } from '../core/units.ts';
 import { isPublicKey } from '../crypto/index.ts';
+import { minOf } from './amounts.ts';
+import {
+  buildLocal,
+  buildRemote,
+  emptyChanges,
+  MAX_ACCEPTED_HTLCS_LIMIT,
+  type ProtocolViolation,
+} from './commitments.ts';
 import { failChannel, violation } from './common.ts';
-import { buildLocal, buildRemote, emptyChanges, MAX_ACCEPTED_HTLCS_LIMIT, type ProtocolViolation } from './commitments.ts';
 import type { ChannelContext, ChannelPolicy, CommandRefused, Transition } from './events.ts';
 import { isValidShutdownScript } from './shutdown-script.ts';
 import type {
   ChannelParams,
   ChannelState,
-  CommitSpec,
   Commitments,
+  CommitSpec,
   LocalChannelConfig,
   WaitAcceptState,
   WaitChannelReadyState,
@@ -95,6 +102,7 @@ export function defaultChannelPolicy(chainHash: Uint8Array): ChannelPolicy {
     largeChannels: false,
     channelTypes: ['anchors_zero_fee_htlc', 'static_remotekey'],
     minCltvMargin: 6,
+    simpleClose: false,
   };
 }
 
@@ -110,10 +118,12 @@ function paramsFrom(
   basepoints: ChannelBasepoints,
   reserve: Sat,
   dustLimit: Sat,
+  funding: Sat,
 ): ChannelParams {
   return {
     dustLimit,
-    maxHtlcValueInFlight: config.maxHtlcValueInFlight,
+    // More than the channel holds means "no limit"; announce the capacity, as Core Lightning does.
+    maxHtlcValueInFlight: minOf(config.maxHtlcValueInFlight, (funding * 1000n) as Msat),
     channelReserve: reserve,
     htlcMinimum: config.htlcMinimum,
     toSelfDelay: config.toSelfDelay,
@@ -162,7 +172,8 @@ function checkAnnounced(m: Announced, funding: Sat, policy: ChannelPolicy): stri
     if (!isPublicKey(p) || p.length !== 33) return 'invalid basepoint';
   // BOLT #2:
   //   - `dust_limit_satoshis` is greater than `channel_reserve_satoshis`.
-  if (m.dust_limit_satoshis > m.channel_reserve_satoshis) return 'dust_limit_satoshis is greater than channel_reserve_satoshis';
+  if (m.dust_limit_satoshis > m.channel_reserve_satoshis)
+    return 'dust_limit_satoshis is greater than channel_reserve_satoshis';
   if (m.dust_limit_satoshis < MIN_DUST_LIMIT) return 'dust_limit_satoshis is smaller than 354 satoshis';
   // BOLT #2:
   //   - it considers `dust_limit_satoshis` too large (see [BOLT 3](03-transactions.md#dust-limits)).
@@ -172,7 +183,8 @@ function checkAnnounced(m: Announced, funding: Sat, policy: ChannelPolicy): stri
   if (m.htlc_minimum_msat > policy.maxHtlcMinimum) return 'htlc_minimum_msat is too large';
   // BOLT #2:
   //   - it considers `max_htlc_value_in_flight_msat` too small.
-  if (m.max_htlc_value_in_flight_msat < policy.minMaxHtlcValueInFlight) return 'max_htlc_value_in_flight_msat is too small';
+  if (m.max_htlc_value_in_flight_msat < policy.minMaxHtlcValueInFlight)
+    return 'max_htlc_value_in_flight_msat is too small';
   // BOLT #2:
   //   - it considers `channel_reserve_satoshis` too large.
   if (m.channel_reserve_satoshis * 10_000n > funding * BigInt(policy.maxReserveBasisPoints))
@@ -242,9 +254,16 @@ export function openChannel(req: OpenRequest, ctx: ChannelContext): Result<Trans
     return refuse('funding_satoshis must be below 2^24 without option_support_large_channel');
   if (req.temporaryChannelId.length !== 32) return refuse('temporary_channel_id must be 32 bytes');
   const reserve = reserveFor(req.config, req.fundingAmount, 0n as Sat);
-  const local = paramsFrom(req.config, ctx.signer.basepoints, reserve, req.config.dustLimit);
+  const local = paramsFrom(
+    req.config,
+    ctx.signer.basepoints,
+    reserve,
+    req.config.dustLimit,
+    req.fundingAmount,
+  );
   const cost = funderCost(req.channelType, req.feerate, 0) * 1000n;
-  if (req.fundingAmount * 1000n - req.pushMsat < cost) return refuse('funding amount cannot pay the commitment fee');
+  if (req.fundingAmount * 1000n - req.pushMsat < cost)
+    return refuse('funding amount cannot pay the commitment fee');
   const state: WaitAcceptState = {
     phase: 'wait_accept',
     keyIndex: req.keyIndex,
@@ -313,8 +332,10 @@ export function onAcceptChannel(
   //     - MUST fail the channel.
   //   - if `channel_reserve_satoshis` from the `open_channel` message is less than `dust_limit_satoshis`:
   //     - MUST fail the channel.
-  if (m.channel_reserve_satoshis < s.local.dustLimit) return abort('channel_reserve_satoshis below our dust limit');
-  if (s.local.channelReserve < m.dust_limit_satoshis) return abort('our channel_reserve_satoshis is below their dust limit');
+  if (m.channel_reserve_satoshis < s.local.dustLimit)
+    return abort('channel_reserve_satoshis below our dust limit');
+  if (s.local.channelReserve < m.dust_limit_satoshis)
+    return abort('our channel_reserve_satoshis is below their dust limit');
   const upfront = m.tlvs.upfront_shutdown_script?.shutdown_scriptpubkey;
   const badScript = checkUpfront(upfront);
   if (badScript !== undefined) return abort(badScript);
@@ -337,7 +358,9 @@ export function onAcceptChannel(
     feerate: s.feerate,
     minimumDepth: m.minimum_depth,
   };
-  const script = p2wshOfScript(fundingScript(s.local.basepoints.fundingPubkey, remote.basepoints.fundingPubkey));
+  const script = p2wshOfScript(
+    fundingScript(s.local.basepoints.fundingPubkey, remote.basepoints.fundingPubkey),
+  );
   return {
     state: next,
     actions: [{ kind: 'emit', event: { kind: 'funding_needed', script, amount: s.fundingAmount } }],
@@ -367,7 +390,13 @@ function newCommitments(
     fundingAmount: s.fundingAmount,
     local: s.local,
     remote: s.remote,
-    localCommit: { index: 0n, spec, txid: new Uint8Array(32), remoteSig: new Uint8Array(0), remoteHtlcSigs: [] },
+    localCommit: {
+      index: 0n,
+      spec,
+      txid: new Uint8Array(32),
+      remoteSig: new Uint8Array(0),
+      remoteHtlcSigs: [],
+    },
     remoteCommit: { index: 0n, spec, txid: new Uint8Array(32), point: s.remoteFirstPoint },
     localChanges: emptyChanges(),
     remoteChanges: emptyChanges(),
@@ -388,7 +417,9 @@ export function onFundingTxBuilt(
 ): Result<Transition, CommandRefused> {
   const refuse = (reason: string) => err<CommandRefused>({ kind: 'command_refused', reason });
   const out = tx.outputs[outputIndex];
-  const script = p2wshOfScript(fundingScript(s.local.basepoints.fundingPubkey, s.remote.basepoints.fundingPubkey));
+  const script = p2wshOfScript(
+    fundingScript(s.local.basepoints.fundingPubkey, s.remote.basepoints.fundingPubkey),
+  );
   if (out === undefined || out.value !== s.fundingAmount || !equal(out.script, script))
     return refuse('the funding output does not pay the funding amount to the funding script');
   if (outputIndex > 0xffff) return refuse('funding_output_index must fit in 16 bits');
@@ -441,7 +472,16 @@ export function onFundingSigned(
   const local = buildLocal(c, c.localCommit.spec, 0n, ctx.signer);
   if (!local.ok) return failChannel(s, local.error, ctx);
   const k = local.value.spec.keys;
-  if (!verifyFundingInput(local.value.commitment.tx, k.localFundingPubkey, k.remoteFundingPubkey, c.fundingAmount, m.signature, k.remoteFundingPubkey))
+  if (
+    !verifyFundingInput(
+      local.value.commitment.tx,
+      k.localFundingPubkey,
+      k.remoteFundingPubkey,
+      c.fundingAmount,
+      m.signature,
+      k.remoteFundingPubkey,
+    )
+  )
     return failChannel(s, 'invalid funding_signed signature', ctx);
   const commitments: Commitments = { ...c, localCommit: { ...c.localCommit, remoteSig: m.signature } };
   const next: WaitChannelReadyState = {
@@ -456,14 +496,27 @@ export function onFundingSigned(
     sentReady: false,
     remoteAlias: undefined,
     fundingTx: s.fundingTx,
+    createdAtHeight: ctx.blockHeight,
   };
   return {
     state: next,
     actions: [
       { kind: 'persist', state: next },
-      { kind: 'emit', event: { kind: 'channel_id_assigned', temporaryChannelId: s.temporaryChannelId, channelId: c.channelId } },
+      {
+        kind: 'emit',
+        event: {
+          kind: 'channel_id_assigned',
+          temporaryChannelId: s.temporaryChannelId,
+          channelId: c.channelId,
+        },
+      },
       { kind: 'broadcast', tx: s.fundingTx, label: 'funding' },
-      { kind: 'watch_funding', outpoint: c.fundingOutpoint, script: fundingOutput(c), minDepth: s.minimumDepth },
+      {
+        kind: 'watch_funding',
+        outpoint: c.fundingOutpoint,
+        script: fundingOutput(c),
+        minDepth: s.minimumDepth,
+      },
     ],
   };
 }
@@ -512,20 +565,23 @@ export function acceptChannel(
   const channelType = parseChannelType(typeBytes);
   // BOLT #2:
   //   - the `channel_type` is not suitable.
-  if (channelType === undefined || !policy.channelTypes.includes(channelType)) return fail('unsupported channel_type');
+  if (channelType === undefined || !policy.channelTypes.includes(channelType))
+    return fail('unsupported channel_type');
   const funding = m.funding_satoshis as Sat;
   // BOLT #2:
   //   - `funding_satoshis` is too small.
   if (funding < policy.minFundingAmount) return fail('funding_satoshis is too small');
   // BOLT #2:
   //   - `funding_satoshis` is greater than or equal to 2^24 and the receiver does not support `option_support_large_channel`.
-  if (funding >= 1n << 24n && !policy.largeChannels) return fail('funding_satoshis is greater than or equal to 2^24');
+  if (funding >= 1n << 24n && !policy.largeChannels)
+    return fail('funding_satoshis is greater than or equal to 2^24');
   // BOLT #2:
   //   - `push_msat` is greater than `funding_satoshis` * 1000.
   if (m.push_msat > funding * 1000n) return fail('push_msat is greater than funding_satoshis * 1000');
   // BOLT #2:
   //   - it considers `feerate_per_kw` too small for timely processing or unreasonably large.
-  if (m.feerate_per_kw < policy.minFeerate || m.feerate_per_kw > policy.maxFeerate) return fail('unacceptable feerate_per_kw');
+  if (m.feerate_per_kw < policy.minFeerate || m.feerate_per_kw > policy.maxFeerate)
+    return fail('unacceptable feerate_per_kw');
   const bad = checkAnnounced(m, funding, policy);
   if (bad !== undefined) return fail(bad);
   const upfront = m.tlvs.upfront_shutdown_script?.shutdown_scriptpubkey;
@@ -538,14 +594,15 @@ export function acceptChannel(
   if (funderAfter < 0n) return fail('the funder cannot pay the initial commitment fee');
   // BOLT #2:
   //   - MUST set `dust_limit_satoshis` less than or equal to `channel_reserve_satoshis` from the `open_channel` message.
-  const dust = (req.config.dustLimit < m.channel_reserve_satoshis ? req.config.dustLimit : m.channel_reserve_satoshis) as Sat;
-  if (dust < MIN_DUST_LIMIT) return fail('channel_reserve_satoshis is below the smallest dust limit we can use');
+  const dust = minOf(req.config.dustLimit as bigint, m.channel_reserve_satoshis) as Sat;
+  if (dust < MIN_DUST_LIMIT)
+    return fail('channel_reserve_satoshis is below the smallest dust limit we can use');
   const reserve = reserveFor({ ...req.config, dustLimit: dust }, funding, m.dust_limit_satoshis as Sat);
   // BOLT #2:
   //   - both `to_local` and `to_remote` amounts for the initial commitment transaction are less than or equal to `channel_reserve_satoshis` (see [BOLT 3](03-transactions.md#commitment-transaction-outputs)).
   if (funderAfter <= reserve * 1000n && m.push_msat <= m.channel_reserve_satoshis * 1000n)
     return fail('both initial balances are within the reserve');
-  const local = paramsFrom(req.config, ctx.signer.basepoints, reserve, dust);
+  const local = paramsFrom(req.config, ctx.signer.basepoints, reserve, dust, funding);
   const state: WaitFundingCreatedState = {
     phase: 'wait_funding_created',
     keyIndex: req.keyIndex,
@@ -603,7 +660,16 @@ export function onFundingCreated(
   //   - if `signature` is incorrect OR non-compliant with LOW-S-standard rule<sup>[LOWS](https://github.com/bitcoin/bitcoin/pull/6769)</sup>:
   //     - MUST send a `warning` and close the connection, or send an
   //       `error` and fail the channel.
-  if (!verifyFundingInput(local.value.commitment.tx, k.localFundingPubkey, k.remoteFundingPubkey, c.fundingAmount, m.signature, k.remoteFundingPubkey))
+  if (
+    !verifyFundingInput(
+      local.value.commitment.tx,
+      k.localFundingPubkey,
+      k.remoteFundingPubkey,
+      c.fundingAmount,
+      m.signature,
+      k.remoteFundingPubkey,
+    )
+  )
     return failChannel(s, 'invalid funding_created signature', ctx);
   c = {
     ...c,
@@ -623,21 +689,37 @@ export function onFundingCreated(
     sentReady: false,
     remoteAlias: undefined,
     fundingTx: undefined,
+    createdAtHeight: ctx.blockHeight,
   };
   return {
     state: next,
     actions: [
       { kind: 'persist', state: next },
-      { kind: 'emit', event: { kind: 'channel_id_assigned', temporaryChannelId: s.temporaryChannelId, channelId: c.channelId } },
+      {
+        kind: 'emit',
+        event: {
+          kind: 'channel_id_assigned',
+          temporaryChannelId: s.temporaryChannelId,
+          channelId: c.channelId,
+        },
+      },
       { kind: 'send', msg: { type: 'funding_signed', channel_id: c.channelId, signature: sig } },
-      { kind: 'watch_funding', outpoint: c.fundingOutpoint, script: fundingOutput(c), minDepth: s.minimumDepth },
+      {
+        kind: 'watch_funding',
+        outpoint: c.fundingOutpoint,
+        script: fundingOutput(c),
+        minDepth: s.minimumDepth,
+      },
     ],
   };
 }
 
 // ---- channel_ready -----------------------------------------------------------------------------
 
-export function channelReadyMessage(s: WaitChannelReadyState | { commitments: Commitments; localAlias: bigint }, ctx: ChannelContext): MessageValue<'channel_ready'> {
+export function channelReadyMessage(
+  s: WaitChannelReadyState | { commitments: Commitments; localAlias: bigint },
+  ctx: ChannelContext,
+): MessageValue<'channel_ready'> {
   return {
     type: 'channel_ready',
     channel_id: s.commitments.channelId,
@@ -647,7 +729,8 @@ export function channelReadyMessage(s: WaitChannelReadyState | { commitments: Co
 }
 
 function maybeNormal(s: WaitChannelReadyState): Transition {
-  if (!s.sentReady || s.commitments.remoteNextPoint === undefined) return { state: s, actions: [{ kind: 'persist', state: s }] };
+  if (!s.sentReady || s.commitments.remoteNextPoint === undefined)
+    return { state: s, actions: [{ kind: 'persist', state: s }] };
   const next: ChannelState = {
     phase: 'normal',
     keyIndex: s.keyIndex,
@@ -663,7 +746,14 @@ function maybeNormal(s: WaitChannelReadyState): Transition {
     state: next,
     actions: [
       { kind: 'persist', state: next },
-      { kind: 'emit', event: { kind: 'channel_ready', channelId: s.commitments.channelId, shortChannelId: s.shortChannelId } },
+      {
+        kind: 'emit',
+        event: {
+          kind: 'channel_ready',
+          channelId: s.commitments.channelId,
+          shortChannelId: s.shortChannelId,
+        },
+      },
     ],
   };
 }
@@ -686,7 +776,8 @@ export function onChannelReady(
   m: MessageValue<'channel_ready'>,
   ctx: ChannelContext,
 ): Transition {
-  if (!isPublicKey(m.second_per_commitment_point)) return violation(s, { severity: 'error', message: 'invalid second_per_commitment_point' }, ctx);
+  if (!isPublicKey(m.second_per_commitment_point))
+    return violation(s, { severity: 'error', message: 'invalid second_per_commitment_point' }, ctx);
   const next: WaitChannelReadyState = {
     ...s,
     commitments: { ...s.commitments, remoteNextPoint: m.second_per_commitment_point },

@@ -5,11 +5,19 @@
 import type { MessageValue } from '../bolt01-wire/types.ts';
 import { shachainGetCommitment } from '../bolt03-tx/index.ts';
 import { equal } from '../core/bytes.ts';
-import { failChannel } from './common.ts';
+import { restartLegacy } from './closing.ts';
 import { discardUnsigned, localHasChanges, revocationFor, sendCommit } from './commitments.ts';
+import { failChannel } from './common.ts';
 import type { ChannelAction, ChannelContext, Transition } from './events.ts';
 import { channelReadyMessage } from './opening.ts';
-import type { ChannelState, Commitments, NegotiatingState, NormalState, WaitChannelReadyState } from './state.ts';
+import { sendClosingComplete } from './simple-close.ts';
+import type {
+  ChannelState,
+  Commitments,
+  NegotiatingState,
+  NormalState,
+  WaitChannelReadyState,
+} from './state.ts';
 
 type Reestablishable = WaitChannelReadyState | NormalState | NegotiatingState;
 
@@ -21,6 +29,7 @@ export function reestablishMessage(c: Commitments, ctx: ChannelContext): Message
     next_commitment_number: c.localCommit.index + 1n,
     next_revocation_number: c.remoteCommit.index,
     // BOLT #2:
+    //   - if `next_revocation_number` equals 0:
     //     - MUST set `your_last_per_commitment_secret` to all zeroes
     your_last_per_commitment_secret: theirLast === 0n ? new Uint8Array(32) : lastSecretOf(c, theirLast - 1n),
     my_current_per_commitment_point: ctx.signer.perCommitmentPoint(c.localCommit.index),
@@ -46,7 +55,10 @@ export function onDisconnected(s: ChannelState): Transition {
         link: 'down',
         reason: { kind: 'aborted', message: 'disconnected during opening' },
       };
-      return { state: next, actions: [{ kind: 'emit', event: { kind: 'channel_closed', reason: next.reason } }] };
+      return {
+        state: next,
+        actions: [{ kind: 'emit', event: { kind: 'channel_closed', reason: next.reason } }],
+      };
     }
     case 'wait_channel_ready':
     case 'negotiating':
@@ -65,19 +77,33 @@ export function onDisconnected(s: ChannelState): Transition {
   }
 }
 
+/**
+ * The transport is up again (or the node restarted with this state): forget what an interrupted
+ * connection voids (idempotent after a disconnect), then send channel_reestablish.
+ */
 export function onConnected(s: ChannelState, ctx: ChannelContext): Transition {
   switch (s.phase) {
     case 'wait_channel_ready':
-    case 'normal':
     case 'negotiating':
       return {
         state: { ...s, link: 'reestablishing' },
         actions: [{ kind: 'send', msg: reestablishMessage(s.commitments, ctx) }],
       };
+    case 'normal': {
+      // A state restored after a crash may still hold updates the peer has since forgotten.
+      const d = onDisconnected(s);
+      const next = { ...(d.state as NormalState), link: 'reestablishing' as const };
+      return {
+        state: next,
+        actions: [...d.actions, { kind: 'send', msg: reestablishMessage(next.commitments, ctx) }],
+      };
+    }
     case 'wait_accept':
     case 'wait_funding_tx':
     case 'wait_funding_created':
     case 'wait_funding_signed':
+      // An opening interrupted before funding_signed is abandoned.
+      return onDisconnected(s);
     case 'closing':
     case 'closed':
       return { state: { ...s, link: 'up' }, actions: [] };
@@ -92,18 +118,36 @@ export function onReestablish(
   const c = s.commitments;
   const localIndex = c.localCommit.index;
   // BOLT #2:
-  //     - if `next_revocation_number` is greater than expected above, AND
+  //   - if `next_commitment_number` is zero:
+  //     - MUST immediately fail the channel and broadcast any relevant latest commitment
+  //       transaction.
+  if (m.next_commitment_number === 0n) return failChannel(s, 'next_commitment_number is zero', ctx);
+  // BOLT #2:
+  //   - if `next_revocation_number` is greater than expected above, AND
   //     `your_last_per_commitment_secret` is correct for that
   //     `next_revocation_number` minus 1:
-  //       - MUST NOT broadcast its commitment transaction.
+  //     - MUST NOT broadcast its commitment transaction.
+  //     - SHOULD send an `error` to request the peer to fail the channel.
   if (m.next_revocation_number > localIndex) {
-    const proven = equal(m.your_last_per_commitment_secret, ctx.signer.releaseCommitmentSecret(m.next_revocation_number - 1n));
+    const proven = equal(
+      m.your_last_per_commitment_secret,
+      ctx.signer.releaseCommitmentSecret(m.next_revocation_number - 1n),
+    );
     if (proven) {
-      const t = failChannel(s, 'we lost channel state: please publish your commitment', ctx, { kind: 'data_loss' }, false);
+      const t = failChannel(
+        s,
+        'we lost channel state: please publish your commitment',
+        ctx,
+        { kind: 'data_loss' },
+        false,
+      );
       return {
         state: t.state,
         actions: [
-          { kind: 'emit', event: { kind: 'data_loss_detected', remoteCurrentPoint: m.my_current_per_commitment_point } },
+          {
+            kind: 'emit',
+            event: { kind: 'data_loss_detected', remoteCurrentPoint: m.my_current_per_commitment_point },
+          },
           ...t.actions,
         ],
       };
@@ -111,41 +155,57 @@ export function onReestablish(
     return failChannel(s, 'peer claims a future commitment without proof', ctx);
   }
   // BOLT #2:
-  //   - if it supports `option_data_loss_protect`, AND the `option_data_loss_protect`
-  //   fields are present:
-  // The secret they claim to hold from us must be right, or they are not who they say.
+  //   - otherwise:
+  //     - if `your_last_per_commitment_secret` does not match the expected values:
+  //       - SHOULD send an `error` and fail the channel.
   if (m.next_revocation_number > 0n) {
     const expected = ctx.signer.releaseCommitmentSecret(m.next_revocation_number - 1n);
-    if (!equal(m.your_last_per_commitment_secret, expected)) return failChannel(s, 'wrong your_last_per_commitment_secret', ctx);
+    if (!equal(m.your_last_per_commitment_secret, expected))
+      return failChannel(s, 'wrong your_last_per_commitment_secret', ctx);
   }
-  if (m.next_revocation_number + 1n < localIndex) return failChannel(s, 'peer lost state (old next_revocation_number)', ctx);
+  if (m.next_revocation_number + 1n < localIndex)
+    return failChannel(s, 'peer lost state (old next_revocation_number)', ctx);
   const latestRemoteIndex = c.waiting !== undefined ? c.waiting.nextRemoteCommit.index : c.remoteCommit.index;
   if (m.next_commitment_number > latestRemoteIndex + 1n) {
     // They claim a commitment we never signed: we lost state, but without proof we must not trust it.
     return failChannel(s, 'peer claims a future commitment', ctx, { kind: 'data_loss' }, false);
   }
-  if (m.next_commitment_number < latestRemoteIndex) return failChannel(s, 'peer lost state (old next_commitment_number)', ctx);
+  if (m.next_commitment_number < latestRemoteIndex)
+    return failChannel(s, 'peer lost state (old next_commitment_number)', ctx);
 
   const actions: ChannelAction[] = [];
   // BOLT #2:
   //   - if `next_commitment_number` is 1 in both the `channel_reestablish` it
-  //   sent and received:
-  //     - MUST retransmit `channel_ready`, otherwise it MUST NOT retransmit
-  //     `channel_ready`, but it MAY send `channel_ready` with a different
-  //     `short_channel_id` `alias` field.
+  //     sent and received, and none of those `channel_reestablish` messages
+  //     contain `my_current_funding_locked` or `next_funding` for a splice transaction:
+  //     - MUST retransmit `channel_ready`.
   const sentReady = s.phase !== 'wait_channel_ready' || s.sentReady;
   if (m.next_commitment_number === 1n && localIndex === 0n && sentReady && s.phase !== 'negotiating')
     actions.push({ kind: 'send', msg: channelReadyMessage(s, ctx) });
 
+  // BOLT #2:
+  //   - if `next_revocation_number` is equal to the commitment number of
+  //   the last `revoke_and_ack` the receiving node sent, AND the receiving node
+  //   hasn't already received a `closing_signed`:
+  //     - MUST re-send the `revoke_and_ack`.
+  //     - if it has previously sent a `commitment_signed` that needs to be
+  //     retransmitted:
+  //       - MUST retransmit `revoke_and_ack` and `commitment_signed` in the same
+  //       relative order as initially transmitted.
   const resendRevoke = m.next_revocation_number + 1n === localIndex;
-  const resendCommit = c.waiting !== undefined && m.next_commitment_number === c.waiting.nextRemoteCommit.index;
+  const resendCommit =
+    c.waiting !== undefined && m.next_commitment_number === c.waiting.nextRemoteCommit.index;
   const revokeMsg = resendRevoke ? revocationFor(c, ctx.signer) : undefined;
   const commitMsgs: ChannelAction[] = [];
   if (resendCommit && c.waiting !== undefined) {
     for (const u of c.localChanges.signed) commitMsgs.push({ kind: 'send', msg: u });
     commitMsgs.push({ kind: 'send', msg: c.waiting.sent });
   }
-  if (revokeMsg !== undefined && c.waiting !== undefined && c.waiting.sentAfterLocalCommitIndex !== localIndex) {
+  if (
+    revokeMsg !== undefined &&
+    c.waiting !== undefined &&
+    c.waiting.sentAfterLocalCommitIndex !== localIndex
+  ) {
     // We signed before revoking: commitment_signed first.
     actions.push(...commitMsgs, { kind: 'send', msg: revokeMsg });
   } else {
@@ -157,9 +217,18 @@ export function onReestablish(
     case 'wait_channel_ready':
       return { state: { ...s, link: 'up' }, actions };
     case 'negotiating': {
-      // Negotiation restarts: the funder sends closing_signed again.
-      const next: NegotiatingState = { ...s, link: 'up', lastSentFee: undefined };
-      return { state: next, actions: [...actions, ...resendShutdown(s.commitments, s.localScript)] };
+      // Negotiation restarts after our shutdown: closing_signed (funder) or closing_complete again.
+      const next: NegotiatingState = { ...s, link: 'up', lastSentFee: undefined, sentComplete: undefined };
+      const again =
+        next.mode === 'simple'
+          ? sendClosingComplete(next, ctx)
+          : next.commitments.localIsFunder
+            ? restartLegacy(next, ctx)
+            : { state: next, actions: [] };
+      return {
+        state: again.state,
+        actions: [...actions, ...resendShutdown(s.commitments, s.localScript), ...again.actions],
+      };
     }
     case 'normal': {
       let next: NormalState = { ...s, link: 'up' };

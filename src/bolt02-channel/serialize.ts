@@ -1,6 +1,7 @@
 // Persisting a channel: the state is plain data, written as JSON with bigints and bytes tagged, inside
 // a versioned envelope with room for fields a later version adds.
 
+import { decodeShachain, encodeShachain, type ShachainStore } from '../bolt03-tx/index.ts';
 import { fromHex, hex } from '../core/bytes.ts';
 import { err, ok, type Result } from '../core/result.ts';
 import { CHANNEL_STATE_VERSION, type ChannelState } from './state.ts';
@@ -18,7 +19,8 @@ const PHASES = new Set([
 ]);
 
 export function encodeChannelState(state: ChannelState): string {
-  return JSON.stringify({ version: CHANNEL_STATE_VERSION, state }, (_key, value: unknown) => {
+  return JSON.stringify({ version: CHANNEL_STATE_VERSION, state }, (key, value: unknown) => {
+    if (key === 'remoteSecrets') return { $shachain: hex(encodeShachain(value as ShachainStore)) };
     if (typeof value === 'bigint') return { $n: value.toString() };
     if (value instanceof Uint8Array) return { $b: hex(value) };
     return value;
@@ -29,11 +31,19 @@ export function decodeChannelState(text: string): Result<ChannelState, string> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text, (_key, value: unknown) => {
+      // The state never holds null: JSON turns undefined array slots into it.
+      if (value === null) return undefined;
       if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
         const o = value as Record<string, unknown>;
         const keys = Object.keys(o);
         if (keys.length === 1 && typeof o.$n === 'string' && /^-?\d+$/.test(o.$n)) return BigInt(o.$n);
-        if (keys.length === 1 && typeof o.$b === 'string' && /^([0-9a-f]{2})*$/.test(o.$b)) return fromHex(o.$b);
+        if (keys.length === 1 && typeof o.$shachain === 'string') {
+          const r = decodeShachain(fromHex(o.$shachain));
+          if (!r.ok) throw new Error(`bad shachain: ${r.error}`);
+          return r.value;
+        }
+        if (keys.length === 1 && typeof o.$b === 'string' && /^([0-9a-f]{2})*$/.test(o.$b))
+          return fromHex(o.$b);
       }
       return value;
     });
@@ -42,7 +52,8 @@ export function decodeChannelState(text: string): Result<ChannelState, string> {
   }
   if (parsed === null || typeof parsed !== 'object') return err('not an object');
   const env = parsed as { version?: unknown; state?: unknown };
-  if (env.version !== CHANNEL_STATE_VERSION) return err(`unsupported channel state version ${String(env.version)}`);
+  if (env.version !== CHANNEL_STATE_VERSION)
+    return err(`unsupported channel state version ${String(env.version)}`);
   const s = env.state as { phase?: unknown } | null;
   if (s === null || typeof s !== 'object' || typeof s.phase !== 'string' || !PHASES.has(s.phase))
     return err('not a channel state');

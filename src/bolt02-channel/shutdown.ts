@@ -5,13 +5,11 @@ import type { MessageValue } from '../bolt01-wire/types.ts';
 import { equal } from '../core/bytes.ts';
 import { err, ok, type Result } from '../core/result.ts';
 import { startNegotiation } from './closing.ts';
-import { warning } from './common.ts';
 import { hasHtlcs, hasPendingChanges, localHasChanges, sendCommit } from './commitments.ts';
+import { warning } from './common.ts';
 import type { ChannelAction, ChannelContext, CommandRefused, FeeRange, Transition } from './events.ts';
 import { isValidShutdownScript } from './shutdown-script.ts';
 import type { ChannelState, NormalState, ShutdownInfo } from './state.ts';
-
-const SCRIPT_OPTS = { anysegwit: true, simpleClose: false };
 
 const NO_SHUTDOWN: ShutdownInfo = {
   localScript: undefined,
@@ -47,7 +45,10 @@ export function afterCommitmentChange(
       const script = sd.pendingLocalScript;
       sd = { ...sd, localScript: script, pendingLocalScript: undefined };
       state = { ...state, shutdown: sd };
-      actions.push({ kind: 'send', msg: { type: 'shutdown', channel_id: s.commitments.channelId, scriptpubkey: script } });
+      actions.push({
+        kind: 'send',
+        msg: { type: 'shutdown', channel_id: s.commitments.channelId, scriptpubkey: script },
+      });
     }
   }
   if (sd.remoteScript === undefined || sd.localScript === undefined) return { state, actions };
@@ -81,7 +82,8 @@ export function onShutdownCommand(
     return refuse('the upfront shutdown script must be used');
   const chosen = upfront.length > 0 ? upfront : script;
   if (chosen === undefined) return refuse('a shutdown script is needed');
-  if (!isValidShutdownScript(chosen, SCRIPT_OPTS)) return refuse('invalid shutdown script');
+  if (!isValidShutdownScript(chosen, { anysegwit: true, simpleClose: ctx.policy.simpleClose }))
+    return refuse('invalid shutdown script');
   const next: NormalState = {
     ...s,
     shutdown: { ...(s.shutdown ?? NO_SHUTDOWN), pendingLocalScript: chosen, feeRange },
@@ -90,11 +92,16 @@ export function onShutdownCommand(
   return ok({ state: t.state, actions: [{ kind: 'persist', state: t.state }, ...t.actions] });
 }
 
-export function onShutdownMessage(s: NormalState, m: MessageValue<'shutdown'>, ctx: ChannelContext): Transition {
+export function onShutdownMessage(
+  s: NormalState,
+  m: MessageValue<'shutdown'>,
+  ctx: ChannelContext,
+): Transition {
   // BOLT #2:
   //   - if the `scriptpubkey` is not in one of the above forms:
   //     - SHOULD send a `warning`.
-  if (!isValidShutdownScript(m.scriptpubkey, SCRIPT_OPTS)) return warning(s, 'invalid shutdown scriptpubkey');
+  if (!isValidShutdownScript(m.scriptpubkey, { anysegwit: true, simpleClose: ctx.policy.simpleClose }))
+    return warning(s, 'invalid shutdown scriptpubkey');
   const upfront = s.commitments.remote.upfrontShutdownScript;
   // BOLT #2:
   //   - if both nodes advertised the `option_upfront_shutdown_script` feature, and the receiving node received a non-zero-length `shutdown_scriptpubkey` in `open_channel` or `accept_channel`, and that `shutdown_scriptpubkey` is not equal to `scriptpubkey`:

@@ -199,6 +199,8 @@ export interface WaitChannelReadyState extends Base {
   readonly remoteAlias: bigint | undefined;
   /** Funder only: kept to re-broadcast until it confirms. */
   readonly fundingTx: Transaction | undefined;
+  /** Chain height when funding was signed (the fundee gives up 2016 blocks later). */
+  readonly createdAtHeight: number;
 }
 
 export interface ShutdownInfo {
@@ -222,15 +224,20 @@ export interface NormalState extends Base {
   readonly shutdown: ShutdownInfo | undefined;
 }
 
-/** closing_signed negotiation (legacy mutual close). */
+/** Mutual close negotiation: closing_signed (legacy) or closing_complete / closing_sig (simple). */
 export interface NegotiatingState extends Base {
   readonly phase: 'negotiating';
+  readonly mode: 'legacy' | 'simple';
   readonly commitments: Commitments;
   readonly localScript: Uint8Array;
   readonly remoteScript: Uint8Array;
   /** Our last proposal (fee in sat, range). */
   readonly lastSentFee: Sat | undefined;
   readonly feeRange: { readonly min: Sat; readonly max: Sat };
+  /** option_simple_close: our closing_complete awaiting closing_sig. */
+  readonly sentComplete: MessageValue<'closing_complete'> | undefined;
+  /** option_simple_close: closing transactions signed by both and broadcast so far. */
+  readonly published: readonly Transaction[];
 }
 
 /** A closing transaction or a commitment was broadcast (or seen); waiting for it to be buried. */

@@ -22,15 +22,20 @@ import {
   commitmentsOf,
   defaultChannelConfig,
   defaultChannelPolicy,
-  latestRemoteCommit,
   type LocalChannelConfig,
+  latestRemoteCommit,
   localChannelSigner,
   openChannel,
   signedLocalCommitment,
   step,
   txParams,
 } from '../bolt02-channel/index.ts';
-import { buildHolderCommitment, type ChannelType, fundingOutputScript, signedHtlcTx } from '../bolt03-tx/index.ts';
+import {
+  buildHolderCommitment,
+  type ChannelType,
+  fundingOutputScript,
+  signedHtlcTx,
+} from '../bolt03-tx/index.ts';
 import { equal, hex } from '../core/bytes.ts';
 import type { Result } from '../core/result.ts';
 import type { FeeratePerKw, Msat, Sat } from '../core/units.ts';
@@ -82,6 +87,8 @@ export interface HarnessNode {
   events: ChannelNotification[];
   /** Every notification ever emitted. */
   log: ChannelNotification[];
+  /** Every state the node went through, oldest first. */
+  history: ChannelState[];
 }
 
 export interface PairOptions {
@@ -93,6 +100,8 @@ export interface PairOptions {
   readonly configA?: Partial<LocalChannelConfig>;
   readonly configB?: Partial<LocalChannelConfig>;
   readonly blockHeight?: number;
+  /** option_simple_close negotiated. */
+  readonly simpleClose?: boolean;
 }
 
 const CHAIN = new Uint8Array(32).fill(6);
@@ -133,7 +142,7 @@ export class ChannelPair {
         state: undefined as unknown as ChannelState,
         ctx: {
           signer,
-          policy: defaultChannelPolicy(CHAIN),
+          policy: { ...defaultChannelPolicy(CHAIN), simpleClose: opts.simpleClose ?? false },
           blockHeight: height,
           shutdownScript: new Uint8Array([0x00, 0x14, ...new Uint8Array(20).fill(who + 1)]),
         },
@@ -142,6 +151,7 @@ export class ChannelPair {
         broadcasts: [],
         events: [],
         log: [],
+        history: [],
       };
     };
     const a = mk('a', 0);
@@ -164,6 +174,7 @@ export class ChannelPair {
     );
     if (!opened.ok) throw new HarnessFailure(`open refused: ${opened.error.reason}`);
     a.state = opened.value.state;
+    a.history.push(a.state);
     pair.run(a, opened.value.actions);
     // b answers the open_channel from its inbox.
     const openBytes = b.inbox.shift();
@@ -173,6 +184,7 @@ export class ChannelPair {
     const accepted = acceptChannel(open, { keyIndex: 0, config: configB }, b.ctx);
     if (!accepted.ok) throw new HarnessFailure(`accept refused: ${accepted.error.message}`);
     b.state = accepted.value.state;
+    b.history.push(b.state);
     pair.run(b, accepted.value.actions);
     pair.deliverAll();
     const need = a.events.find((e) => e.kind === 'funding_needed');
@@ -180,7 +192,14 @@ export class ChannelPair {
     a.events = a.events.filter((e) => e !== need);
     const fundingTx: Transaction = {
       version: 2,
-      inputs: [{ prevout: { txid: seedBytes(seed, 7), vout: 0 }, scriptSig: new Uint8Array(0), sequence: 0xffffffff, witness: [] }],
+      inputs: [
+        {
+          prevout: { txid: seedBytes(seed, 7), vout: 0 },
+          scriptSig: new Uint8Array(0),
+          sequence: 0xffffffff,
+          witness: [],
+        },
+      ],
       outputs: [{ value: need.amount, script: need.script }],
       locktime: 0,
     };
@@ -192,7 +211,8 @@ export class ChannelPair {
     pair.deliverAll();
     if (a.state.phase !== 'normal' || b.state.phase !== 'normal')
       throw new HarnessFailure(`not normal after opening: ${a.state.phase}/${b.state.phase}`);
-    for (const n of [a, b]) n.events = n.events.filter((e) => e.kind !== 'channel_ready' && e.kind !== 'channel_id_assigned');
+    for (const n of [a, b])
+      n.events = n.events.filter((e) => e.kind !== 'channel_ready' && e.kind !== 'channel_id_assigned');
     return pair;
   }
 
@@ -201,6 +221,7 @@ export class ChannelPair {
     const r = step(n.state, event, n.ctx);
     if (!r.ok) return r;
     n.state = r.value.state;
+    n.history.push(n.state);
     this.run(n, r.value.actions);
     return { ok: true, value: true };
   }
@@ -211,16 +232,33 @@ export class ChannelPair {
   }
 
   run(n: HarnessNode, actions: readonly ChannelAction[]): void {
+    let persisted = false;
     for (const act of actions) {
       switch (act.kind) {
         case 'send': {
+          // DESIGN rule 2: nothing that reveals a signature, a secret or a preimage before persist.
+          const t = act.msg.type;
+          if (
+            (t === 'commitment_signed' ||
+              t === 'revoke_and_ack' ||
+              t === 'update_fulfill_htlc' ||
+              t === 'funding_signed' ||
+              t === 'funding_created') &&
+            !persisted
+          )
+            throw new HarnessFailure(`${n.name} sent ${t} before persisting`);
           if ((act.msg.type === 'warning' || act.msg.type === 'error') && !this.tolerateFailures)
-            throw new HarnessFailure(`${n.name} sent ${act.msg.type}: ${new TextDecoder().decode(act.msg.data)}`);
+            throw new HarnessFailure(
+              `${n.name} sent ${act.msg.type}: ${new TextDecoder().decode(act.msg.data)}`,
+            );
           if (this.connected) this.peer(n).inbox.push(encodeMessage(act.msg));
           break;
         }
         case 'persist':
+          if (act.state !== n.state)
+            throw new HarnessFailure(`${n.name} persisted a state other than the one it moved to`);
           n.persisted = act.state;
+          persisted = true;
           break;
         case 'broadcast':
           n.broadcasts.push(act.tx);
@@ -296,7 +334,8 @@ export function checkConservation(c: Commitments): void {
     ['remote', c.remoteCommit.spec],
     ['next remote', latestRemoteCommit(c).spec],
   ] as const) {
-    if (specTotal(spec) !== cap) throw new HarnessFailure(`${what} commitment holds ${specTotal(spec)} msat of ${cap}`);
+    if (specTotal(spec) !== cap)
+      throw new HarnessFailure(`${what} commitment holds ${specTotal(spec)} msat of ${cap}`);
   }
 }
 
@@ -312,18 +351,31 @@ export function checkAgreement(pair: ChannelPair): void {
     const mine = cx.localCommit;
     const theirView = [cy.remoteCommit, latestRemoteCommit(cy)];
     if (mine.index < cy.remoteCommit.index || mine.index > latestRemoteCommit(cy).index)
-      throw new HarnessFailure(`${x.name} holds commitment ${mine.index}, ${y.name} signed ${cy.remoteCommit.index}..${latestRemoteCommit(cy).index}`);
+      throw new HarnessFailure(
+        `${x.name} holds commitment ${mine.index}, ${y.name} signed ${cy.remoteCommit.index}..${latestRemoteCommit(cy).index}`,
+      );
     for (const v of theirView) {
       if (v.index !== mine.index) continue;
-      if (!equal(v.txid, mine.txid)) throw new HarnessFailure(`${x.name} commitment ${mine.index} differs between the sides`);
-      if (v.spec.toLocal !== mine.spec.toRemote || v.spec.toRemote !== mine.spec.toLocal || v.spec.feerate !== mine.spec.feerate)
+      if (!equal(v.txid, mine.txid))
+        throw new HarnessFailure(`${x.name} commitment ${mine.index} differs between the sides`);
+      if (
+        v.spec.toLocal !== mine.spec.toRemote ||
+        v.spec.toRemote !== mine.spec.toLocal ||
+        v.spec.feerate !== mine.spec.feerate
+      )
         throw new HarnessFailure(`${x.name} commitment ${mine.index} balances differ between the sides`);
     }
   }
 }
 
-/** Our commitment and its HTLC transactions, fully signed, verify under the script interpreter. */
-export function checkBroadcastable(n: HarnessNode): number {
+/**
+ * Our commitment and its HTLC transactions, fully signed, verify under the script interpreter.
+ * HTLC-success transactions are checked when `preimageOf` knows the preimage.
+ */
+export function checkBroadcastable(
+  n: HarnessNode,
+  preimageOf: (paymentHash: Uint8Array) => Uint8Array | undefined = () => undefined,
+): number {
   const c = commitmentsOf(n.state);
   if (c === undefined) return 0;
   const tx = signedLocalCommitment(c, n.ctx.signer);
@@ -333,18 +385,37 @@ export function checkBroadcastable(n: HarnessNode): number {
     script: fundingOutputScriptOf(c),
   };
   const e = verifyInput(tx, 0, [fundingOut], STANDARD_SCRIPT_VERIFY_FLAGS);
-  if (e !== null) throw new HarnessFailure(`${n.name} commitment ${c.localCommit.index} does not verify: ${e}`);
-  const local = buildHolderCommitment(txParams(c), 'local', { ...c.localCommit.spec, commitmentNumber: c.localCommit.index }, n.ctx.signer.perCommitmentPoint(c.localCommit.index));
+  if (e !== null)
+    throw new HarnessFailure(`${n.name} commitment ${c.localCommit.index} does not verify: ${e}`);
+  const local = buildHolderCommitment(
+    txParams(c),
+    'local',
+    { ...c.localCommit.spec, commitmentNumber: c.localCommit.index },
+    n.ctx.signer.perCommitmentPoint(c.localCommit.index),
+  );
   if (!local.ok) throw new HarnessFailure('cannot rebuild our commitment');
+  // The commitment pays at least its base fee (when the funder can), and every satoshi is accounted
+  // for: outputs + fee = capacity, fee = base fee + anchors' share not paid out + trimmed + dust + rounding.
+  const cm = local.value.commitment;
+  const outs = tx.outputs.reduce((s, o) => s + o.value, 0n);
+  if (outs + cm.fee !== c.fundingAmount) throw new HarnessFailure(`${n.name} commitment does not add up`);
+  if (cm.funderShortfall === 0n && cm.fee < cm.baseFee)
+    throw new HarnessFailure(`${n.name} commitment pays ${cm.fee} sat, below its base fee ${cm.baseFee}`);
+  const trimmed = cm.trimmed.reduce((s, h) => s + h.amount / 1000n, 0n);
+  const maxExtra = trimmed + 2n * c.local.dustLimit + BigInt(c.localCommit.spec.htlcs.length) + 2n;
+  if (cm.funderShortfall === 0n && cm.fee > cm.baseFee + maxExtra)
+    throw new HarnessFailure(
+      `${n.name} commitment fee ${cm.fee} unexplained (base ${cm.baseFee}, trimmed ${trimmed})`,
+    );
   const ours = n.ctx.signer.signLocalHtlcTxs(local.value);
   let checked = 1;
   for (const [i, h] of local.value.htlcTxs.entries()) {
-    // HTLC-success needs the preimage: its signatures are checked by the reducer; timeouts verify fully here.
-    if (h.kind !== 'htlc_timeout') continue;
-    const signed = signedHtlcTx(h, c.localCommit.remoteHtlcSigs[i]!, ours[i]!);
+    const preimage = h.kind === 'htlc_success' ? preimageOf(h.spent.htlc.paymentHash) : undefined;
+    if (h.kind === 'htlc_success' && preimage === undefined) continue;
+    const signed = signedHtlcTx(h, c.localCommit.remoteHtlcSigs[i]!, ours[i]!, preimage);
     const spent = tx.outputs[h.spent.index]!;
     const he = verifyInput(signed, 0, [spent], STANDARD_SCRIPT_VERIFY_FLAGS);
-    if (he !== null) throw new HarnessFailure(`${n.name} htlc-timeout ${i} does not verify: ${he}`);
+    if (he !== null) throw new HarnessFailure(`${n.name} ${h.kind} ${i} does not verify: ${he}`);
     checked++;
   }
   return checked;
