@@ -77,7 +77,8 @@ export function decideForward(
   // BOLT #4:
   //   - if the receiving peer specified by the onion is NOT known:
   //     - return an `unknown_next_peer` error.
-  if (ch === undefined) return fail({ failure: 'unknown_next_peer', tlvs: {} }, 'no channel with that short_channel_id');
+  if (ch === undefined)
+    return fail({ failure: 'unknown_next_peer', tlvs: {} }, 'no channel with that short_channel_id');
   const update = ch.channelUpdate;
   // BOLT #4:
   //   - if an otherwise unspecified, permanent error occurs during forwarding to its
@@ -129,7 +130,12 @@ export function decideForward(
   //     - return an `incorrect_cltv_expiry` error.
   if (req.incomingCltvExpiry - req.outgoingCltvValue < ch.policy.cltvExpiryDelta) {
     return fail(
-      { failure: 'incorrect_cltv_expiry', cltv_expiry: req.outgoingCltvValue, channel_update: update, tlvs: {} },
+      {
+        failure: 'incorrect_cltv_expiry',
+        cltv_expiry: req.outgoingCltvValue,
+        channel_update: update,
+        tlvs: {},
+      },
       `cltv delta ${req.incomingCltvExpiry - req.outgoingCltvValue} is below our ${ch.policy.cltvExpiryDelta}`,
     );
   }

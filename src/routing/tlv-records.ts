@@ -52,7 +52,8 @@ export function readRawTlvRecords(b: Uint8Array): Result<RawTlvRecord[], RawTlvE
       return err({ message: `${type === null ? 'type' : 'length'}: ${e.message}`, offset: start, type });
     }
     if (type <= prev) return err({ message: 'types not strictly increasing', offset: start, type });
-    if (length > BigInt(b.length - pos)) return err({ message: 'length exceeds stream', offset: start, type });
+    if (length > BigInt(b.length - pos))
+      return err({ message: 'length exceeds stream', offset: start, type });
     const n = Number(length);
     out.push({ type, value: b.subarray(pos, pos + n), offset: start });
     pos += n;
