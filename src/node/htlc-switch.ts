@@ -131,7 +131,7 @@ export interface ReceiveStep {
 export type HoldError = 'unknown_payment_hash' | 'not_held' | 'preimage_mismatch';
 
 function unknownDetails(htlc: IncomingHtlc, height: number): Failure {
-  return { type: 'incorrect_or_unknown_payment_details', htlcMsat: htlc.amountMsat, height };
+  return { failure: 'incorrect_or_unknown_payment_details', htlc_msat: htlc.amountMsat, height, tlvs: {} };
 }
 
 function withSet(state: ReceiveState, key: string, set: HtlcSet | undefined): ReceiveState {
@@ -205,13 +205,13 @@ function checkFinalAgainstOnion(htlc: IncomingHtlc, payload: FinalHopPayload): F
   //   - if the `cltv_expiry` from the final node's HTLC is below `outgoing_cltv_value`:
   //     - MUST return `final_incorrect_cltv_expiry` error.
   if (htlc.cltvExpiry < payload.outgoingCltvValue) {
-    return { type: 'final_incorrect_cltv_expiry', cltvExpiry: htlc.cltvExpiry };
+    return { failure: 'final_incorrect_cltv_expiry', cltv_expiry: htlc.cltvExpiry, tlvs: {} };
   }
   // BOLT #4:
   //   - if `amount_msat` from the final node's HTLC is below `amt_to_forward`:
   //     - MUST return a `final_incorrect_htlc_amount` error.
   if (htlc.amountMsat < payload.amtToForward) {
-    return { type: 'final_incorrect_htlc_amount', incomingHtlcAmt: htlc.amountMsat };
+    return { failure: 'final_incorrect_htlc_amount', incoming_htlc_amt: htlc.amountMsat, tlvs: {} };
   }
   return null;
 }
@@ -322,7 +322,7 @@ function onTick(cfg: ReceiveConfig, state: ReceiveState, now: number, height: nu
         //         - SHOULD use `mpp_timeout` for the failure message.
         if (now - set.firstAt >= timeout) {
           for (const p of set.parts)
-            actions.push({ type: 'fail', htlc: p, failure: { type: 'mpp_timeout' } });
+            actions.push({ type: 'fail', htlc: p, failure: { failure: 'mpp_timeout', tlvs: {} } });
           next = withSet(next, key, undefined);
         }
         break;

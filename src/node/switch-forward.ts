@@ -77,14 +77,15 @@ export function decideForward(
   // BOLT #4:
   //   - if the receiving peer specified by the onion is NOT known:
   //     - return an `unknown_next_peer` error.
-  if (ch === undefined) return fail({ type: 'unknown_next_peer' }, 'no channel with that short_channel_id');
+  if (ch === undefined)
+    return fail({ failure: 'unknown_next_peer', tlvs: {} }, 'no channel with that short_channel_id');
   const update = ch.channelUpdate;
   // BOLT #4:
   //   - if an otherwise unspecified, permanent error occurs during forwarding to its
   //   receiving peer (e.g. channel recently closed):
   //     - return a `permanent_channel_failure` error.
   if (ch.status === 'closing')
-    return fail({ type: 'permanent_channel_failure' }, 'outgoing channel is closing');
+    return fail({ failure: 'permanent_channel_failure', tlvs: {} }, 'outgoing channel is closing');
   // Checked before the policy: a disabled channel's fee or delta do not matter to the sender.
   // BOLT #4:
   //   - if the channel is disabled:
@@ -92,7 +93,7 @@ export function decideForward(
   //     - return a `channel_disabled` error.
   if (!ch.policy.enabled) {
     return fail(
-      { type: 'channel_disabled', disabledFlags: 0, channelUpdate: update },
+      { failure: 'channel_disabled', disabled_flags: 0, channel_update: update, tlvs: {} },
       'outgoing channel is disabled',
     );
   }
@@ -105,7 +106,7 @@ export function decideForward(
   if (ch.peerHtlcMinimumMsat > minimum) minimum = ch.peerHtlcMinimumMsat;
   if (req.amtToForward < minimum || req.amtToForward === 0n) {
     return fail(
-      { type: 'amount_below_minimum', htlcMsat: req.amtToForward, channelUpdate: update },
+      { failure: 'amount_below_minimum', htlc_msat: req.amtToForward, channel_update: update, tlvs: {} },
       `amount ${req.amtToForward} msat is below the minimum ${minimum} msat`,
     );
   }
@@ -117,7 +118,7 @@ export function decideForward(
   const fee = forwardingFee(ch.policy, req.amtToForward);
   if (req.incomingAmountMsat < req.amtToForward + fee) {
     return fail(
-      { type: 'fee_insufficient', htlcMsat: req.incomingAmountMsat, channelUpdate: update },
+      { failure: 'fee_insufficient', htlc_msat: req.incomingAmountMsat, channel_update: update, tlvs: {} },
       `fee ${req.incomingAmountMsat - req.amtToForward} msat is below the required ${fee} msat`,
     );
   }
@@ -129,7 +130,12 @@ export function decideForward(
   //     - return an `incorrect_cltv_expiry` error.
   if (req.incomingCltvExpiry - req.outgoingCltvValue < ch.policy.cltvExpiryDelta) {
     return fail(
-      { type: 'incorrect_cltv_expiry', cltvExpiry: req.outgoingCltvValue, channelUpdate: update },
+      {
+        failure: 'incorrect_cltv_expiry',
+        cltv_expiry: req.outgoingCltvValue,
+        channel_update: update,
+        tlvs: {},
+      },
       `cltv delta ${req.incomingCltvExpiry - req.outgoingCltvValue} is below our ${ch.policy.cltvExpiryDelta}`,
     );
   }
@@ -139,7 +145,7 @@ export function decideForward(
   //     - return an `expiry_too_soon` error.
   if (req.outgoingCltvValue < req.height + cfg.minOutgoingCltvBlocks) {
     return fail(
-      { type: 'expiry_too_soon', channelUpdate: update },
+      { failure: 'expiry_too_soon', channel_update: update, tlvs: {} },
       `outgoing HTLC would expire at ${req.outgoingCltvValue}, too near height ${req.height}`,
     );
   }
@@ -148,7 +154,7 @@ export function decideForward(
   //     - return an `expiry_too_far` error.
   if (req.incomingCltvExpiry > req.height + cfg.maxCltvExpiryBlocks) {
     return fail(
-      { type: 'expiry_too_far' },
+      { failure: 'expiry_too_far', tlvs: {} },
       `HTLC expires more than ${cfg.maxCltvExpiryBlocks} blocks from now`,
     );
   }
@@ -158,7 +164,7 @@ export function decideForward(
   //   too many in-flight HTLCs, etc.):
   //     - return a `temporary_channel_failure` error.
   const temporary = (reason: string) =>
-    fail({ type: 'temporary_channel_failure', channelUpdate: update }, reason);
+    fail({ failure: 'temporary_channel_failure', channel_update: update, tlvs: {} }, reason);
   if (ch.status === 'offline') return temporary('outgoing peer is not connected');
   if (req.amtToForward > ch.policy.htlcMaximumMsat) {
     return temporary(

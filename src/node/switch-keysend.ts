@@ -7,8 +7,8 @@ import {
   type PayloadValidationError,
   readHopPayload,
 } from '../bolt04-onion/payload.ts';
-import { readTlvRecords, writeTlvRecords } from '../bolt04-onion/tlv.ts';
 import { err, ok, type Result } from '../core/result.ts';
+import { readRawTlvRecords, writeRawTlvRecords } from '../routing/tlv-records.ts';
 import { type FinalHopPayload, KEYSEND_TLV_TYPE } from './htlc-switch.ts';
 
 export interface ReadPayload {
@@ -23,7 +23,7 @@ export function readPayloadWithKeysend(
   acceptKeysend: boolean,
 ): Result<ReadPayload, PayloadValidationError> {
   if (!acceptKeysend || !ctx.isFinal) return mapOk(readHopPayload(bytes, ctx));
-  const recs = readTlvRecords(bytes);
+  const recs = readRawTlvRecords(bytes);
   if (!recs.ok) return mapOk(readHopPayload(bytes, ctx));
   const ks = recs.value.find((r) => r.type === KEYSEND_TLV_TYPE);
   if (ks === undefined) return mapOk(readHopPayload(bytes, ctx));
@@ -35,7 +35,7 @@ export function readPayloadWithKeysend(
       message: 'keysend preimage must be 32 bytes',
     });
   }
-  const rest = writeTlvRecords(
+  const rest = writeRawTlvRecords(
     recs.value.filter((r) => r !== ks).map((r) => ({ type: r.type, value: r.value })),
   );
   const inner = readHopPayload(rest, ctx);

@@ -369,7 +369,7 @@ function describe(route: Route, hopIndex: number, f: Failure | null): string {
   const who = route.hops[hopIndex]?.nodeId ?? 'unknown node';
   const chan = route.hops[hopIndex + 1];
   const via = chan !== undefined ? ` on channel ${formatShortChannelId(chan.scid)}/${chan.direction}` : '';
-  return `${f === null ? 'unparsable failure' : f.type} from ${who}${via}`;
+  return `${f === null ? 'unparsable failure' : f.failure} from ${who}${via}`;
 }
 
 interface Blame {
@@ -422,7 +422,7 @@ function blame(state: PaymentState, part: PaymentPart, f: PartFailure): Blame {
   if (hopIndex === last) {
     // The payee answered.
     const code = failure === null ? 0 : failureCode(failure);
-    const type = failure?.type;
+    const type = failure?.failure;
     if (type === 'mpp_timeout') return { excludeChannels: [], excludeNodes: [], observations: [], reason };
     if (type === 'final_incorrect_cltv_expiry' || type === 'final_incorrect_htlc_amount') {
       // The hop before the payee changed the HTLC: avoid its channel to the payee.
@@ -468,7 +468,7 @@ function blame(state: PaymentState, part: PaymentPart, f: PartFailure): Blame {
       reason,
     };
   const flags = failureFlags(failureCode(failure));
-  if (flags.badOnion || failure.type === 'invalid_onion_payload' || flags.node) {
+  if (flags.badonion || failure.failure === 'invalid_onion_payload' || flags.node) {
     return {
       excludeChannels: [],
       excludeNodes: [erring],
@@ -476,13 +476,13 @@ function blame(state: PaymentState, part: PaymentPart, f: PartFailure): Blame {
       reason,
     };
   }
-  if (flags.update && 'channelUpdate' in failure && failure.channelUpdate.length > 0) {
-    const observations: Observation[] = [{ kind: 'channel_update', update: failure.channelUpdate }];
+  if (flags.update && 'channel_update' in failure && failure.channel_update.length > 0) {
+    const observations: Observation[] = [{ kind: 'channel_update', update: failure.channel_update }];
     // A policy mismatch (fees, delta, minimum) may be fixed by the update: retry once with it.
     const policyOnly =
-      failure.type === 'fee_insufficient' ||
-      failure.type === 'incorrect_cltv_expiry' ||
-      failure.type === 'amount_below_minimum';
+      failure.failure === 'fee_insufficient' ||
+      failure.failure === 'incorrect_cltv_expiry' ||
+      failure.failure === 'amount_below_minimum';
     if (policyOnly && !state.updatedChannels.has(out.id)) {
       return { excludeChannels: [], excludeNodes: [], observations, updatedChannel: out.id, reason };
     }

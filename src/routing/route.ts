@@ -1,10 +1,10 @@
 // A route: each hop's amount and CLTV, computed backwards from what the payee must receive, and the
 // onion payloads that tell each hop what to forward.
 import { encodeHopPayload, type HopPayload } from '../bolt04-onion/payload.ts';
-import { readTlvRecords, writeTlvRecords } from '../bolt04-onion/tlv.ts';
 import { formatShortChannelId } from '../bolt11-invoice/fields.ts';
 import { type Msat, msat } from '../core/units.ts';
 import { type Edge, forwardFee, type NodeKey } from './graph.ts';
+import { readRawTlvRecords, writeRawTlvRecords } from './tlv-records.ts';
 
 export interface RouteHop {
   /** The node this hop's channel leads to. */
@@ -94,7 +94,7 @@ export function routePayloadBytes(route: Route, blockHeight: number, final: Fina
   const extra = final.extra ?? [];
   if (extra.length === 0) return payloads;
   const last = payloads.length - 1;
-  const base = readTlvRecords(payloads[last]!);
+  const base = readRawTlvRecords(payloads[last]!);
   if (!base.ok) throw new Error(`own payload does not parse: ${base.error.message}`);
   const known = new Set(base.value.map((r) => r.type));
   for (const e of extra) {
@@ -104,7 +104,7 @@ export function routePayloadBytes(route: Route, blockHeight: number, final: Fina
   const records = [...base.value.map((r) => ({ type: r.type, value: r.value })), ...extra].sort((a, b) =>
     a.type < b.type ? -1 : a.type > b.type ? 1 : 0,
   );
-  payloads[last] = writeTlvRecords(records);
+  payloads[last] = writeRawTlvRecords(records);
   return payloads;
 }
 

@@ -194,7 +194,7 @@ function run(cRealPolicy?: ChannelPolicy) {
     const dec = decodeErrorPacket(onionSecrets(send.route, s.state.paymentHash, send), out.reason);
     assert.ok(dec.ok);
     assert.ok(dec.value.failure.ok);
-    log.push(`${dec.value.failure.value.type}@${dec.value.hopIndex}`);
+    log.push(`${dec.value.failure.value.failure}@${dec.value.hopIndex}`);
     s = stepPayment(
       s.state,
       {

@@ -96,9 +96,10 @@ test('a correct single-part payment settles with the preimage and is reported pa
 
 test('final-node failures: each rule gives its exact BOLT 4 failure', () => {
   const details = (amount = 100_000n) => ({
-    type: 'incorrect_or_unknown_payment_details',
-    htlcMsat: amount,
+    failure: 'incorrect_or_unknown_payment_details',
+    htlc_msat: amount,
     height: HEIGHT,
+    tlvs: {},
   });
   const table: [string, ReceiveEvent, unknown][] = [
     ['unknown payment hash', arrive({}, {}, null), details()],
@@ -129,12 +130,12 @@ test('final-node failures: each rule gives its exact BOLT 4 failure', () => {
     [
       'HTLC cltv below outgoing_cltv_value',
       arrive({ cltvExpiry: HEIGHT + 30 }, { outgoingCltvValue: HEIGHT + 40 }),
-      { type: 'final_incorrect_cltv_expiry', cltvExpiry: HEIGHT + 30 },
+      { failure: 'final_incorrect_cltv_expiry', cltv_expiry: HEIGHT + 30, tlvs: {} },
     ],
     [
       'HTLC amount below amt_to_forward',
       arrive({ amountMsat: msat(100_000) }, { amtToForward: msat(100_001), totalMsat: msat(100_001) }),
-      { type: 'final_incorrect_htlc_amount', incomingHtlcAmt: 100_000n },
+      { failure: 'final_incorrect_htlc_amount', incoming_htlc_amt: 100_000n, tlvs: {} },
     ],
   ];
   for (const [name, ev, expected] of table) {
@@ -225,7 +226,7 @@ test('multi-part: an incomplete set fails every part with mpp_timeout after 60 s
   assert.deepEqual(early.actions, []);
   const late = step(early.state, { type: 'tick', now: NOW + MPP_TIMEOUT_MS, height: HEIGHT });
   assert.deepEqual(
-    late.actions.map((a) => (a.type === 'fail' ? [a.htlc.htlcId, a.failure.type] : a.type)),
+    late.actions.map((a) => (a.type === 'fail' ? [a.htlc.htlcId, a.failure.failure] : a.type)),
     [
       [1n, 'mpp_timeout'],
       [2n, 'mpp_timeout'],
@@ -241,7 +242,7 @@ test('hold invoice: complete set is held, then settled with the right preimage o
   assert.equal(s.state.sets.size, 1);
   // Another HTLC for a held hash is refused.
   assert.equal(
-    failureOf(step(s.state, arrive({ htlcId: 9n }, {}, inv)).actions)?.type,
+    failureOf(step(s.state, arrive({ htlcId: 9n }, {}, inv)).actions)?.failure,
     'incorrect_or_unknown_payment_details',
   );
   const wrong = stepReceive(cfg, s.state, {
@@ -262,7 +263,7 @@ test('hold invoice: cancel fails the parts; a held set is failed back before it 
   const inv = invoice({ hold: true, preimage: undefined });
   const s = step(emptyReceiveState, arrive({ cltvExpiry: HEIGHT + 40 }, {}, inv));
   const c = step(s.state, { type: 'hold_cancel', paymentHash: hash, height: HEIGHT });
-  assert.equal(failureOf(c.actions)?.type, 'incorrect_or_unknown_payment_details');
+  assert.equal(failureOf(c.actions)?.failure, 'incorrect_or_unknown_payment_details');
   assert.equal(c.state.sets.size, 0);
   const notYet = step(s.state, {
     type: 'tick',
@@ -271,7 +272,7 @@ test('hold invoice: cancel fails the parts; a held set is failed back before it 
   });
   assert.deepEqual(notYet.actions, []);
   const due = step(s.state, { type: 'tick', now: NOW, height: HEIGHT + 40 - HOLD_EXPIRY_MARGIN_BLOCKS });
-  assert.equal(failureOf(due.actions)?.type, 'incorrect_or_unknown_payment_details');
+  assert.equal(failureOf(due.actions)?.failure, 'incorrect_or_unknown_payment_details');
   const incomplete = step(
     emptyReceiveState,
     arrive({ amountMsat: msat(50_000) }, { amtToForward: msat(50_000) }, inv),
@@ -296,16 +297,16 @@ test('keysend: accepted when enabled and the preimage matches the hash; refused 
   assert.deepEqual(kinds(good.actions), ['paid', 'settle']);
   assert.ok(good.actions[0]!.type === 'paid' && good.actions[0]!.keysend);
   const disabled = step(emptyReceiveState, arrive({}, ks, null), { keysendEnabled: false });
-  assert.equal(failureOf(disabled.actions)?.type, 'incorrect_or_unknown_payment_details');
+  assert.equal(failureOf(disabled.actions)?.failure, 'incorrect_or_unknown_payment_details');
   const mismatch = step(emptyReceiveState, arrive({}, { ...ks, keysendPreimage: new Uint8Array(32) }, null));
-  assert.equal(failureOf(mismatch.actions)?.type, 'incorrect_or_unknown_payment_details');
+  assert.equal(failureOf(mismatch.actions)?.failure, 'incorrect_or_unknown_payment_details');
   const split = step(emptyReceiveState, arrive({}, { ...ks, totalMsat: msat(200_000) }, null));
-  assert.equal(failureOf(split.actions)?.type, 'incorrect_or_unknown_payment_details');
+  assert.equal(failureOf(split.actions)?.failure, 'incorrect_or_unknown_payment_details');
   const short = step(
     emptyReceiveState,
     arrive({ amountMsat: msat(99) }, { ...ks, amtToForward: msat(100), totalMsat: msat(100) }, null),
   );
-  assert.equal(failureOf(short.actions)?.type, 'final_incorrect_htlc_amount');
+  assert.equal(failureOf(short.actions)?.failure, 'final_incorrect_htlc_amount');
 });
 
 test('keysendPreimageOf reads TLV 5482373484 of 32 bytes only', () => {
@@ -336,7 +337,7 @@ test('property: a set is settled all together, only once its parts reach total_m
           for (const a of tick.actions) {
             assert.equal(a.type, 'fail');
             if (a.type === 'fail') {
-              assert.equal(a.failure.type, 'mpp_timeout');
+              assert.equal(a.failure.failure, 'mpp_timeout');
               failed.add(a.htlc.htlcId);
             }
           }

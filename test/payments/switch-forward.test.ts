@@ -57,73 +57,73 @@ test('forwards when every rule passes, keeping the fee', () => {
 
 test('each forwarding rule fails with its exact BOLT 4 failure', () => {
   const table: [string, Partial<ForwardRequest>, OutgoingChannel | undefined, unknown][] = [
-    ['unknown channel', {}, undefined, { type: 'unknown_next_peer' }],
-    ['closing channel', {}, chan({ status: 'closing' }), { type: 'permanent_channel_failure' }],
+    ['unknown channel', {}, undefined, { failure: 'unknown_next_peer', tlvs: {} }],
+    ['closing channel', {}, chan({ status: 'closing' }), { failure: 'permanent_channel_failure', tlvs: {} }],
     [
       'disabled',
       {},
       chan({ policy: { ...policy, enabled: false } }),
-      { type: 'channel_disabled', disabledFlags: 0, channelUpdate: UPDATE },
+      { failure: 'channel_disabled', disabled_flags: 0, channel_update: UPDATE, tlvs: {} },
     ],
     [
       'below our minimum',
       { amtToForward: msat(999), incomingAmountMsat: msat(10_000) },
       chan(),
-      { type: 'amount_below_minimum', htlcMsat: 999n, channelUpdate: UPDATE },
+      { failure: 'amount_below_minimum', htlc_msat: 999n, channel_update: UPDATE, tlvs: {} },
     ],
     [
       "below the peer's minimum",
       {},
       chan({ peerHtlcMinimumMsat: msat(20_000_000) }),
-      { type: 'amount_below_minimum', htlcMsat: 10_000_000n, channelUpdate: UPDATE },
+      { failure: 'amount_below_minimum', htlc_msat: 10_000_000n, channel_update: UPDATE, tlvs: {} },
     ],
     [
       'fee one msat short',
       { incomingAmountMsat: msat(10_001_999) },
       chan(),
-      { type: 'fee_insufficient', htlcMsat: 10_001_999n, channelUpdate: UPDATE },
+      { failure: 'fee_insufficient', htlc_msat: 10_001_999n, channel_update: UPDATE, tlvs: {} },
     ],
     [
       'cltv delta 39 < 40',
       { incomingCltvExpiry: HEIGHT + 139 },
       chan(),
-      { type: 'incorrect_cltv_expiry', cltvExpiry: HEIGHT + 100, channelUpdate: UPDATE },
+      { failure: 'incorrect_cltv_expiry', cltv_expiry: HEIGHT + 100, channel_update: UPDATE, tlvs: {} },
     ],
     [
       'outgoing expiry too soon',
       { outgoingCltvValue: HEIGHT + 5, incomingCltvExpiry: HEIGHT + 45 },
       chan(),
-      { type: 'expiry_too_soon', channelUpdate: UPDATE },
+      { failure: 'expiry_too_soon', channel_update: UPDATE, tlvs: {} },
     ],
     [
       'expiry too far',
       { outgoingCltvValue: HEIGHT + 2000, incomingCltvExpiry: HEIGHT + 2040 },
       chan(),
-      { type: 'expiry_too_far' },
+      { failure: 'expiry_too_far', tlvs: {} },
     ],
     [
       'peer offline',
       {},
       chan({ status: 'offline' }),
-      { type: 'temporary_channel_failure', channelUpdate: UPDATE },
+      { failure: 'temporary_channel_failure', channel_update: UPDATE, tlvs: {} },
     ],
     [
       'above htlc_maximum',
       {},
       chan({ policy: { ...policy, htlcMaximumMsat: msat(9_999_999) } }),
-      { type: 'temporary_channel_failure', channelUpdate: UPDATE },
+      { failure: 'temporary_channel_failure', channel_update: UPDATE, tlvs: {} },
     ],
     [
       'not enough spendable',
       {},
       chan({ spendableMsat: msat(9_999_999) }),
-      { type: 'temporary_channel_failure', channelUpdate: UPDATE },
+      { failure: 'temporary_channel_failure', channel_update: UPDATE, tlvs: {} },
     ],
     [
       'too many HTLCs',
       {},
       chan({ htlcsInFlight: 483 }),
-      { type: 'temporary_channel_failure', channelUpdate: UPDATE },
+      { failure: 'temporary_channel_failure', channel_update: UPDATE, tlvs: {} },
     ],
   ];
   for (const [name, r, c, expected] of table) {

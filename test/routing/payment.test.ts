@@ -156,7 +156,7 @@ test('retries around a temporary_channel_failure, excluding that channel directi
   const failure: PartFailure = {
     kind: 'remote',
     hopIndex: 0,
-    failure: { type: 'temporary_channel_failure', channelUpdate: new Uint8Array() },
+    failure: { failure: 'temporary_channel_failure', channel_update: new Uint8Array(), tlvs: {} },
   };
   s = stepPayment(s.state, { type: 'part_failed', partId: 1, failure, now: NOW + 100 }, find);
   assert.deepEqual(firstChannels(s.actions), [[1, 2]]);
@@ -177,7 +177,7 @@ test('a policy failure is retried once with the channel_update, then the channel
   const fee: PartFailure = {
     kind: 'remote',
     hopIndex: 0,
-    failure: { type: 'fee_insufficient', htlcMsat: msat(1), channelUpdate: upd },
+    failure: { failure: 'fee_insufficient', htlc_msat: msat(1), channel_update: upd, tlvs: {} },
   };
   let s = stepPayment(prepared(), { type: 'start', now: NOW }, find);
   s = stepPayment(s.state, { type: 'part_failed', partId: 1, failure: fee, now: NOW }, find);
@@ -198,7 +198,12 @@ test('the payee refusing ends the payment at once with 203 and a readable reason
       failure: {
         kind: 'remote',
         hopIndex: 1,
-        failure: { type: 'incorrect_or_unknown_payment_details', htlcMsat: msat(1), height: 100 },
+        failure: {
+          failure: 'incorrect_or_unknown_payment_details',
+          htlc_msat: msat(1),
+          height: 100,
+          tlvs: {},
+        },
       },
       now: NOW,
     },
@@ -236,7 +241,7 @@ test('after retry_for no new part starts; the payment fails once the last part f
     {
       type: 'part_failed',
       partId: 1,
-      failure: { kind: 'remote', hopIndex: 1, failure: { type: 'mpp_timeout' } },
+      failure: { kind: 'remote', hopIndex: 1, failure: { failure: 'mpp_timeout', tlvs: {} } },
       now: NOW + 10_000,
     },
     find,
@@ -319,10 +324,19 @@ test('property: whatever the results, a payment always ends, and never overspend
                     hopIndex: hop,
                     failure:
                       step.code === 'fee_insufficient'
-                        ? { type: 'fee_insufficient', htlcMsat: msat(1), channelUpdate: new Uint8Array([1]) }
+                        ? {
+                            failure: 'fee_insufficient',
+                            htlc_msat: msat(1),
+                            channel_update: new Uint8Array([1]),
+                            tlvs: {},
+                          }
                         : step.code === 'temporary_channel_failure'
-                          ? { type: 'temporary_channel_failure', channelUpdate: new Uint8Array() }
-                          : { type: step.code },
+                          ? {
+                              failure: 'temporary_channel_failure',
+                              channel_update: new Uint8Array(),
+                              tlvs: {},
+                            }
+                          : { failure: step.code, tlvs: {} },
                   };
           s = stepPayment(s.state, { type: 'part_failed', partId: part.partId, failure, now }, find);
           const fees = s.state.parts
