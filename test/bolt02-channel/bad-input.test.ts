@@ -100,7 +100,7 @@ test('an HTLC that breaks the sender reserve: error and force close', () => {
   // b has 300_000 sat; the reserve a asks of b is 1% = 10_000 sat. Build b's add past the reserve by
   // tampering with an affordable one.
   addAndSign(pair, pair.b, 1_000_000n);
-  tamper(pair.a, 'update_add_htlc', (m) => ({ ...m, amount_msat: 295_000_000n }));
+  tamper(pair.a, 'update_add_htlc', (m) => ({ ...m, amount_msat: 295_000_000n as Msat }));
   pair.deliver(pair.a);
   assertForceClosed(pair.a, pair.b.inbox);
 });
