@@ -204,7 +204,7 @@ test('two processes: fund, lock in, HTLCs both ways, kill -9 mid-update, reestab
         'htlc 3 settled',
       );
     }
-    logs.push(`htlc 3 ${survived ? 'survived the kill' : 'was dropped by the kill'}`);
+    t.diagnostic(`htlc 3 ${survived ? 'survived the kill' : 'was dropped by the kill'}`);
 
     const aFinal = (await channelOf(alice))!;
     const bFinal = (await channelOf(bob))!;
