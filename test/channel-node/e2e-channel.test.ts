@@ -46,7 +46,7 @@ function preimageOf(i: number): { preimage: string; hash: string } {
 
 test('two processes: fund, lock in, HTLCs both ways, kill -9 mid-update, reestablish, mutual close', {
   timeout: 240_000,
-}, async () => {
+}, async (t) => {
   const base = mkdtempSync(join(tmpdir(), 'shandian-chan-'));
   const logs: string[] = [];
   let chain: Chain | null = null;
