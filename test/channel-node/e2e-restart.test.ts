@@ -102,7 +102,7 @@ test('fundee killed -9 with an HTLC in flight: funder reconnects, both reestabli
           b.local_commitment_number === a.remote_commitment_number
         );
       },
-      60_000,
+      120_000, // alice's reconnect back-off doubles up to 32 s under load
       'reestablished and agreeing',
     );
     const a = (await channelOf(alice))!;
