@@ -50,7 +50,6 @@ import type { PeerMessage } from './peer-wire.ts';
 const NS = 'channels';
 const NEXT_INDEX_KEY = 'next-key-index';
 const RECORD_VERSION = 1;
-const REBROADCAST_MS = 10_000;
 
 /** Messages a channel reducer handles (open_channel creates one; error/warning come separately). */
 const CHANNEL_MESSAGES = new Set<string>([
@@ -189,7 +188,7 @@ export class ChannelDriver {
     }
     this.deps.log.info({ channels: this.channels.size }, 'channels loaded');
     this.redial();
-    this.deps.clock.after(REBROADCAST_MS, () => this.rebroadcast());
+    this.deps.watcher.onBlock(() => this.rebroadcast());
   }
 
   async close(): Promise<void> {
@@ -388,7 +387,11 @@ export class ChannelDriver {
       for (const w of this.closeWaiters.get(ch.key)?.splice(0) ?? []) w.resolve({ type, tx: hex(raw), txid });
   }
 
-  /** Closing transactions not confirmed yet go out again (a mempool may have dropped or refused them). */
+  /**
+   * On every new block, closing transactions not confirmed yet go out again (a mempool may have dropped
+   * or refused them). The reducer on branch `channel` from d905dc1 on also takes a `block` event (HTLC
+   * deadlines, the fundee's funding timeout): once merged, step every live channel with it here.
+   */
   private rebroadcast(): void {
     if (this.closed) return;
     for (const ch of this.list()) {
@@ -396,7 +399,6 @@ export class ChannelDriver {
       if (!t || ch.meta.spentBy) continue;
       this.deps.onchain.chain.broadcast(fromHex(t.hex)).catch(() => undefined);
     }
-    this.deps.clock.after(REBROADCAST_MS, () => this.rebroadcast());
   }
 
   /** funding_signed is in and persisted: now sign the wallet's inputs and publish. */
@@ -473,6 +475,12 @@ export class ChannelDriver {
           { channel: ch.key, reason: n.reason },
           n.kind === 'channel_closed' ? 'channel closed' : 'channel closing',
         );
+        // An opening abandoned before funding_signed: the wallet gets its reserved inputs back.
+        const fundingId = ch.meta.fundingId;
+        if (n.reason.kind === 'aborted' && fundingId && this.deps.onchain.wallet.getPending(fundingId)) {
+          releaseFunding(this.deps.onchain.wallet, fundingId);
+          persistWallet(this.deps.onchain);
+        }
         const w = this.fundWaiters.get(ch.key);
         if (
           w &&
