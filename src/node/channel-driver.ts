@@ -188,7 +188,7 @@ export class ChannelDriver {
     }
     this.deps.log.info({ channels: this.channels.size }, 'channels loaded');
     this.redial();
-    this.deps.watcher.onBlock(() => this.rebroadcast());
+    this.deps.watcher.onBlock((height) => this.onBlock(height));
   }
 
   async close(): Promise<void> {
@@ -388,12 +388,15 @@ export class ChannelDriver {
   }
 
   /**
-   * On every new block, closing transactions not confirmed yet go out again (a mempool may have dropped
-   * or refused them). The reducer on branch `channel` from d905dc1 on also takes a `block` event (HTLC
-   * deadlines, the fundee's funding timeout): once merged, step every live channel with it here.
+   * On every new block: each live channel checks its deadlines (offered HTLCs expiring, a fulfill the peer
+   * never acknowledged, the fundee's funding timeout), and closing transactions not confirmed yet go out
+   * again (a mempool may have dropped or refused them).
    */
-  private rebroadcast(): void {
+  private onBlock(height: number): void {
     if (this.closed) return;
+    for (const ch of this.list()) {
+      if (ch.state.phase !== 'closed') this.apply(ch, { kind: 'block', height });
+    }
     for (const ch of this.list()) {
       const t = ch.meta.closeTx;
       if (!t || ch.meta.spentBy) continue;
@@ -479,7 +482,7 @@ export class ChannelDriver {
         const fundingId = ch.meta.fundingId;
         if (n.reason.kind === 'aborted' && fundingId && this.deps.onchain.wallet.getPending(fundingId)) {
           releaseFunding(this.deps.onchain.wallet, fundingId);
-          persistWallet(this.deps.onchain);
+          this.deps.onchain.persist();
         }
         const w = this.fundWaiters.get(ch.key);
         if (
@@ -536,7 +539,7 @@ export class ChannelDriver {
       return;
     }
     ch.meta.fundingId = r.value.id;
-    persistWallet(this.deps.onchain);
+    this.deps.onchain.persist();
     this.persistMeta(ch);
     // funding_signed carries the real channel id before channel_id_assigned is emitted.
     this.byId.set(hex(channelIdFrom(txidOf(r.value.tx), r.value.outputIndex)), ch.key);
@@ -546,7 +549,7 @@ export class ChannelDriver {
     });
     if (refused !== null) {
       releaseFunding(w, r.value.id);
-      persistWallet(this.deps.onchain);
+      this.deps.onchain.persist();
       this.deps.log.warn({ channel: ch.key, refused }, 'funding transaction not used');
     }
   }
@@ -807,12 +810,4 @@ function stepChannel(state: ChannelState, event: ChannelEvent, ctx: ChannelConte
 function channelIdField(m: WireMessage): Uint8Array | undefined {
   const v = m as { channel_id?: Uint8Array; temporary_channel_id?: Uint8Array };
   return v.channel_id ?? v.temporary_channel_id;
-}
-
-/**
- * Writes the wallet's pending changes (a funding reservation) now. Onchain keeps `persist` private; this
- * reaches it by name until it becomes public (reported to its owner).
- */
-function persistWallet(onchain: Onchain): void {
-  (onchain as unknown as { persist(): void }).persist();
 }

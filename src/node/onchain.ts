@@ -61,7 +61,8 @@ export class Onchain {
     this.follower.start(pollMs);
   }
 
-  private persist(): void {
+  /** Writes the wallet's pending changes durably (e.g. a funding reservation before it is used). */
+  persist(): void {
     this.store.apply(this.wallet.takeChanges());
   }
 

@@ -62,15 +62,22 @@ export type NoRouteReason =
 /** Edges from source to destination, in order. */
 export type Path = readonly Edge[];
 
-/** BOLT 7's fee, exact in doubles: the product is checked to be a safe integer, else bigint is used. */
+/**
+ * BOLT 7's fee, exact in doubles: the product is checked to be a safe integer, else bigint is used. A fee
+ * too large to be exact as a double (over 2^53 msat, ~90,000 BTC) is Infinity: no route pays it.
+ */
 export function feeOf(c: Pick<CompiledEdge, 'base' | 'ppm'>, amount: number): number {
   const product = amount * c.ppm;
+  let fee: number;
   if (product <= Number.MAX_SAFE_INTEGER) {
     let q = Math.floor(product / 1_000_000);
     if (q * 1_000_000 > product) q -= 1;
-    return c.base + q;
+    fee = c.base + q;
+  } else {
+    const exact = BigInt(c.base) + (BigInt(amount) * BigInt(c.ppm)) / 1_000_000n;
+    fee = exact > BigInt(Number.MAX_SAFE_INTEGER) ? Number.POSITIVE_INFINITY : Number(exact);
   }
-  return c.base + Number((BigInt(amount) * BigInt(c.ppm)) / 1_000_000n);
+  return fee > Number.MAX_SAFE_INTEGER ? Number.POSITIVE_INFINITY : fee;
 }
 
 /** The cheapest path for the query, or why there is none. */
