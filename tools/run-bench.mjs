@@ -13,7 +13,10 @@ const files = readdirSync(join(root, 'bench'))
 let failures = 0;
 for (const f of files) {
   console.log(`\n== ${f}`);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join('bench', f)], { cwd: root, stdio: 'inherit' });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join('bench', f)], {
+    cwd: root,
+    stdio: 'inherit',
+  });
   if (r.status !== 0) failures++;
 }
 process.exit(failures === 0 ? 0 : 1);

@@ -3,9 +3,9 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import type { GlobalOptions } from './main.ts';
-import { UsageError } from '../node/errors.ts';
 import { parseHostPort } from '../node/config.ts';
+import { UsageError } from '../node/errors.ts';
+import type { GlobalOptions } from './main.ts';
 
 export const DEVNET_DEFAULT_PORT = 18443;
 
@@ -38,7 +38,8 @@ export async function devnetCommand(global: GlobalOptions, args: string[]): Prom
   let blockTimeMs: number | undefined;
   if (o.blockTime !== undefined) {
     const s = Number(o.blockTime);
-    if (!Number.isFinite(s) || s <= 0) throw new UsageError('--block-time: expected a positive number of seconds');
+    if (!Number.isFinite(s) || s <= 0)
+      throw new UsageError('--block-time: expected a positive number of seconds');
     blockTimeMs = s * 1000;
   }
   if ((o.rpcuser === undefined) !== (o.rpcpassword === undefined)) {
@@ -51,7 +52,9 @@ export async function devnetCommand(global: GlobalOptions, args: string[]): Prom
     port: rpc.port,
     automine: o.automine,
     ...(blockTimeMs === undefined ? {} : { blockTimeMs }),
-    ...(o.rpcuser !== undefined && o.rpcpassword !== undefined ? { rpcUser: o.rpcuser, rpcPassword: o.rpcpassword } : {}),
+    ...(o.rpcuser !== undefined && o.rpcpassword !== undefined
+      ? { rpcUser: o.rpcuser, rpcPassword: o.rpcpassword }
+      : {}),
   });
   process.stdout.write(`${JSON.stringify({ url: devnet.url, cookie: devnet.cookieFile, datadir })}\n`);
   process.stderr.write(

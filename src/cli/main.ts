@@ -1,11 +1,12 @@
 // The `shandian` executable. `start`, `devnet` and `demo` run something; every other word is a JSON-RPC
 // call to a running node, with params positional or key=value as lightning-cli takes them.
-import { join } from 'node:path';
+
 import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { type NetworkName, parseNetwork } from '../node/config.ts';
+import { UsageError } from '../node/errors.ts';
 import { RpcCallError, RpcClient } from '../rpc/client.ts';
 import { stringifyJson } from '../rpc/json.ts';
-import { parseNetwork, type NetworkName } from '../node/config.ts';
-import { UsageError } from '../node/errors.ts';
 
 export interface GlobalOptions {
   datadir: string;
@@ -20,7 +21,11 @@ export function defaultDatadir(): string {
 }
 
 /** Splits `[global options] command [args...]`; global options may also follow the command. */
-export function splitGlobal(argv: string[]): { global: GlobalOptions; command: string | undefined; rest: string[] } {
+export function splitGlobal(argv: string[]): {
+  global: GlobalOptions;
+  command: string | undefined;
+  rest: string[];
+} {
   const global: GlobalOptions = { datadir: defaultDatadir(), network: 'devnet' };
   const rest: string[] = [];
   let command: string | undefined;
@@ -79,7 +84,9 @@ async function rpcCommand(global: GlobalOptions, method: string, args: string[])
     return 0;
   } catch (e) {
     if (e instanceof RpcCallError) {
-      process.stdout.write(`${stringifyJson({ code: e.code, message: e.message, ...(e.data ? { data: e.data } : {}) }, 2)}\n`);
+      process.stdout.write(
+        `${stringifyJson({ code: e.code, message: e.message, ...(e.data ? { data: e.data } : {}) }, 2)}\n`,
+      );
       return 1;
     }
     const err = e as NodeJS.ErrnoException;

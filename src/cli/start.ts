@@ -1,14 +1,20 @@
 // `shandian start`: run a node until `shandian stop` or a signal.
 import { Command } from 'commander';
-import type { GlobalOptions } from './main.ts';
-import { parseHostPort, NETWORKS, type NodeConfig } from '../node/config.ts';
+import { NETWORKS, type NodeConfig, parseHostPort } from '../node/config.ts';
 import { UsageError } from '../node/errors.ts';
+import type { GlobalOptions } from './main.ts';
 
-export function parseStartOptions(global: GlobalOptions, args: string[]): NodeConfig & { passphraseFile?: string } {
+export function parseStartOptions(
+  global: GlobalOptions,
+  args: string[],
+): NodeConfig & { passphraseFile?: string } {
   const cmd = new Command('start')
     .exitOverride()
     .configureOutput({ writeErr: () => {} })
-    .option('--listen <host:port>', 'address to accept peers on (default 127.0.0.1:<network port>); "none" to not listen')
+    .option(
+      '--listen <host:port>',
+      'address to accept peers on (default 127.0.0.1:<network port>); "none" to not listen',
+    )
     .option('--alias <name>', 'node alias', '')
     .option('--rgb <hex>', 'node color, 6 hex digits', '')
     .option('--log-level <level>', 'debug | info | warn | error', 'info')
@@ -42,7 +48,8 @@ export function parseStartOptions(global: GlobalOptions, args: string[]): NodeCo
     chainPoll: string;
   }>();
   const network = NETWORKS[global.network];
-  if (o.rgb && !/^[0-9a-fA-F]{6}$/.test(o.rgb)) throw new UsageError(`--rgb: expected 6 hex digits, got '${o.rgb}'`);
+  if (o.rgb && !/^[0-9a-fA-F]{6}$/.test(o.rgb))
+    throw new UsageError(`--rgb: expected 6 hex digits, got '${o.rgb}'`);
   const seconds = (flag: string, v: string) => {
     const n = Number(v);
     if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag}: expected a positive number of seconds`);
@@ -51,7 +58,10 @@ export function parseStartOptions(global: GlobalOptions, args: string[]): NodeCo
   return {
     network,
     datadir: global.datadir,
-    listen: o.listen === 'none' ? null : parseHostPort(o.listen ?? `127.0.0.1:${network.defaultPort}`, network.defaultPort),
+    listen:
+      o.listen === 'none'
+        ? null
+        : parseHostPort(o.listen ?? `127.0.0.1:${network.defaultPort}`, network.defaultPort),
     alias: o.alias,
     color: o.rgb.toLowerCase(),
     pingIntervalMs: seconds('--ping-interval', o.pingInterval),

@@ -1,7 +1,8 @@
 // Picks the chain backend: Bitcoin Core over JSON-RPC when any --bitcoin-* option is given (or on a public
 // network), otherwise, on devnet, an embedded devnet chain in this process.
-import { join } from 'node:path';
+
 import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { BitcoindChain, type BitcoindConfig } from '../chain/bitcoind.ts';
 import { DevnetChain } from '../chain/devnet/adapter.ts';
 import type { Broadcaster, ChainSource, FeeEstimator } from '../chain/seams.ts';
@@ -30,7 +31,11 @@ function given(o: BitcoinOptions): boolean {
   return Object.values(o).some((v) => v !== undefined);
 }
 
-export async function openChain(network: NetworkParams, nodeDir: string, bitcoin: BitcoinOptions): Promise<OpenedChain> {
+export async function openChain(
+  network: NetworkParams,
+  nodeDir: string,
+  bitcoin: BitcoinOptions,
+): Promise<OpenedChain> {
   if (network.name === 'devnet' && !given(bitcoin)) {
     const { startDevnet } = await import('../chain/devnet/server.ts');
     const devnet = await startDevnet({ datadir: join(nodeDir, 'chain'), host: '127.0.0.1', port: 0 });

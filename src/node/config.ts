@@ -18,8 +18,22 @@ export interface NetworkParams {
 const REGTEST_GENESIS = '06226e46111a0b59caaf126043eb5bbf28c34f3a5e332a1fc7b2b73cf188910f';
 
 export const NETWORKS: Readonly<Record<NetworkName, NetworkParams>> = {
-  devnet: { name: 'devnet', chainHash: fromHex(REGTEST_GENESIS), bech32Hrp: 'bcrt', invoiceHrp: 'bcrt', coinType: 1, defaultPort: 19846 },
-  regtest: { name: 'regtest', chainHash: fromHex(REGTEST_GENESIS), bech32Hrp: 'bcrt', invoiceHrp: 'bcrt', coinType: 1, defaultPort: 19846 },
+  devnet: {
+    name: 'devnet',
+    chainHash: fromHex(REGTEST_GENESIS),
+    bech32Hrp: 'bcrt',
+    invoiceHrp: 'bcrt',
+    coinType: 1,
+    defaultPort: 19846,
+  },
+  regtest: {
+    name: 'regtest',
+    chainHash: fromHex(REGTEST_GENESIS),
+    bech32Hrp: 'bcrt',
+    invoiceHrp: 'bcrt',
+    coinType: 1,
+    defaultPort: 19846,
+  },
   signet: {
     name: 'signet',
     chainHash: fromHex('f61eee3b63a380a477a063af32b2bbc97c9ff9f01f2c4225e973988108000000'),

@@ -32,7 +32,9 @@ export function openNetworkDir(datadir: string, network: string): NetworkDir {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw e;
       const pid = Number(readFileSync(lock, 'utf8').trim());
       if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
-        throw new UsageError(`another shandian (pid ${pid}) is using ${path}; stop it first (shandian --datadir ${datadir} --network ${network} stop)`);
+        throw new UsageError(
+          `another shandian (pid ${pid}) is using ${path}; stop it first (shandian --datadir ${datadir} --network ${network} stop)`,
+        );
       }
       rmSync(lock, { force: true }); // left by a node that died
     }

@@ -24,7 +24,8 @@ export function loadIdentity(
   passphraseFile: string | undefined,
   log: Logger,
 ): Identity {
-  const passphrase = passphraseFile === undefined ? undefined : readFileSync(passphraseFile, 'utf8').replace(/\r?\n$/, '');
+  const passphrase =
+    passphraseFile === undefined ? undefined : readFileSync(passphraseFile, 'utf8').replace(/\r?\n$/, '');
   let loaded: ReturnType<typeof openOrCreateSeedFile>;
   try {
     loaded = openOrCreateSeedFile(
@@ -40,7 +41,7 @@ export function loadIdentity(
       [
         '',
         'A new node seed was created. Write these 24 words down and keep them offline: they restore',
-        'this node\'s on-chain funds. They are shown only this once.',
+        "this node's on-chain funds. They are shown only this once.",
         '',
         `  ${loaded.mnemonic}`,
         '',

@@ -6,8 +6,8 @@ import { ChainFollower } from '../chain/follower.ts';
 import type { ChainBlock } from '../chain/seams.ts';
 import type { KeyChain } from '../keys/derivation.ts';
 import { WalletStore } from '../wallet/sqlite-store.ts';
-import { Wallet } from '../wallet/wallet.ts';
 import type { WalletError } from '../wallet/types.ts';
+import { Wallet } from '../wallet/wallet.ts';
 import type { ChainBackend } from './chain-backend.ts';
 import type { Logger } from './logger.ts';
 
@@ -30,13 +30,22 @@ export class Onchain {
     });
   }
 
-  static async open(opts: { chain: ChainBackend; keys: KeyChain; path: string; log: Logger }): Promise<Onchain> {
+  static async open(opts: {
+    chain: ChainBackend;
+    keys: KeyChain;
+    path: string;
+    log: Logger;
+  }): Promise<Onchain> {
     const store = WalletStore.open(opts.path);
     const records = store.load();
-    const wallet = records.length > 0 ? Wallet.fromRecords(records, opts.keys) : new Wallet(opts.keys.network, opts.keys);
+    const wallet =
+      records.length > 0 ? Wallet.fromRecords(records, opts.keys) : new Wallet(opts.keys.network, opts.keys);
     let start: { hash: Uint8Array; height: number } | undefined;
     if (wallet.tipHeight !== null && wallet.tipHash !== null) {
-      start = { hash: Uint8Array.from(Buffer.from(wallet.tipHash, 'hex')).reverse(), height: wallet.tipHeight };
+      start = {
+        hash: Uint8Array.from(Buffer.from(wallet.tipHash, 'hex')).reverse(),
+        height: wallet.tipHeight,
+      };
     } else {
       // A new wallet has no history before now: its keys did not exist.
       const tip = await opts.chain.tip();
@@ -74,15 +83,20 @@ export class Onchain {
       throw new Error(`wallet refused block ${b.height} ${hash}: ${r.error.kind}`);
     }
     this.persist();
-    if (r.value.relevant.length > 0) this.log.info({ height: b.height, txs: r.value.relevant }, 'wallet transactions confirmed');
-    if (r.value.conflicted.length > 0) this.log.warn({ txs: r.value.conflicted }, 'wallet transactions double-spent by a block');
+    if (r.value.relevant.length > 0)
+      this.log.info({ height: b.height, txs: r.value.relevant }, 'wallet transactions confirmed');
+    if (r.value.conflicted.length > 0)
+      this.log.warn({ txs: r.value.conflicted }, 'wallet transactions double-spent by a block');
   }
 
   private disconnected(hash: Uint8Array, height: number): void {
     const r = this.wallet.disconnectBlock(reversedHex(hash));
     if (!r.ok) throw new Error(`wallet could not disconnect block ${height}: ${r.error.kind}`);
     this.persist();
-    this.log.info({ height, unconfirmed: r.value.unconfirmed, dropped: r.value.dropped }, 'block disconnected (reorg)');
+    this.log.info(
+      { height, unconfirmed: r.value.unconfirmed, dropped: r.value.dropped },
+      'block disconnected (reorg)',
+    );
   }
 
   /** Our unconfirmed transactions may have left the mempools while we were down: send them again. */
@@ -100,7 +114,10 @@ export class Onchain {
    * Persists the wallet's new transaction, then broadcasts it. A refused broadcast abandons the
    * transaction (its inputs come back) and the error is returned for the caller to report.
    */
-  async persistAndBroadcast(txid: string, raw: Uint8Array): Promise<{ ok: true } | { ok: false; message: string }> {
+  async persistAndBroadcast(
+    txid: string,
+    raw: Uint8Array,
+  ): Promise<{ ok: true } | { ok: false; message: string }> {
     this.persist();
     try {
       await this.chain.broadcast(raw);

@@ -1,5 +1,5 @@
 // Which BOLT 9 features this node offers in init, and whether a peer's init lets the connection go on.
-import { Features, negotiate, validateFeatures, type FeatureError } from '../bolt09-features/features.ts';
+import { type FeatureError, Features, negotiate, validateFeatures } from '../bolt09-features/features.ts';
 import { assertNever } from '../core/result.ts';
 
 /**
@@ -36,13 +36,21 @@ export function checkRemoteInitFeatures(remote: Uint8Array): string | null {
   const v = validateFeatures(remote, 'init');
   if (!v.ok) return describe(v.error);
   const n = negotiate(Features.fromBytes(ourInitFeatures()), v.value);
-  if (!n.compatible) return `peer requires features we do not support: bits ${n.remoteRequiresUnsupported.join(', ')}`;
+  if (!n.compatible)
+    return `peer requires features we do not support: bits ${n.remoteRequiresUnsupported.join(', ')}`;
   return null;
 }
 
 // BOLT #1: - SHOULD NOT set private addresses as `remote_addr`.
 function isPrivateV4([a, b]: number[]): boolean {
-  return a === 10 || a === 127 || a === 0 || (a === 172 && b! >= 16 && b! <= 31) || (a === 192 && b === 168) || (a === 169 && b === 254);
+  return (
+    a === 10 ||
+    a === 127 ||
+    a === 0 ||
+    (a === 172 && b! >= 16 && b! <= 31) ||
+    (a === 192 && b === 168) ||
+    (a === 169 && b === 254)
+  );
 }
 
 /** BOLT 7 address descriptor for init's remote_addr (IPv4 type 1, IPv6 type 2); null for anything else. */

@@ -3,18 +3,29 @@
 import { hex } from '../core/bytes.ts';
 import type { EntropySource } from '../crypto/random.ts';
 import { publicKeyOf } from '../crypto/secp256k1.ts';
-import { RpcError, CONNECT_ALL_ADDRESSES_FAILED, CONNECT_DISCONNECTED_DURING, RPC_LIGHTNINGD } from '../rpc/errors.ts';
+import {
+  CONNECT_ALL_ADDRESSES_FAILED,
+  CONNECT_DISCONNECTED_DURING,
+  RPC_LIGHTNINGD,
+  RpcError,
+} from '../rpc/errors.ts';
 import type { Store } from '../store/store.ts';
 import type { Clock, TimerHandle } from './clock.ts';
 import type { NetworkParams } from './config.ts';
 import type { Logger } from './logger.ts';
-import { connect as dialNoise, describeCloseReason, type NoiseConnection } from './noise-connection.ts';
+import { describeCloseReason, connect as dialNoise, type NoiseConnection } from './noise-connection.ts';
 import { listen as listenNoise, type NoiseListener } from './noise-listener.ts';
-import { initialPeerState, stepPeer, type PeerAction, type PeerSessionConfig, type PeerState } from './peer-session.ts';
-import { formatHostPort, type PeerSummary } from './peer-types.ts';
 import { encodeAddressDescriptor, ourInitFeatures } from './peer-features.ts';
-import type { PeerMessage } from './peer-wire.ts';
+import {
+  initialPeerState,
+  type PeerAction,
+  type PeerSessionConfig,
+  type PeerState,
+  stepPeer,
+} from './peer-session.ts';
 import { PeerStorage } from './peer-storage.ts';
+import { formatHostPort, type PeerSummary } from './peer-types.ts';
+import type { PeerMessage } from './peer-wire.ts';
 
 export interface PeerManagerOptions {
   readonly nodeSecret: Uint8Array;
@@ -68,7 +79,10 @@ export class PeerManager {
   private readonly peers = new Map<string, Peer>();
   /** Peers we dialled and want back after an unexpected disconnect, by id. */
   private readonly reconnects = new Map<string, Reconnect>();
-  private readonly pings = new Map<number, { resolve: (totlen: number) => void; reject: (e: Error) => void }>();
+  private readonly pings = new Map<
+    number,
+    { resolve: (totlen: number) => void; reject: (e: Error) => void }
+  >();
   private readonly handlers: MessageHandler[] = [];
   private readonly statusHandlers: PeerStatusHandler[] = [];
   private readonly sessionConfig: PeerSessionConfig;
@@ -115,7 +129,10 @@ export class PeerManager {
       handshakeTimeoutMs: this.opts.handshakeTimeoutMs ?? 30_000,
       onConnection: (conn) => this.attach(conn, 'in', { host: conn.remoteAddress, port: conn.remotePort }),
       onHandshakeError: (reason, from) =>
-        this.opts.log.info({ from: formatHostPort(from.address, from.port), reason: describeCloseReason(reason) }, 'incoming handshake failed'),
+        this.opts.log.info(
+          { from: formatHostPort(from.address, from.port), reason: describeCloseReason(reason) },
+          'incoming handshake failed',
+        ),
     });
     return { host: this.listener.host, port: this.listener.port };
   }
@@ -138,7 +155,10 @@ export class PeerManager {
         handshakeTimeoutMs: this.opts.handshakeTimeoutMs ?? 30_000,
       });
     } catch (e) {
-      throw new RpcError(CONNECT_ALL_ADDRESSES_FAILED, `Unable to connect, all addresses failed: ${formatHostPort(host, port)}: ${(e as Error).message}`);
+      throw new RpcError(
+        CONNECT_ALL_ADDRESSES_FAILED,
+        `Unable to connect, all addresses failed: ${formatHostPort(host, port)}: ${(e as Error).message}`,
+      );
     }
     const peer = this.attach(conn, 'out', { host, port });
     this.reconnects.set(idHex, { host, port, attempts: 0, timer: this.reconnects.get(idHex)?.timer ?? null });
@@ -197,7 +217,11 @@ export class PeerManager {
     };
   }
 
-  private attach(conn: NoiseConnection, direction: 'in' | 'out', address: { host: string; port: number }): Peer {
+  private attach(
+    conn: NoiseConnection,
+    direction: 'in' | 'out',
+    address: { host: string; port: number },
+  ): Peer {
     const id = hex(conn.remotePubkey);
     const old = this.peers.get(id);
     if (old) {
@@ -220,7 +244,10 @@ export class PeerManager {
       readyWaiters: [],
     };
     this.peers.set(id, peer);
-    this.opts.log.info({ peer: id, direction, address: formatHostPort(address.host, address.port) }, 'connection established');
+    this.opts.log.info(
+      { peer: id, direction, address: formatHostPort(address.host, address.port) },
+      'connection established',
+    );
     conn.on('message', (bytes) => {
       try {
         this.step(peer, { kind: 'received', now: this.opts.clock.now(), bytes });

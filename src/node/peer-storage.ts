@@ -1,7 +1,8 @@
 // BOLT 1 peer storage: we keep the latest blob each peer gives us and hand it back after every
 // reconnection, so a peer that lost its data can recover (option_provide_storage).
-import { decodeRecord, encodeRecord, put, type Store } from '../store/store.ts';
+
 import { fromHex, hex } from '../core/bytes.ts';
+import { decodeRecord, encodeRecord, put, type Store } from '../store/store.ts';
 import { encodePeerStorageRetrieval } from './peer-wire.ts';
 
 const NS = 'peer_storage';

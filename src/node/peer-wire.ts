@@ -1,19 +1,20 @@
 // The peer layer's view of BOLT 1 messages: decodes through the one generic codec (src/bolt01-wire) and
 // sorts the outcome into what the peer session must do. Setup/control messages get their own shape;
 // everything else is passed up as the codec's value.
-import { type Result, err, ok } from '../core/result.ts';
-import { decodeMessage, encodeMessage } from '../bolt01-wire/messages.ts';
+
 import { describeWireError } from '../bolt01-wire/errors.ts';
+import { decodeMessage, encodeMessage } from '../bolt01-wire/messages.ts';
 import {
   errorText,
+  type InitInfo,
   makeInit,
   makePeerStorageRetrieval,
   makePing,
   makeWarning,
   readInit,
-  type InitInfo,
 } from '../bolt01-wire/peer.ts';
 import type { WireMessage } from '../bolt01-wire/types.ts';
+import { err, ok, type Result } from '../core/result.ts';
 
 export type PeerMessage =
   | ({ readonly type: 'init' } & InitInfo)
@@ -42,13 +43,19 @@ export function decodePeerMessage(bytes: Uint8Array): Result<PeerMessage, PeerDe
   if (m.type === 'init') return ok({ type: 'init', ...readInit(m) });
   if (m.type === 'ping') return ok({ type: 'ping', numPongBytes: m.num_pong_bytes });
   if (m.type === 'pong') return ok({ type: 'pong', length: m.ignored.length });
-  if (m.type === 'error' || m.type === 'warning') return ok({ type: m.type, channelId: m.channel_id, text: errorText(m) });
-  if (m.type === 'peer_storage' || m.type === 'peer_storage_retrieval') return ok({ type: m.type, blob: m.blob });
+  if (m.type === 'error' || m.type === 'warning')
+    return ok({ type: m.type, channelId: m.channel_id, text: errorText(m) });
+  if (m.type === 'peer_storage' || m.type === 'peer_storage_retrieval')
+    return ok({ type: m.type, blob: m.blob });
   // Channel, gossip and onion messages belong to the layers above.
   return ok({ type: 'other', message: m });
 }
 
-export function encodeInit(features: Uint8Array, chains: Uint8Array[], remoteAddr: Uint8Array | null): Uint8Array {
+export function encodeInit(
+  features: Uint8Array,
+  chains: Uint8Array[],
+  remoteAddr: Uint8Array | null,
+): Uint8Array {
   return encodeMessage(makeInit({ features, networks: chains, ...(remoteAddr ? { remoteAddr } : {}) }));
 }
 

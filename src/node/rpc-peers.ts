@@ -1,7 +1,7 @@
 // RPC methods about peers, in Core Lightning's shapes: connect, listpeers, disconnect, ping.
 import { fromHex } from '../core/bytes.ts';
 import { isPublicKey } from '../crypto/secp256k1.ts';
-import { CONNECT_NO_KNOWN_ADDRESS, RpcError, invalidParams } from '../rpc/errors.ts';
+import { CONNECT_NO_KNOWN_ADDRESS, invalidParams, RpcError } from '../rpc/errors.ts';
 import type { MethodSpec } from '../rpc/methods.ts';
 import { parseHostPort } from './config.ts';
 import type { PeerManager } from './peer-manager.ts';
@@ -25,12 +25,14 @@ export function parseConnectTarget(
 ): { id: Uint8Array; host: string; port: number } {
   const at = idParam.indexOf('@');
   if (at >= 0) {
-    if (host !== undefined) throw invalidParams('give the address either as id@host:port or as host, not both');
+    if (host !== undefined)
+      throw invalidParams('give the address either as id@host:port or as host, not both');
     const addr = parseHostPort(idParam.slice(at + 1), port ?? defaultPort);
     return { id: parseNodeId(idParam.slice(0, at)), host: addr.host, port: addr.port };
   }
   const id = parseNodeId(idParam);
-  if (host === undefined) throw new RpcError(CONNECT_NO_KNOWN_ADDRESS, 'no address known for this peer: give id@host:port');
+  if (host === undefined)
+    throw new RpcError(CONNECT_NO_KNOWN_ADDRESS, 'no address known for this peer: give id@host:port');
   return { id, host, port: port ?? defaultPort };
 }
 
@@ -45,7 +47,12 @@ export function peerMethods(peers: PeerManager): MethodSpec[] {
         { name: 'port', type: 'integer' },
       ],
       handler: async (p) => {
-        const t = parseConnectTarget(p.id as string, p.host as string | undefined, p.port as number | undefined, peers.defaultPort);
+        const t = parseConnectTarget(
+          p.id as string,
+          p.host as string | undefined,
+          p.port as number | undefined,
+          peers.defaultPort,
+        );
         const peer = await peers.connect(t.id, t.host, t.port);
         return {
           id: peer.id,
@@ -64,7 +71,9 @@ export function peerMethods(peers: PeerManager): MethodSpec[] {
       ],
       handler: (p) => {
         const id = p.id === undefined ? undefined : parseNodeId(p.id);
-        return { peers: peers.list().filter((x) => id === undefined || x.id === (p.id as string).toLowerCase()) };
+        return {
+          peers: peers.list().filter((x) => id === undefined || x.id === (p.id as string).toLowerCase()),
+        };
       },
     },
     {

@@ -1,11 +1,19 @@
 // RPC methods of the on-chain wallet, in Core Lightning's shapes: newaddr, listfunds, withdraw,
 // listtransactions. The wallet core builds and signs; here we persist, broadcast and report.
+
+import { fromHex } from '../core/bytes.ts';
+import type { FeeratePerKw } from '../core/units.ts';
 import { RpcError } from '../rpc/errors.ts';
 import type { MethodSpec } from '../rpc/methods.ts';
-import { listfunds, listtransactions, newaddr, parseFeerate, walletErrorCode, withdrawRpc } from '../wallet/rpc.ts';
-import { walletErrorMessage, type WalletError } from '../wallet/types.ts';
-import type { FeeratePerKw } from '../core/units.ts';
-import { fromHex } from '../core/bytes.ts';
+import {
+  listfunds,
+  listtransactions,
+  newaddr,
+  parseFeerate,
+  walletErrorCode,
+  withdrawRpc,
+} from '../wallet/rpc.ts';
+import { type WalletError, walletErrorMessage } from '../wallet/types.ts';
 import type { Onchain } from './onchain.ts';
 
 function fail(e: WalletError): never {
@@ -59,7 +67,8 @@ export function walletMethods(onchain: Onchain): MethodSpec[] {
       handler: async (p) => {
         await onchain.sync();
         const estimates = new Map<string, FeeratePerKw>();
-        for (const [name, target] of Object.entries(TARGETS)) estimates.set(name, await onchain.chain.feeratePerKw(target));
+        for (const [name, target] of Object.entries(TARGETS))
+          estimates.set(name, await onchain.chain.feeratePerKw(target));
         const feerate = parseFeerate(p.feerate ?? 'normal', (t) => estimates.get(t)!);
         if (!feerate.ok) fail(feerate.error);
         const r = withdrawRpc(w, {

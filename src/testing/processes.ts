@@ -1,9 +1,9 @@
 // Real node processes for the demo and end-to-end tests: `shandian start` children on loopback, driven over RPC.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { RpcClient } from '../rpc/client.ts';
 import { BitcoindRpc } from '../chain/bitcoind.ts';
+import { RpcClient } from '../rpc/client.ts';
 import { repoRoot } from './spec.ts';
 
 export interface NodeProcess {
@@ -41,7 +41,19 @@ export async function spawnNode(opts: {
   mkdirSync(opts.datadir, { recursive: true });
   const child = spawn(
     process.execPath,
-    [SHANDIAN_BIN, 'start', '--network', network, '--datadir', opts.datadir, '--listen', '127.0.0.1:0', '--alias', opts.name, ...(opts.args ?? [])],
+    [
+      SHANDIAN_BIN,
+      'start',
+      '--network',
+      network,
+      '--datadir',
+      opts.datadir,
+      '--listen',
+      '127.0.0.1:0',
+      '--alias',
+      opts.name,
+      ...(opts.args ?? []),
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const log: string[] = [];
@@ -62,7 +74,8 @@ export async function spawnNode(opts: {
   const rpc = new RpcClient(rpcPath);
   await waitFor(
     async () => {
-      if (exited !== null) throw new Error(`${opts.name} exited with ${exited} during start-up:\n${log.join('\n')}`);
+      if (exited !== null)
+        throw new Error(`${opts.name} exited with ${exited} during start-up:\n${log.join('\n')}`);
       if (!existsSync(rpcPath)) return false;
       try {
         await rpc.call('getinfo');
@@ -74,7 +87,9 @@ export async function spawnNode(opts: {
     30_000,
     `${opts.name} to start`,
   );
-  const exitedPromise = new Promise<void>((resolve) => (exited !== null ? resolve() : child.once('exit', () => resolve())));
+  const exitedPromise = new Promise<void>((resolve) =>
+    exited !== null ? resolve() : child.once('exit', () => resolve()),
+  );
   return {
     name: opts.name,
     datadir: opts.datadir,
@@ -118,9 +133,13 @@ export interface DevnetProcess {
 
 /** `shandian devnet` as its own process on a free loopback port. */
 export async function spawnDevnet(chainDir: string, extra: string[] = []): Promise<DevnetProcess> {
-  const child = spawn(process.execPath, [SHANDIAN_BIN, 'devnet', '--rpc', '127.0.0.1:0', '--chain-dir', chainDir, ...extra], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [SHANDIAN_BIN, 'devnet', '--rpc', '127.0.0.1:0', '--chain-dir', chainDir, ...extra],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
   const line = await new Promise<string>((resolve, reject) => {
@@ -134,14 +153,26 @@ export async function spawnDevnet(chainDir: string, extra: string[] = []): Promi
   });
   const { url } = JSON.parse(line) as { url: string };
   const port = Number(new URL(url).port);
-  const rpc = new BitcoindRpc({ rpcconnect: '127.0.0.1', rpcport: port, datadir: chainDir, network: 'regtest' });
+  const rpc = new BitcoindRpc({
+    rpcconnect: '127.0.0.1',
+    rpcport: port,
+    datadir: chainDir,
+    network: 'regtest',
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return {
     url,
     port,
     chainDir,
     rpc,
-    nodeArgs: ['--bitcoin-rpcconnect', '127.0.0.1', '--bitcoin-rpcport', String(port), '--bitcoin-datadir', chainDir],
+    nodeArgs: [
+      '--bitcoin-rpcconnect',
+      '127.0.0.1',
+      '--bitcoin-rpcport',
+      String(port),
+      '--bitcoin-datadir',
+      chainDir,
+    ],
     async stop() {
       if (child.exitCode === null) {
         child.kill('SIGTERM');

@@ -2,12 +2,12 @@
 // a plain socket, then lets a test send well-formed messages, hand-made frames, or raw garbage, and
 // read what the node answers. It is how tests play a broken or hostile peer against a real node.
 import { connect, type Socket } from 'node:net';
-import { HandshakeStream } from '../bolt08-transport/handshake-stream.ts';
-import { localKeyFromSecret } from '../bolt08-transport/handshake.ts';
-import type { Encryptor, Decryptor } from '../bolt08-transport/cipher.ts';
-import { systemEntropy } from '../crypto/random.ts';
 import { encodeMessage } from '../bolt01-wire/messages.ts';
 import { makeInit } from '../bolt01-wire/peer.ts';
+import type { Decryptor, Encryptor } from '../bolt08-transport/cipher.ts';
+import { localKeyFromSecret } from '../bolt08-transport/handshake.ts';
+import { HandshakeStream } from '../bolt08-transport/handshake-stream.ts';
+import { systemEntropy } from '../crypto/random.ts';
 
 export interface RawPeer {
   readonly socket: Socket;
@@ -33,10 +33,19 @@ export function initBytes(features = new Uint8Array([0x02, 0x00])): Uint8Array {
   return encodeMessage(makeInit({ features, networks: [REGTEST_CHAIN] }));
 }
 
-export async function rawConnect(host: string, port: number, remotePubkey: Uint8Array, localSecret?: Uint8Array): Promise<RawPeer> {
+export async function rawConnect(
+  host: string,
+  port: number,
+  remotePubkey: Uint8Array,
+  localSecret?: Uint8Array,
+): Promise<RawPeer> {
   const local = localKeyFromSecret(localSecret ?? systemEntropy.randomBytes(32));
   if (!local.ok) throw new Error('bad local key');
-  const start = HandshakeStream.initiator({ local: local.value, remotePubkey, ephemeralSecret: systemEntropy.randomBytes(32) });
+  const start = HandshakeStream.initiator({
+    local: local.value,
+    remotePubkey,
+    ephemeralSecret: systemEntropy.randomBytes(32),
+  });
   if (!start.ok) throw new Error(`handshake: ${start.error.kind}`);
   const socket = connect({ host, port });
   await new Promise<void>((resolve, reject) => {
@@ -45,24 +54,26 @@ export async function rawConnect(host: string, port: number, remotePubkey: Uint8
   });
   socket.write(start.value.actOne);
   const hs = start.value.handshake;
-  const session = await new Promise<{ encryptor: Encryptor; decryptor: Decryptor; leftover: Uint8Array }>((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      const r = hs.push(new Uint8Array(chunk));
-      if (!r.ok) {
-        socket.off('data', onData);
-        reject(new Error(`handshake failed: ${r.error.kind}`));
-        return;
-      }
-      if (r.value.send) socket.write(r.value.send);
-      if (r.value.done) {
-        socket.off('data', onData);
-        const s = r.value.done.session;
-        resolve({ encryptor: s.encryptor, decryptor: s.decryptor, leftover: r.value.done.leftover });
-      }
-    };
-    socket.on('data', onData);
-    socket.once('close', () => reject(new Error('closed during handshake')));
-  });
+  const session = await new Promise<{ encryptor: Encryptor; decryptor: Decryptor; leftover: Uint8Array }>(
+    (resolve, reject) => {
+      const onData = (chunk: Buffer) => {
+        const r = hs.push(new Uint8Array(chunk));
+        if (!r.ok) {
+          socket.off('data', onData);
+          reject(new Error(`handshake failed: ${r.error.kind}`));
+          return;
+        }
+        if (r.value.send) socket.write(r.value.send);
+        if (r.value.done) {
+          socket.off('data', onData);
+          const s = r.value.done.session;
+          resolve({ encryptor: s.encryptor, decryptor: s.decryptor, leftover: r.value.done.leftover });
+        }
+      };
+      socket.on('data', onData);
+      socket.once('close', () => reject(new Error('closed during handshake')));
+    },
+  );
   const inbox: Uint8Array[] = [];
   const waiters: ((m: Uint8Array | null) => void)[] = [];
   let isClosed = false;

@@ -56,7 +56,11 @@ const BAD_POINT = new Uint8Array(33).fill(5); // 0x05 is no compressed-point pre
 
 const rows: [string, (m: MessageValue<'open_channel'>) => MessageValue<'open_channel'>, RegExp][] = [
   ['unknown chain_hash', (m) => ({ ...m, chain_hash: new Uint8Array(32) }), /chain_hash/],
-  ['push_msat above funding', (m) => ({ ...m, push_msat: (m.funding_satoshis * 1000n + 1n) as Msat }), /push_msat/],
+  [
+    'push_msat above funding',
+    (m) => ({ ...m, push_msat: (m.funding_satoshis * 1000n + 1n) as Msat }),
+    /push_msat/,
+  ],
   ['to_self_delay too large', (m) => ({ ...m, to_self_delay: 2017 }), /to_self_delay/],
   ['max_accepted_htlcs above 483', (m) => ({ ...m, max_accepted_htlcs: 484 }), /483/],
   ['feerate too small', (m) => ({ ...m, feerate_per_kw: 100 }), /feerate/],
@@ -69,7 +73,11 @@ const rows: [string, (m: MessageValue<'open_channel'>) => MessageValue<'open_cha
     /dust_limit/,
   ],
   ['dust_limit below 354', (m) => ({ ...m, dust_limit_satoshis: 353n as Sat }), /354/],
-  ['funder cannot pay the fee', (m) => ({ ...m, push_msat: (m.funding_satoshis * 1000n - 1000n) as Msat }), /fee/],
+  [
+    'funder cannot pay the fee',
+    (m) => ({ ...m, push_msat: (m.funding_satoshis * 1000n - 1000n) as Msat }),
+    /fee/,
+  ],
   [
     'funding too small',
     (m) => ({ ...m, funding_satoshis: 10_000n as Sat, channel_reserve_satoshis: 1000n as Sat }),
@@ -92,7 +100,11 @@ const rows: [string, (m: MessageValue<'open_channel'>) => MessageValue<'open_cha
   ],
   ['reserve too large', (m) => ({ ...m, channel_reserve_satoshis: 500_000n as Sat }), /reserve/],
   ['htlc_minimum too large', (m) => ({ ...m, htlc_minimum_msat: 100_000_000n as Msat }), /htlc_minimum/],
-  ['max_htlc_value_in_flight too small', (m) => ({ ...m, max_htlc_value_in_flight_msat: 1n as Msat }), /in_flight/],
+  [
+    'max_htlc_value_in_flight too small',
+    (m) => ({ ...m, max_htlc_value_in_flight_msat: 1n as Msat }),
+    /in_flight/,
+  ],
   [
     'invalid upfront_shutdown_script',
     (m) => ({
@@ -169,7 +181,10 @@ test('accept_channel receiver checks: mismatched channel_type, large minimum_dep
     ],
     ['no channel_type', { ...base, tlvs: {} }],
     ['minimum_depth too large', { ...base, minimum_depth: 1000 }],
-    ['reserve below our dust limit', { ...base, channel_reserve_satoshis: 353n as Sat, dust_limit_satoshis: 353n as Sat }],
+    [
+      'reserve below our dust limit',
+      { ...base, channel_reserve_satoshis: 353n as Sat, dust_limit_satoshis: 353n as Sat },
+    ],
     ['max_accepted_htlcs above 483', { ...base, max_accepted_htlcs: 500 }],
   ];
   for (const [name, msg] of cases) {

@@ -105,7 +105,9 @@ test('Electrum lnutil builds the same 200 random static_remotekey commitments', 
     maxBuffer: 1 << 24,
   });
   if (run.status === 3 || run.error !== undefined) {
-    assert.fail(`python3-electrum must be importable from ${PYTHON} (apt-get install python3-electrum): ${run.stderr ?? run.error}`);
+    assert.fail(
+      `python3-electrum must be importable from ${PYTHON} (apt-get install python3-electrum): ${run.stderr ?? run.error}`,
+    );
   }
   assert.equal(run.status, 0, run.stderr);
   const electrum = JSON.parse(run.stdout) as string[];

@@ -1,17 +1,18 @@
 // A real `shandian start` process against broken and hostile peers over loopback TCP. Each bad input must
 // get exactly what BOLT 1/8 require (ignore, warning + close, or close), the node must log why, and a
 // well-behaved peer connected the whole time must keep being served.
-import { after, before, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
-import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { concat, fromHex, u16be } from '../../src/core/bytes.ts';
-import { spawnNode, type NodeProcess } from '../../src/testing/processes.ts';
-import { initBytes, rawConnect, type RawPeer } from '../../src/testing/raw-peer.ts';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
 import { decodeMessage, encodeMessage } from '../../src/bolt01-wire/messages.ts';
 import { makePing } from '../../src/bolt01-wire/peer.ts';
+import { concat, fromHex, u16be } from '../../src/core/bytes.ts';
+import { type NodeProcess, spawnNode } from '../../src/testing/processes.ts';
+import { initBytes, type RawPeer, rawConnect } from '../../src/testing/raw-peer.ts';
 
 let base: string;
 let node: NodeProcess;
@@ -175,7 +176,10 @@ test('a ping asking for 65532 bytes or more gets no pong', async () => {
   const reply = await p.next();
   assert.ok(reply);
   const d = decodeMessage(reply);
-  assert.ok(d.ok && d.value.type === 'pong' && d.value.ignored.length === 1, 'only the second ping is answered');
+  assert.ok(
+    d.ok && d.value.type === 'pong' && d.value.ignored.length === 1,
+    'only the second ping is answered',
+  );
   p.close();
 });
 

@@ -1,22 +1,27 @@
 // Interop with an implementation nobody here wrote: Electrum's electrum.lntransport (Debian python3-electrum,
 // driven by tools/electrum_peer.py) against a running `shandian start`, in both directions: the Noise
 // handshake, init, and pings answered each way. Fails, never skips, when Electrum cannot be imported.
-import { after, before, test } from 'node:test';
+
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, before, test } from 'node:test';
+import { type NodeProcess, spawnNode } from '../../src/testing/processes.ts';
 import { repoRoot } from '../../src/testing/spec.ts';
-import { spawnNode, type NodeProcess } from '../../src/testing/processes.ts';
 
 const PYTHON = '/usr/bin/python3';
 const SCRIPT = join(repoRoot, 'tools', 'electrum_peer.py');
 
 type Event = { event: string; [k: string]: unknown };
 
-function electrum(args: string[]): { child: ChildProcess; next: (pred: (e: Event) => boolean) => Promise<Event>; events: Event[] } {
+function electrum(args: string[]): {
+  child: ChildProcess;
+  next: (pred: (e: Event) => boolean) => Promise<Event>;
+  events: Event[];
+} {
   const child = spawn(PYTHON, [SCRIPT, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const events: Event[] = [];
   const waiters: { pred: (e: Event) => boolean; resolve: (e: Event) => void }[] = [];
@@ -36,7 +41,10 @@ function electrum(args: string[]): { child: ChildProcess; next: (pred: (e: Event
     new Promise<Event>((resolve, reject) => {
       const seen = events.find(pred);
       if (seen) return resolve(seen);
-      const t = setTimeout(() => reject(new Error(`electrum peer: timed out; events ${JSON.stringify(events)} ${stderr}`)), 20_000);
+      const t = setTimeout(
+        () => reject(new Error(`electrum peer: timed out; events ${JSON.stringify(events)} ${stderr}`)),
+        20_000,
+      );
       waiters.push({
         pred,
         resolve: (e) => {
@@ -44,7 +52,9 @@ function electrum(args: string[]): { child: ChildProcess; next: (pred: (e: Event
           resolve(e);
         },
       });
-      child.once('exit', () => setTimeout(() => reject(new Error(`electrum peer exited: ${JSON.stringify(events)} ${stderr}`)), 100));
+      child.once('exit', () =>
+        setTimeout(() => reject(new Error(`electrum peer exited: ${JSON.stringify(events)} ${stderr}`)), 100),
+      );
     });
   return { child, next, events };
 }
@@ -55,7 +65,11 @@ let info: { id: string; binding: { port: number }[] };
 
 before(async () => {
   const r = spawnSync(PYTHON, ['-c', 'import electrum.lntransport'], { encoding: 'utf8' });
-  assert.equal(r.status, 0, `needs Debian's python3-electrum importable from ${PYTHON} (apt-get install python3-electrum): ${r.stderr}`);
+  assert.equal(
+    r.status,
+    0,
+    `needs Debian's python3-electrum importable from ${PYTHON} (apt-get install python3-electrum): ${r.stderr}`,
+  );
   base = mkdtempSync(join(tmpdir(), 'shandian-electrum-'));
   node = await spawnNode({ name: 'shandian', datadir: join(base, 'node') });
   info = await node.call('getinfo');
@@ -67,7 +81,17 @@ after(async () => {
 });
 
 test('Electrum dials shandian: handshake, init both ways, its pings answered, our ping answered', async () => {
-  const e = electrum(['connect', '--port', String(info.binding[0]!.port), '--pubkey', info.id, '--pings', '3', '--expect-pings', '1']);
+  const e = electrum([
+    'connect',
+    '--port',
+    String(info.binding[0]!.port),
+    '--pubkey',
+    info.id,
+    '--pings',
+    '3',
+    '--expect-pings',
+    '1',
+  ]);
   try {
     const theirInit = await e.next((x) => x.event === 'recv' && x.type === 16);
     assert.match(String(theirInit.features), /^[0-9a-f]+$/, 'Electrum decoded our init');

@@ -1,11 +1,12 @@
 // Two real `shandian start` processes on loopback, driven through the RPC socket and the CLI.
-import { after, before, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { SHANDIAN_BIN, spawnNode, type NodeProcess } from '../../src/testing/processes.ts';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { type NodeProcess, SHANDIAN_BIN, spawnNode } from '../../src/testing/processes.ts';
 
 interface Info {
   id: string;
@@ -60,15 +61,20 @@ test('getinfo has Core Lightning fields; the seed file and RPC socket are privat
   assert.match(info.version, /^shandian v/);
   assert.equal(statSync(join(base, 'alice', 'regtest', 'seed')).mode & 0o777, 0o600);
   assert.equal(statSync(join(base, 'alice', 'devnet', 'lightning-rpc')).mode & 0o777, 0o600);
-  assert.ok(alice.log.some((l) => /Write these 24 words down/.test(l)), 'the mnemonic is shown at creation');
+  assert.ok(
+    alice.log.some((l) => /Write these 24 words down/.test(l)),
+    'the mnemonic is shown at creation',
+  );
 });
 
 test('connect, listpeers on both sides, ping, disconnect', async () => {
   const target = `${bobInfo.id}@127.0.0.1:${bobInfo.binding[0]!.port}`;
-  const c = await alice.call<{ id: string; direction: string; features: string; address: { type: string; port: number } }>(
-    'connect',
-    [target],
-  );
+  const c = await alice.call<{
+    id: string;
+    direction: string;
+    features: string;
+    address: { type: string; port: number };
+  }>('connect', [target]);
   assert.equal(c.id, bobInfo.id);
   assert.equal(c.direction, 'out');
   assert.match(c.features, /^[0-9a-f]+$/);
@@ -97,16 +103,23 @@ test('RPC errors are objects a person can act on', async () => {
   await assert.rejects(alice.call('connect', ['nonsense']), (e: { code: number; message: string }) => {
     return e.code === -32602 && /33-byte compressed public key/.test(e.message);
   });
-  await assert.rejects(alice.call('connect', [`${bobInfo.id}@127.0.0.1:1`]), (e: { code: number; message: string }) => {
-    return e.code === 401 && /Unable to connect/.test(e.message);
-  });
-  await assert.rejects(alice.call('ping', [bobInfo.id]), (e: { code: number; message: string }) => /not connected/.test(e.message));
+  await assert.rejects(
+    alice.call('connect', [`${bobInfo.id}@127.0.0.1:1`]),
+    (e: { code: number; message: string }) => {
+      return e.code === 401 && /Unable to connect/.test(e.message);
+    },
+  );
+  await assert.rejects(alice.call('ping', [bobInfo.id]), (e: { code: number; message: string }) =>
+    /not connected/.test(e.message),
+  );
   await assert.rejects(alice.call('frobnicate'), (e: { code: number }) => e.code === -32601);
 });
 
 test('the CLI: JSON on stdout, non-zero exit with the error object, clear message without a node', () => {
   const cli = (...args: string[]) =>
-    spawnSync(process.execPath, [SHANDIAN_BIN, '--datadir', join(base, 'alice'), ...args], { encoding: 'utf8' });
+    spawnSync(process.execPath, [SHANDIAN_BIN, '--datadir', join(base, 'alice'), ...args], {
+      encoding: 'utf8',
+    });
   const ok = cli('getinfo');
   assert.equal(ok.status, 0, ok.stderr);
   assert.equal(JSON.parse(ok.stdout).alias, 'alice');
@@ -116,16 +129,22 @@ test('the CLI: JSON on stdout, non-zero exit with the error object, clear messag
   const bad = cli('connect', 'zz');
   assert.equal(bad.status, 1);
   assert.equal(JSON.parse(bad.stdout).code, -32602);
-  const none = spawnSync(process.execPath, [SHANDIAN_BIN, '--datadir', join(base, 'nobody'), 'getinfo'], { encoding: 'utf8' });
+  const none = spawnSync(process.execPath, [SHANDIAN_BIN, '--datadir', join(base, 'nobody'), 'getinfo'], {
+    encoding: 'utf8',
+  });
   assert.equal(none.status, 2);
   assert.match(none.stderr, /no node is running/);
 });
 
 test('a second node cannot take the same data folder', () => {
-  const r = spawnSync(process.execPath, [SHANDIAN_BIN, 'start', '--datadir', join(base, 'alice'), '--listen', '127.0.0.1:0'], {
-    encoding: 'utf8',
-    timeout: 20_000,
-  });
+  const r = spawnSync(
+    process.execPath,
+    [SHANDIAN_BIN, 'start', '--datadir', join(base, 'alice'), '--listen', '127.0.0.1:0'],
+    {
+      encoding: 'utf8',
+      timeout: 20_000,
+    },
+  );
   assert.equal(r.status, 2);
   assert.match(r.stderr, /another shandian \(pid \d+\) is using/);
 });

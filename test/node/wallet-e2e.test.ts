@@ -1,11 +1,12 @@
 // The on-chain wallet end to end: a devnet process, a node process pointed at it with Core Lightning's
 // --bitcoin-* options, funds from the faucet, withdraw, confirmation, bad input, and a reorg.
-import { after, before, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { spawnDevnet, spawnNode, type DevnetProcess, type NodeProcess } from '../../src/testing/processes.ts';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { type DevnetProcess, type NodeProcess, spawnDevnet, spawnNode } from '../../src/testing/processes.ts';
 
 interface Output {
   txid: string;
@@ -42,7 +43,11 @@ before(async () => {
   devnet = await spawnDevnet(join(base, 'chain'));
   faucetAddr = await devnet.rpc.call<string>('getnewaddress');
   await mine(101);
-  node = await spawnNode({ name: 'w', datadir: join(base, 'node'), args: [...devnet.nodeArgs, '--chain-poll', '0.2'] });
+  node = await spawnNode({
+    name: 'w',
+    datadir: join(base, 'node'),
+    args: [...devnet.nodeArgs, '--chain-poll', '0.2'],
+  });
 });
 
 after(async () => {
@@ -56,7 +61,9 @@ test('funded from the faucet: the deposit confirms and listfunds shows it', asyn
   assert.match(bech32, /^bcrt1q/);
   const txid = await devnet.rpc.call<string>('sendtoaddress', [bech32, 1.0]);
   await mine(1);
-  const out = await until('the deposit confirms', async () => (await funds()).find((o) => o.txid === txid && o.status === 'confirmed'));
+  const out = await until('the deposit confirms', async () =>
+    (await funds()).find((o) => o.txid === txid && o.status === 'confirmed'),
+  );
   assert.equal(out.amount_msat, 100_000_000_000);
   const info = await node.call<{ blockheight: number }>('getinfo');
   assert.equal(info.blockheight, await devnet.rpc.call<number>('getblockcount'));
@@ -73,7 +80,11 @@ test('bad input: clear errors, nothing reserved, funds unchanged', async () => {
     [[faucetAddr, 10_000, 'fast-please'], /feerate/i],
   ];
   for (const [params, pattern] of cases) {
-    await assert.rejects(node.call('withdraw', params), (e: { message: string }) => pattern.test(e.message), JSON.stringify(params));
+    await assert.rejects(
+      node.call('withdraw', params),
+      (e: { message: string }) => pattern.test(e.message),
+      JSON.stringify(params),
+    );
   }
   assert.deepEqual(await funds(), before);
   assert.ok(before.every((o) => !o.reserved));
@@ -86,17 +97,20 @@ test('withdraw: broadcast, mined, change comes back; the payee got exactly the a
   assert.match(w.txid, /^[0-9a-f]{64}$/);
   assert.ok((await devnet.rpc.call<string[]>('getrawmempool')).includes(w.txid), 'in the devnet mempool');
   await mine(1);
-  const tx = await devnet.rpc.call<{ confirmations: number; vout: { value: number; scriptPubKey: { address?: string } }[] }>(
-    'getrawtransaction',
-    [w.txid, true],
-  );
+  const tx = await devnet.rpc.call<{
+    confirmations: number;
+    vout: { value: number; scriptPubKey: { address?: string } }[];
+  }>('getrawtransaction', [w.txid, true]);
   assert.equal(tx.confirmations, 1);
   assert.equal(tx.vout.find((v) => v.scriptPubKey.address === payee)?.value, 0.3);
   const after = await until('change confirmed', async () => {
     const f = await funds();
     return f.some((o) => o.txid === w.txid && o.status === 'confirmed') ? f : undefined;
   });
-  const fee = start - 30_000_000 - after.filter((o) => o.status === 'confirmed').reduce((a, o) => a + o.amount_msat, 0) / 1000;
+  const fee =
+    start -
+    30_000_000 -
+    after.filter((o) => o.status === 'confirmed').reduce((a, o) => a + o.amount_msat, 0) / 1000;
   assert.ok(fee > 0 && fee < 10_000, `fee ${fee} sat`);
   const txs = await node.call<{ transactions: { hash: string; blockheight: number }[] }>('listtransactions');
   assert.ok(txs.transactions.some((t) => t.hash === w.txid && t.blockheight > 0));
@@ -126,12 +140,19 @@ test('reorg: the block with our withdrawal is invalidated; nothing lost or count
     return f.some((o) => o.txid === w.txid && o.status === 'confirmed') ? f : undefined;
   });
   assert.equal(total(again), total(settled));
-  assert.equal((await node.call<{ blockheight: number }>('getinfo')).blockheight, await devnet.rpc.call<number>('getblockcount'));
+  assert.equal(
+    (await node.call<{ blockheight: number }>('getinfo')).blockheight,
+    await devnet.rpc.call<number>('getblockcount'),
+  );
 });
 
 test('the wallet survives a restart', async () => {
   const before = await funds();
   await node.stop();
-  node = await spawnNode({ name: 'w', datadir: join(base, 'node'), args: [...devnet.nodeArgs, '--chain-poll', '0.2'] });
+  node = await spawnNode({
+    name: 'w',
+    datadir: join(base, 'node'),
+    args: [...devnet.nodeArgs, '--chain-poll', '0.2'],
+  });
   assert.deepEqual(await funds(), before);
 });
