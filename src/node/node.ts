@@ -18,6 +18,9 @@ import { addressOf } from './peer-types.ts';
 import { openChain } from './chain-backend.ts';
 import { Onchain } from './onchain.ts';
 import { walletMethods } from './rpc-wallet.ts';
+import { ChainWatcher } from './chain-watch.ts';
+import { ChannelDriver } from './channel-driver.ts';
+import { channelMethods } from './channel-rpc.ts';
 
 export interface RunningNode {
   readonly id: string;
@@ -54,6 +57,24 @@ export async function startNode(
     pingIntervalMs: config.pingIntervalMs,
     pingTimeoutMs: config.pingTimeoutMs,
   });
+  // Channels (channel-node): chain watches, the channel driver, restored before we accept connections.
+  const watcher = new ChainWatcher(chain.chain, store, {
+    start: await chain.chain.tip(),
+    onError: (e) => log.warn({ err: (e as Error).message }, 'channel chain watch poll failed; will retry'),
+  });
+  const channels = new ChannelDriver({
+    store,
+    peers,
+    onchain,
+    watcher,
+    keys: identity.keys,
+    network: config.network,
+    entropy: systemEntropy,
+    clock: systemClock,
+    log: log.child({ component: 'channels' }),
+  });
+  await channels.start();
+  watcher.start(config.chainPollMs);
   let listening: { host: string; port: number } | null = null;
   if (config.listen) listening = await peers.listen(config.listen.host, config.listen.port);
 
@@ -64,6 +85,8 @@ export async function startNode(
     stopping ??= (async () => {
       log.info({}, 'shutting down');
       await peers.close();
+      await channels.close();
+      await watcher.stop();
       await rpc?.close();
       await onchain.close();
       await chain.close();
@@ -98,6 +121,7 @@ export async function startNode(
     { name: 'getinfo', description: 'Show this node: id, alias, peers, addresses, network', params: [], handler: getinfo },
     ...peerMethods(peers),
     ...walletMethods(onchain),
+    ...channelMethods(channels, onchain, () => new Set(peers.list().map((p) => p.id))),
     {
       name: 'stop',
       description: 'Shut the node down cleanly',

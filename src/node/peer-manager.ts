@@ -34,6 +34,9 @@ export interface PeerManagerOptions {
 /** A handler the layers above register for the messages they own (channels, gossip). */
 export type MessageHandler = (peerId: string, message: PeerMessage) => void;
 
+/** Told when a peer becomes ready (init exchanged) and when a ready peer goes away. */
+export type PeerStatusHandler = (peerId: string, connected: boolean) => void;
+
 interface Peer {
   readonly id: string;
   readonly conn: NoiseConnection;
@@ -67,6 +70,7 @@ export class PeerManager {
   private readonly reconnects = new Map<string, Reconnect>();
   private readonly pings = new Map<number, { resolve: (totlen: number) => void; reject: (e: Error) => void }>();
   private readonly handlers: MessageHandler[] = [];
+  private readonly statusHandlers: PeerStatusHandler[] = [];
   private readonly sessionConfig: PeerSessionConfig;
   private readonly ourFeatures: Uint8Array;
   private readonly storage: PeerStorage;
@@ -96,6 +100,10 @@ export class PeerManager {
 
   onMessage(handler: MessageHandler): void {
     this.handlers.push(handler);
+  }
+
+  onPeerStatus(handler: PeerStatusHandler): void {
+    this.statusHandlers.push(handler);
   }
 
   async listen(host: string, port: number): Promise<{ host: string; port: number }> {
@@ -260,6 +268,7 @@ export class PeerManager {
         const blob = this.storage.retrieval(peer.id);
         if (blob) this.write(peer, blob);
         for (const w of peer.readyWaiters.splice(0)) w.resolve();
+        for (const h of this.statusHandlers) h(peer.id, true);
         return;
       }
       case 'pong':
@@ -318,6 +327,7 @@ export class PeerManager {
     for (const w of peer.readyWaiters.splice(0)) {
       w.reject(new RpcError(CONNECT_DISCONNECTED_DURING, `peer disconnected during connection: ${reason}`));
     }
+    if (peer.ready) for (const h of this.statusHandlers) h(peer.id, false);
     if (reconnect && !this.closed) this.scheduleReconnect(peer.id);
   }
 

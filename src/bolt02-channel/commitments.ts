@@ -1,0 +1,698 @@
+// The update ledger as pure functions over both sides' commitments (Eclair's Commitments.scala in
+// spirit): each takes Commitments and returns new Commitments plus the message to send, or an error.
+// Local commands that cannot be carried out return CommandRefused (nothing changes); a peer's message
+// that breaks the protocol returns a ProtocolViolation for the phase code to turn into a warning or
+// an error and force close.
+
+import type { MessageValue } from '../bolt01-wire/types.ts';
+import {
+  buildHolderCommitment,
+  type ChannelTxParams,
+  type CommitmentHtlc,
+  funderCost,
+  type HolderCommitment,
+  isTrimmed,
+  mirrorHtlcs,
+  perCommitmentPoint,
+  secretIndexOf,
+  shachainInsert,
+  verifyLocalCommitmentSignatures,
+} from '../bolt03-tx/index.ts';
+import { equal } from '../core/bytes.ts';
+import { assertNever, err, ok, type Result } from '../core/result.ts';
+import type { FeeratePerKw, Msat } from '../core/units.ts';
+import { isPrivateKey, sha256 } from '../crypto/index.ts';
+import type { ChannelNotification, CommandRefused } from './events.ts';
+import type { ChannelSigner } from './signer.ts';
+import type { Changes, CommitSpec, Commitments, RemoteCommit, UpdateMessage } from './state.ts';
+
+export interface ProtocolViolation {
+  /** 'warning': send warning and disconnect; 'error': send error and fail the channel. */
+  readonly severity: 'warning' | 'error';
+  readonly message: string;
+}
+
+const refuse = (reason: string): Result<never, CommandRefused> => err({ kind: 'command_refused', reason });
+const warn = (message: string): Result<never, ProtocolViolation> => err({ severity: 'warning', message });
+const fail = (message: string): Result<never, ProtocolViolation> => err({ severity: 'error', message });
+
+// BOLT #2:
+//   - MUST set `cltv_expiry` less than 500000000.
+export const MAX_CLTV_EXPIRY = 500_000_000;
+// BOLT #2:
+//   - `max_accepted_htlcs` is greater than 483.
+export const MAX_ACCEPTED_HTLCS_LIMIT = 483;
+
+export function txParams(c: Commitments): ChannelTxParams {
+  return {
+    channelType: c.channelType,
+    fundingOutpoint: c.fundingOutpoint,
+    fundingAmount: c.fundingAmount,
+    localIsFunder: c.localIsFunder,
+    local: { basepoints: c.local.basepoints, dustLimit: c.local.dustLimit, toSelfDelay: c.local.toSelfDelay },
+    remote: {
+      basepoints: c.remote.basepoints,
+      dustLimit: c.remote.dustLimit,
+      toSelfDelay: c.remote.toSelfDelay,
+    },
+  };
+}
+
+export function latestRemoteCommit(c: Commitments): RemoteCommit {
+  return c.waiting !== undefined ? c.waiting.nextRemoteCommit : c.remoteCommit;
+}
+
+export function emptyChanges(): Changes {
+  return { proposed: [], signed: [], acked: [] };
+}
+
+/** We have something to put in their commitment. */
+export function localHasChanges(c: Commitments): boolean {
+  return c.remoteChanges.acked.length > 0 || c.localChanges.proposed.length > 0;
+}
+
+/** They have something to put in ours. */
+export function remoteHasChanges(c: Commitments): boolean {
+  return c.localChanges.acked.length > 0 || c.remoteChanges.proposed.length > 0;
+}
+
+/** Any update not yet in both commitments. */
+export function hasPendingChanges(c: Commitments): boolean {
+  const l = c.localChanges;
+  const r = c.remoteChanges;
+  return (
+    c.waiting !== undefined ||
+    l.proposed.length + l.signed.length + l.acked.length + r.proposed.length + r.signed.length + r.acked.length >
+      0
+  );
+}
+
+/** HTLCs in either commitment. */
+export function hasHtlcs(c: Commitments): boolean {
+  return c.localCommit.spec.htlcs.length > 0 || latestRemoteCommit(c).spec.htlcs.length > 0;
+}
+
+function removeHtlc(
+  htlcs: CommitmentHtlc[],
+  direction: 'offered' | 'received',
+  id: bigint,
+): CommitmentHtlc | undefined {
+  const i = htlcs.findIndex((h) => h.direction === direction && h.id === id);
+  if (i < 0) return undefined;
+  return htlcs.splice(i, 1)[0];
+}
+
+/**
+ * Applies updates to a spec (our view): adds first, then removals, then the last fee. `ours` are
+ * updates we sent, `theirs` those we received.
+ */
+export function reduceSpec(
+  spec: CommitSpec,
+  ours: readonly UpdateMessage[],
+  theirs: readonly UpdateMessage[],
+): Result<CommitSpec, string> {
+  const htlcs = [...spec.htlcs];
+  let toLocal: bigint = spec.toLocal;
+  let toRemote: bigint = spec.toRemote;
+  let feerate = spec.feerate;
+  for (const [u, mine] of [...ours.map((u) => [u, true] as const), ...theirs.map((u) => [u, false] as const)]) {
+    if (u.type !== 'update_add_htlc') continue;
+    const h: CommitmentHtlc = {
+      direction: mine ? 'offered' : 'received',
+      id: u.id,
+      amount: u.amount_msat as Msat,
+      paymentHash: u.payment_hash,
+      cltvExpiry: u.cltv_expiry,
+    };
+    htlcs.push(h);
+    if (mine) toLocal -= u.amount_msat;
+    else toRemote -= u.amount_msat;
+  }
+  for (const [u, mine] of [...ours.map((u) => [u, true] as const), ...theirs.map((u) => [u, false] as const)]) {
+    switch (u.type) {
+      case 'update_add_htlc':
+        break;
+      case 'update_fulfill_htlc': {
+        // A fulfill by us removes an HTLC they offered (received by us) and pays us.
+        const h = removeHtlc(htlcs, mine ? 'received' : 'offered', u.id);
+        if (h === undefined) return err(`fulfill of unknown htlc ${u.id}`);
+        if (mine) toLocal += h.amount;
+        else toRemote += h.amount;
+        break;
+      }
+      case 'update_fail_htlc':
+      case 'update_fail_malformed_htlc': {
+        const h = removeHtlc(htlcs, mine ? 'received' : 'offered', u.id);
+        if (h === undefined) return err(`fail of unknown htlc ${u.id}`);
+        if (mine) toRemote += h.amount;
+        else toLocal += h.amount;
+        break;
+      }
+      case 'update_fee':
+        feerate = u.feerate_per_kw as FeeratePerKw;
+        break;
+      default:
+        assertNever(u, 'update');
+    }
+  }
+  if (toLocal < 0n || toRemote < 0n) return err('negative balance');
+  return ok({ feerate, toLocal: toLocal as Msat, toRemote: toRemote as Msat, htlcs });
+}
+
+/** Applies only the adds and the highest fee: the worst case for balances, HTLC count and fees. */
+function worstCase(
+  spec: CommitSpec,
+  ours: readonly UpdateMessage[],
+  theirs: readonly UpdateMessage[],
+): CommitSpec {
+  const htlcs = [...spec.htlcs];
+  let toLocal: bigint = spec.toLocal;
+  let toRemote: bigint = spec.toRemote;
+  let feerate: number = spec.feerate;
+  for (const [list, mine] of [
+    [ours, true],
+    [theirs, false],
+  ] as const) {
+    for (const u of list) {
+      if (u.type === 'update_add_htlc') {
+        htlcs.push({
+          direction: mine ? 'offered' : 'received',
+          id: u.id,
+          amount: u.amount_msat as Msat,
+          paymentHash: u.payment_hash,
+          cltvExpiry: u.cltv_expiry,
+        });
+        if (mine) toLocal -= u.amount_msat;
+        else toRemote -= u.amount_msat;
+      } else if (u.type === 'update_fee' && u.feerate_per_kw > feerate) feerate = u.feerate_per_kw;
+    }
+  }
+  return { feerate: feerate as FeeratePerKw, toLocal: toLocal as Msat, toRemote: toRemote as Msat, htlcs };
+}
+
+type Side = 'local' | 'remote';
+
+/** The HTLCs of a spec as `holder` sees them. */
+function holderHtlcs(spec: CommitSpec, holder: Side): readonly CommitmentHtlc[] {
+  return holder === 'local' ? spec.htlcs : mirrorHtlcs(spec.htlcs);
+}
+
+function dustLimitOf(c: Commitments, holder: Side) {
+  return holder === 'local' ? c.local.dustLimit : c.remote.dustLimit;
+}
+
+/** The reserve `side` must keep (announced by the other side), in msat. */
+export function reserveOf(c: Commitments, side: Side): bigint {
+  return (side === 'local' ? c.remote.channelReserve : c.local.channelReserve) * 1000n;
+}
+
+/** What the funder pays on `holder`'s commitment of `spec` (fee + anchors), in msat. */
+export function funderCostMsat(
+  c: Commitments,
+  spec: CommitSpec,
+  holder: Side,
+  feerate: FeeratePerKw = spec.feerate,
+  extraHtlcs = 0,
+): bigint {
+  const dust = dustLimitOf(c, holder);
+  const untrimmed = holderHtlcs(spec, holder).filter(
+    (h) => !isTrimmed(c.channelType, h.direction, h.amount, feerate, dust),
+  ).length;
+  return funderCost(c.channelType, feerate, untrimmed + extraHtlcs) * 1000n;
+}
+
+/** Sum of trimmed HTLCs on `holder`'s commitment (the "dust balance"), in msat. */
+export function dustExposure(c: Commitments, spec: CommitSpec, holder: Side): bigint {
+  const dust = dustLimitOf(c, holder);
+  let total = 0n;
+  for (const h of holderHtlcs(spec, holder))
+    if (isTrimmed(c.channelType, h.direction, h.amount, spec.feerate, dust)) total += h.amount;
+  return total;
+}
+
+function balanceOf(spec: CommitSpec, side: Side): bigint {
+  return side === 'local' ? spec.toLocal : spec.toRemote;
+}
+
+function funderSide(c: Commitments): Side {
+  return c.localIsFunder ? 'local' : 'remote';
+}
+
+/** Specs bounding every commitment the pending updates can still produce. */
+function worstSpecs(c: Commitments): CommitSpec[] {
+  const l = c.localChanges;
+  const r = c.remoteChanges;
+  return [
+    worstCase(c.localCommit.spec, [...l.acked, ...l.signed, ...l.proposed], r.proposed),
+    worstCase(latestRemoteCommit(c).spec, l.proposed, [...r.acked, ...r.proposed]),
+  ];
+}
+
+/**
+ * Whether `sender`'s updates keep both sides able to pay: the sender keeps its reserve, and the
+ * funder keeps its reserve plus the fee (with `spike`: at twice the feerate with one more HTLC).
+ */
+function checkAffordable(c: Commitments, specs: readonly CommitSpec[], sender: Side, spike: boolean): string | undefined {
+  const funder = funderSide(c);
+  for (const spec of specs) {
+    for (const holder of ['local', 'remote'] as const) {
+      const feerate = (spike && sender === funder ? spec.feerate * 2 : spec.feerate) as FeeratePerKw;
+      const cost = funderCostMsat(c, spec, holder, feerate, spike && sender === funder ? 1 : 0);
+      const senderNeeds = reserveOf(c, sender) + (sender === funder ? cost : 0n);
+      if (balanceOf(spec, sender) < senderNeeds)
+        return `${sender} cannot afford it: balance ${balanceOf(spec, sender)} msat, needs ${senderNeeds} msat on the ${holder} commitment`;
+      if (sender !== funder && balanceOf(spec, funder) < reserveOf(c, funder) + cost)
+        return `funder could no longer pay the fee on the ${holder} commitment`;
+    }
+  }
+  return undefined;
+}
+
+// ---- Adding an HTLC ----------------------------------------------------------------------------
+
+export interface AddRequest {
+  readonly amount: Msat;
+  readonly paymentHash: Uint8Array;
+  readonly cltvExpiry: number;
+  readonly onion: Uint8Array;
+  readonly pathKey?: Uint8Array | undefined;
+}
+
+export function sendAdd(
+  c: Commitments,
+  req: AddRequest,
+): Result<{ commitments: Commitments; msg: MessageValue<'update_add_htlc'> }, CommandRefused> {
+  // BOLT #2:
+  //   - MUST offer `amount_msat` greater than 0.
+  //   - MUST NOT offer `amount_msat` below the receiving node's `htlc_minimum_msat`
+  if (req.amount <= 0n) return refuse('amount must be greater than 0');
+  if (req.amount < c.remote.htlcMinimum) return refuse(`amount below the peer's htlc_minimum_msat ${c.remote.htlcMinimum}`);
+  if (!Number.isInteger(req.cltvExpiry) || req.cltvExpiry < 0 || req.cltvExpiry >= MAX_CLTV_EXPIRY)
+    return refuse('cltv_expiry must be a block height below 500000000');
+  if (req.paymentHash.length !== 32) return refuse('payment_hash must be 32 bytes');
+  if (req.onion.length !== 1366) return refuse('onion must be 1366 bytes');
+  const msg: MessageValue<'update_add_htlc'> = {
+    type: 'update_add_htlc',
+    channel_id: c.channelId,
+    id: c.localNextHtlcId,
+    amount_msat: req.amount,
+    payment_hash: req.paymentHash,
+    cltv_expiry: req.cltvExpiry,
+    onion_routing_packet: req.onion,
+    tlvs: req.pathKey !== undefined ? { blinded_path: { path_key: req.pathKey } } : {},
+  };
+  const next: Commitments = {
+    ...c,
+    localChanges: { ...c.localChanges, proposed: [...c.localChanges.proposed, msg] },
+    localNextHtlcId: c.localNextHtlcId + 1n,
+  };
+  const specs = worstSpecs(next);
+  const unaffordable = checkAffordable(next, specs, 'local', true);
+  if (unaffordable !== undefined) return refuse(unaffordable);
+  for (const spec of specs) {
+    const offered = spec.htlcs.filter((h) => h.direction === 'offered');
+    // BOLT #2:
+    //   - if result would be offering more than the remote's
+    //   `max_accepted_htlcs` HTLCs, in the remote commitment transaction:
+    //     - MUST NOT add an HTLC.
+    if (offered.length > c.remote.maxAcceptedHtlcs)
+      return refuse(`the peer accepts at most ${c.remote.maxAcceptedHtlcs} HTLCs`);
+    const inFlight = offered.reduce((s, h) => s + h.amount, 0n);
+    if (inFlight > c.remote.maxHtlcValueInFlight)
+      return refuse(`the peer accepts at most ${c.remote.maxHtlcValueInFlight} msat in flight`);
+    for (const holder of ['local', 'remote'] as const) {
+      const direction = holder === 'local' ? 'offered' : 'received';
+      if (!isTrimmed(c.channelType, direction, req.amount, spec.feerate, dustLimitOf(c, holder))) continue;
+      if (dustExposure(c, spec, holder) > c.maxDustExposure)
+        return refuse(`dust exposure on the ${holder} commitment would exceed ${c.maxDustExposure} msat`);
+    }
+  }
+  return ok({ commitments: next, msg });
+}
+
+export function receiveAdd(
+  c: Commitments,
+  msg: MessageValue<'update_add_htlc'>,
+): Result<Commitments, ProtocolViolation> {
+  if (msg.id !== c.remoteNextHtlcId) return warn(`unexpected htlc id ${msg.id}, expected ${c.remoteNextHtlcId}`);
+  // BOLT #2:
+  //   - receiving an `amount_msat` equal to 0, OR less than its own `htlc_minimum_msat`:
+  //     - SHOULD send a `warning` and close the connection, or send an
+  //       `error` and fail the channel.
+  if (msg.amount_msat === 0n || msg.amount_msat < c.local.htlcMinimum)
+    return fail(`htlc amount ${msg.amount_msat} below htlc_minimum_msat ${c.local.htlcMinimum}`);
+  // BOLT #2:
+  //   - if sending node sets `cltv_expiry` to greater or equal to 500000000:
+  if (msg.cltv_expiry >= MAX_CLTV_EXPIRY) return fail('cltv_expiry is not a block height');
+  const next: Commitments = {
+    ...c,
+    remoteChanges: { ...c.remoteChanges, proposed: [...c.remoteChanges.proposed, msg] },
+    remoteNextHtlcId: c.remoteNextHtlcId + 1n,
+  };
+  // The commitment this HTLC lands in: ours, with what we acked and what they proposed.
+  const landing = reduceSpec(next.localCommit.spec, next.localChanges.acked, next.remoteChanges.proposed);
+  if (!landing.ok) return fail(landing.error);
+  const spec = landing.value;
+  // BOLT #2:
+  //   - receiving an `amount_msat` that the sending node cannot afford at the current `feerate_per_kw` (while maintaining its channel reserve and any `to_local_anchor` and `to_remote_anchor` costs):
+  const fee = c.localIsFunder ? 0n : funderCostMsat(c, spec, 'local');
+  if (spec.toRemote < reserveOf(c, 'remote') + fee) return fail('peer cannot afford the htlc');
+  // BOLT #2:
+  //   - if a sending node adds more than receiver `max_accepted_htlcs` HTLCs to
+  //     its local commitment transaction, OR adds more than receiver `max_htlc_value_in_flight_msat` worth of offered HTLCs to its local commitment transaction:
+  const received = spec.htlcs.filter((h) => h.direction === 'received');
+  if (received.length > c.local.maxAcceptedHtlcs) return fail('too many htlcs');
+  if (received.reduce((s, h) => s + h.amount, 0n) > c.local.maxHtlcValueInFlight)
+    return fail('max_htlc_value_in_flight_msat exceeded');
+  return ok(next);
+}
+
+// ---- Removing an HTLC --------------------------------------------------------------------------
+
+/** An HTLC in both our commitment and their latest one (cross-signed). */
+function crossSigned(c: Commitments, direction: 'offered' | 'received', id: bigint): CommitmentHtlc | undefined {
+  const inLocal = c.localCommit.spec.htlcs.find((h) => h.direction === direction && h.id === id);
+  const inRemote = latestRemoteCommit(c).spec.htlcs.find((h) => h.direction === direction && h.id === id);
+  return inLocal !== undefined && inRemote !== undefined ? inLocal : undefined;
+}
+
+function removalPending(changes: Changes, id: bigint): boolean {
+  return [...changes.proposed, ...changes.signed, ...changes.acked].some(
+    (u) => u.type !== 'update_add_htlc' && u.type !== 'update_fee' && u.id === id,
+  );
+}
+
+type RemovalMessage =
+  | MessageValue<'update_fulfill_htlc'>
+  | MessageValue<'update_fail_htlc'>
+  | MessageValue<'update_fail_malformed_htlc'>;
+
+/** We settle or fail one of their HTLCs. */
+export function sendRemoval(
+  c: Commitments,
+  msg: RemovalMessage,
+): Result<Commitments, CommandRefused> {
+  const h = crossSigned(c, 'received', msg.id);
+  if (h === undefined) return refuse(`no committed incoming htlc ${msg.id}`);
+  if (removalPending(c.localChanges, msg.id)) return refuse(`htlc ${msg.id} is already being removed`);
+  if (msg.type === 'update_fulfill_htlc' && !equal(sha256(msg.payment_preimage), h.paymentHash))
+    return refuse('preimage does not match the payment hash');
+  // BOLT #2:
+  //   - if the `BADONION` bit in `failure_code` is not set for
+  //   `update_fail_malformed_htlc`:
+  if (msg.type === 'update_fail_malformed_htlc' && (msg.failure_code & 0x8000) === 0)
+    return refuse('failure_code must have the BADONION bit');
+  return ok({ ...c, localChanges: { ...c.localChanges, proposed: [...c.localChanges.proposed, msg] } });
+}
+
+/** They settle or fail one of our HTLCs. */
+export function receiveRemoval(
+  c: Commitments,
+  msg: RemovalMessage,
+): Result<{ commitments: Commitments; notifications: ChannelNotification[] }, ProtocolViolation> {
+  // BOLT #2:
+  //   - if the `id` does not correspond to an HTLC in its current commitment transaction:
+  //     - MUST send a `warning` and close the connection, or send an
+  //       `error` and fail the channel.
+  const h = crossSigned(c, 'offered', msg.id);
+  if (h === undefined) return fail(`${msg.type} for unknown htlc ${msg.id}`);
+  if (removalPending(c.remoteChanges, msg.id)) return fail(`htlc ${msg.id} removed twice`);
+  const notifications: ChannelNotification[] = [];
+  switch (msg.type) {
+    case 'update_fulfill_htlc':
+      // BOLT #2:
+      //   - if the `payment_preimage` value in `update_fulfill_htlc`
+      //   doesn't SHA256 hash to the corresponding HTLC `payment_hash`:
+      if (!equal(sha256(msg.payment_preimage), h.paymentHash)) return fail('preimage does not match');
+      // The preimage is ours to use upstream right away, whatever happens to this channel.
+      notifications.push({ kind: 'htlc_fulfilled', id: msg.id, preimage: msg.payment_preimage });
+      break;
+    case 'update_fail_htlc':
+      break;
+    case 'update_fail_malformed_htlc':
+      // BOLT #2:
+      //   - if the `BADONION` bit in `failure_code` is not set for
+      //   `update_fail_malformed_htlc`:
+      if ((msg.failure_code & 0x8000) === 0) return fail('failure_code without BADONION');
+      break;
+    default:
+      assertNever(msg, 'removal');
+  }
+  return ok({
+    commitments: { ...c, remoteChanges: { ...c.remoteChanges, proposed: [...c.remoteChanges.proposed, msg] } },
+    notifications,
+  });
+}
+
+// ---- Fees --------------------------------------------------------------------------------------
+
+export function sendFee(
+  c: Commitments,
+  feerate: FeeratePerKw,
+): Result<{ commitments: Commitments; msg: MessageValue<'update_fee'> }, CommandRefused> {
+  // BOLT #2:
+  // The node _not responsible_ for paying the Bitcoin fee:
+  //   - MUST NOT send `update_fee`.
+  if (!c.localIsFunder) return refuse('only the funder sends update_fee');
+  if (!Number.isInteger(feerate) || feerate < 253 || feerate > 0xffff_ffff) return refuse('bad feerate');
+  const msg: MessageValue<'update_fee'> = { type: 'update_fee', channel_id: c.channelId, feerate_per_kw: feerate, tlvs: {} };
+  // A new fee replaces any pending one.
+  const proposed = [...c.localChanges.proposed.filter((u) => u.type !== 'update_fee'), msg];
+  const next: Commitments = { ...c, localChanges: { ...c.localChanges, proposed } };
+  const specs = worstSpecs(next).map((s) => ({ ...s, feerate }));
+  const unaffordable = checkAffordable(next, specs, 'local', false);
+  if (unaffordable !== undefined) return refuse(unaffordable);
+  return ok({ commitments: next, msg });
+}
+
+export function receiveFee(
+  c: Commitments,
+  msg: MessageValue<'update_fee'>,
+  bounds: { readonly min: FeeratePerKw; readonly max: FeeratePerKw },
+): Result<Commitments, ProtocolViolation> {
+  // BOLT #2:
+  //   - if the sender is not responsible for paying the Bitcoin fee:
+  if (c.localIsFunder) return fail('update_fee from the non-funder');
+  // BOLT #2:
+  //   - if the `update_fee` is too low for timely processing, OR is unreasonably large:
+  if (msg.feerate_per_kw < bounds.min || msg.feerate_per_kw > bounds.max)
+    return fail(`feerate ${msg.feerate_per_kw} outside ${bounds.min}..${bounds.max}`);
+  const proposed = [...c.remoteChanges.proposed.filter((u) => u.type !== 'update_fee'), msg];
+  const next: Commitments = { ...c, remoteChanges: { ...c.remoteChanges, proposed } };
+  const landing = reduceSpec(next.localCommit.spec, next.localChanges.acked, next.remoteChanges.proposed);
+  if (!landing.ok) return fail(landing.error);
+  // BOLT #2:
+  //   - if the sender cannot afford the new fee rate on the receiving node's
+  //   current commitment transaction:
+  if (landing.value.toRemote < reserveOf(c, 'remote') + funderCostMsat(c, landing.value, 'local'))
+    return fail('peer cannot afford the new feerate');
+  return ok(next);
+}
+
+// ---- commitment_signed / revoke_and_ack ---------------------------------------------------------
+
+export function buildLocal(
+  c: Commitments,
+  spec: CommitSpec,
+  index: bigint,
+  signer: ChannelSigner,
+): Result<HolderCommitment, string> {
+  const r = buildHolderCommitment(
+    txParams(c),
+    'local',
+    { ...spec, commitmentNumber: index },
+    signer.perCommitmentPoint(index),
+  );
+  return r.ok ? r : err(`cannot build our commitment: ${r.error.kind}`);
+}
+
+export function buildRemote(
+  c: Commitments,
+  spec: CommitSpec,
+  index: bigint,
+  point: Uint8Array,
+): Result<HolderCommitment, string> {
+  const r = buildHolderCommitment(txParams(c), 'remote', { ...spec, commitmentNumber: index }, point);
+  return r.ok ? r : err(`cannot build their commitment: ${r.error.kind}`);
+}
+
+export function sendCommit(
+  c: Commitments,
+  signer: ChannelSigner,
+): Result<{ commitments: Commitments; msg: MessageValue<'commitment_signed'> }, CommandRefused> {
+  if (c.waiting !== undefined || c.remoteNextPoint === undefined) return refuse('waiting for revoke_and_ack');
+  // BOLT #2:
+  //   - MUST NOT send a `commitment_signed` message that does not include any
+  // updates.
+  if (!localHasChanges(c)) return refuse('nothing to sign');
+  const spec = reduceSpec(c.remoteCommit.spec, c.localChanges.proposed, c.remoteChanges.acked);
+  if (!spec.ok) return refuse(spec.error);
+  const index = c.remoteCommit.index + 1n;
+  const remote = buildRemote(c, spec.value, index, c.remoteNextPoint);
+  if (!remote.ok) return refuse(remote.error);
+  const sigs = signer.signRemoteCommitment(remote.value);
+  const msg: MessageValue<'commitment_signed'> = {
+    type: 'commitment_signed',
+    channel_id: c.channelId,
+    signature: sigs.signature,
+    htlc_signature: [...sigs.htlcSignatures],
+    // BOLT #2:
+    //   - MUST set `funding_txid` to the funding transaction spent by this commitment
+    //     transaction.
+    tlvs: { funding_txid: { funding_txid: c.fundingOutpoint.txid } },
+  };
+  const commitments: Commitments = {
+    ...c,
+    localChanges: { ...c.localChanges, proposed: [], signed: c.localChanges.proposed },
+    remoteChanges: { ...c.remoteChanges, acked: [], signed: c.remoteChanges.acked },
+    waiting: {
+      nextRemoteCommit: { index, spec: spec.value, txid: remote.value.commitment.txid, point: c.remoteNextPoint },
+      sentAfterLocalCommitIndex: c.localCommit.index,
+      sent: msg,
+    },
+    remoteNextPoint: undefined,
+  };
+  return ok({ commitments, msg });
+}
+
+/** The revoke_and_ack for our commitment `index - 1` after moving to `index`. */
+export function revocationFor(
+  c: Commitments,
+  signer: ChannelSigner,
+): MessageValue<'revoke_and_ack'> {
+  const n = c.localCommit.index;
+  return {
+    type: 'revoke_and_ack',
+    channel_id: c.channelId,
+    per_commitment_secret: signer.releaseCommitmentSecret(n - 1n),
+    next_per_commitment_point: signer.perCommitmentPoint(n + 1n),
+    tlvs: {},
+  };
+}
+
+export function receiveCommit(
+  c: Commitments,
+  msg: MessageValue<'commitment_signed'>,
+  signer: ChannelSigner,
+): Result<{ commitments: Commitments; revocation: MessageValue<'revoke_and_ack'> }, ProtocolViolation> {
+  if (!remoteHasChanges(c)) return fail('commitment_signed without changes');
+  const fundingTxid = msg.tlvs.funding_txid?.funding_txid;
+  if (fundingTxid !== undefined && !equal(fundingTxid, c.fundingOutpoint.txid))
+    return fail('commitment_signed for another funding transaction');
+  const spec = reduceSpec(c.localCommit.spec, c.localChanges.acked, c.remoteChanges.proposed);
+  if (!spec.ok) return fail(spec.error);
+  const index = c.localCommit.index + 1n;
+  const local = buildLocal(c, spec.value, index, signer);
+  if (!local.ok) return fail(local.error);
+  // BOLT #2:
+  //     - if `signature` is not valid for its local commitment transaction OR non-compliant with LOW-S-standard rule <sup>[LOWS](https://github.com/bitcoin/bitcoin/pull/6769)</sup>:
+  //     - if `num_htlcs` is not equal to the number of HTLC outputs in the local
+  //     commitment transaction:
+  //   - if any `htlc_signature` is not valid for the corresponding HTLC transaction OR non-compliant with LOW-S-standard rule <sup>[LOWS](https://github.com/bitcoin/bitcoin/pull/6769)</sup>:
+  const v = verifyLocalCommitmentSignatures(local.value, {
+    signature: msg.signature,
+    htlcSignatures: msg.htlc_signature,
+  });
+  if (!v.ok) return fail(`invalid commitment_signed: ${v.error.kind}`);
+  const commitments: Commitments = {
+    ...c,
+    localCommit: {
+      index,
+      spec: spec.value,
+      txid: local.value.commitment.txid,
+      remoteSig: msg.signature,
+      remoteHtlcSigs: msg.htlc_signature,
+    },
+    localChanges: { ...c.localChanges, acked: [] },
+    remoteChanges: {
+      ...c.remoteChanges,
+      proposed: [],
+      acked: [...c.remoteChanges.acked, ...c.remoteChanges.proposed],
+    },
+  };
+  return ok({ commitments, revocation: revocationFor(commitments, signer) });
+}
+
+export function receiveRevocation(
+  c: Commitments,
+  msg: MessageValue<'revoke_and_ack'>,
+): Result<{ commitments: Commitments; notifications: ChannelNotification[] }, ProtocolViolation> {
+  const w = c.waiting;
+  if (w === undefined) return fail('unexpected revoke_and_ack');
+  // BOLT #2:
+  //   - if `per_commitment_secret` is not a valid secret key or does not generate the previous `per_commitment_point`:
+  //     - MUST send an `error` and fail the channel.
+  if (!isPrivateKey(msg.per_commitment_secret) || !equal(perCommitmentPoint(msg.per_commitment_secret), c.remoteCommit.point))
+    return fail('per_commitment_secret does not match the per_commitment_point');
+  const stored = shachainInsert(c.remoteSecrets, secretIndexOf(c.remoteCommit.index), msg.per_commitment_secret);
+  // BOLT #2:
+  //   - if the `per_commitment_secret` was not generated by the protocol in [BOLT #3](03-transactions.md#per-commitment-secret-requirements):
+  if (!stored.ok) return fail(`per_commitment_secret not from a shachain: ${stored.error.kind}`);
+  const notifications: ChannelNotification[] = [];
+  const nextRemote = w.nextRemoteCommit;
+  for (const u of c.remoteChanges.signed) {
+    switch (u.type) {
+      case 'update_add_htlc':
+        notifications.push({ kind: 'htlc_received', htlc: u, dustExposureExceeded: exceedsDust(c, nextRemote.spec, u) });
+        break;
+      case 'update_fail_htlc':
+        notifications.push({ kind: 'htlc_failed', id: u.id, reason: { kind: 'onion', reason: u.reason } });
+        break;
+      case 'update_fail_malformed_htlc':
+        notifications.push({
+          kind: 'htlc_failed',
+          id: u.id,
+          reason: { kind: 'malformed', sha256OfOnion: u.sha256_of_onion, failureCode: u.failure_code },
+        });
+        break;
+      case 'update_fulfill_htlc':
+      case 'update_fee':
+        break;
+      default:
+        assertNever(u, 'update');
+    }
+  }
+  const commitments: Commitments = {
+    ...c,
+    remoteCommit: nextRemote,
+    waiting: undefined,
+    remoteNextPoint: msg.next_per_commitment_point,
+    remoteSecrets: stored.value,
+    localChanges: { ...c.localChanges, signed: [], acked: [...c.localChanges.acked, ...c.localChanges.signed] },
+    remoteChanges: { ...c.remoteChanges, signed: [] },
+  };
+  return ok({ commitments, notifications });
+}
+
+/** An incoming HTLC trimmed on a commitment whose dust balance is over our limit. */
+function exceedsDust(c: Commitments, remoteSpec: CommitSpec, add: MessageValue<'update_add_htlc'>): boolean {
+  const amount = add.amount_msat as Msat;
+  for (const [holder, spec] of [
+    ['local', c.localCommit.spec],
+    ['remote', remoteSpec],
+  ] as const) {
+    const direction = holder === 'local' ? 'received' : 'offered';
+    if (!isTrimmed(c.channelType, direction, amount, spec.feerate, dustLimitOf(c, holder))) continue;
+    if (dustExposure(c, spec, holder) > c.maxDustExposure) return true;
+  }
+  return false;
+}
+
+/**
+ * On disconnect: updates not yet signed by their recipient are forgotten by both sides (BOLT 2
+ * "reverse any uncommitted updates"). Returns the ids of our HTLC offers that were dropped.
+ */
+export function discardUnsigned(c: Commitments): { commitments: Commitments; dropped: bigint[] } {
+  const dropped = c.localChanges.proposed.filter((u) => u.type === 'update_add_htlc').map((u) => u.id);
+  const theirAdds = c.remoteChanges.proposed.filter((u) => u.type === 'update_add_htlc').length;
+  return {
+    commitments: {
+      ...c,
+      localChanges: { ...c.localChanges, proposed: [] },
+      remoteChanges: { ...c.remoteChanges, proposed: [] },
+      localNextHtlcId: c.localNextHtlcId - BigInt(dropped.length),
+      remoteNextHtlcId: c.remoteNextHtlcId - BigInt(theirAdds),
+    },
+    dropped,
+  };
+}

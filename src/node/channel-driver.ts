@@ -1,0 +1,776 @@
+// The channel driver (shell): one BOLT 2 reducer instance per channel. It routes peer messages to their
+// channel, creates channels on open_channel (accepting with our defaults), drives channel_reestablish on
+// every reconnect, funds through the wallet (the funding transaction is built when funding_created is
+// due and signed and broadcast only after funding_signed is received and persisted), watches the funding
+// output for depth and spends, and brings every channel back from the store after a restart.
+//
+// All side effects go through the ActionExecutor, so DESIGN rule 2 holds here without a single check.
+import { serializeTx, type Transaction, txidHex, txid as txidOf } from '../bitcoin/tx.ts';
+import { decodeMessage, encodeMessage } from '../bolt01-wire/index.ts';
+import type { MessageValue, WireMessage } from '../bolt01-wire/types.ts';
+import { localHasChanges } from '../bolt02-channel/commitments.ts';
+import {
+  acceptChannel,
+  type ChannelAction,
+  type ChannelCommand,
+  type ChannelContext,
+  type ChannelEvent,
+  type ChannelNotification,
+  type ChannelSigner,
+  type ChannelState,
+  channelIdFrom,
+  commitmentsOf,
+  decodeChannelState,
+  defaultChannelConfig,
+  defaultChannelPolicy,
+  encodeChannelState,
+  localChannelSigner,
+  openChannel,
+  step,
+} from '../bolt02-channel/index.ts';
+import type { ChannelType } from '../bolt03-tx/index.ts';
+import { Features } from '../bolt09-features/index.ts';
+import { fromHex, hex } from '../core/bytes.ts';
+import type { FeeratePerKw, Msat, Sat } from '../core/units.ts';
+import type { EntropySource } from '../crypto/random.ts';
+import type { KeyChain } from '../keys/derivation.ts';
+import { decodeRecord, encodeRecord, put, type Store, type StoreOp } from '../store/store.ts';
+import { createFunding, releaseFunding, signFunding } from '../wallet/spend.ts';
+import { walletErrorMessage } from '../wallet/types.ts';
+import type { ChainWatcher, WatchEvent } from './chain-watch.ts';
+import { decodePlain, encodePlain } from './channel-codec.ts';
+import { ActionExecutor, type EmittedEvent, type ExecAction } from './channel-executor.ts';
+import type { Clock } from './clock.ts';
+import type { NetworkParams } from './config.ts';
+import type { Logger } from './logger.ts';
+import type { Onchain } from './onchain.ts';
+import type { PeerManager } from './peer-manager.ts';
+import type { PeerMessage } from './peer-wire.ts';
+
+const NS = 'channels';
+const NEXT_INDEX_KEY = 'next-key-index';
+const RECORD_VERSION = 1;
+
+/** Messages a channel reducer handles (open_channel creates one; error/warning come separately). */
+const CHANNEL_MESSAGES = new Set<string>([
+  'accept_channel',
+  'funding_created',
+  'funding_signed',
+  'channel_ready',
+  'shutdown',
+  'closing_signed',
+  'update_add_htlc',
+  'update_fulfill_htlc',
+  'update_fail_htlc',
+  'update_fail_malformed_htlc',
+  'commitment_signed',
+  'revoke_and_ack',
+  'update_fee',
+  'channel_reestablish',
+]);
+
+/** What the node remembers about a channel beside the reducer's state. */
+export interface ChannelMeta {
+  opener: 'local' | 'remote';
+  /** host:port we dialled, to reconnect after a restart. */
+  peerAddress: string | undefined;
+  /** Wallet id (txid) of the funding transaction while we fund it. */
+  fundingId: string | undefined;
+  feerate: number;
+  /** The transaction that closed (or is closing) the channel, as broadcast or seen. */
+  closeTx: { txid: string; hex: string; type: 'mutual' | 'unilateral' } | undefined;
+  /** The confirmed spend of the funding output. */
+  spentBy: { txid: string; height: number } | undefined;
+  shutdownScript: Uint8Array;
+}
+
+export interface Channel {
+  readonly key: string;
+  readonly keyIndex: number;
+  readonly peerId: string;
+  state: ChannelState;
+  readonly signer: ChannelSigner;
+  meta: ChannelMeta;
+  signScheduled: boolean;
+}
+
+export interface FundResult {
+  readonly tx: string;
+  readonly txid: string;
+  readonly outnum: number;
+  readonly channel_id: string;
+  readonly channelType: ChannelType;
+}
+
+export interface CloseResult {
+  readonly type: 'mutual' | 'unilateral';
+  readonly tx: string;
+  readonly txid: string;
+}
+
+type Waiter<T> = { resolve(v: T): void; reject(e: Error): void };
+
+export class ChannelError extends Error {}
+
+export interface ChannelDriverDeps {
+  readonly store: Store;
+  readonly peers: PeerManager;
+  readonly onchain: Onchain;
+  readonly watcher: ChainWatcher;
+  readonly keys: KeyChain;
+  readonly network: NetworkParams;
+  readonly entropy: EntropySource;
+  readonly clock: Clock;
+  readonly log: Logger;
+}
+
+const keyOf = (index: number) => `c/${index.toString().padStart(10, '0')}`;
+
+export class ChannelDriver {
+  readonly executor: ActionExecutor;
+  private readonly channels = new Map<string, Channel>();
+  /** channel id or temporary channel id (hex) -> channel key, per peer. */
+  private readonly byId = new Map<string, string>();
+  private readonly fundWaiters = new Map<string, Waiter<FundResult>>();
+  private readonly closeWaiters = new Map<string, Waiter<CloseResult>[]>();
+  private readonly listeners: ((ch: Channel, n: ChannelNotification) => void)[] = [];
+  private nextIndex: number;
+  private closed = false;
+  /** Test-only (dev-autofulfill): preimages by payment hash (hex) to settle incoming HTLCs with at once. */
+  readonly devPreimages = new Map<string, Uint8Array>();
+
+  constructor(private readonly deps: ChannelDriverDeps) {
+    this.executor = new ActionExecutor({
+      store: deps.store,
+      send: (peerId, bytes) => deps.peers.send(peerId, bytes),
+      broadcast: async (raw) => {
+        await deps.onchain.chain.broadcast(raw);
+      },
+      onEmit: (e) => this.onEmit(e),
+      log: deps.log,
+    });
+    const n = deps.store.get(NS, NEXT_INDEX_KEY);
+    this.nextIndex = n ? decodeRecord<{ next: number }>(n).next : 0;
+  }
+
+  /** Loads every channel, replays undelivered events, and starts following peers and the chain. */
+  async start(): Promise<void> {
+    for (const { key, value } of this.deps.store.list(NS)) {
+      if (!key.startsWith('c/')) continue;
+      const rec = decodeRecord<{ peerId: string; keyIndex: number; state: string; meta: string }>(value);
+      if (rec.v !== RECORD_VERSION) throw new Error(`channel record ${key}: unknown version ${rec.v}`);
+      const state = decodeChannelState(rec.state);
+      if (!state.ok) throw new Error(`channel record ${key}: ${state.error}`);
+      const ch: Channel = {
+        key,
+        keyIndex: rec.keyIndex,
+        peerId: rec.peerId,
+        state: state.value,
+        signer: localChannelSigner(this.deps.keys.channelKeys(rec.keyIndex)),
+        meta: decodePlain(rec.meta) as ChannelMeta,
+        signScheduled: false,
+      };
+      this.channels.set(key, ch);
+      this.index(ch);
+      if (rec.keyIndex >= this.nextIndex) this.nextIndex = rec.keyIndex + 1;
+    }
+    this.deps.peers.onMessage((peerId, m) => this.onPeerMessage(peerId, m));
+    this.deps.peers.onPeerStatus((peerId, up) => this.onPeerStatus(peerId, up));
+    this.deps.watcher.onEvent((e) => this.onWatch(e));
+    const replayed = await this.executor.replayOutbox();
+    if (replayed > 0) this.deps.log.info({ replayed }, 'replayed channel events left by a crash');
+    // Every loaded channel starts disconnected; it reestablishes when its peer is back.
+    for (const ch of this.channels.values()) {
+      if (ch.state.link !== 'down') this.apply(ch, { kind: 'disconnected' });
+    }
+    this.deps.log.info({ channels: this.channels.size }, 'channels loaded');
+    this.redial();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.executor.idle();
+  }
+
+  onNotification(h: (ch: Channel, n: ChannelNotification) => void): void {
+    this.listeners.push(h);
+  }
+
+  list(): Channel[] {
+    return [...this.channels.values()];
+  }
+
+  get(key: string): Channel | undefined {
+    return this.channels.get(key);
+  }
+
+  /** A channel by channel id, short channel id ("BxTxO"), or the peer id (its only live channel). */
+  find(id: string): Channel | undefined {
+    const byChannelId = this.byId.get(id.toLowerCase());
+    if (byChannelId) return this.channels.get(byChannelId);
+    const live = this.list().filter((c) => c.state.phase !== 'closed');
+    const scid = /^(\d+)x(\d+)x(\d+)$/.exec(id);
+    if (scid) {
+      const v = (BigInt(scid[1]!) << 40n) | (BigInt(scid[2]!) << 16n) | BigInt(scid[3]!);
+      return live.find((c) => 'shortChannelId' in c.state && c.state.shortChannelId === v);
+    }
+    const ofPeer = live.filter((c) => c.peerId === id.toLowerCase() && c.state.phase !== 'closing');
+    return ofPeer[ofPeer.length - 1];
+  }
+
+  tipHeight(): number {
+    return this.deps.watcher.tipHeight ?? this.deps.onchain.tipHeight;
+  }
+
+  private ctx(ch: Channel): ChannelContext {
+    return {
+      signer: ch.signer,
+      policy: defaultChannelPolicy(this.deps.network.chainHash),
+      blockHeight: this.tipHeight(),
+      shutdownScript: ch.meta.shutdownScript,
+    };
+  }
+
+  private index(ch: Channel): void {
+    this.byId.set(hex(ch.state.temporaryChannelId), ch.key);
+    const c = commitmentsOf(ch.state);
+    if (c) this.byId.set(hex(c.channelId), ch.key);
+  }
+
+  private record(ch: Channel, state: ChannelState): StoreOp {
+    return put(
+      NS,
+      ch.key,
+      encodeRecord(RECORD_VERSION, {
+        peerId: ch.peerId,
+        keyIndex: ch.keyIndex,
+        state: encodeChannelState(state),
+        meta: encodePlain(ch.meta),
+      }),
+    );
+  }
+
+  /** Durably claims a key index: a crash must never hand the same channel keys out twice. */
+  private allocateIndex(): number {
+    const i = this.nextIndex++;
+    this.deps.store.batch([put(NS, NEXT_INDEX_KEY, encodeRecord(RECORD_VERSION, { next: this.nextIndex }))]);
+    return i;
+  }
+
+  private newChannel(
+    peerId: string,
+    state: ChannelState | null,
+    keyIndex: number,
+    meta: Partial<ChannelMeta>,
+  ): Channel {
+    const script = this.deps.onchain.wallet.newReceiveScript().script;
+    const ch: Channel = {
+      key: keyOf(keyIndex),
+      keyIndex,
+      peerId,
+      state: state as ChannelState,
+      signer: localChannelSigner(this.deps.keys.channelKeys(keyIndex)),
+      meta: {
+        opener: 'remote',
+        peerAddress: undefined,
+        fundingId: undefined,
+        feerate: 0,
+        closeTx: undefined,
+        spentBy: undefined,
+        shutdownScript: script,
+        ...meta,
+      },
+      signScheduled: false,
+    };
+    return ch;
+  }
+
+  // ---- stepping ----------------------------------------------------------------------------------
+
+  /** Steps the channel; returns the refusal reason of a refused command, or null. */
+  private apply(ch: Channel, event: ChannelEvent): string | null {
+    const r = stepChannel(ch.state, event, this.ctx(ch));
+    if (!r.ok) return r.error;
+    ch.state = r.value.state;
+    this.index(ch);
+    this.run(ch, r.value.actions);
+    this.scheduleSign(ch);
+    return null;
+  }
+
+  private run(ch: Channel, actions: readonly ChannelAction[]): Promise<void> {
+    const out: ExecAction[] = [];
+    for (const a of actions) out.push(...this.translate(ch, a));
+    return this.executor.submit(ch.key, out).catch((e: Error) => {
+      this.deps.log.error({ channel: ch.key, err: e.message }, 'channel step could not be made durable');
+    });
+  }
+
+  private translate(ch: Channel, a: ChannelAction): ExecAction[] {
+    switch (a.kind) {
+      case 'send':
+        return [{ kind: 'send', peerId: ch.peerId, bytes: encodeMessage(a.msg) }];
+      case 'persist':
+        return [{ kind: 'persist', ops: [this.record(ch, a.state)] }];
+      case 'broadcast':
+        return [{ kind: 'run', what: `broadcast ${a.label}`, fn: () => this.broadcast(ch, a.tx, a.label) }];
+      case 'watch_funding': {
+        const txid = hex(Uint8Array.from(a.outpoint.txid).reverse());
+        const until = Math.max(a.minDepth, 6);
+        return [
+          {
+            kind: 'run',
+            what: 'watch funding',
+            fn: async () => {
+              await this.deps.watcher.add({
+                kind: 'spend',
+                id: `spend/${ch.key}`,
+                txid,
+                vout: a.outpoint.vout,
+              });
+              await this.deps.watcher.add({ kind: 'confirm', id: `fund/${ch.key}`, txid, untilDepth: until });
+            },
+          },
+        ];
+      }
+      case 'emit':
+        return [{ kind: 'emit', event: { key: ch.key, n: a.event } }];
+      case 'disconnect':
+        return [
+          {
+            kind: 'run',
+            what: 'disconnect',
+            fn: () => {
+              this.deps.peers.disconnect(fromHex(ch.peerId)).catch(() => undefined);
+            },
+          },
+        ];
+    }
+  }
+
+  private async broadcast(ch: Channel, tx: Transaction, label: string): Promise<void> {
+    if (label === 'funding') return this.broadcastFunding(ch, tx);
+    const raw = serializeTx(tx);
+    const txid = txidHex(tx);
+    const type = label === 'mutual close' ? 'mutual' : 'unilateral';
+    if (label === 'mutual close' || label === 'local commitment') {
+      ch.meta.closeTx = { txid, hex: hex(raw), type };
+      this.deps.store.batch([this.record(ch, ch.state)]);
+      for (const w of this.closeWaiters.get(ch.key)?.splice(0) ?? []) w.resolve({ type, tx: hex(raw), txid });
+    }
+    try {
+      await this.deps.onchain.chain.broadcast(raw);
+      this.deps.log.info({ channel: ch.key, label, txid }, 'broadcast');
+    } catch (e) {
+      this.deps.log.warn({ channel: ch.key, label, txid, err: (e as Error).message }, 'broadcast refused');
+    }
+  }
+
+  /** funding_signed is in and persisted: now sign the wallet's inputs and publish. */
+  private async broadcastFunding(ch: Channel, unsigned: Transaction): Promise<void> {
+    const w = this.deps.onchain.wallet;
+    const id = ch.meta.fundingId ?? txidHex(unsigned);
+    const signed = signFunding(w, id);
+    const waiter = this.fundWaiters.get(ch.key);
+    if (!signed.ok) {
+      this.deps.log.error(
+        { channel: ch.key, err: walletErrorMessage(signed.error) },
+        'cannot sign the funding transaction',
+      );
+      waiter?.reject(
+        new ChannelError(`cannot sign the funding transaction: ${walletErrorMessage(signed.error)}`),
+      );
+      this.fundWaiters.delete(ch.key);
+      return;
+    }
+    const raw = serializeTx(signed.value.tx);
+    const sent = await this.deps.onchain.persistAndBroadcast(signed.value.txid, raw);
+    if (!sent.ok) this.deps.log.error({ channel: ch.key, err: sent.message }, 'funding broadcast refused');
+    else this.deps.log.info({ channel: ch.key, txid: signed.value.txid }, 'funding transaction broadcast');
+    const c = commitmentsOf(ch.state);
+    if (waiter && c) {
+      this.fundWaiters.delete(ch.key);
+      if (!sent.ok)
+        waiter.reject(new ChannelError(`the chain refused the funding transaction: ${sent.message}`));
+      else
+        waiter.resolve({
+          tx: hex(raw),
+          txid: signed.value.txid,
+          outnum: c.fundingOutpoint.vout,
+          channel_id: hex(c.channelId),
+          channelType: c.channelType,
+        });
+    }
+  }
+
+  /** Commits pending updates in one commitment_signed once the current burst of events is handled. */
+  private scheduleSign(ch: Channel): void {
+    if (ch.signScheduled) return;
+    const c = ch.state.phase === 'normal' ? ch.state.commitments : undefined;
+    if (!c || ch.state.link !== 'up' || c.waiting || !c.remoteNextPoint || !localHasChanges(c)) return;
+    ch.signScheduled = true;
+    setImmediate(() => {
+      ch.signScheduled = false;
+      const s = ch.state;
+      if (s.phase !== 'normal' || s.link !== 'up' || s.commitments.waiting || !localHasChanges(s.commitments))
+        return;
+      this.apply(ch, { kind: 'command', cmd: { kind: 'sign' } });
+    });
+  }
+
+  // ---- events from the executor's outbox -------------------------------------------------------------
+
+  private onEmit(e: EmittedEvent): void {
+    const { key, n } = e.event as { key: string; n: ChannelNotification };
+    const ch = this.channels.get(key);
+    if (!ch) return;
+    switch (n.kind) {
+      case 'funding_needed':
+        if (ch.state.phase === 'wait_funding_tx') this.fund(ch, n.script, n.amount);
+        return;
+      case 'channel_id_assigned':
+        this.byId.set(hex(n.channelId), ch.key);
+        break;
+      case 'channel_ready':
+        this.deps.log.info({ channel: ch.key, channel_id: hex(n.channelId) }, 'channel ready');
+        break;
+      case 'channel_closed':
+      case 'channel_closing': {
+        this.deps.log.info(
+          { channel: ch.key, reason: n.reason },
+          n.kind === 'channel_closed' ? 'channel closed' : 'channel closing',
+        );
+        const w = this.fundWaiters.get(ch.key);
+        if (
+          w &&
+          (n.reason.kind === 'aborted' || n.reason.kind === 'remote_error' || n.reason.kind === 'local_force')
+        ) {
+          this.fundWaiters.delete(ch.key);
+          const why =
+            n.reason.kind === 'aborted' || n.reason.kind === 'remote_error' || n.reason.kind === 'local_force'
+              ? n.reason.message
+              : '';
+          w.reject(new ChannelError(`channel opening failed: ${why}`));
+        }
+        break;
+      }
+      case 'warning_received':
+        this.deps.log.warn({ channel: ch.key, peer: ch.peerId, message: n.message }, 'peer warning');
+        break;
+      case 'data_loss_detected':
+        this.deps.log.error(
+          { channel: ch.key },
+          'the peer proved we lost channel state: not broadcasting our commitment',
+        );
+        break;
+      case 'htlc_received': {
+        const preimage = this.devPreimages.get(hex(n.htlc.payment_hash));
+        if (preimage && ch.state.phase === 'normal') {
+          const refused = this.apply(ch, {
+            kind: 'command',
+            cmd: { kind: 'fulfill_htlc', id: n.htlc.id, preimage },
+          });
+          if (refused !== null) this.deps.log.warn({ channel: ch.key, refused }, 'dev-autofulfill refused');
+        }
+        break;
+      }
+      case 'htlc_offered':
+      case 'htlc_offer_cancelled':
+      case 'htlc_fulfilled':
+      case 'htlc_failed':
+        break;
+    }
+    for (const h of this.listeners) h(ch, n);
+  }
+
+  private fund(ch: Channel, script: Uint8Array, amount: Sat): void {
+    const w = this.deps.onchain.wallet;
+    const r = createFunding(w, script, amount, { feerate: ch.meta.feerate as FeeratePerKw, minConf: 1 });
+    if (!r.ok) {
+      const message = `cannot fund the channel: ${walletErrorMessage(r.error)}`;
+      const waiter = this.fundWaiters.get(ch.key);
+      this.fundWaiters.delete(ch.key);
+      waiter?.reject(new ChannelError(message));
+      this.apply(ch, { kind: 'command', cmd: { kind: 'force_close', message } });
+      return;
+    }
+    ch.meta.fundingId = r.value.id;
+    persistWallet(this.deps.onchain);
+    // funding_signed carries the real channel id before channel_id_assigned is emitted.
+    this.byId.set(hex(channelIdFrom(txidOf(r.value.tx), r.value.outputIndex)), ch.key);
+    const refused = this.apply(ch, {
+      kind: 'command',
+      cmd: { kind: 'funding_tx_built', tx: r.value.tx, outputIndex: r.value.outputIndex },
+    });
+    if (refused !== null) {
+      releaseFunding(w, r.value.id);
+      persistWallet(this.deps.onchain);
+      this.deps.log.warn({ channel: ch.key, refused }, 'funding transaction not used');
+    }
+  }
+
+  // ---- peers -------------------------------------------------------------------------------------
+
+  private ofPeer(peerId: string): Channel[] {
+    return this.list().filter((c) => c.peerId === peerId && c.state.phase !== 'closed');
+  }
+
+  private onPeerStatus(peerId: string, up: boolean): void {
+    if (this.closed) return;
+    for (const ch of this.ofPeer(peerId)) this.apply(ch, { kind: up ? 'connected' : 'disconnected' });
+  }
+
+  private redial(): void {
+    const targets = new Map<string, string>();
+    for (const ch of this.list()) {
+      if (ch.state.phase === 'closed' || !ch.meta.peerAddress) continue;
+      targets.set(ch.peerId, ch.meta.peerAddress);
+    }
+    for (const [id, addr] of targets) this.dial(id, addr, 1000);
+  }
+
+  private dial(id: string, addr: string, delayMs: number): void {
+    if (this.closed || this.deps.peers.list().some((p) => p.id === id)) return;
+    const m = /^(.*):(\d+)$/.exec(addr);
+    if (!m) return;
+    const host = m[1]!.replace(/^\[|\]$/g, '');
+    this.deps.peers.connect(fromHex(id), host, Number(m[2])).catch((e: Error) => {
+      this.deps.log.info(
+        { peer: id, err: e.message, retry_ms: delayMs },
+        'channel peer unreachable; will retry',
+      );
+      this.deps.clock.after(delayMs, () => this.dial(id, addr, Math.min(delayMs * 2, 60_000)));
+    });
+  }
+
+  private onPeerMessage(peerId: string, m: PeerMessage): void {
+    if (this.closed) return;
+    if (m.type === 'error' || m.type === 'warning') {
+      const wire = decodeMessage(
+        encodeMessage({ type: m.type, channel_id: m.channelId, data: new TextEncoder().encode(m.text) }),
+      );
+      if (!wire.ok) return;
+      const all = m.channelId.every((b) => b === 0);
+      const targets = all
+        ? this.ofPeer(peerId)
+        : [this.channelFor(peerId, m.channelId)].filter((c) => c !== undefined);
+      for (const ch of targets) this.apply(ch, { kind: 'message', msg: wire.value });
+      return;
+    }
+    if (m.type !== 'other') return;
+    const msg = m.message;
+    if (msg.type === 'open_channel') {
+      this.onOpenChannel(peerId, msg);
+      return;
+    }
+    if (!CHANNEL_MESSAGES.has(msg.type)) return;
+    const id = channelIdField(msg);
+    if (!id) return;
+    const ch = this.channelFor(peerId, id);
+    if (!ch) {
+      this.deps.log.info(
+        { peer: peerId, type: msg.type, channel_id: hex(id) },
+        'message for an unknown channel',
+      );
+      if (msg.type === 'channel_reestablish') this.sendError(peerId, id, 'unknown channel');
+      return;
+    }
+    this.apply(ch, { kind: 'message', msg });
+  }
+
+  private channelFor(peerId: string, id: Uint8Array): Channel | undefined {
+    const key = this.byId.get(hex(id));
+    const ch = key ? this.channels.get(key) : undefined;
+    return ch && ch.peerId === peerId ? ch : undefined;
+  }
+
+  private sendError(peerId: string, channelId: Uint8Array, text: string): void {
+    this.deps.peers.send(
+      peerId,
+      encodeMessage({ type: 'error', channel_id: channelId, data: new TextEncoder().encode(text) }),
+    );
+  }
+
+  private onOpenChannel(peerId: string, open: MessageValue<'open_channel'>): void {
+    if (this.byId.has(hex(open.temporary_channel_id))) {
+      this.sendError(peerId, open.temporary_channel_id, 'temporary_channel_id already in use');
+      return;
+    }
+    const keyIndex = this.allocateIndex();
+    const ch = this.newChannel(peerId, null, keyIndex, { opener: 'remote' });
+    const r = acceptChannel(open, { keyIndex, config: defaultChannelConfig() }, this.ctx(ch));
+    if (!r.ok) {
+      this.deps.log.info({ peer: peerId, reason: r.error.message }, 'refused open_channel');
+      this.sendError(peerId, open.temporary_channel_id, r.error.message);
+      return;
+    }
+    ch.state = r.value.state;
+    this.channels.set(ch.key, ch);
+    this.index(ch);
+    this.deps.log.info(
+      { peer: peerId, channel: ch.key, amount_sat: open.funding_satoshis.toString() },
+      'accepting a channel',
+    );
+    this.run(ch, r.value.actions);
+  }
+
+  // ---- commands (RPC) ------------------------------------------------------------------------------
+
+  /** Opens a channel with a connected peer; resolves once the funding transaction is broadcast. */
+  open(
+    peerId: string,
+    req: { amount: Sat; feerate: FeeratePerKw; announce: boolean; pushMsat: Msat },
+  ): Promise<FundResult> {
+    const peer = this.deps.peers.list().find((p) => p.id === peerId);
+    if (!peer) return Promise.reject(new ChannelError(`Peer ${peerId} is not connected`));
+    const theirs = Features.fromBytes(fromHex(peer.features));
+    const channelType: ChannelType =
+      theirs.has(22) || theirs.has(23) ? 'anchors_zero_fee_htlc' : 'static_remotekey';
+    const keyIndex = this.allocateIndex();
+    const ch = this.newChannel(peerId, null, keyIndex, {
+      opener: 'local',
+      feerate: req.feerate,
+      peerAddress: peer.direction === 'out' ? peer.netaddr[0] : undefined,
+    });
+    const r = openChannel(
+      {
+        keyIndex,
+        temporaryChannelId: this.deps.entropy.randomBytes(32),
+        fundingAmount: req.amount,
+        pushMsat: req.pushMsat,
+        feerate: req.feerate,
+        channelType,
+        config: defaultChannelConfig(),
+        channelFlags: req.announce ? 1 : 0,
+      },
+      this.ctx(ch),
+    );
+    if (!r.ok) return Promise.reject(new ChannelError(r.error.reason));
+    ch.state = r.value.state;
+    this.channels.set(ch.key, ch);
+    this.index(ch);
+    const done = new Promise<FundResult>((resolve, reject) =>
+      this.fundWaiters.set(ch.key, { resolve, reject }),
+    );
+    this.run(ch, r.value.actions);
+    return done;
+  }
+
+  /** Cooperative close; after `unilateralTimeoutS` without agreement, a unilateral one. */
+  closeChannel(
+    ch: Channel,
+    opts: { destination?: Uint8Array; unilateralTimeoutS: number },
+  ): Promise<CloseResult> {
+    if (ch.meta.closeTx) {
+      const t = ch.meta.closeTx;
+      return Promise.resolve({ type: t.type, tx: t.hex, txid: t.txid });
+    }
+    const done = new Promise<CloseResult>((resolve, reject) => {
+      const list = this.closeWaiters.get(ch.key) ?? [];
+      list.push({ resolve, reject });
+      this.closeWaiters.set(ch.key, list);
+    });
+    const forceClose = () => {
+      if (ch.meta.closeTx) return;
+      const refused = this.apply(ch, {
+        kind: 'command',
+        cmd: { kind: 'force_close', message: 'closing unilaterally' },
+      });
+      if (refused !== null)
+        for (const w of this.closeWaiters.get(ch.key)?.splice(0) ?? []) w.reject(new ChannelError(refused));
+    };
+    const unilateralNow = opts.unilateralTimeoutS === 0 || ch.state.link !== 'up';
+    const alreadyShuttingDown =
+      ch.state.phase === 'negotiating' ||
+      (ch.state.phase === 'normal' && ch.state.shutdown?.localScript !== undefined);
+    if (!unilateralNow && !alreadyShuttingDown) {
+      const refused = this.apply(ch, {
+        kind: 'command',
+        cmd: { kind: 'shutdown', script: opts.destination ?? ch.meta.shutdownScript },
+      });
+      if (refused !== null) {
+        for (const w of this.closeWaiters.get(ch.key)?.splice(0) ?? []) w.reject(new ChannelError(refused));
+        return done;
+      }
+    }
+    if (unilateralNow) forceClose();
+    else this.deps.clock.after(opts.unilateralTimeoutS * 1000, forceClose);
+    return done;
+  }
+
+  /** Test-only: offers an HTLC with a dummy onion; returns its id. */
+  addHtlc(ch: Channel, amount: Msat, paymentHash: Uint8Array, cltvExpiry: number): bigint {
+    if (ch.state.phase !== 'normal') throw new ChannelError(`channel is ${ch.state.phase}`);
+    const id = ch.state.commitments.localNextHtlcId;
+    const cmd: ChannelCommand = {
+      kind: 'add_htlc',
+      amount,
+      paymentHash,
+      cltvExpiry,
+      onion: new Uint8Array(1366),
+    };
+    const refused = this.apply(ch, { kind: 'command', cmd });
+    if (refused !== null) throw new ChannelError(refused);
+    return id;
+  }
+
+  /** Test-only: settles the received HTLC(s) paying to sha256(preimage). */
+  fulfillHtlc(ch: Channel, id: bigint, preimage: Uint8Array): void {
+    const refused = this.apply(ch, { kind: 'command', cmd: { kind: 'fulfill_htlc', id, preimage } });
+    if (refused !== null) throw new ChannelError(refused);
+  }
+
+  // ---- chain -----------------------------------------------------------------------------------------
+
+  private onWatch(e: WatchEvent): void {
+    const [kind, ...rest] = e.id.split('/');
+    const ch = this.channels.get(rest.join('/'));
+    if (!ch) return;
+    switch (e.kind) {
+      case 'depth': {
+        const c = commitmentsOf(ch.state);
+        if (!c || kind !== 'fund') return;
+        const scid =
+          (BigInt(e.at.height) << 40n) | (BigInt(e.at.txIndex) << 16n) | BigInt(c.fundingOutpoint.vout);
+        this.apply(ch, { kind: 'funding_depth', depth: e.depth, shortChannelId: scid });
+        return;
+      }
+      case 'unconfirmed':
+        this.deps.log.warn({ channel: ch.key, txid: e.txid }, 'funding transaction un-confirmed by a reorg');
+        return;
+      case 'spent':
+        ch.meta.spentBy = { txid: e.spenderTxid, height: e.at.height };
+        if (!ch.meta.closeTx)
+          ch.meta.closeTx = { txid: e.spenderTxid, hex: hex(serializeTx(e.spender)), type: 'unilateral' };
+        this.deps.store.batch([this.record(ch, ch.state)]);
+        this.apply(ch, { kind: 'funding_spent', tx: e.spender });
+        return;
+      case 'unspent':
+        ch.meta.spentBy = undefined;
+        this.deps.store.batch([this.record(ch, ch.state)]);
+        return;
+    }
+  }
+}
+
+type StepResult =
+  | { ok: true; value: { state: ChannelState; actions: readonly ChannelAction[] } }
+  | { ok: false; error: string };
+
+function stepChannel(state: ChannelState, event: ChannelEvent, ctx: ChannelContext): StepResult {
+  const r = step(state, event, ctx);
+  return r.ok ? r : { ok: false, error: r.error.reason };
+}
+
+function channelIdField(m: WireMessage): Uint8Array | undefined {
+  const v = m as { channel_id?: Uint8Array; temporary_channel_id?: Uint8Array };
+  return v.channel_id ?? v.temporary_channel_id;
+}
+
+/**
+ * Writes the wallet's pending changes (a funding reservation) now. Onchain keeps `persist` private; this
+ * reaches it by name until it becomes public (reported to its owner).
+ */
+function persistWallet(onchain: Onchain): void {
+  (onchain as unknown as { persist(): void }).persist();
+}

@@ -1,0 +1,237 @@
+// The action executor (shell): runs the side effects a channel step asked for, in order, and enforces
+// DESIGN rule 2 in this one place: a step's durable writes are committed before anything after them
+// leaves the node (a message to the peer, a broadcast, an event to the rest of the node).
+//
+// Throughput: every step that reaches its durable point while a group is open joins that group, and
+// the group is written as ONE Store batch (one SQLite transaction, one fsync) at the next turn of the
+// event loop. Steps of the same channel (the same queue key) still run strictly one after another.
+//
+// Events (rule 10): an emitted event is written to a durable outbox in the same batch as the state that
+// produced it, handed to the handler only after that batch, and removed from the outbox once the handler
+// returned. After a crash the outbox is replayed, so handlers see every event at least once and can
+// recognise a replay by the event's id.
+import { decodeRecord, del, encodeRecord, put, type Store, type StoreOp } from '../store/store.ts';
+import { decodePlain, encodePlain, type Plain } from './channel-codec.ts';
+import type { Logger } from './logger.ts';
+
+export type ExecAction =
+  /** Durable writes; everything after this action waits for them. */
+  | { readonly kind: 'persist'; readonly ops: readonly StoreOp[] }
+  | { readonly kind: 'send'; readonly peerId: string; readonly bytes: Uint8Array }
+  | { readonly kind: 'broadcast'; readonly raw: Uint8Array; readonly label: string }
+  /** An event for the rest of the node (plain data: survives the outbox). */
+  | { readonly kind: 'emit'; readonly event: Plain }
+  /** Any other effect of the shell (add a chain watch, disconnect...), run in its place in the order. */
+  | { readonly kind: 'run'; readonly what: string; readonly fn: () => void | Promise<void> };
+
+export interface EmittedEvent {
+  /** Unique and stable across restarts: a replayed event carries the same id. */
+  readonly id: string;
+  /** The queue (channel) that emitted it. */
+  readonly key: string;
+  readonly event: Plain;
+  readonly replayed: boolean;
+}
+
+export interface ExecutorDeps {
+  readonly store: Store;
+  /** false when the peer is not connected (the message is dropped: reestablish retransmits). */
+  send(peerId: string, bytes: Uint8Array): boolean;
+  broadcast(raw: Uint8Array, label: string): Promise<void>;
+  onEmit(e: EmittedEvent): void | Promise<void>;
+  readonly log: Logger;
+}
+
+export interface ExecutorStats {
+  /** Store batches written (each one fsync). */
+  readonly batches: number;
+  /** Steps whose durable writes those batches carried. */
+  readonly durableSteps: number;
+  readonly sent: number;
+  readonly emitted: number;
+}
+
+const OUTBOX = 'outbox';
+const SEQ_KEY = 'seq';
+const RECORD_VERSION = 1;
+
+interface Group {
+  readonly ops: StoreOp[];
+  steps: number;
+  readonly done: Promise<void>;
+  resolve(): void;
+  reject(e: unknown): void;
+}
+
+export class ActionExecutor {
+  private readonly queues = new Map<string, Promise<void>>();
+  private group: Group | null = null;
+  private pendingDeletes: StoreOp[] = [];
+  private seq: bigint;
+  private stats = { batches: 0, durableSteps: 0, sent: 0, emitted: 0 };
+
+  constructor(private readonly deps: ExecutorDeps) {
+    const s = deps.store.get(OUTBOX, SEQ_KEY);
+    this.seq = s ? decodeRecord<{ seq: bigint }>(s).seq : 0n;
+  }
+
+  get counters(): ExecutorStats {
+    return { ...this.stats };
+  }
+
+  /**
+   * Runs one step's actions after every earlier step of the same key. Resolves when all of them ran
+   * (rejects if the durable write failed: nothing after it ran).
+   */
+  submit(key: string, actions: readonly ExecAction[]): Promise<void> {
+    const prev = this.queues.get(key) ?? Promise.resolve();
+    const next = prev.catch(() => undefined).then(() => this.runStep(key, actions));
+    this.queues.set(key, next);
+    // Drop the chain once it is idle so finished channels do not pin memory.
+    void next
+      .catch(() => undefined)
+      .then(() => {
+        if (this.queues.get(key) === next) this.queues.delete(key);
+      });
+    return next;
+  }
+
+  /** Resolves once every step submitted so far has run. */
+  async idle(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((p) => p.catch(() => undefined)));
+  }
+
+  /** Delivers the events a crash left in the outbox, oldest first. */
+  async replayOutbox(): Promise<number> {
+    const rows = this.deps.store.list(OUTBOX).filter((r) => r.key !== SEQ_KEY);
+    for (const r of rows) {
+      const rec = decodeRecord<{ key: string; event: string }>(r.value);
+      await this.deliver({ id: r.key, key: rec.key, event: decodePlain(rec.event), replayed: true });
+    }
+    this.flushDeletesSoon();
+    return rows.length;
+  }
+
+  private async runStep(key: string, actions: readonly ExecAction[]): Promise<void> {
+    // The step's durable point is its first persist or emit: there, ALL its persists and the outbox
+    // entries of ALL its emits are written together (the state persisted is the step's final one, so
+    // writing it earlier than asked is never less safe).
+    const durableAt = actions.findIndex((a) => a.kind === 'persist' || a.kind === 'emit');
+    const emitIds = new Map<number, string>();
+    for (let i = 0; i < actions.length; i++) {
+      const a = actions[i]!;
+      switch (a.kind) {
+        case 'persist':
+        case 'send':
+        case 'broadcast':
+        case 'run':
+          break;
+        case 'emit':
+          this.seq += 1n;
+          emitIds.set(i, this.seq.toString().padStart(20, '0'));
+          break;
+      }
+    }
+    for (let i = 0; i < actions.length; i++) {
+      const a = actions[i]!;
+      if (i === durableAt) await this.makeDurable(key, actions, emitIds);
+      switch (a.kind) {
+        case 'persist':
+          break; // written at the durable point
+        case 'send':
+          if (this.deps.send(a.peerId, a.bytes)) this.stats.sent++;
+          break;
+        case 'broadcast':
+          try {
+            await this.deps.broadcast(a.raw, a.label);
+          } catch (e) {
+            // Not fatal: the state keeps the transaction and re-broadcasts it (on restart, on each block).
+            this.deps.log.warn({ key, label: a.label, err: (e as Error).message }, 'broadcast failed');
+          }
+          break;
+        case 'emit':
+          await this.deliver({ id: emitIds.get(i)!, key, event: a.event, replayed: false });
+          break;
+        case 'run':
+          await a.fn();
+          break;
+      }
+    }
+  }
+
+  private async makeDurable(
+    key: string,
+    actions: readonly ExecAction[],
+    emitIds: Map<number, string>,
+  ): Promise<void> {
+    const ops: StoreOp[] = [];
+    for (let i = 0; i < actions.length; i++) {
+      const a = actions[i]!;
+      if (a.kind === 'persist') ops.push(...a.ops);
+      else if (a.kind === 'emit') {
+        ops.push(
+          put(OUTBOX, emitIds.get(i)!, encodeRecord(RECORD_VERSION, { key, event: encodePlain(a.event) })),
+        );
+      }
+    }
+    if (emitIds.size > 0) ops.push(put(OUTBOX, SEQ_KEY, encodeRecord(RECORD_VERSION, { seq: this.seq })));
+    const g = this.openGroup();
+    g.ops.push(...ops);
+    g.steps++;
+    await g.done;
+  }
+
+  private openGroup(): Group {
+    if (this.group) return this.group;
+    let resolve!: () => void;
+    let reject!: (e: unknown) => void;
+    const done = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    const g: Group = { ops: [], steps: 0, done, resolve, reject };
+    this.group = g;
+    // Every step that reaches its durable point before the event loop comes back here joins this batch.
+    setImmediate(() => this.commit(g));
+    return g;
+  }
+
+  private commit(g: Group): void {
+    if (this.group === g) this.group = null;
+    const ops = [...this.pendingDeletes, ...g.ops];
+    this.pendingDeletes = [];
+    try {
+      this.deps.store.batch(ops);
+      this.stats.batches++;
+      this.stats.durableSteps += g.steps;
+      g.resolve();
+    } catch (e) {
+      this.deps.log.error(
+        { err: (e as Error).message },
+        'durable write failed; the steps waiting on it stop',
+      );
+      g.reject(e);
+    }
+  }
+
+  private async deliver(e: EmittedEvent): Promise<void> {
+    try {
+      await this.deps.onEmit(e);
+    } catch (err) {
+      // Left in the outbox: it is replayed on the next start.
+      this.deps.log.error(
+        { id: e.id, err: (err as Error).message },
+        'event handler failed; event kept for replay',
+      );
+      return;
+    }
+    this.stats.emitted++;
+    this.pendingDeletes.push(del(OUTBOX, e.id));
+    this.flushDeletesSoon();
+  }
+
+  /** Removals ride along with the next group; an idle executor writes them in a group of their own. */
+  private flushDeletesSoon(): void {
+    if (this.pendingDeletes.length > 0) this.openGroup();
+  }
+}
