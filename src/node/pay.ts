@@ -11,7 +11,6 @@ import {
   isExpired,
   type RouteHintHop,
 } from '../bolt11-invoice/index.ts';
-import { encodeBigSize } from '../core/bigsize.ts';
 import { fromHex, hex } from '../core/bytes.ts';
 import { type Msat, msat } from '../core/units.ts';
 import type { EntropySource } from '../crypto/random.ts';
@@ -22,6 +21,7 @@ import type { Channel, ChannelDriver } from './channel-driver.ts';
 import type { Clock } from './clock.ts';
 import type { Logger } from './logger.ts';
 import { feeFor, linkStatus, scidOf, spendableMsat } from './switch-policy.ts';
+import { appendTlvs } from './payments-tlv.ts';
 import { KEYSEND_TYPE, type LocalResult, type PaymentSwitch } from './switch.ts';
 
 const NS = 'sendpays';
@@ -503,34 +503,3 @@ function failureError(r: SendpayRec, code = PAY_TRY_OTHER_ROUTE): RpcError {
   });
 }
 
-/** Adds TLV records to an encoded payload, keeping type order (keysend's even record included). */
-function appendTlvs(payload: Uint8Array, extra: { type: bigint; value: Uint8Array }[]): Uint8Array {
-  const recs = readTlv(payload);
-  for (const e of extra) recs.push(e);
-  recs.sort((a, b) => (a.type < b.type ? -1 : a.type > b.type ? 1 : 0));
-  const parts: number[] = [];
-  for (const r of recs) {
-    parts.push(...encodeBigSize(r.type), ...encodeBigSize(BigInt(r.value.length)), ...r.value);
-  }
-  return Uint8Array.from(parts);
-}
-
-export function readTlv(b: Uint8Array): { type: bigint; value: Uint8Array }[] {
-  const out: { type: bigint; value: Uint8Array }[] = [];
-  let i = 0;
-  const rd = (): bigint => {
-    const f = b[i++]!;
-    if (f < 0xfd) return BigInt(f);
-    const n = f === 0xfd ? 2 : f === 0xfe ? 4 : 8;
-    let v = 0n;
-    for (let k = 0; k < n; k++) v = (v << 8n) | BigInt(b[i++]!);
-    return v;
-  };
-  while (i < b.length) {
-    const type = rd();
-    const len = Number(rd());
-    out.push({ type, value: b.slice(i, i + len) });
-    i += len;
-  }
-  return out;
-}

@@ -12,7 +12,10 @@ import { type ChannelNotification, commitmentsOf, latestRemoteCommit } from '../
 import {
   createErrorPacket,
   ecdhWithSecret,
+  decodeHopPayload,
   failureCode,
+  interpretHopPayload,
+  peelOnion,
   processIncomingOnion,
   wrapErrorPacket,
 } from '../bolt04-onion/index.ts';
@@ -24,6 +27,7 @@ import type { Channel, ChannelDriver } from './channel-driver.ts';
 import { decodePlain, encodePlain } from './channel-codec.ts';
 import type { Clock, TimerHandle } from './clock.ts';
 import type { Logger } from './logger.ts';
+import { readTlv, writeTlv } from './payments-tlv.ts';
 import { checkForward, linkStatus, PolicyBook, scidOf } from './switch-policy.ts';
 
 const NS = 'switch';
@@ -239,41 +243,82 @@ export class PaymentSwitch {
         this.resolve(ref, { kind: 'malformed', code, sha256OfOnion: sha256(htlc.onion_routing_packet) }, []);
         return;
       }
-      case 'fail':
+      case 'fail': {
+        const ks = v.failure.failure === 'invalid_onion_payload' ? this.keysendFinal(htlc) : null;
+        if (ks !== null) {
+          this.receive(ref, htlc, amount, height, v.sharedSecret, ks);
+          return;
+        }
         this.resolve(ref, { kind: 'fail', reason: createErrorPacket(v.sharedSecret, v.failure) }, []);
         return;
+      }
       case 'receive': {
         if (dustExceeded) {
           this.resolve(ref, { kind: 'fail', reason: createErrorPacket(v.sharedSecret, { failure: 'temporary_node_failure' }) }, []);
           return;
         }
-        const r: InRecord = { state: 'receiving', sharedSecret: v.sharedSecret, out: null, res: null, fwd: null };
-        this.deps.store.batch([put(NS, key, rec(r))]);
-        const extra = v.payload.extra ?? [];
-        const ks = extra.find((e) => e.type === KEYSEND_TYPE);
-        const final: FinalHtlc = {
-          ref,
-          paymentHash: htlc.payment_hash,
-          amountMsat: amount,
-          cltvExpiry: htlc.cltv_expiry,
-          height,
+        this.receive(ref, htlc, amount, height, v.sharedSecret, {
           amtToForward: v.amtToForward,
           outgoingCltvValue: v.outgoingCltvValue,
           totalMsat: v.totalMsat,
           paymentSecret: v.paymentSecret,
-          keysendPreimage: ks !== undefined && ks.value.length === 32 ? ks.value : null,
-        };
-        if (this.receiver === null) {
-          this.settle(ref, { kind: 'fail', failure: unknownDetails(amount, height) });
-          return;
-        }
-        this.receiver.onFinalHtlc(final);
+          keysendPreimage: null,
+        });
         return;
       }
       case 'forward':
         this.forward(ch, ref, htlc, v, height);
         return;
     }
+  }
+
+  private receive(
+    ref: HtlcRef,
+    htlc: { payment_hash: Uint8Array; cltv_expiry: number },
+    amount: Msat,
+    height: number,
+    sharedSecret: Uint8Array,
+    p: Pick<FinalHtlc, 'amtToForward' | 'outgoingCltvValue' | 'totalMsat' | 'paymentSecret' | 'keysendPreimage'>,
+  ): void {
+    const r: InRecord = { state: 'receiving', sharedSecret, out: null, res: null, fwd: null };
+    this.deps.store.batch([put(NS, `in/${refKey(ref)}`, rec(r))]);
+    const final: FinalHtlc = { ref, paymentHash: htlc.payment_hash, amountMsat: amount, cltvExpiry: htlc.cltv_expiry, height, ...p };
+    if (this.receiver === null) {
+      this.settle(ref, { kind: 'fail', failure: unknownDetails(amount, height) });
+      return;
+    }
+    this.receiver.onFinalHtlc(final);
+  }
+
+  /**
+   * A final payload carrying keysend's (even) preimage record: the payload codec refuses it as an unknown
+   * even type, so take the record out and read the rest. Null when this is not a keysend payload.
+   */
+  private keysendFinal(htlc: {
+    amount_msat: bigint;
+    payment_hash: Uint8Array;
+    cltv_expiry: number;
+    onion_routing_packet: Uint8Array;
+  }): Pick<FinalHtlc, 'amtToForward' | 'outgoingCltvValue' | 'totalMsat' | 'paymentSecret' | 'keysendPreimage'> | null {
+    const peeled = peelOnion(htlc.onion_routing_packet, this.ecdh, htlc.payment_hash);
+    if (!peeled.ok || peeled.value.type !== 'final') return null;
+    const recs = readTlv(peeled.value.payload);
+    const ks = recs?.find((x) => x.type === KEYSEND_TYPE);
+    if (!recs || !ks || ks.value.length !== 32) return null;
+    const rest = writeTlv(recs.filter((x) => x !== ks));
+    const decoded = decodeHopPayload(rest);
+    if (!decoded.ok) return null;
+    const ins = interpretHopPayload(decoded.value, { isFinal: true });
+    if (!ins.ok || ins.value.type !== 'final') return null;
+    // BOLT #4: the final node fails if the incoming amount or CLTV is below what the payload says.
+    if (htlc.amount_msat < ins.value.amtToForward || htlc.cltv_expiry < ins.value.outgoingCltvValue) return null;
+    return {
+      amtToForward: ins.value.amtToForward,
+      outgoingCltvValue: ins.value.outgoingCltvValue,
+      totalMsat: ins.value.totalMsat,
+      paymentSecret: ins.value.paymentSecret,
+      keysendPreimage: ks.value,
+    };
   }
 
   private forward(
