@@ -46,7 +46,7 @@ function preimageOf(i: number): { preimage: string; hash: string } {
 
 test('two processes: fund, lock in, HTLCs both ways, kill -9 mid-update, reestablish, mutual close', {
   timeout: 240_000,
-}, async () => {
+}, async (t) => {
   const base = mkdtempSync(join(tmpdir(), 'shandian-chan-'));
   const logs: string[] = [];
   let chain: Chain | null = null;
@@ -204,7 +204,7 @@ test('two processes: fund, lock in, HTLCs both ways, kill -9 mid-update, reestab
         'htlc 3 settled',
       );
     }
-    logs.push(`htlc 3 ${survived ? 'survived the kill' : 'was dropped by the kill'}`);
+    t.diagnostic(`htlc 3 ${survived ? 'survived the kill' : 'was dropped by the kill'}`);
 
     const aFinal = (await channelOf(alice))!;
     const bFinal = (await channelOf(bob))!;
