@@ -2,8 +2,15 @@
 // own channels plus the invoice's route hints, retrying with the failing hop excluded until success, no
 // route, or the retry deadline. Each part is persisted (with the onion's shared secrets, to attribute a
 // returned error after a restart) before its HTLC is offered.
+
+import {
+  buildOnion,
+  decodeErrorPacket,
+  FAILURE_FLAGS,
+  failureCode,
+  failureName,
+} from '../bolt04-onion/index.ts';
 import { encodeHopPayload, type HopPayload } from '../bolt04-onion/payload.ts';
-import { buildOnion, decodeErrorPacket, FAILURE_FLAGS, failureCode, failureName } from '../bolt04-onion/index.ts';
 import {
   type BitcoinNetwork,
   decodeInvoice,
@@ -13,16 +20,16 @@ import {
 } from '../bolt11-invoice/index.ts';
 import { fromHex, hex } from '../core/bytes.ts';
 import { type Msat, msat } from '../core/units.ts';
-import type { EntropySource } from '../crypto/random.ts';
 import { sha256 } from '../crypto/index.ts';
+import type { EntropySource } from '../crypto/random.ts';
 import { RpcError } from '../rpc/errors.ts';
 import { decodeRecord, encodeRecord, put, type Store } from '../store/store.ts';
 import type { Channel, ChannelDriver } from './channel-driver.ts';
 import type { Clock } from './clock.ts';
 import type { Logger } from './logger.ts';
-import { feeFor, linkStatus, scidOf, spendableMsat } from './switch-policy.ts';
 import { appendTlvs } from './payments-tlv.ts';
 import { KEYSEND_TYPE, type LocalResult, type PaymentSwitch } from './switch.ts';
+import { feeFor, linkStatus, scidOf, spendableMsat } from './switch-policy.ts';
 
 const NS = 'sendpays';
 // Core Lightning's error codes.
@@ -189,7 +196,13 @@ export class Payer {
       `sp/${rec.created_index}`,
     );
     if (refused !== null) {
-      this.finish(rec, { status: 'failed', failreason: refused, erring_index: 0, erring_node: this.deps.ourId, erring_channel: route[0]!.channel });
+      this.finish(rec, {
+        status: 'failed',
+        failreason: refused,
+        erring_index: 0,
+        erring_node: this.deps.ourId,
+        erring_channel: route[0]!.channel,
+      });
       throw new RpcError(PAY_TRY_OTHER_ROUTE, `first hop refused the HTLC: ${refused}`);
     }
     return rec;
@@ -207,7 +220,7 @@ export class Payer {
   private onResult(tag: string, res: LocalResult): void {
     if (!tag.startsWith('sp/')) return;
     const r = this.parts.get(Number(tag.slice(3)));
-    if (!r || r.status !== 'pending') return;
+    if (r?.status !== 'pending') return;
     switch (res.kind) {
       case 'fulfilled':
         if (hex(sha256(res.preimage)) !== r.payment_hash) {
@@ -217,10 +230,24 @@ export class Payer {
         this.finish(r, { status: 'complete', payment_preimage: hex(res.preimage) });
         return;
       case 'cancelled':
-        this.finish(r, { status: 'failed', failreason: 'HTLC dropped before commitment', erring_index: 0, erring_node: this.deps.ourId, erring_channel: r.first_hop, failcode: 0x1007, failcodename: 'WIRE_TEMPORARY_CHANNEL_FAILURE' });
+        this.finish(r, {
+          status: 'failed',
+          failreason: 'HTLC dropped before commitment',
+          erring_index: 0,
+          erring_node: this.deps.ourId,
+          erring_channel: r.first_hop,
+          failcode: 0x1007,
+          failcodename: 'WIRE_TEMPORARY_CHANNEL_FAILURE',
+        });
         return;
       case 'malformed':
-        this.finish(r, { status: 'failed', failreason: 'first peer could not read the onion', erring_index: 1, erring_node: r.route[0]!.split(':')[0]!, failcode: res.code });
+        this.finish(r, {
+          status: 'failed',
+          failreason: 'first peer could not read the onion',
+          erring_index: 1,
+          erring_node: r.route[0]!.split(':')[0]!,
+          failcode: res.code,
+        });
         return;
       case 'failed': {
         const d = decodeErrorPacket(r.secrets.map(fromHex), res.reason);
@@ -281,7 +308,10 @@ export class Payer {
   private localChannelsTo(peer: string | null): Channel[] {
     return this.deps.driver
       .list()
-      .filter((c) => (peer === null || c.peerId === peer) && linkStatus(c) === 'normal' && scidOf(c.state) !== undefined);
+      .filter(
+        (c) =>
+          (peer === null || c.peerId === peer) && linkStatus(c) === 'normal' && scidOf(c.state) !== undefined,
+      );
   }
 
   /** Candidate routes: direct channels to the payee, then each route hint reached over our channels. */
@@ -322,7 +352,9 @@ export class Payer {
         const h = p.hops[i]!;
         route[i] = { id: h.node, channel: h.scid, amount_msat: amt, delay };
         if (i > 0 && h.fee !== undefined) {
-          amt = msat(amt + feeFor({ feeBaseMsat: h.fee.feeBaseMsat, feePpm: h.fee.feeProportionalMillionths }, amt));
+          amt = msat(
+            amt + feeFor({ feeBaseMsat: h.fee.feeBaseMsat, feePpm: h.fee.feeProportionalMillionths }, amt),
+          );
           delay += h.fee.cltvExpiryDelta;
         }
       }
@@ -344,7 +376,10 @@ export class Payer {
     if (!inv.ok) throw new RpcError(-32602, `Invalid bolt11: ${inv.error.message}`);
     const i = inv.value;
     if (i.network !== this.deps.network)
-      throw new RpcError(-32602, `Invoice is for another network: ${i.network}, this node runs on ${this.deps.network}`);
+      throw new RpcError(
+        -32602,
+        `Invoice is for another network: ${i.network}, this node runs on ${this.deps.network}`,
+      );
     const now = Math.floor(this.deps.clock.now() / 1000);
     if (isExpired(i, now)) throw new RpcError(PAY_INVOICE_EXPIRED, 'Invoice expired');
     let amount: Msat;
@@ -372,7 +407,13 @@ export class Payer {
     });
   }
 
-  keysend(p: { destination: string; amountMsat: Msat; hints: RouteHintHop[][]; maxFeePercent?: number; retryForS?: number }) {
+  keysend(p: {
+    destination: string;
+    amountMsat: Msat;
+    hints: RouteHintHop[][];
+    maxFeePercent?: number;
+    retryForS?: number;
+  }) {
     const preimage = this.deps.entropy.randomBytes(32);
     return this.run({
       payee: p.destination.toLowerCase(),
@@ -412,12 +453,19 @@ export class Payer {
     const groupid = 1 + Math.max(0, ...this.listSendpays(hashHex).map((x) => x.groupid));
     for (;;) {
       const routes = this.candidateRoutes(o.payee, o.amount, o.finalCltv, o.hints, o.exclude).filter(
-        (r) => r[0]!.amount_msat - o.amount <= maxFee && (o.maxDelay === undefined || r[0]!.delay <= o.maxDelay),
+        (r) =>
+          r[0]!.amount_msat - o.amount <= maxFee && (o.maxDelay === undefined || r[0]!.delay <= o.maxDelay),
       );
       const route = routes[0];
       if (route === undefined) {
         const code = attempts === 0 ? PAY_ROUTE_NOT_FOUND : PAY_STOPPED_RETRYING;
-        throw new RpcError(code, attempts === 0 ? 'Could not find a route' : `Ran out of routes to try after ${attempts} attempts: ${last}`, { attempts });
+        throw new RpcError(
+          code,
+          attempts === 0
+            ? 'Could not find a route'
+            : `Ran out of routes to try after ${attempts} attempts: ${last}`,
+          { attempts },
+        );
       }
       attempts++;
       let part: SendpayRec;
@@ -453,24 +501,35 @@ export class Payer {
       }
       last = `${done.failcodename ?? ''} ${done.failreason ?? ''} at ${done.erring_node ?? '?'}`.trim();
       // The payee said no: retrying elsewhere cannot help.
-      if (done.erring_node === o.payee && done.failcode !== undefined && (done.failcode & FAILURE_FLAGS.PERM) !== 0)
+      if (
+        done.erring_node === o.payee &&
+        done.failcode !== undefined &&
+        (done.failcode & FAILURE_FLAGS.PERM) !== 0
+      )
         throw failureError(done, PAY_DESTINATION_PERM_FAIL);
-      if (done.failcode !== undefined && (done.failcode & FAILURE_FLAGS.NODE) !== 0 && done.erring_node) o.exclude.add(done.erring_node);
+      if (done.failcode !== undefined && (done.failcode & FAILURE_FLAGS.NODE) !== 0 && done.erring_node)
+        o.exclude.add(done.erring_node);
       else if (done.erring_channel) o.exclude.add(done.erring_channel);
       else if (done.erring_node) o.exclude.add(done.erring_node);
       else break;
       if (this.deps.clock.now() > deadline) break;
     }
-    throw new RpcError(PAY_STOPPED_RETRYING, `Ran out of time or routes after ${attempts} attempts: ${last}`, { attempts });
+    throw new RpcError(
+      PAY_STOPPED_RETRYING,
+      `Ran out of time or routes after ${attempts} attempts: ${last}`,
+      { attempts },
+    );
   }
 
   /** CLN's listpays: one entry per payment hash. */
   listPays(hash?: string): Record<string, unknown>[] {
     const groups = new Map<string, SendpayRec[]>();
-    for (const p of this.listSendpays(hash)) groups.set(p.payment_hash, [...(groups.get(p.payment_hash) ?? []), p]);
+    for (const p of this.listSendpays(hash))
+      groups.set(p.payment_hash, [...(groups.get(p.payment_hash) ?? []), p]);
     return [...groups.entries()].map(([h, ps]) => {
       const ok = ps.filter((x) => x.status === 'complete');
-      const status = ok.length > 0 ? 'complete' : ps.some((x) => x.status === 'pending') ? 'pending' : 'failed';
+      const status =
+        ok.length > 0 ? 'complete' : ps.some((x) => x.status === 'pending') ? 'pending' : 'failed';
       const first = ps[0]!;
       return {
         payment_hash: h,
@@ -502,4 +561,3 @@ function failureError(r: SendpayRec, code = PAY_TRY_OTHER_ROUTE): RpcError {
     ...(r.erring_index !== undefined ? { erring_index: r.erring_index } : {}),
   });
 }
-

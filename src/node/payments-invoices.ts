@@ -13,8 +13,8 @@ import {
 } from '../bolt11-invoice/index.ts';
 import { equal, fromHex, hex } from '../core/bytes.ts';
 import { type Msat, msat } from '../core/units.ts';
-import type { EntropySource } from '../crypto/random.ts';
 import { sha256 } from '../crypto/index.ts';
+import type { EntropySource } from '../crypto/random.ts';
 import { decodeRecord, encodeRecord, put, type Store } from '../store/store.ts';
 import type { Clock, TimerHandle } from './clock.ts';
 import type { Logger } from './logger.ts';
@@ -142,11 +142,15 @@ export class InvoiceBook implements Receiver {
 
   onFinalHtlc(h: FinalHtlc): void {
     const now = Math.floor(this.deps.clock.now() / 1000);
-    const fail = () => this.deps.switch.settle(h.ref, { kind: 'fail', failure: unknownDetails(h.amountMsat, h.height) });
+    const fail = () =>
+      this.deps.switch.settle(h.ref, { kind: 'fail', failure: unknownDetails(h.amountMsat, h.height) });
     const key = hex(h.paymentHash);
     let inv = this.byHash.get(key);
     if (h.keysendPreimage !== null) {
-      if (inv !== undefined || !equal(sha256(h.keysendPreimage), h.paymentHash)) return fail();
+      if (inv !== undefined || !equal(sha256(h.keysendPreimage), h.paymentHash)) {
+        fail();
+        return;
+      }
       inv = {
         label: `keysend-${key.slice(0, 16)}`,
         bolt11: '',
@@ -160,8 +164,11 @@ export class InvoiceBook implements Receiver {
         status: 'unpaid',
         keysend: true,
       };
-      // BOLT #4 final-node checks still apply to the amount and CLTV below.
-      if (h.cltvExpiry < h.height + DEFAULT_FINAL_CLTV) return fail();
+      // The final-node CLTV check applies to keysend as well.
+      if (h.cltvExpiry < h.height + DEFAULT_FINAL_CLTV) {
+        fail();
+        return;
+      }
       this.markPaid(inv, [h], h.amountMsat);
       return;
     }
@@ -169,16 +176,30 @@ export class InvoiceBook implements Receiver {
     //   - if the payment hash is unknown:
     //     - MUST fail the HTLC.
     //     - MUST return an `incorrect_or_unknown_payment_details` error.
-    if (inv === undefined || inv.status === 'paid' || now > inv.expires_at) return fail();
+    if (inv === undefined || inv.status === 'paid' || now > inv.expires_at) {
+      fail();
+      return;
+    }
     //   - if the `payment_secret` doesn't match the expected value for that `payment_hash`,
     //     or the `payment_secret` is required and is not present:
-    if (h.paymentSecret === null || hex(h.paymentSecret) !== inv.payment_secret) return fail();
+    if (h.paymentSecret === null || hex(h.paymentSecret) !== inv.payment_secret) {
+      fail();
+      return;
+    }
     // An HTLC whose CLTV leaves us less than the invoice's final delta to claim it on chain.
-    if (h.cltvExpiry < h.height + inv.cltv) return fail();
-    if (inv.amount_msat !== null && (h.totalMsat < inv.amount_msat || h.totalMsat > inv.amount_msat * 2n))
-      return fail();
+    if (h.cltvExpiry < h.height + inv.cltv) {
+      fail();
+      return;
+    }
+    if (inv.amount_msat !== null && (h.totalMsat < inv.amount_msat || h.totalMsat > inv.amount_msat * 2n)) {
+      fail();
+      return;
+    }
     const set = this.sets.get(key);
-    if (set !== undefined && set.total !== h.totalMsat) return fail();
+    if (set !== undefined && set.total !== h.totalMsat) {
+      fail();
+      return;
+    }
     const s: PartSet = set ?? {
       total: h.totalMsat,
       parts: [],
@@ -214,7 +235,8 @@ export class InvoiceBook implements Receiver {
     if (!s) return;
     this.sets.delete(key);
     this.deps.log.info({ payment_hash: key, parts: s.parts.length }, 'multi-part payment timed out');
-    for (const p of s.parts) this.deps.switch.settle(p.ref, { kind: 'fail', failure: { failure: 'mpp_timeout' } });
+    for (const p of s.parts)
+      this.deps.switch.settle(p.ref, { kind: 'fail', failure: { failure: 'mpp_timeout' } });
   }
 
   /** The parts of incomplete sets, to fail after a restart (their timers are gone). */
@@ -231,7 +253,8 @@ export function parseDevRoutes(v: unknown): RouteHintHop[][] {
     return route.map((h: Record<string, unknown>) => {
       const id = String(h.id ?? '');
       const scid = /^(\d+)x(\d+)x(\d+)$/.exec(String(h.short_channel_id ?? ''));
-      if (!/^0[23][0-9a-f]{64}$/.test(id) || !scid) throw new Error('dev-routes: hop needs id and short_channel_id');
+      if (!/^0[23][0-9a-f]{64}$/.test(id) || !scid)
+        throw new Error('dev-routes: hop needs id and short_channel_id');
       return {
         pubkey: fromHex(id),
         shortChannelId: (BigInt(scid[1]!) << 40n) | (BigInt(scid[2]!) << 16n) | BigInt(scid[3]!),

@@ -48,7 +48,13 @@ export function startPayments(d: {
   entropy: EntropySource;
   log: Logger;
 }): Payments {
-  const sw = new PaymentSwitch({ store: d.store, driver: d.driver, nodeSecret: d.nodeSecret, clock: d.clock, log: d.log });
+  const sw = new PaymentSwitch({
+    store: d.store,
+    driver: d.driver,
+    nodeSecret: d.nodeSecret,
+    clock: d.clock,
+    log: d.log,
+  });
   const invoices = new InvoiceBook({
     store: d.store,
     clock: d.clock,

@@ -1,29 +1,37 @@
 // Payment RPC methods in Core Lightning's shapes: sendpay, waitsendpay, pay, keysend, listsendpays,
 // listpays, listforwards, setchannel, and (until the payments helper's invoice RPC is wired) invoice,
 // listinvoices, waitinvoice with CLN's old test parameter dev-routes.
+
+import { formatShortChannelId } from '../bolt11-invoice/index.ts';
 import { fromHex } from '../core/bytes.ts';
 import { type Msat, msat } from '../core/units.ts';
 import { invalidParams, RpcError } from '../rpc/errors.ts';
 import { type MethodSpec, parseMsat } from '../rpc/methods.ts';
 import type { ChannelDriver } from './channel-driver.ts';
-import { type InvoiceBook, type InvoiceRec, parseDevRoutes } from './payments-invoices.ts';
 import { type Payer, type RouteHop, sendpayJson } from './pay.ts';
+import { type InvoiceBook, type InvoiceRec, parseDevRoutes } from './payments-invoices.ts';
 import type { PaymentSwitch } from './switch.ts';
 import { scidOf } from './switch-policy.ts';
-import { formatShortChannelId } from '../bolt11-invoice/index.ts';
 
 function hash32(v: unknown, name: string): Uint8Array {
-  if (typeof v !== 'string' || !/^[0-9a-fA-F]{64}$/.test(v)) throw invalidParams(`${name}: expected 32 bytes of hex`);
+  if (typeof v !== 'string' || !/^[0-9a-fA-F]{64}$/.test(v))
+    throw invalidParams(`${name}: expected 32 bytes of hex`);
   return fromHex(v);
 }
 
 function routeOf(v: unknown): RouteHop[] {
   if (!Array.isArray(v)) throw invalidParams('route: expected an array');
   return v.map((h: Record<string, unknown>) => {
-    if (typeof h.id !== 'string' || typeof h.channel !== 'string') throw invalidParams('route: hop needs id and channel');
+    if (typeof h.id !== 'string' || typeof h.channel !== 'string')
+      throw invalidParams('route: hop needs id and channel');
     const delay = Number(h.delay);
     if (!Number.isInteger(delay) || delay < 0) throw invalidParams('route: hop needs delay');
-    return { id: h.id.toLowerCase(), channel: h.channel, amount_msat: msat(parseMsat(h.amount_msat, 'amount_msat')), delay };
+    return {
+      id: h.id.toLowerCase(),
+      channel: h.channel,
+      amount_msat: msat(parseMsat(h.amount_msat, 'amount_msat')),
+      delay,
+    };
   });
 }
 
@@ -44,7 +52,8 @@ export function paymentMethods(o: {
   return [
     {
       name: 'invoice',
-      description: 'Create an invoice: invoice amount_msat|any label description [expiry] [preimage] [cltv] [dev-routes]',
+      description:
+        'Create an invoice: invoice amount_msat|any label description [expiry] [preimage] [cltv] [dev-routes]',
       params: [
         { name: 'amount_msat', type: 'msat', required: true },
         { name: 'label', type: 'any', required: true },
@@ -65,7 +74,12 @@ export function paymentMethods(o: {
             ...(p.cltv !== undefined ? { cltv: p.cltv as number } : {}),
             ...(p['dev-routes'] !== undefined ? { routeHints: parseDevRoutes(p['dev-routes']) } : {}),
           });
-          return { payment_hash: r.payment_hash, expires_at: r.expires_at, bolt11: r.bolt11, payment_secret: r.payment_secret };
+          return {
+            payment_hash: r.payment_hash,
+            expires_at: r.expires_at,
+            bolt11: r.bolt11,
+            payment_secret: r.payment_secret,
+          };
         } catch (e) {
           if (e instanceof RpcError) throw e;
           throw new RpcError(900, (e as Error).message);
@@ -77,7 +91,10 @@ export function paymentMethods(o: {
       description: 'List invoices: listinvoices [label]',
       params: [{ name: 'label', type: 'any' }],
       handler: (p) => ({
-        invoices: invoices.list().filter((r) => p.label === undefined || r.label === String(p.label)).map(invoiceJson),
+        invoices: invoices
+          .list()
+          .filter((r) => p.label === undefined || r.label === String(p.label))
+          .map(invoiceJson),
       }),
     },
     {
@@ -88,7 +105,8 @@ export function paymentMethods(o: {
     },
     {
       name: 'sendpay',
-      description: 'Send along a route: sendpay route payment_hash [label] [amount_msat] [bolt11] [payment_secret] [partid] [groupid]',
+      description:
+        'Send along a route: sendpay route payment_hash [label] [amount_msat] [bolt11] [payment_secret] [partid] [groupid]',
       params: [
         { name: 'route', type: 'array', required: true },
         { name: 'payment_hash', type: 'string', required: true },
@@ -107,7 +125,9 @@ export function paymentMethods(o: {
           ...(p.label !== undefined ? { label: p.label as string } : {}),
           ...(amount !== undefined ? { amountMsat: amount } : {}),
           ...(p.bolt11 !== undefined ? { bolt11: p.bolt11 as string } : {}),
-          ...(p.payment_secret !== undefined ? { paymentSecret: hash32(p.payment_secret, 'payment_secret') } : {}),
+          ...(p.payment_secret !== undefined
+            ? { paymentSecret: hash32(p.payment_secret, 'payment_secret') }
+            : {}),
           ...(p.partid !== undefined ? { partid: p.partid as number } : {}),
           ...(p.groupid !== undefined ? { groupid: p.groupid as number } : {}),
         });
@@ -131,7 +151,8 @@ export function paymentMethods(o: {
     },
     {
       name: 'pay',
-      description: 'Pay a bolt11 invoice: pay bolt11 [amount_msat] [maxfeepercent] [retry_for] [maxdelay] [exclude]',
+      description:
+        'Pay a bolt11 invoice: pay bolt11 [amount_msat] [maxfeepercent] [retry_for] [maxdelay] [exclude]',
       params: [
         { name: 'bolt11', type: 'string', required: true },
         { name: 'amount_msat', type: 'any' },
@@ -154,7 +175,8 @@ export function paymentMethods(o: {
     },
     {
       name: 'keysend',
-      description: 'Pay a node without an invoice: keysend destination amount_msat [maxfeepercent] [retry_for] [routehints]',
+      description:
+        'Pay a node without an invoice: keysend destination amount_msat [maxfeepercent] [retry_for] [routehints]',
       params: [
         { name: 'destination', type: 'string', required: true },
         { name: 'amount_msat', type: 'msat', required: true },
@@ -219,7 +241,8 @@ export function paymentMethods(o: {
     },
     {
       name: 'setchannel',
-      description: 'Set a channel\'s forwarding fees and limits: setchannel id [feebase] [feeppm] [htlcmin] [htlcmax]',
+      description:
+        "Set a channel's forwarding fees and limits: setchannel id [feebase] [feeppm] [htlcmin] [htlcmax]",
       params: [
         { name: 'id', type: 'string', required: true },
         { name: 'feebase', type: 'any' },
@@ -234,7 +257,8 @@ export function paymentMethods(o: {
         const feebase = optMsat(p.feebase, 'feebase');
         const htlcmin = optMsat(p.htlcmin, 'htlcmin');
         const htlcmax = optMsat(p.htlcmax, 'htlcmax');
-        if (p.feeppm !== undefined && (p.feeppm as number) < 0) throw invalidParams('feeppm must not be negative');
+        if (p.feeppm !== undefined && (p.feeppm as number) < 0)
+          throw invalidParams('feeppm must not be negative');
         const next = {
           ...cur,
           ...(feebase !== undefined ? { feeBaseMsat: feebase } : {}),

@@ -41,6 +41,7 @@ export function readTlv(b: Uint8Array): { type: bigint; value: Uint8Array }[] | 
 /** Encodes records (already sorted by type). */
 export function writeTlv(recs: readonly { type: bigint; value: Uint8Array }[]): Uint8Array {
   const parts: number[] = [];
-  for (const r of recs) parts.push(...encodeBigSize(r.type), ...encodeBigSize(BigInt(r.value.length)), ...r.value);
+  for (const r of recs)
+    parts.push(...encodeBigSize(r.type), ...encodeBigSize(BigInt(r.value.length)), ...r.value);
   return Uint8Array.from(parts);
 }

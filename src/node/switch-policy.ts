@@ -125,21 +125,29 @@ export function checkForward(
   out: { readonly ch: Channel; readonly policy: ForwardingPolicy } | undefined,
 ): ForwardVerdict {
   const update = new Uint8Array(0);
-  const fail = (failure: FailureMessageInput, reason: string): ForwardVerdict => ({ ok: false, failure, reason });
+  const fail = (failure: FailureMessageInput, reason: string): ForwardVerdict => ({
+    ok: false,
+    failure,
+    reason,
+  });
   // BOLT #4:
   //   - if the receiving peer specified by the onion is NOT known:
   //     - return an `unknown_next_peer` error.
-  if (out === undefined) return fail({ failure: 'unknown_next_peer' }, 'no channel with that short_channel_id');
+  if (out === undefined)
+    return fail({ failure: 'unknown_next_peer' }, 'no channel with that short_channel_id');
   const status = linkStatus(out.ch);
   // BOLT #4:
   //   - if an otherwise unspecified, permanent error occurs during forwarding to its
   //   receiving peer (e.g. channel recently closed):
   //     - return a `permanent_channel_failure` error.
-  if (status === 'closing') return fail({ failure: 'permanent_channel_failure' }, 'outgoing channel is closing');
+  if (status === 'closing')
+    return fail({ failure: 'permanent_channel_failure' }, 'outgoing channel is closing');
   const p = out.policy;
   const c = commitmentsOf(out.ch.state);
   const peerMin = c ? c.remote.htlcMinimum : msat(0);
-  const minimum = peerMin > p.htlcMinimumMsat ? peerMin : p.htlcMinimumMsat;
+  // The larger of the peer's minimum and ours (bigints: no Math.max).
+  let minimum = p.htlcMinimumMsat;
+  if (peerMin > minimum) minimum = peerMin;
   // BOLT #4:
   //   - if the HTLC amount is less than the currently specified minimum amount:
   //     - report the amount of the outgoing HTLC and the current channel setting for
@@ -177,7 +185,10 @@ export function checkForward(
   //     - report the current channel setting for the outgoing channel.
   //     - return an `expiry_too_soon` error.
   if (req.outgoingCltvValue < req.height + MIN_OUTGOING_CLTV_BLOCKS)
-    return fail({ failure: 'expiry_too_soon', channel_update: update }, 'outgoing HTLC would expire too soon');
+    return fail(
+      { failure: 'expiry_too_soon', channel_update: update },
+      'outgoing HTLC would expire too soon',
+    );
   // BOLT #4:
   //   - if the `cltv_expiry` is more than `max_htlc_cltv` in the future:
   //     - return an `expiry_too_far` error.
@@ -193,6 +204,7 @@ export function checkForward(
   if (status === 'offline') return temporary('outgoing peer is not connected');
   if (p.htlcMaximumMsat !== undefined && req.amtToForward > p.htlcMaximumMsat)
     return temporary(`amount above our htlc_maximum_msat ${p.htlcMaximumMsat}`);
-  if (req.amtToForward > spendableMsat(out.ch)) return temporary('not enough spendable on the outgoing channel');
+  if (req.amtToForward > spendableMsat(out.ch))
+    return temporary('not enough spendable on the outgoing channel');
   return { ok: true, feeMsat: msat(req.incomingAmountMsat - req.amtToForward) };
 }

@@ -11,8 +11,8 @@ import type { FailureMessageInput } from '../bolt01-wire/index.ts';
 import { type ChannelNotification, commitmentsOf, latestRemoteCommit } from '../bolt02-channel/index.ts';
 import {
   createErrorPacket,
-  ecdhWithSecret,
   decodeHopPayload,
+  ecdhWithSecret,
   failureCode,
   interpretHopPayload,
   peelOnion,
@@ -23,8 +23,8 @@ import { formatShortChannelId } from '../bolt11-invoice/index.ts';
 import { type Msat, msat } from '../core/units.ts';
 import { sha256 } from '../crypto/index.ts';
 import { decodeRecord, del, encodeRecord, put, type Store, type StoreOp } from '../store/store.ts';
-import type { Channel, ChannelDriver } from './channel-driver.ts';
 import { decodePlain, encodePlain } from './channel-codec.ts';
+import type { Channel, ChannelDriver } from './channel-driver.ts';
 import type { Clock, TimerHandle } from './clock.ts';
 import type { Logger } from './logger.ts';
 import { readTlv, writeTlv } from './payments-tlv.ts';
@@ -254,7 +254,14 @@ export class PaymentSwitch {
       }
       case 'receive': {
         if (dustExceeded) {
-          this.resolve(ref, { kind: 'fail', reason: createErrorPacket(v.sharedSecret, { failure: 'temporary_node_failure' }) }, []);
+          this.resolve(
+            ref,
+            {
+              kind: 'fail',
+              reason: createErrorPacket(v.sharedSecret, { failure: 'temporary_node_failure' }),
+            },
+            [],
+          );
           return;
         }
         this.receive(ref, htlc, amount, height, v.sharedSecret, {
@@ -278,11 +285,21 @@ export class PaymentSwitch {
     amount: Msat,
     height: number,
     sharedSecret: Uint8Array,
-    p: Pick<FinalHtlc, 'amtToForward' | 'outgoingCltvValue' | 'totalMsat' | 'paymentSecret' | 'keysendPreimage'>,
+    p: Pick<
+      FinalHtlc,
+      'amtToForward' | 'outgoingCltvValue' | 'totalMsat' | 'paymentSecret' | 'keysendPreimage'
+    >,
   ): void {
     const r: InRecord = { state: 'receiving', sharedSecret, out: null, res: null, fwd: null };
     this.deps.store.batch([put(NS, `in/${refKey(ref)}`, rec(r))]);
-    const final: FinalHtlc = { ref, paymentHash: htlc.payment_hash, amountMsat: amount, cltvExpiry: htlc.cltv_expiry, height, ...p };
+    const final: FinalHtlc = {
+      ref,
+      paymentHash: htlc.payment_hash,
+      amountMsat: amount,
+      cltvExpiry: htlc.cltv_expiry,
+      height,
+      ...p,
+    };
     if (this.receiver === null) {
       this.settle(ref, { kind: 'fail', failure: unknownDetails(amount, height) });
       return;
@@ -299,7 +316,10 @@ export class PaymentSwitch {
     payment_hash: Uint8Array;
     cltv_expiry: number;
     onion_routing_packet: Uint8Array;
-  }): Pick<FinalHtlc, 'amtToForward' | 'outgoingCltvValue' | 'totalMsat' | 'paymentSecret' | 'keysendPreimage'> | null {
+  }): Pick<
+    FinalHtlc,
+    'amtToForward' | 'outgoingCltvValue' | 'totalMsat' | 'paymentSecret' | 'keysendPreimage'
+  > | null {
     const peeled = peelOnion(htlc.onion_routing_packet, this.ecdh, htlc.payment_hash);
     if (!peeled.ok || peeled.value.type !== 'final') return null;
     const recs = readTlv(peeled.value.payload);
@@ -310,8 +330,9 @@ export class PaymentSwitch {
     if (!decoded.ok) return null;
     const ins = interpretHopPayload(decoded.value, { isFinal: true });
     if (!ins.ok || ins.value.type !== 'final') return null;
-    // BOLT #4: the final node fails if the incoming amount or CLTV is below what the payload says.
-    if (htlc.amount_msat < ins.value.amtToForward || htlc.cltv_expiry < ins.value.outgoingCltvValue) return null;
+    // As for any final hop: the incoming amount and CLTV must cover what the payload says.
+    if (htlc.amount_msat < ins.value.amtToForward || htlc.cltv_expiry < ins.value.outgoingCltvValue)
+      return null;
     return {
       amtToForward: ins.value.amtToForward,
       outgoingCltvValue: ins.value.outgoingCltvValue,
@@ -376,7 +397,11 @@ export class PaymentSwitch {
     };
     if (!verdict.ok || outCh === undefined || outCh.state.phase !== 'normal') {
       if (!verdict.ok) failLocally(verdict.failure, verdict.reason);
-      else failLocally({ failure: 'temporary_channel_failure', channel_update: new Uint8Array(0) }, 'not normal');
+      else
+        failLocally(
+          { failure: 'temporary_channel_failure', channel_update: new Uint8Array(0) },
+          'not normal',
+        );
       return;
     }
     const outRef: HtlcRef = { ch: outCh.key, id: outCh.state.commitments.localNextHtlcId };
@@ -386,7 +411,13 @@ export class PaymentSwitch {
       out_msat: v.amtToForward,
       fee_msat: verdict.feeMsat,
     };
-    const inRec: InRecord = { state: 'forwarded', sharedSecret: v.sharedSecret, out: outRef, res: null, fwd: fwd.created_index };
+    const inRec: InRecord = {
+      state: 'forwarded',
+      sharedSecret: v.sharedSecret,
+      out: outRef,
+      res: null,
+      fwd: fwd.created_index,
+    };
     const outRec: OutRecord = { origin: 'forward', in: ref };
     // The pairing is durable before the outgoing HTLC can exist.
     this.deps.store.batch([
@@ -403,7 +434,10 @@ export class PaymentSwitch {
     });
     if (refused !== null) {
       this.deps.store.batch([del(NS, `out/${refKey(outRef)}`)]);
-      const failure: FailureMessageInput = { failure: 'temporary_channel_failure', channel_update: new Uint8Array(0) };
+      const failure: FailureMessageInput = {
+        failure: 'temporary_channel_failure',
+        channel_update: new Uint8Array(0),
+      };
       failLocally(failure, refused);
     }
   }
@@ -427,7 +461,13 @@ export class PaymentSwitch {
     const key = `in/${refKey(ref)}`;
     const b = this.deps.store.get(NS, key);
     const prev = b === undefined ? null : unrec<InRecord>(b);
-    const r: InRecord = { state: 'resolved', sharedSecret: prev?.sharedSecret ?? null, out: prev?.out ?? null, res, fwd: prev?.fwd ?? null };
+    const r: InRecord = {
+      state: 'resolved',
+      sharedSecret: prev?.sharedSecret ?? null,
+      out: prev?.out ?? null,
+      res,
+      fwd: prev?.fwd ?? null,
+    };
     this.deps.store.batch([put(NS, key, rec(r)), ...ops]);
     this.pending.set(key, { ref, res });
     this.runPending(key);
@@ -448,7 +488,12 @@ export class PaymentSwitch {
         ? { kind: 'fulfill_htlc', id: p.ref.id, preimage: res.preimage }
         : res.kind === 'fail'
           ? { kind: 'fail_htlc', id: p.ref.id, reason: res.reason }
-          : { kind: 'fail_malformed_htlc', id: p.ref.id, sha256OfOnion: res.sha256OfOnion, failureCode: res.code },
+          : {
+              kind: 'fail_malformed_htlc',
+              id: p.ref.id,
+              sha256OfOnion: res.sha256OfOnion,
+              failureCode: res.code,
+            },
     );
     if (refused === null) {
       this.pending.delete(key);
@@ -491,7 +536,13 @@ export class PaymentSwitch {
     const outRef: HtlcRef = { ch: ch.key, id: ch.state.commitments.localNextHtlcId };
     const outRec: OutRecord = { origin: 'local', tag };
     this.deps.store.batch([put(NS, `out/${refKey(outRef)}`, rec(outRec))]);
-    const refused = this.deps.driver.htlcCommand(ch, { kind: 'add_htlc', amount, paymentHash, cltvExpiry, onion });
+    const refused = this.deps.driver.htlcCommand(ch, {
+      kind: 'add_htlc',
+      amount,
+      paymentHash,
+      cltvExpiry,
+      onion,
+    });
     if (refused !== null) this.deps.store.batch([del(NS, `out/${refKey(outRef)}`)]);
     return refused;
   }
@@ -520,7 +571,7 @@ export class PaymentSwitch {
         res = { kind: 'fulfill', preimage: result.preimage };
         break;
       case 'failed':
-        // BOLT #4: each hop on the way back obfuscates the packet with its own `ammag` key.
+        // Each hop on the way back obfuscates the packet once more with its own `ammag` key.
         res = { kind: 'fail', reason: wrapErrorPacket(inRec.sharedSecret, result.reason) };
         break;
       case 'malformed':

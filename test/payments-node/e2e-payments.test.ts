@@ -35,10 +35,14 @@ async function toUs(n: NodeProcess, peer: string): Promise<bigint> {
 
 async function walletSat(n: NodeProcess): Promise<bigint> {
   const f = await n.call<{ outputs: { amount_msat: number; status: string }[] }>('listfunds');
-  return f.outputs.filter((o) => o.status === 'confirmed').reduce((t, o) => t + BigInt(o.amount_msat), 0n) / 1000n;
+  return (
+    f.outputs.filter((o) => o.status === 'confirmed').reduce((t, o) => t + BigInt(o.amount_msat), 0n) / 1000n
+  );
 }
 
-async function rpcError(p: Promise<unknown>): Promise<{ code: number; message: string; data?: Record<string, unknown> }> {
+async function rpcError(
+  p: Promise<unknown>,
+): Promise<{ code: number; message: string; data?: Record<string, unknown> }> {
   try {
     await p;
   } catch (e) {
@@ -47,7 +51,9 @@ async function rpcError(p: Promise<unknown>): Promise<{ code: number; message: s
   throw new Error('expected the call to fail');
 }
 
-test('four processes: A pays D through B and C, failures, restart, MPP, keysend', { timeout: 300_000 }, async () => {
+test('four processes: A pays D through B and C, failures, restart, MPP, keysend', {
+  timeout: 300_000,
+}, async () => {
   const base = mkdtempSync(join(tmpdir(), 'shandian-pay-'));
   const logs: string[] = [];
   let chain: Chain | null = null;
@@ -56,7 +62,12 @@ test('four processes: A pays D through B and C, failures, restart, MPP, keysend'
   try {
     chain = await spawnDevnet(join(base, 'chain'));
     const start = async (name: string) => {
-      const n = await spawnNode({ name, datadir: join(base, name), args: chain!.nodeArgs, echo: (l) => logs.push(`${name}: ${l}`) });
+      const n = await spawnNode({
+        name,
+        datadir: join(base, name),
+        args: chain!.nodeArgs,
+        echo: (l) => logs.push(`${name}: ${l}`),
+      });
       nodes.set(name, n);
       return n;
     };
@@ -64,19 +75,25 @@ test('four processes: A pays D through B and C, failures, restart, MPP, keysend'
     const B = await start('B');
     let C = await start('C');
     const D = await start('D');
-    const info = async (n: NodeProcess) =>
-      n.call<{ id: string; binding: { port: number }[] }>('getinfo');
+    const info = async (n: NodeProcess) => n.call<{ id: string; binding: { port: number }[] }>('getinfo');
     const [ia, ib, ic, id] = [await info(A), await info(B), await info(C), await info(D)];
 
     // A funds A-B; C funds C-B (pushing B half) and C-D, dialling both, so C redials after a restart.
-    for (const [n, count] of [[A, 1], [C, 2]] as const) {
+    for (const [n, count] of [
+      [A, 1],
+      [C, 2],
+    ] as const) {
       for (let i = 0; i < count; i++) {
         const addr = (await n.call<{ bech32: string }>('newaddr')).bech32;
         await chain.rpc.call('sendtoaddress', [addr, 0.01]);
       }
     }
     await chain.mine(1);
-    await waitUntil(async () => (await walletSat(A)) === 1_000_000n && (await walletSat(C)) === 2_000_000n, 30_000, 'wallets funded');
+    await waitUntil(
+      async () => (await walletSat(A)) === 1_000_000n && (await walletSat(C)) === 2_000_000n,
+      30_000,
+      'wallets funded',
+    );
     await A.call('connect', { id: ib.id, host: '127.0.0.1', port: ib.binding[0]!.port });
     await C.call('connect', { id: ib.id, host: '127.0.0.1', port: ib.binding[0]!.port });
     await C.call('connect', { id: id.id, host: '127.0.0.1', port: id.binding[0]!.port });
@@ -87,7 +104,11 @@ test('four processes: A pays D through B and C, failures, restart, MPP, keysend'
     const allNormal = async () => {
       for (const n of [A, B, C, D]) {
         const cs = await channels(n);
-        if (cs.length === 0 || cs.some((c) => c.state !== 'CHANNELD_NORMAL' || c.short_channel_id === undefined)) return false;
+        if (
+          cs.length === 0 ||
+          cs.some((c) => c.state !== 'CHANNELD_NORMAL' || c.short_channel_id === undefined)
+        )
+          return false;
       }
       return true;
     };
@@ -97,8 +118,20 @@ test('four processes: A pays D through B and C, failures, restart, MPP, keysend'
     const scidAB = (await channels(A)).find((c) => c.peer_id === ib.id)!.short_channel_id!;
     const hints = [
       [
-        { id: ib.id, short_channel_id: scidBC, fee_base_msat: 1000, fee_proportional_millionths: 10, cltv_expiry_delta: 34 },
-        { id: ic.id, short_channel_id: scidCD, fee_base_msat: 1000, fee_proportional_millionths: 10, cltv_expiry_delta: 34 },
+        {
+          id: ib.id,
+          short_channel_id: scidBC,
+          fee_base_msat: 1000,
+          fee_proportional_millionths: 10,
+          cltv_expiry_delta: 34,
+        },
+        {
+          id: ic.id,
+          short_channel_id: scidCD,
+          fee_base_msat: 1000,
+          fee_proportional_millionths: 10,
+          cltv_expiry_delta: 34,
+        },
       ],
     ];
     const snapshot = async () => ({
@@ -110,7 +143,8 @@ test('four processes: A pays D through B and C, failures, restart, MPP, keysend'
       d: await toUs(D, ic.id),
     });
     const noHtlcs = async () => {
-      for (const n of [A, B, C, D]) if ((await channels(n)).some((c) => (c.htlcs ?? []).length > 0)) return false;
+      for (const n of [A, B, C, D])
+        if ((await channels(n)).some((c) => (c.htlcs ?? []).length > 0)) return false;
       return true;
     };
 
@@ -120,9 +154,14 @@ test('four processes: A pays D through B and C, failures, restart, MPP, keysend'
     const feeB = FEE(amount + feeC);
     const before = await snapshot();
     const inv = await D.call<{ bolt11: string; payment_hash: string }>('invoice', {
-      amount_msat: Number(amount), label: 'one', description: 'A to D', 'dev-routes': hints,
+      amount_msat: Number(amount),
+      label: 'one',
+      description: 'A to D',
+      'dev-routes': hints,
     });
-    const paid = await A.call<{ status: string; payment_preimage: string; amount_sent_msat: number }>('pay', { bolt11: inv.bolt11 });
+    const paid = await A.call<{ status: string; payment_preimage: string; amount_sent_msat: number }>('pay', {
+      bolt11: inv.bolt11,
+    });
     assert.equal(paid.status, 'complete');
     assert.equal(hex(sha256(Buffer.from(paid.payment_preimage, 'hex'))), inv.payment_hash);
     assert.equal(BigInt(paid.amount_sent_msat), amount + feeB + feeC);
@@ -132,12 +171,23 @@ test('four processes: A pays D through B and C, failures, restart, MPP, keysend'
     assert.equal(after.bA - before.bA - (before.bC - after.bC), feeB, 'B earned its fee');
     assert.equal(after.cB - before.cB - (before.cD - after.cD), feeC, 'C earned its fee');
     assert.equal(after.d - before.d, amount, 'D received the amount');
-    const fwdB = (await B.call<{ forwards: { status: string; fee_msat: number; in_channel: string; out_channel: string }[] }>('listforwards')).forwards;
-    assert.deepEqual(fwdB.map((f) => [f.status, BigInt(f.fee_msat), f.in_channel, f.out_channel]), [['settled', feeB, scidAB, scidBC]]);
-    const invD = (await D.call<{ invoices: { status: string }[] }>('listinvoices', { label: 'one' })).invoices;
+    const fwdB = (
+      await B.call<{
+        forwards: { status: string; fee_msat: number; in_channel: string; out_channel: string }[];
+      }>('listforwards')
+    ).forwards;
+    assert.deepEqual(
+      fwdB.map((f) => [f.status, BigInt(f.fee_msat), f.in_channel, f.out_channel]),
+      [['settled', feeB, scidAB, scidBC]],
+    );
+    const invD = (await D.call<{ invoices: { status: string }[] }>('listinvoices', { label: 'one' }))
+      .invoices;
     assert.equal(invD[0]!.status, 'paid');
     const pays = (await A.call<{ pays: { status: string; payment_hash: string }[] }>('listpays')).pays;
-    assert.deepEqual(pays.map((p) => [p.payment_hash, p.status]), [[inv.payment_hash, 'complete']]);
+    assert.deepEqual(
+      pays.map((p) => [p.payment_hash, p.status]),
+      [[inv.payment_hash, 'complete']],
+    );
     logs.push('step 1 done');
 
     // The route A uses, in sendpay's shape.
@@ -153,7 +203,11 @@ test('four processes: A pays D through B and C, failures, restart, MPP, keysend'
 
     // 2. An unknown payment hash at D: incorrect_or_unknown_payment_details from D (hop 3).
     const unknownHash = hex(sha256(Buffer.from('nobody knows this')));
-    await A.call('sendpay', { route: route(1_000_000n), payment_hash: unknownHash, payment_secret: hex(sha256(Buffer.from('s'))) });
+    await A.call('sendpay', {
+      route: route(1_000_000n),
+      payment_hash: unknownHash,
+      payment_secret: hex(sha256(Buffer.from('s'))),
+    });
     const e2 = await rpcError(A.call('waitsendpay', { payment_hash: unknownHash, timeout: 30 }));
     assert.equal(e2.code, 204);
     assert.equal(e2.data?.failcode, 0x400f);
@@ -163,7 +217,11 @@ test('four processes: A pays D through B and C, failures, restart, MPP, keysend'
     logs.push('step 2 done');
 
     // 3. 3-part MPP over the same route.
-    const inv3 = await D.call<{ payment_hash: string; payment_secret: string }>('invoice', { amount_msat: 30_000_000, label: 'mpp', description: 'mpp' });
+    const inv3 = await D.call<{ payment_hash: string; payment_secret: string }>('invoice', {
+      amount_msat: 30_000_000,
+      label: 'mpp',
+      description: 'mpp',
+    });
     for (let part = 1; part <= 3; part++)
       await A.call('sendpay', {
         route: route(10_000_000n),
@@ -173,10 +231,18 @@ test('four processes: A pays D through B and C, failures, restart, MPP, keysend'
         partid: part,
       });
     for (let part = 1; part <= 3; part++) {
-      const r = await A.call<{ status: string }>('waitsendpay', { payment_hash: inv3.payment_hash, timeout: 30, partid: part });
+      const r = await A.call<{ status: string }>('waitsendpay', {
+        payment_hash: inv3.payment_hash,
+        timeout: 30,
+        partid: part,
+      });
       assert.equal(r.status, 'complete');
     }
-    const mppInv = (await D.call<{ invoices: { status: string; amount_received_msat: number }[] }>('listinvoices', { label: 'mpp' })).invoices[0]!;
+    const mppInv = (
+      await D.call<{ invoices: { status: string; amount_received_msat: number }[] }>('listinvoices', {
+        label: 'mpp',
+      })
+    ).invoices[0]!;
     assert.equal(mppInv.status, 'paid');
     assert.equal(mppInv.amount_received_msat, 30_000_000);
     await waitUntil(noHtlcs, 20_000, 'mpp settled');
@@ -184,19 +250,41 @@ test('four processes: A pays D through B and C, failures, restart, MPP, keysend'
 
     // 4. keysend A -> D.
     const dBefore = await toUs(D, ic.id);
-    const ks = await A.call<{ status: string }>('keysend', { destination: id.id, amount_msat: 5_000_000, routehints: hints });
+    const ks = await A.call<{ status: string }>('keysend', {
+      destination: id.id,
+      amount_msat: 5_000_000,
+      routehints: hints,
+    });
     assert.equal(ks.status, 'complete');
     await waitUntil(async () => (await toUs(D, ic.id)) === dBefore + 5_000_000n, 20_000, 'keysend received');
     logs.push('step 4 done');
 
     // 5. Bad input: an amount for an invoice that has one, an expired invoice, another network's invoice.
-    const inv5 = await D.call<{ bolt11: string }>('invoice', { amount_msat: 1000, label: 'five', description: 'x', 'dev-routes': hints });
+    const inv5 = await D.call<{ bolt11: string }>('invoice', {
+      amount_msat: 1000,
+      label: 'five',
+      description: 'x',
+      'dev-routes': hints,
+    });
     assert.equal((await rpcError(A.call('pay', { bolt11: inv5.bolt11, amount_msat: 2000 }))).code, -32602);
-    const exp = await D.call<{ bolt11: string }>('invoice', { amount_msat: 1000, label: 'exp', description: 'x', expiry: 1, 'dev-routes': hints });
+    const exp = await D.call<{ bolt11: string }>('invoice', {
+      amount_msat: 1000,
+      label: 'exp',
+      description: 'x',
+      expiry: 1,
+      'dev-routes': hints,
+    });
     await new Promise((r) => setTimeout(r, 2100));
     assert.equal((await rpcError(A.call('pay', { bolt11: exp.bolt11 }))).code, 207);
     const mainnet = createInvoice(
-      { currency: 'bc', amount: msat(1000n), timestamp: Math.floor(Date.now() / 1000), paymentHash: sha256(Buffer.from('m')), paymentSecret: sha256(Buffer.from('n')), description: 'x' },
+      {
+        currency: 'bc',
+        amount: msat(1000n),
+        timestamp: Math.floor(Date.now() / 1000),
+        paymentHash: sha256(Buffer.from('m')),
+        paymentSecret: sha256(Buffer.from('n')),
+        description: 'x',
+      },
       privateKeySigner(sha256(Buffer.from('key'))),
     );
     assert.ok(mainnet.ok);
@@ -207,10 +295,20 @@ test('four processes: A pays D through B and C, failures, restart, MPP, keysend'
 
     // 6. C offline: B reports temporary_channel_failure for its channel to C.
     await C.kill('SIGKILL');
-    const inv6 = await D.call<{ bolt11: string; payment_hash: string }>('invoice', { amount_msat: 1_000_000, label: 'six', description: 'x', 'dev-routes': hints });
+    const inv6 = await D.call<{ bolt11: string; payment_hash: string }>('invoice', {
+      amount_msat: 1_000_000,
+      label: 'six',
+      description: 'x',
+      'dev-routes': hints,
+    });
     const e6 = await rpcError(A.call('pay', { bolt11: inv6.bolt11, retry_for: 5 }));
     assert.ok(e6.code === 210 || e6.code === 205, `pay failed with ${e6.code} ${e6.message}`);
-    const parts6 = (await A.call<{ payments: { erring_node?: string; failcodename?: string; erring_channel?: string }[] }>('listsendpays', { payment_hash: inv6.payment_hash })).payments;
+    const parts6 = (
+      await A.call<{ payments: { erring_node?: string; failcodename?: string; erring_channel?: string }[] }>(
+        'listsendpays',
+        { payment_hash: inv6.payment_hash },
+      )
+    ).payments;
     assert.equal(parts6[0]?.erring_node, ib.id);
     assert.equal(parts6[0]?.failcodename, 'WIRE_TEMPORARY_CHANNEL_FAILURE');
     assert.equal(parts6[0]?.erring_channel, scidBC);
@@ -220,14 +318,27 @@ test('four processes: A pays D through B and C, failures, restart, MPP, keysend'
     // payment completes or fails, and no HTLC is left anywhere.
     C = await start('C');
     await waitUntil(allNormalLinked(A, B, C, D), 60_000, 'C back');
-    const inv7 = await D.call<{ payment_hash: string; payment_secret: string }>('invoice', { amount_msat: 2_000_000, label: 'seven', description: 'x' });
-    await A.call('sendpay', { route: route(2_000_000n), payment_hash: inv7.payment_hash, payment_secret: inv7.payment_secret });
-    await waitUntil(async () => (await channels(C)).some((c) => (c.htlcs ?? []).length > 0), 20_000, 'C holds the HTLC');
+    const inv7 = await D.call<{ payment_hash: string; payment_secret: string }>('invoice', {
+      amount_msat: 2_000_000,
+      label: 'seven',
+      description: 'x',
+    });
+    await A.call('sendpay', {
+      route: route(2_000_000n),
+      payment_hash: inv7.payment_hash,
+      payment_secret: inv7.payment_secret,
+    });
+    await waitUntil(
+      async () => (await channels(C)).some((c) => (c.htlcs ?? []).length > 0),
+      20_000,
+      'C holds the HTLC',
+    );
     await C.kill('SIGKILL');
     C = await start('C');
-    const r7 = await A.call<{ status: string }>('waitsendpay', { payment_hash: inv7.payment_hash, timeout: 90 }).catch(
-      (e: { code: number }) => ({ status: `failed ${e.code}` }),
-    );
+    const r7 = await A.call<{ status: string }>('waitsendpay', {
+      payment_hash: inv7.payment_hash,
+      timeout: 90,
+    }).catch((e: { code: number }) => ({ status: `failed ${e.code}` }));
     logs.push(`payment through a killed C: ${r7.status}`);
     assert.ok(r7.status === 'complete' || r7.status.startsWith('failed'));
     await waitUntil(noHtlcs, 60_000, 'no HTLC stuck after the restart');
