@@ -239,6 +239,11 @@ export class InvoiceBook implements Receiver {
       this.deps.switch.settle(p.ref, { kind: 'fail', failure: { failure: 'mpp_timeout' } });
   }
 
+  paidPreimage(paymentHash: Uint8Array): Uint8Array | null {
+    const r = this.byHash.get(hex(paymentHash));
+    return r?.status === 'paid' ? fromHex(r.preimage) : null;
+  }
+
   /** The parts of incomplete sets, to fail after a restart (their timers are gone). */
   pendingRefs(): HtlcRef[] {
     return [...this.sets.values()].flatMap((s) => s.parts.map((p) => p.ref));

@@ -52,6 +52,9 @@ interface InRecord {
   out: HtlcRef | null;
   res: Resolution | null;
   fwd: number | null;
+  /** For a received HTLC: what recovery after a restart needs. */
+  hash?: Uint8Array;
+  amount?: bigint;
 }
 
 type OutRecord =
@@ -81,6 +84,11 @@ export type FinalDecision =
 export interface Receiver {
   /** Called once per final HTLC (not on replays); answer through PaymentSwitch.settle. */
   onFinalHtlc(h: FinalHtlc): void;
+  /**
+   * After a restart, for a final HTLC that was never answered: the preimage when its payment is marked
+   * paid (settle it), else null (the part is failed back: an unfinished multi-part set is lost).
+   */
+  paidPreimage(paymentHash: Uint8Array): Uint8Array | null;
 }
 
 export type LocalResult =
@@ -153,16 +161,48 @@ export class PaymentSwitch {
 
   /** After the driver started: queue every resolution that may not have reached its channel. */
   start(): void {
+    const height = this.height();
     for (const { key, value } of this.deps.store.list(NS)) {
       if (!key.startsWith('in/')) continue;
       const r = unrec<InRecord>(value);
       const ref = parseRef(key.slice(3));
-      if (r.res === null) continue;
       if (!this.stillHeld(ref)) {
-        this.deps.store.batch([del(NS, key)]);
+        if (r.res !== null || r.state === 'receiving') this.deps.store.batch([del(NS, key)]);
         continue;
       }
-      this.pending.set(key, { ref, res: r.res });
+      if (r.res !== null) {
+        this.pending.set(key, { ref, res: r.res });
+        continue;
+      }
+      if (r.state === 'receiving' && r.hash !== undefined) {
+        const preimage = this.receiver?.paidPreimage(r.hash) ?? null;
+        this.settle(
+          ref,
+          preimage !== null
+            ? { kind: 'settle', preimage }
+            : { kind: 'fail', failure: unknownDetails(msat(r.amount ?? 0n), height) },
+        );
+        continue;
+      }
+      if (r.state === 'forwarded' && r.out !== null && r.sharedSecret !== null) {
+        // Crashed after pairing but before the outgoing channel made the HTLC durable: it never existed.
+        const out = this.deps.driver.get(r.out.ch);
+        const c = out ? commitmentsOf(out.state) : undefined;
+        if (c === undefined || r.out.id >= c.localNextHtlcId) {
+          this.deps.store.batch([del(NS, `out/${refKey(r.out)}`)]);
+          this.resolve(
+            ref,
+            {
+              kind: 'fail',
+              reason: createErrorPacket(r.sharedSecret, {
+                failure: 'temporary_channel_failure',
+                channel_update: new Uint8Array(0),
+              }),
+            },
+            [],
+          );
+        }
+      }
     }
     this.tick();
   }
@@ -290,7 +330,15 @@ export class PaymentSwitch {
       'amtToForward' | 'outgoingCltvValue' | 'totalMsat' | 'paymentSecret' | 'keysendPreimage'
     >,
   ): void {
-    const r: InRecord = { state: 'receiving', sharedSecret, out: null, res: null, fwd: null };
+    const r: InRecord = {
+      state: 'receiving',
+      sharedSecret,
+      out: null,
+      res: null,
+      fwd: null,
+      hash: htlc.payment_hash,
+      amount,
+    };
     this.deps.store.batch([put(NS, `in/${refKey(ref)}`, rec(r))]);
     const final: FinalHtlc = {
       ref,
