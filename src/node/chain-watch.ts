@@ -70,6 +70,7 @@ export class ChainWatcher {
   private readonly byTxid = new Map<string, Set<string>>();
   private readonly byOutpoint = new Map<string, Set<string>>();
   private readonly handlers: WatchHandler[] = [];
+  private readonly blockHandlers: ((height: number) => void | Promise<void>)[] = [];
   private readonly follower: ChainFollower;
 
   constructor(
@@ -101,6 +102,11 @@ export class ChainWatcher {
 
   onEvent(h: WatchHandler): void {
     this.handlers.push(h);
+  }
+
+  /** Told the new tip height after each connected block (after its watch events) and each disconnected one. */
+  onBlock(h: (height: number) => void | Promise<void>): void {
+    this.blockHandlers.push(h);
   }
 
   get tipHeight(): number | null {
@@ -236,6 +242,7 @@ export class ChainWatcher {
       ...[...changed].filter((r) => this.watches.get(r.spec.id) === r).map((r) => this.putOp(r)),
       this.tipOp(b.height, b.hash),
     ]);
+    for (const h of this.blockHandlers) await h(b.height);
   }
 
   private async disconnected(hash: Uint8Array, height: number): Promise<void> {
@@ -263,5 +270,6 @@ export class ChainWatcher {
     if (header && !equal(header.prevHash, new Uint8Array(32)))
       ops.push(this.tipOp(height - 1, header.prevHash));
     this.store.batch(ops);
+    for (const h of this.blockHandlers) await h(height - 1);
   }
 }

@@ -92,6 +92,8 @@ export interface Channel {
   readonly signer: ChannelSigner;
   meta: ChannelMeta;
   signScheduled: boolean;
+  /** The last state handed to the executor to persist (what a restart would load). */
+  persisted: ChannelState | undefined;
 }
 
 export interface FundResult {
@@ -169,6 +171,7 @@ export class ChannelDriver {
         signer: localChannelSigner(this.deps.keys.channelKeys(rec.keyIndex)),
         meta: decodePlain(rec.meta) as ChannelMeta,
         signScheduled: false,
+        persisted: state.value,
       };
       this.channels.set(key, ch);
       this.index(ch);
@@ -185,6 +188,7 @@ export class ChannelDriver {
     }
     this.deps.log.info({ channels: this.channels.size }, 'channels loaded');
     this.redial();
+    this.deps.watcher.onBlock(() => this.rebroadcast());
   }
 
   async close(): Promise<void> {
@@ -250,6 +254,15 @@ export class ChannelDriver {
     );
   }
 
+  /** Writes changed meta with the last persisted state, in order after the channel's earlier steps. */
+  private persistMeta(ch: Channel): void {
+    const state = ch.persisted;
+    if (!state) return;
+    this.executor.submit(ch.key, [{ kind: 'persist', ops: [this.record(ch, state)] }]).catch((e: Error) => {
+      this.deps.log.error({ channel: ch.key, err: e.message }, 'channel record could not be written');
+    });
+  }
+
   /** Durably claims a key index: a crash must never hand the same channel keys out twice. */
   private allocateIndex(): number {
     const i = this.nextIndex++;
@@ -281,6 +294,7 @@ export class ChannelDriver {
         ...meta,
       },
       signScheduled: false,
+      persisted: undefined,
     };
     return ch;
   }
@@ -311,6 +325,7 @@ export class ChannelDriver {
       case 'send':
         return [{ kind: 'send', peerId: ch.peerId, bytes: encodeMessage(a.msg) }];
       case 'persist':
+        ch.persisted = a.state;
         return [{ kind: 'persist', ops: [this.record(ch, a.state)] }];
       case 'broadcast':
         return [{ kind: 'run', what: `broadcast ${a.label}`, fn: () => this.broadcast(ch, a.tx, a.label) }];
@@ -353,16 +368,36 @@ export class ChannelDriver {
     const raw = serializeTx(tx);
     const txid = txidHex(tx);
     const type = label === 'mutual close' ? 'mutual' : 'unilateral';
-    if (label === 'mutual close' || label === 'local commitment') {
+    const closing = label === 'mutual close' || label === 'local commitment';
+    if (closing) {
       ch.meta.closeTx = { txid, hex: hex(raw), type };
-      this.deps.store.batch([this.record(ch, ch.state)]);
-      for (const w of this.closeWaiters.get(ch.key)?.splice(0) ?? []) w.resolve({ type, tx: hex(raw), txid });
+      this.persistMeta(ch);
     }
     try {
       await this.deps.onchain.chain.broadcast(raw);
       this.deps.log.info({ channel: ch.key, label, txid }, 'broadcast');
     } catch (e) {
-      this.deps.log.warn({ channel: ch.key, label, txid, err: (e as Error).message }, 'broadcast refused');
+      // Kept in meta.closeTx: rebroadcast() tries again until the funding output is spent.
+      this.deps.log.warn(
+        { channel: ch.key, label, txid, err: (e as Error).message },
+        'broadcast refused; will retry',
+      );
+    }
+    if (closing)
+      for (const w of this.closeWaiters.get(ch.key)?.splice(0) ?? []) w.resolve({ type, tx: hex(raw), txid });
+  }
+
+  /**
+   * On every new block, closing transactions not confirmed yet go out again (a mempool may have dropped
+   * or refused them). The reducer on branch `channel` from d905dc1 on also takes a `block` event (HTLC
+   * deadlines, the fundee's funding timeout): once merged, step every live channel with it here.
+   */
+  private rebroadcast(): void {
+    if (this.closed) return;
+    for (const ch of this.list()) {
+      const t = ch.meta.closeTx;
+      if (!t || ch.meta.spentBy) continue;
+      this.deps.onchain.chain.broadcast(fromHex(t.hex)).catch(() => undefined);
     }
   }
 
@@ -440,6 +475,12 @@ export class ChannelDriver {
           { channel: ch.key, reason: n.reason },
           n.kind === 'channel_closed' ? 'channel closed' : 'channel closing',
         );
+        // An opening abandoned before funding_signed: the wallet gets its reserved inputs back.
+        const fundingId = ch.meta.fundingId;
+        if (n.reason.kind === 'aborted' && fundingId && this.deps.onchain.wallet.getPending(fundingId)) {
+          releaseFunding(this.deps.onchain.wallet, fundingId);
+          persistWallet(this.deps.onchain);
+        }
         const w = this.fundWaiters.get(ch.key);
         if (
           w &&
@@ -496,6 +537,7 @@ export class ChannelDriver {
     }
     ch.meta.fundingId = r.value.id;
     persistWallet(this.deps.onchain);
+    this.persistMeta(ch);
     // funding_signed carries the real channel id before channel_id_assigned is emitted.
     this.byId.set(hex(channelIdFrom(txidOf(r.value.tx), r.value.outputIndex)), ch.key);
     const refused = this.apply(ch, {
@@ -750,12 +792,12 @@ export class ChannelDriver {
         ch.meta.spentBy = { txid: e.spenderTxid, height: e.at.height };
         if (!ch.meta.closeTx)
           ch.meta.closeTx = { txid: e.spenderTxid, hex: hex(serializeTx(e.spender)), type: 'unilateral' };
-        this.deps.store.batch([this.record(ch, ch.state)]);
+        this.persistMeta(ch);
         this.apply(ch, { kind: 'funding_spent', tx: e.spender });
         return;
       case 'unspent':
         ch.meta.spentBy = undefined;
-        this.deps.store.batch([this.record(ch, ch.state)]);
+        this.persistMeta(ch);
         return;
     }
   }

@@ -141,6 +141,24 @@ export function channelJson(ch: Channel, connected: boolean): Record<string, unk
   };
 }
 
+/** getinfo's channel counts: pending (opening), active (normal, peer connected), inactive (the rest still open). */
+export function channelCounts(
+  driver: ChannelDriver,
+  connected: Set<string>,
+): { num_pending_channels: number; num_active_channels: number; num_inactive_channels: number } {
+  let pending = 0;
+  let active = 0;
+  let inactive = 0;
+  for (const ch of driver.list()) {
+    const p = ch.state.phase;
+    if (p === 'closed' || p === 'closing') continue;
+    if (p === 'normal' && connected.has(ch.peerId)) active++;
+    else if (p === 'normal' || p === 'negotiating') inactive++;
+    else pending++;
+  }
+  return { num_pending_channels: pending, num_active_channels: active, num_inactive_channels: inactive };
+}
+
 function fail(e: unknown): never {
   if (e instanceof ChannelError) throw new RpcError(RPC_LIGHTNINGD, e.message);
   throw e;

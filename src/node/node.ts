@@ -20,7 +20,7 @@ import { Onchain } from './onchain.ts';
 import { walletMethods } from './rpc-wallet.ts';
 import { ChainWatcher } from './chain-watch.ts';
 import { ChannelDriver } from './channel-driver.ts';
-import { channelMethods } from './channel-rpc.ts';
+import { channelCounts, channelMethods } from './channel-rpc.ts';
 import { startPayments } from './payments-node.ts';
 
 export interface RunningNode {
@@ -108,9 +108,7 @@ export async function startNode(
     alias,
     color,
     num_peers: peers.list().filter((p) => p.connected).length,
-    num_pending_channels: 0,
-    num_active_channels: 0,
-    num_inactive_channels: 0,
+    ...channelCounts(channels, new Set(peers.list().map((p) => p.id))),
     address: [],
     binding: listening ? [addressOf(listening.host, listening.port)] : [],
     version: VERSION,

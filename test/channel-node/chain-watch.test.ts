@@ -173,3 +173,20 @@ test('a handler that throws makes the block redelivered (at least once), without
   await w.sync();
   assert.deepEqual(seen, [1, 1, 2]);
 });
+
+test('block handlers hear every new tip height, down through a reorg and up again', async () => {
+  const chain = new FakeChain();
+  const { w } = watcherOn(chain);
+  const heights: number[] = [];
+  w.onBlock((h) => {
+    heights.push(h);
+  });
+  chain.push([]);
+  chain.push([]);
+  await w.sync();
+  chain.rewind(2);
+  chain.push([]);
+  chain.push([]);
+  await w.sync();
+  assert.deepEqual(heights, [1, 2, 1, 2, 3]);
+});
