@@ -403,7 +403,8 @@ export class Payer {
       maxFeePercent: p.maxFeePercent ?? 0.5,
       retryForS: p.retryForS ?? 60,
       ...(p.maxDelay !== undefined ? { maxDelay: p.maxDelay } : {}),
-      exclude: new Set(p.exclude ?? []),
+      // CLN's `scid/direction` excludes the channel here (we route over few channels, both ways alike).
+      exclude: new Set((p.exclude ?? []).map((x) => x.toLowerCase().replace(/\/[01]$/, ''))),
     });
   }
 

@@ -291,6 +291,11 @@ test('four processes: A pays D through B and C, failures, restart, MPP, keysend'
     const eNet = await rpcError(A.call('pay', { bolt11: mainnet.value }));
     assert.equal(eNet.code, -32602);
     assert.match(eNet.message, /another network/);
+    // exclude: the only route goes over B-C, so excluding it leaves none.
+    assert.equal(
+      (await rpcError(A.call('pay', { bolt11: inv5.bolt11, exclude: [`${scidBC}/0`] }))).code,
+      205,
+    );
     logs.push('step 5 done');
 
     // 6. C offline: B reports temporary_channel_failure for its channel to C.
