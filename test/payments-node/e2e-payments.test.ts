@@ -347,6 +347,14 @@ test('four processes: A pays D through B and C, failures, restart, MPP, keysend'
     logs.push(`payment through a killed C: ${r7.status}`);
     assert.ok(r7.status === 'complete' || r7.status.startsWith('failed'));
     await waitUntil(noHtlcs, 60_000, 'no HTLC stuck after the restart');
+    // Payer and payee agree on the outcome.
+    const seven = (await D.call<{ invoices: { status: string }[] }>('listinvoices', { label: 'seven' }))
+      .invoices[0]!;
+    assert.equal(seven.status, r7.status === 'complete' ? 'paid' : 'unpaid');
+    const parts7 = (
+      await A.call<{ payments: { status: string }[] }>('listsendpays', { payment_hash: inv7.payment_hash })
+    ).payments;
+    assert.equal(parts7[0]?.status, r7.status === 'complete' ? 'complete' : 'failed');
     ok = true;
   } finally {
     for (const n of nodes.values()) await n.kill('SIGKILL').catch(() => {});
