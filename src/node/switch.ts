@@ -163,6 +163,10 @@ export class PaymentSwitch {
   start(): void {
     const height = this.height();
     for (const { key, value } of this.deps.store.list(NS)) {
+      if (key.startsWith('out/')) {
+        this.recoverOutgoing(key, unrec<OutRecord>(value));
+        continue;
+      }
       if (!key.startsWith('in/')) continue;
       const r = unrec<InRecord>(value);
       const ref = parseRef(key.slice(3));
@@ -205,6 +209,17 @@ export class PaymentSwitch {
       }
     }
     this.tick();
+  }
+
+  /** A local payment's HTLC that never became durable in its channel (crash in between): it failed. */
+  private recoverOutgoing(key: string, o: OutRecord): void {
+    if (o.origin !== 'local') return;
+    const ref = parseRef(key.slice(4));
+    const ch = this.deps.driver.get(ref.ch);
+    const c = ch ? commitmentsOf(ch.state) : undefined;
+    if (c !== undefined && ref.id < c.localNextHtlcId) return;
+    this.deps.store.batch([del(NS, key)]);
+    for (const fn of this.localListeners) fn(o.tag, { kind: 'cancelled' });
   }
 
   close(): void {

@@ -280,3 +280,27 @@ test('receive: the invoice is paid and settled; an unknown hash fails with incor
     dec.value.failure.ok && dec.value.failure.value.failure === 'incorrect_or_unknown_payment_details',
   );
 });
+
+test('a local HTLC lost in a crash before its channel made it durable is reported cancelled after restart', () => {
+  const store = memoryStore();
+  const out = fakeChannel('out', SCID_OUT, []);
+  const d = new FakeDriver([out]);
+  const sw = makeSwitch(store, d);
+  sw.start();
+  assert.equal(sw.sendLocal(out, msat(1000n), 150, hash, twoHopOnion().packet, 'sp/1'), null);
+  assert.equal(d.commands.length, 1);
+  sw.close();
+  // After the crash the channel comes back without the add (its next id is 0 again).
+  const d2 = new FakeDriver([fakeChannel('out', SCID_OUT, [])]);
+  const sw2 = makeSwitch(store, d2);
+  const seen: string[] = [];
+  sw2.onLocalResult((tag, r) => seen.push(`${tag}:${r.kind}`));
+  sw2.start();
+  assert.deepEqual(seen, ['sp/1:cancelled']);
+  // And only once: a further restart finds nothing to report.
+  const sw3 = makeSwitch(store, d2);
+  const again: string[] = [];
+  sw3.onLocalResult((tag) => again.push(tag));
+  sw3.start();
+  assert.deepEqual(again, []);
+});
