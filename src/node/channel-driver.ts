@@ -765,6 +765,14 @@ export class ChannelDriver {
     if (refused !== null) throw new ChannelError(refused);
   }
 
+  /**
+   * The HTLC switch's hook (payments-node): runs one HTLC command (add/fulfill/fail/fail_malformed) on
+   * the channel; returns the refusal reason, or null when the reducer took it.
+   */
+  htlcCommand(ch: Channel, cmd: ChannelCommand): string | null {
+    return this.apply(ch, { kind: 'command', cmd });
+  }
+
   // ---- chain -----------------------------------------------------------------------------------------
 
   private onWatch(e: WatchEvent): void {

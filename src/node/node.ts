@@ -21,6 +21,7 @@ import { walletMethods } from './rpc-wallet.ts';
 import { ChainWatcher } from './chain-watch.ts';
 import { ChannelDriver } from './channel-driver.ts';
 import { channelCounts, channelMethods } from './channel-rpc.ts';
+import { startPayments } from './payments-node.ts';
 
 export interface RunningNode {
   readonly id: string;
@@ -73,7 +74,10 @@ export async function startNode(
     clock: systemClock,
     log: log.child({ component: 'channels' }),
   });
+  // Payments (payments-node): the HTLC switch listens to channel events, so it exists before they flow.
+  const payments = startPayments({ store, driver: channels, nodeSecret: identity.nodeSecret, network: config.network, clock: systemClock, entropy: systemEntropy, log: log.child({ component: 'payments' }) });
   await channels.start();
+  payments.start();
   watcher.start(config.chainPollMs);
   let listening: { host: string; port: number } | null = null;
   if (config.listen) listening = await peers.listen(config.listen.host, config.listen.port);
@@ -84,6 +88,7 @@ export async function startNode(
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       log.info({}, 'shutting down');
+      payments.close();
       await peers.close();
       await channels.close();
       await watcher.stop();
@@ -120,6 +125,7 @@ export async function startNode(
     ...peerMethods(peers),
     ...walletMethods(onchain),
     ...channelMethods(channels, onchain, () => new Set(peers.list().map((p) => p.id))),
+    ...payments.methods,
     {
       name: 'stop',
       description: 'Shut the node down cleanly',

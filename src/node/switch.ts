@@ -1,0 +1,709 @@
+// The HTLC switch (shell). When a channel reports an incoming HTLC irrevocably committed, the switch
+// peels its onion and either forwards it (adding the HTLC on the outgoing channel) or hands it to the
+// receiver (invoices). Results travel back: a fulfilled outgoing HTLC settles the incoming one, a failed
+// one fails it with the error packet wrapped once more. Local payments start here too.
+//
+// Exactly once across restarts: the incoming<->outgoing pairing and every resolution are written to the
+// store (one synchronous batch) before the channel command that reveals them is run. Resolutions that
+// could not be run (peer offline, crash) are retried until the channel takes them or no longer holds
+// the HTLC.
+import type { FailureMessageInput } from '../bolt01-wire/index.ts';
+import { type ChannelNotification, commitmentsOf, latestRemoteCommit } from '../bolt02-channel/index.ts';
+import {
+  createErrorPacket,
+  decodeHopPayload,
+  ecdhWithSecret,
+  failureCode,
+  interpretHopPayload,
+  peelOnion,
+  processIncomingOnion,
+  wrapErrorPacket,
+} from '../bolt04-onion/index.ts';
+import { formatShortChannelId } from '../bolt11-invoice/index.ts';
+import { type Msat, msat } from '../core/units.ts';
+import { sha256 } from '../crypto/index.ts';
+import { decodeRecord, del, encodeRecord, put, type Store, type StoreOp } from '../store/store.ts';
+import { decodePlain, encodePlain } from './channel-codec.ts';
+import type { Channel, ChannelDriver } from './channel-driver.ts';
+import type { Clock, TimerHandle } from './clock.ts';
+import type { Logger } from './logger.ts';
+import { readTlv, writeTlv } from './payments-tlv.ts';
+import { checkForward, linkStatus, PolicyBook, scidOf } from './switch-policy.ts';
+
+const NS = 'switch';
+const FWD_NS = 'switch-forwards';
+const RETRY_MS = 500;
+
+export interface HtlcRef {
+  readonly ch: string;
+  readonly id: bigint;
+}
+
+const refKey = (r: HtlcRef) => `${r.ch}/${r.id.toString().padStart(20, '0')}`;
+
+export type Resolution =
+  | { readonly kind: 'fulfill'; readonly preimage: Uint8Array }
+  | { readonly kind: 'fail'; readonly reason: Uint8Array }
+  | { readonly kind: 'malformed'; readonly code: number; readonly sha256OfOnion: Uint8Array };
+
+interface InRecord {
+  state: 'forwarded' | 'receiving' | 'resolved';
+  sharedSecret: Uint8Array | null;
+  out: HtlcRef | null;
+  res: Resolution | null;
+  fwd: number | null;
+  /** For a received HTLC: what recovery after a restart needs. */
+  hash?: Uint8Array;
+  amount?: bigint;
+}
+
+type OutRecord =
+  | { readonly origin: 'forward'; readonly in: HtlcRef }
+  | { readonly origin: 'local'; readonly tag: string };
+
+/** Final-hop details the receiver needs. */
+export interface FinalHtlc {
+  readonly ref: HtlcRef;
+  readonly paymentHash: Uint8Array;
+  readonly amountMsat: Msat;
+  readonly cltvExpiry: number;
+  readonly height: number;
+  readonly amtToForward: Msat;
+  readonly outgoingCltvValue: number;
+  readonly totalMsat: Msat;
+  readonly paymentSecret: Uint8Array | null;
+  /** Keysend: the preimage the payer sent in the onion. */
+  readonly keysendPreimage: Uint8Array | null;
+}
+
+/** How the receiver answers, now or later, through `settle`. */
+export type FinalDecision =
+  | { readonly kind: 'settle'; readonly preimage: Uint8Array }
+  | { readonly kind: 'fail'; readonly failure: FailureMessageInput };
+
+export interface Receiver {
+  /** Called once per final HTLC (not on replays); answer through PaymentSwitch.settle. */
+  onFinalHtlc(h: FinalHtlc): void;
+  /**
+   * After a restart, for a final HTLC that was never answered: the preimage when its payment is marked
+   * paid (settle it), else null (the part is failed back: an unfinished multi-part set is lost).
+   */
+  paidPreimage(paymentHash: Uint8Array): Uint8Array | null;
+}
+
+export type LocalResult =
+  | { readonly kind: 'fulfilled'; readonly preimage: Uint8Array }
+  /** `reason`: the error packet to decode with the onion's shared secrets. */
+  | { readonly kind: 'failed'; readonly reason: Uint8Array }
+  | { readonly kind: 'malformed'; readonly code: number }
+  /** The HTLC never reached the peer's commitment (disconnect before signing). */
+  | { readonly kind: 'cancelled' };
+
+export interface ForwardJson {
+  created_index: number;
+  in_channel: string;
+  in_htlc_id: number;
+  in_msat: Msat;
+  out_channel?: string;
+  out_htlc_id?: number;
+  out_msat?: Msat;
+  fee_msat?: Msat;
+  status: 'offered' | 'settled' | 'failed' | 'local_failed';
+  failcode?: number;
+  failreason?: string;
+  received_time: number;
+  resolved_time?: number;
+  style: 'tlv';
+}
+
+export interface SwitchDeps {
+  readonly store: Store;
+  readonly driver: ChannelDriver;
+  readonly nodeSecret: Uint8Array;
+  readonly clock: Clock;
+  readonly log: Logger;
+  /**
+   * Test networks only: leave HTLCs whose onion is all zeros (the dummy onion of the test-only
+   * dev-addhtlc) to dev-fulfillhtlc instead of failing them as malformed.
+   */
+  readonly leaveDummyOnions?: boolean;
+}
+
+function rec(v: unknown): Uint8Array {
+  return encodeRecord(1, { d: encodePlain(v) });
+}
+function unrec<T>(b: Uint8Array): T {
+  return decodePlain(decodeRecord<{ d: string }>(b).d) as T;
+}
+
+export class PaymentSwitch {
+  readonly policies: PolicyBook;
+  private receiver: Receiver | null = null;
+  private readonly localListeners: ((tag: string, r: LocalResult) => void)[] = [];
+  /** Resolutions persisted but not yet taken by their channel. */
+  private readonly pending = new Map<string, { ref: HtlcRef; res: Resolution }>();
+  private nextForward: number;
+  private timer: TimerHandle | null = null;
+  private closed = false;
+  private readonly ecdh;
+
+  constructor(private readonly deps: SwitchDeps) {
+    this.policies = new PolicyBook(deps.store);
+    this.ecdh = ecdhWithSecret(deps.nodeSecret);
+    const fwds = deps.store.list(FWD_NS);
+    this.nextForward = fwds.length === 0 ? 1 : Number(fwds[fwds.length - 1]!.key) + 1;
+    // Registered before the driver starts, so events replayed from its outbox reach us.
+    deps.driver.onNotification((ch, n) => this.onChannel(ch, n));
+  }
+
+  setReceiver(r: Receiver): void {
+    this.receiver = r;
+  }
+
+  onLocalResult(fn: (tag: string, r: LocalResult) => void): void {
+    this.localListeners.push(fn);
+  }
+
+  /** After the driver started: queue every resolution that may not have reached its channel. */
+  start(): void {
+    const height = this.height();
+    for (const { key, value } of this.deps.store.list(NS)) {
+      if (key.startsWith('out/')) {
+        this.recoverOutgoing(key, unrec<OutRecord>(value));
+        continue;
+      }
+      if (!key.startsWith('in/')) continue;
+      const r = unrec<InRecord>(value);
+      const ref = parseRef(key.slice(3));
+      if (!this.stillHeld(ref)) {
+        if (r.res !== null || r.state === 'receiving') this.deps.store.batch([del(NS, key)]);
+        continue;
+      }
+      if (r.res !== null) {
+        this.pending.set(key, { ref, res: r.res });
+        continue;
+      }
+      if (r.state === 'receiving' && r.hash !== undefined) {
+        const preimage = this.receiver?.paidPreimage(r.hash) ?? null;
+        this.settle(
+          ref,
+          preimage !== null
+            ? { kind: 'settle', preimage }
+            : { kind: 'fail', failure: unknownDetails(msat(r.amount ?? 0n), height) },
+        );
+        continue;
+      }
+      if (r.state === 'forwarded' && r.out !== null && r.sharedSecret !== null) {
+        // Crashed after pairing but before the outgoing channel made the HTLC durable: it never existed.
+        const out = this.deps.driver.get(r.out.ch);
+        const c = out ? commitmentsOf(out.state) : undefined;
+        if (c === undefined || r.out.id >= c.localNextHtlcId) {
+          this.deps.store.batch([del(NS, `out/${refKey(r.out)}`)]);
+          this.resolve(
+            ref,
+            {
+              kind: 'fail',
+              reason: createErrorPacket(r.sharedSecret, {
+                failure: 'temporary_channel_failure',
+                channel_update: new Uint8Array(0),
+              }),
+            },
+            [],
+          );
+        }
+      }
+    }
+    this.tick();
+  }
+
+  /** A local payment's HTLC that never became durable in its channel (crash in between): it failed. */
+  private recoverOutgoing(key: string, o: OutRecord): void {
+    if (o.origin !== 'local') return;
+    const ref = parseRef(key.slice(4));
+    const ch = this.deps.driver.get(ref.ch);
+    const c = ch ? commitmentsOf(ch.state) : undefined;
+    if (c !== undefined && ref.id < c.localNextHtlcId) return;
+    this.deps.store.batch([del(NS, key)]);
+    for (const fn of this.localListeners) fn(o.tag, { kind: 'cancelled' });
+  }
+
+  close(): void {
+    this.closed = true;
+    this.timer?.cancel();
+  }
+
+  // ---- incoming ------------------------------------------------------------------------------------
+
+  private onChannel(ch: Channel, n: ChannelNotification): void {
+    if (this.closed) return;
+    switch (n.kind) {
+      case 'htlc_received':
+        this.onIncoming(ch, n.htlc, n.dustExposureExceeded);
+        return;
+      case 'htlc_fulfilled':
+        this.onOutgoingDone(ch, n.id, { kind: 'fulfilled', preimage: n.preimage });
+        return;
+      case 'htlc_failed':
+        this.onOutgoingDone(
+          ch,
+          n.id,
+          n.reason.kind === 'onion'
+            ? { kind: 'failed', reason: n.reason.reason }
+            : { kind: 'malformed', code: n.reason.failureCode },
+        );
+        return;
+      case 'htlc_offer_cancelled':
+        this.onOutgoingDone(ch, n.id, { kind: 'cancelled' });
+        return;
+      case 'funding_needed':
+      case 'channel_id_assigned':
+      case 'channel_ready':
+      case 'htlc_offered':
+      case 'data_loss_detected':
+      case 'warning_received':
+      case 'channel_closing':
+      case 'channel_closed':
+        return;
+    }
+  }
+
+  private height(): number {
+    return this.deps.driver.tipHeight();
+  }
+
+  private onIncoming(
+    ch: Channel,
+    htlc: {
+      id: bigint;
+      amount_msat: bigint;
+      payment_hash: Uint8Array;
+      cltv_expiry: number;
+      onion_routing_packet: Uint8Array;
+    },
+    dustExceeded: boolean,
+  ): void {
+    const ref: HtlcRef = { ch: ch.key, id: htlc.id };
+    const key = `in/${refKey(ref)}`;
+    if (this.deps.store.get(NS, key) !== undefined) return; // a replay: already handled
+    if (this.deps.leaveDummyOnions === true && htlc.onion_routing_packet.every((b) => b === 0)) return;
+    const amount = msat(htlc.amount_msat);
+    const v = processIncomingOnion(
+      {
+        amountMsat: amount,
+        cltvExpiry: htlc.cltv_expiry,
+        onion: htlc.onion_routing_packet,
+        paymentHash: htlc.payment_hash,
+      },
+      this.ecdh,
+    );
+    const height = this.height();
+    switch (v.type) {
+      case 'protocol_violation':
+      case 'fail_malformed': {
+        const code = v.type === 'fail_malformed' ? v.failureCode : 0x8000 | 0x4000 | 5;
+        this.resolve(ref, { kind: 'malformed', code, sha256OfOnion: sha256(htlc.onion_routing_packet) }, []);
+        return;
+      }
+      case 'fail': {
+        const ks = v.failure.failure === 'invalid_onion_payload' ? this.keysendFinal(htlc) : null;
+        if (ks !== null) {
+          this.receive(ref, htlc, amount, height, v.sharedSecret, ks);
+          return;
+        }
+        this.resolve(ref, { kind: 'fail', reason: createErrorPacket(v.sharedSecret, v.failure) }, []);
+        return;
+      }
+      case 'receive': {
+        if (dustExceeded) {
+          this.resolve(
+            ref,
+            {
+              kind: 'fail',
+              reason: createErrorPacket(v.sharedSecret, { failure: 'temporary_node_failure' }),
+            },
+            [],
+          );
+          return;
+        }
+        this.receive(ref, htlc, amount, height, v.sharedSecret, {
+          amtToForward: v.amtToForward,
+          outgoingCltvValue: v.outgoingCltvValue,
+          totalMsat: v.totalMsat,
+          paymentSecret: v.paymentSecret,
+          keysendPreimage: null,
+        });
+        return;
+      }
+      case 'forward':
+        this.forward(ch, ref, htlc, v, height);
+        return;
+    }
+  }
+
+  private receive(
+    ref: HtlcRef,
+    htlc: { payment_hash: Uint8Array; cltv_expiry: number },
+    amount: Msat,
+    height: number,
+    sharedSecret: Uint8Array,
+    p: Pick<
+      FinalHtlc,
+      'amtToForward' | 'outgoingCltvValue' | 'totalMsat' | 'paymentSecret' | 'keysendPreimage'
+    >,
+  ): void {
+    const r: InRecord = {
+      state: 'receiving',
+      sharedSecret,
+      out: null,
+      res: null,
+      fwd: null,
+      hash: htlc.payment_hash,
+      amount,
+    };
+    this.deps.store.batch([put(NS, `in/${refKey(ref)}`, rec(r))]);
+    const final: FinalHtlc = {
+      ref,
+      paymentHash: htlc.payment_hash,
+      amountMsat: amount,
+      cltvExpiry: htlc.cltv_expiry,
+      height,
+      ...p,
+    };
+    if (this.receiver === null) {
+      this.settle(ref, { kind: 'fail', failure: unknownDetails(amount, height) });
+      return;
+    }
+    this.receiver.onFinalHtlc(final);
+  }
+
+  /**
+   * A final payload carrying keysend's (even) preimage record: the payload codec refuses it as an unknown
+   * even type, so take the record out and read the rest. Null when this is not a keysend payload.
+   */
+  private keysendFinal(htlc: {
+    amount_msat: bigint;
+    payment_hash: Uint8Array;
+    cltv_expiry: number;
+    onion_routing_packet: Uint8Array;
+  }): Pick<
+    FinalHtlc,
+    'amtToForward' | 'outgoingCltvValue' | 'totalMsat' | 'paymentSecret' | 'keysendPreimage'
+  > | null {
+    const peeled = peelOnion(htlc.onion_routing_packet, this.ecdh, htlc.payment_hash);
+    if (!peeled.ok || peeled.value.type !== 'final') return null;
+    const recs = readTlv(peeled.value.payload);
+    const ks = recs?.find((x) => x.type === KEYSEND_TYPE);
+    if (!recs || !ks || ks.value.length !== 32) return null;
+    const rest = writeTlv(recs.filter((x) => x !== ks));
+    const decoded = decodeHopPayload(rest);
+    if (!decoded.ok) return null;
+    const ins = interpretHopPayload(decoded.value, { isFinal: true });
+    if (!ins.ok || ins.value.type !== 'final') return null;
+    // As for any final hop: the incoming amount and CLTV must cover what the payload says.
+    if (htlc.amount_msat < ins.value.amtToForward || htlc.cltv_expiry < ins.value.outgoingCltvValue)
+      return null;
+    return {
+      amtToForward: ins.value.amtToForward,
+      outgoingCltvValue: ins.value.outgoingCltvValue,
+      totalMsat: ins.value.totalMsat,
+      paymentSecret: ins.value.paymentSecret,
+      keysendPreimage: ks.value,
+    };
+  }
+
+  private forward(
+    inCh: Channel,
+    ref: HtlcRef,
+    htlc: { amount_msat: bigint; payment_hash: Uint8Array; cltv_expiry: number },
+    v: {
+      next: { type: 'short_channel_id'; shortChannelId: bigint } | { type: 'node_id'; nodeId: Uint8Array };
+      amtToForward: Msat;
+      outgoingCltvValue: number;
+      nextOnion: Uint8Array;
+      sharedSecret: Uint8Array;
+    },
+    height: number,
+  ): void {
+    const scid = v.next.type === 'short_channel_id' ? v.next.shortChannelId : undefined;
+    const outCh =
+      scid === undefined
+        ? undefined
+        : this.deps.driver.list().find((c) => scidOf(c.state) === scid && c.state.phase !== 'closed');
+    const incoming = msat(htlc.amount_msat);
+    const verdict = checkForward(
+      {
+        incomingAmountMsat: incoming,
+        incomingCltvExpiry: htlc.cltv_expiry,
+        amtToForward: v.amtToForward,
+        outgoingCltvValue: v.outgoingCltvValue,
+        height,
+      },
+      outCh ? { ch: outCh, policy: this.policies.get(outCh.key) } : undefined,
+    );
+    const now = this.deps.clock.now() / 1000;
+    const base: ForwardJson = {
+      created_index: this.nextForward++,
+      in_channel: labelOf(inCh),
+      in_htlc_id: Number(ref.id),
+      in_msat: incoming,
+      ...(scid !== undefined ? { out_channel: formatShortChannelId(scid) } : {}),
+      status: 'offered',
+      received_time: now,
+      style: 'tlv',
+    };
+    const failLocally = (failure: FailureMessageInput, reason: string) => {
+      this.deps.log.info({ in: refKey(ref), reason }, 'refusing to forward');
+      const fwd: ForwardJson = {
+        ...base,
+        status: 'local_failed',
+        failcode: failureCode(failure),
+        failreason: failure.failure,
+        resolved_time: now,
+      };
+      this.resolve(ref, { kind: 'fail', reason: createErrorPacket(v.sharedSecret, failure) }, [
+        put(FWD_NS, fwdKey(fwd.created_index), rec(fwd)),
+      ]);
+    };
+    if (!verdict.ok || outCh === undefined || outCh.state.phase !== 'normal') {
+      if (!verdict.ok) failLocally(verdict.failure, verdict.reason);
+      else
+        failLocally(
+          { failure: 'temporary_channel_failure', channel_update: new Uint8Array(0) },
+          'not normal',
+        );
+      return;
+    }
+    const outRef: HtlcRef = { ch: outCh.key, id: outCh.state.commitments.localNextHtlcId };
+    const fwd: ForwardJson = {
+      ...base,
+      out_htlc_id: Number(outRef.id),
+      out_msat: v.amtToForward,
+      fee_msat: verdict.feeMsat,
+    };
+    const inRec: InRecord = {
+      state: 'forwarded',
+      sharedSecret: v.sharedSecret,
+      out: outRef,
+      res: null,
+      fwd: fwd.created_index,
+    };
+    const outRec: OutRecord = { origin: 'forward', in: ref };
+    // The pairing is durable before the outgoing HTLC can exist.
+    this.deps.store.batch([
+      put(NS, `in/${refKey(ref)}`, rec(inRec)),
+      put(NS, `out/${refKey(outRef)}`, rec(outRec)),
+      put(FWD_NS, fwdKey(fwd.created_index), rec(fwd)),
+    ]);
+    const refused = this.deps.driver.htlcCommand(outCh, {
+      kind: 'add_htlc',
+      amount: v.amtToForward,
+      paymentHash: htlc.payment_hash,
+      cltvExpiry: v.outgoingCltvValue,
+      onion: v.nextOnion,
+    });
+    if (refused !== null) {
+      this.deps.store.batch([del(NS, `out/${refKey(outRef)}`)]);
+      const failure: FailureMessageInput = {
+        failure: 'temporary_channel_failure',
+        channel_update: new Uint8Array(0),
+      };
+      failLocally(failure, refused);
+    }
+  }
+
+  /** The receiver's answer for a final HTLC. */
+  settle(ref: HtlcRef, d: FinalDecision): void {
+    const key = `in/${refKey(ref)}`;
+    const b = this.deps.store.get(NS, key);
+    if (b === undefined) return;
+    const r = unrec<InRecord>(b);
+    if (r.res !== null || r.sharedSecret === null) return;
+    const res: Resolution =
+      d.kind === 'settle'
+        ? { kind: 'fulfill', preimage: d.preimage }
+        : { kind: 'fail', reason: createErrorPacket(r.sharedSecret, d.failure) };
+    this.resolve(ref, res, []);
+  }
+
+  /** Persists the resolution (with `ops`), then runs it on the incoming channel. */
+  private resolve(ref: HtlcRef, res: Resolution, ops: StoreOp[]): void {
+    const key = `in/${refKey(ref)}`;
+    const b = this.deps.store.get(NS, key);
+    const prev = b === undefined ? null : unrec<InRecord>(b);
+    const r: InRecord = {
+      state: 'resolved',
+      sharedSecret: prev?.sharedSecret ?? null,
+      out: prev?.out ?? null,
+      res,
+      fwd: prev?.fwd ?? null,
+    };
+    this.deps.store.batch([put(NS, key, rec(r)), ...ops]);
+    this.pending.set(key, { ref, res });
+    this.runPending(key);
+  }
+
+  private runPending(key: string): void {
+    const p = this.pending.get(key);
+    if (!p) return;
+    const ch = this.deps.driver.get(p.ref.ch);
+    if (!ch) {
+      this.pending.delete(key);
+      return;
+    }
+    const res = p.res;
+    const refused = this.deps.driver.htlcCommand(
+      ch,
+      res.kind === 'fulfill'
+        ? { kind: 'fulfill_htlc', id: p.ref.id, preimage: res.preimage }
+        : res.kind === 'fail'
+          ? { kind: 'fail_htlc', id: p.ref.id, reason: res.reason }
+          : {
+              kind: 'fail_malformed_htlc',
+              id: p.ref.id,
+              sha256OfOnion: res.sha256OfOnion,
+              failureCode: res.code,
+            },
+    );
+    if (refused === null) {
+      this.pending.delete(key);
+      return;
+    }
+    if (linkStatus(ch) === 'offline') return; // retried by the timer once the peer is back
+    this.deps.log.warn({ htlc: key, refused }, 'resolution not taken by the channel');
+    this.pending.delete(key);
+  }
+
+  private tick(): void {
+    if (this.closed) return;
+    for (const key of [...this.pending.keys()]) this.runPending(key);
+    this.timer = this.deps.clock.after(RETRY_MS, () => this.tick());
+  }
+
+  /** Whether the channel still holds the incoming HTLC (in our commitment or their next one). */
+  private stillHeld(ref: HtlcRef): boolean {
+    const ch = this.deps.driver.get(ref.ch);
+    const c = ch ? commitmentsOf(ch.state) : undefined;
+    if (!c) return false;
+    const has = (hs: readonly { id: bigint; direction: string }[]) =>
+      hs.some((h) => h.id === ref.id && h.direction === 'received');
+    return has(c.localCommit.spec.htlcs) || has(latestRemoteCommit(c).spec.htlcs);
+  }
+
+  // ---- outgoing ------------------------------------------------------------------------------------
+
+  /** Adds a local payment's HTLC on `ch`; the result reaches onLocalResult listeners with `tag`. */
+  sendLocal(
+    ch: Channel,
+    amount: Msat,
+    cltvExpiry: number,
+    paymentHash: Uint8Array,
+    onion: Uint8Array,
+    tag: string,
+  ): string | null {
+    if (ch.state.phase !== 'normal') return `channel is ${ch.state.phase}`;
+    if (linkStatus(ch) !== 'normal') return 'first peer is not connected';
+    const outRef: HtlcRef = { ch: ch.key, id: ch.state.commitments.localNextHtlcId };
+    const outRec: OutRecord = { origin: 'local', tag };
+    this.deps.store.batch([put(NS, `out/${refKey(outRef)}`, rec(outRec))]);
+    const refused = this.deps.driver.htlcCommand(ch, {
+      kind: 'add_htlc',
+      amount,
+      paymentHash,
+      cltvExpiry,
+      onion,
+    });
+    if (refused !== null) this.deps.store.batch([del(NS, `out/${refKey(outRef)}`)]);
+    return refused;
+  }
+
+  private onOutgoingDone(ch: Channel, id: bigint, result: LocalResult): void {
+    const outRef: HtlcRef = { ch: ch.key, id };
+    const outKey = `out/${refKey(outRef)}`;
+    const b = this.deps.store.get(NS, outKey);
+    if (b === undefined) return; // a replay of something already handled, or not ours
+    const o = unrec<OutRecord>(b);
+    if (o.origin === 'local') {
+      this.deps.store.batch([del(NS, outKey)]);
+      for (const fn of this.localListeners) fn(o.tag, result);
+      return;
+    }
+    const inKey = `in/${refKey(o.in)}`;
+    const ib = this.deps.store.get(NS, inKey);
+    const inRec = ib === undefined ? null : unrec<InRecord>(ib);
+    if (inRec === null || inRec.sharedSecret === null) {
+      this.deps.store.batch([del(NS, outKey)]);
+      return;
+    }
+    let res: Resolution;
+    switch (result.kind) {
+      case 'fulfilled':
+        res = { kind: 'fulfill', preimage: result.preimage };
+        break;
+      case 'failed':
+        // Each hop on the way back obfuscates the packet once more with its own `ammag` key.
+        res = { kind: 'fail', reason: wrapErrorPacket(inRec.sharedSecret, result.reason) };
+        break;
+      case 'malformed':
+        // The next peer could not read its onion: we report it upstream as our own failure.
+        res = {
+          kind: 'fail',
+          reason: createErrorPacket(inRec.sharedSecret, {
+            failure: 'unknown',
+            code: result.code,
+            data: new Uint8Array(32),
+          }),
+        };
+        break;
+      case 'cancelled':
+        res = {
+          kind: 'fail',
+          reason: createErrorPacket(inRec.sharedSecret, {
+            failure: 'temporary_channel_failure',
+            channel_update: new Uint8Array(0),
+          }),
+        };
+        break;
+    }
+    const ops: StoreOp[] = [del(NS, outKey)];
+    if (inRec.fwd !== null) {
+      const fb = this.deps.store.get(FWD_NS, fwdKey(inRec.fwd));
+      if (fb !== undefined) {
+        const f = unrec<ForwardJson>(fb);
+        const done: ForwardJson = {
+          ...f,
+          status: result.kind === 'fulfilled' ? 'settled' : 'failed',
+          resolved_time: this.deps.clock.now() / 1000,
+        };
+        ops.push(put(FWD_NS, fwdKey(inRec.fwd), rec(done)));
+      }
+    }
+    this.resolve(o.in, res, ops);
+  }
+
+  // ---- RPC views -----------------------------------------------------------------------------------
+
+  listForwards(): ForwardJson[] {
+    return this.deps.store.list(FWD_NS).map(({ value }) => unrec<ForwardJson>(value));
+  }
+}
+
+/** Keysend's preimage record in the final payload (LND / Core Lightning convention). */
+export const KEYSEND_TYPE = 5482373484n;
+
+export function unknownDetails(amount: Msat, height: number): FailureMessageInput {
+  return { failure: 'incorrect_or_unknown_payment_details', htlc_msat: amount, height };
+}
+
+function fwdKey(i: number): string {
+  return String(i).padStart(12, '0');
+}
+
+function parseRef(s: string): HtlcRef {
+  const i = s.lastIndexOf('/');
+  return { ch: s.slice(0, i), id: BigInt(s.slice(i + 1)) };
+}
+
+function labelOf(ch: Channel): string {
+  const s = scidOf(ch.state);
+  return s === undefined ? ch.key : formatShortChannelId(s);
+}
