@@ -1,12 +1,11 @@
 // `shandian demo`: the seed scenario on loopback, narrated. A devnet chain and two nodes run as separate
 // processes: the nodes open an encrypted BOLT 8 connection, exchange init and pings, and move coins on
 // chain through their wallets. Later issues grow it into channels and payments.
-import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type DevnetProcess, type NodeProcess, spawnDevnet, spawnNode } from '../testing/processes.ts';
 import type { GlobalOptions } from './main.ts';
-import { spawnDevnet, spawnNode, type DevnetProcess, type NodeProcess } from '../testing/processes.ts';
 
 interface Info {
   id: string;
@@ -30,7 +29,8 @@ interface Funds {
 }
 
 const btc = (msat: number) => `${(msat / 1e11).toFixed(8)} BTC`;
-const confirmed = (f: Funds) => f.outputs.filter((o) => o.status === 'confirmed').reduce((a, o) => a + o.amount_msat, 0);
+const confirmed = (f: Funds) =>
+  f.outputs.filter((o) => o.status === 'confirmed').reduce((a, o) => a + o.amount_msat, 0);
 
 async function until<T>(f: () => Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
   const end = Date.now() + timeoutMs;
@@ -55,7 +55,9 @@ export async function demoCommand(_global: GlobalOptions, args: string[]): Promi
     devnet = await spawnDevnet(join(base, 'chain'));
     const faucet = await devnet.rpc.call<string>('getnewaddress');
     await devnet.rpc.call('generatetoaddress', [101, faucet]);
-    say(`  devnet: Bitcoin Core-compatible JSON-RPC at ${devnet.url}, ${await devnet.rpc.call<number>('getblockcount')} blocks`);
+    say(
+      `  devnet: Bitcoin Core-compatible JSON-RPC at ${devnet.url}, ${await devnet.rpc.call<number>('getblockcount')} blocks`,
+    );
     for (const name of ['alice', 'bob']) {
       const node = await spawnNode({
         name,
@@ -75,10 +77,15 @@ export async function demoCommand(_global: GlobalOptions, args: string[]): Promi
       `${bobInfo.id}@${bobInfo.binding[0]!.address}:${bobInfo.binding[0]!.port}`,
     ]);
     const bobPeers = await bob.call<{ peers: { direction: string }[] }>('listpeers');
-    say(`   connected (alice: ${conn.direction}, bob: ${bobPeers.peers[0]?.direction}); bob's init features ${conn.features}`);
+    say(
+      `   connected (alice: ${conn.direction}, bob: ${bobPeers.peers[0]?.direction}); bob's init features ${conn.features}`,
+    );
 
     say('\n2. ping/pong over the encrypted link');
-    for (const [len, pongbytes] of [[0, 0], [1000, 4000]] as const) {
+    for (const [len, pongbytes] of [
+      [0, 0],
+      [1000, 4000],
+    ] as const) {
       const r = await alice.call<{ totlen: number }>('ping', { id: bobInfo.id, len, pongbytes });
       say(`   ping of ${len} bytes asking for ${pongbytes} -> pong of ${r.totlen} bytes`);
     }
@@ -93,7 +100,9 @@ export async function demoCommand(_global: GlobalOptions, args: string[]): Promi
     }, 'alice to see her deposit');
     say(`   ${bech32}: ${btc(confirmed(aliceFunds))} confirmed`);
 
-    say('\n4. alice sends 0.1 BTC to bob on chain (a signed P2WPKH spend, checked by devnet\'s script interpreter)');
+    say(
+      "\n4. alice sends 0.1 BTC to bob on chain (a signed P2WPKH spend, checked by devnet's script interpreter)",
+    );
     const bobAddr = (await bob.call<{ bech32: string }>('newaddr')).bech32;
     const w = await alice.call<{ txid: string }>('withdraw', [bobAddr, 10_000_000]);
     say(`   txid ${w.txid}`);
@@ -106,38 +115,59 @@ export async function demoCommand(_global: GlobalOptions, args: string[]): Promi
       const f = await alice.call<Funds>('listfunds');
       return confirmed(f) < confirmed(aliceFunds) - 10_000_000_000 ? f : undefined;
     }, 'alice to see her change');
-    say(`   bob has ${btc(confirmed(bobFunds))}; alice has ${btc(confirmed(aliceAfter))} (the rest paid the fee)`);
+    say(
+      `   bob has ${btc(confirmed(bobFunds))}; alice has ${btc(confirmed(aliceAfter))} (the rest paid the fee)`,
+    );
 
-    say('\n5. alice opens a 0.15 BTC channel to bob: the 2-of-2 funding output, both commitments signed first');
+    say(
+      '\n5. alice opens a 0.15 BTC channel to bob: the 2-of-2 funding output, both commitments signed first',
+    );
     const aliceId = (await alice.call<Info>('getinfo')).id;
-    const funded = await alice.call<{ txid: string; outnum: number; channel_type?: { names?: string[] } }>('fundchannel', [
-      bobInfo.id,
-      15_000_000,
-    ]);
-    say(`   funding ${funded.txid}:${funded.outnum}${funded.channel_type?.names ? ` (${funded.channel_type.names.join(', ')})` : ''}`);
+    const funded = await alice.call<{ txid: string; outnum: number; channel_type?: { names?: string[] } }>(
+      'fundchannel',
+      [bobInfo.id, 15_000_000],
+    );
+    say(
+      `   funding ${funded.txid}:${funded.outnum}${funded.channel_type?.names ? ` (${funded.channel_type.names.join(', ')})` : ''}`,
+    );
     await devnet.rpc.call('generatetoaddress', [3, faucet]);
     const ch = await until(async () => {
       const a = (await alice.call<{ channels: Channel[] }>('listpeerchannels')).channels[0];
       const b = (await bob.call<{ channels: Channel[] }>('listpeerchannels')).channels[0];
       return a?.state === 'CHANNELD_NORMAL' && b?.state === 'CHANNELD_NORMAL' ? a : undefined;
     }, 'the channel to lock in');
-    say(`   locked in after 3 blocks: ${ch.short_channel_id}, alice ${btc(ch.to_us_msat)} of ${btc(ch.total_msat)}`);
+    say(
+      `   locked in after 3 blocks: ${ch.short_channel_id}, alice ${btc(ch.to_us_msat)} of ${btc(ch.total_msat)}`,
+    );
 
-    say('\n6. an HTLC: alice offers 0.05 BTC locked to a hash; bob reveals the preimage and takes it');
-    const preimage = createHash('sha256').update('shandian demo').digest();
-    const hash = createHash('sha256').update(preimage).digest('hex');
-    await alice.call('dev-addhtlc', { id: bobInfo.id, amount_msat: 5_000_000_000, payment_hash: hash, cltv_expiry: 500 });
-    await until(async () => {
-      const b = (await bob.call<{ channels: Channel[] }>('listpeerchannels')).channels[0];
-      return b?.htlcs?.some((h) => h.payment_hash === hash && h.state === 'RCVD_ADD_ACK_REVOCATION') ? true : undefined;
-    }, 'bob to hold the HTLC irrevocably');
-    await bob.call('dev-fulfillhtlc', { id: aliceId, preimage: preimage.toString('hex') });
+    say('\n6. a Lightning payment: bob writes a BOLT 11 invoice, alice pays it over the channel (an HTLC');
+    say(
+      "   locked to the invoice's hash; bob reveals the preimage; both sign new commitments, revoke the old)",
+    );
+    const inv = await bob.call<{ bolt11: string; payment_hash: string }>('invoice', [
+      5_000_000_000,
+      'demo-coffee',
+      'a coffee, paid through shandian',
+    ]);
+    const decoded = await alice.call<{ amount_msat: number; description: string; payee: string }>('decode', [
+      inv.bolt11,
+    ]);
+    say(`   invoice ${inv.bolt11.slice(0, 40)}... for ${btc(decoded.amount_msat)}: "${decoded.description}"`);
+    const paid = await alice.call<{ status: string; payment_preimage: string; amount_sent_msat: number }>(
+      'pay',
+      [inv.bolt11],
+    );
+    say(`   pay: ${paid.status}, preimage ${paid.payment_preimage}`);
     const settled = await until(async () => {
       const a = (await alice.call<{ channels: Channel[] }>('listpeerchannels')).channels[0];
       return a && (a.htlcs ?? []).length === 0 && a.to_us_msat < ch.to_us_msat ? a : undefined;
     }, 'the HTLC to settle');
+    const invoices = await bob.call<{ invoices: { status: string }[] }>('listinvoices', ['demo-coffee']);
+    say(`   bob's invoice is ${invoices.invoices[0]?.status}`);
     const bobCh = (await bob.call<{ channels: Channel[] }>('listpeerchannels')).channels[0]!;
-    say(`   settled: alice ${btc(settled.to_us_msat)}, bob ${btc(bobCh.to_us_msat)} (commitments ${settled.local_commitment_number ?? '?'}/${settled.remote_commitment_number ?? '?'}, each old one revoked)`);
+    say(
+      `   settled: alice ${btc(settled.to_us_msat)}, bob ${btc(bobCh.to_us_msat)} (commitments ${settled.local_commitment_number ?? '?'}/${settled.remote_commitment_number ?? '?'}, each old one revoked)`,
+    );
 
     say('\n7. a cooperative close: both sign one closing transaction that pays each side its balance');
     const closed = await bob.call<{ type: string; txid: string }>('close', [aliceId]);

@@ -1,27 +1,28 @@
 // The composition root: builds every seam's adapter, wires the peer manager and the RPC server, and
 // owns start-up and shutdown order.
 import { hex } from '../core/bytes.ts';
-import { publicKeyOf } from '../crypto/secp256k1.ts';
 import { systemEntropy } from '../crypto/random.ts';
-import { startRpcServer, type RpcServer } from '../rpc/server.ts';
+import { publicKeyOf } from '../crypto/secp256k1.ts';
 import { methodTable } from '../rpc/methods.ts';
-import type { NodeConfig } from './config.ts';
-import { openNetworkDir } from './datadir.ts';
-import { createLogger, type Logger } from './logger.ts';
-import { systemClock } from './clock.ts';
-import { loadIdentity } from './identity.ts';
-import { PeerManager } from './peer-manager.ts';
-import { peerMethods } from './rpc-peers.ts';
-import { VERSION } from './version.ts';
+import { type RpcServer, startRpcServer } from '../rpc/server.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
-import { addressOf } from './peer-types.ts';
 import { openChain } from './chain-backend.ts';
-import { Onchain } from './onchain.ts';
-import { walletMethods } from './rpc-wallet.ts';
 import { ChainWatcher } from './chain-watch.ts';
 import { ChannelDriver } from './channel-driver.ts';
 import { channelCounts, channelMethods } from './channel-rpc.ts';
+import { systemClock } from './clock.ts';
+import type { NodeConfig } from './config.ts';
+import { openNetworkDir } from './datadir.ts';
+import { loadIdentity } from './identity.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { Onchain } from './onchain.ts';
 import { startPayments } from './payments-node.ts';
+import { PeerManager } from './peer-manager.ts';
+import { addressOf } from './peer-types.ts';
+import { decodeMethods } from './rpc-invoices.ts';
+import { peerMethods } from './rpc-peers.ts';
+import { walletMethods } from './rpc-wallet.ts';
+import { VERSION } from './version.ts';
 
 export interface RunningNode {
   readonly id: string;
@@ -46,7 +47,12 @@ export async function startNode(
   const store = openSqliteStore(dir.file('node.sqlite'));
   const chain = await openChain(config.network, dir.path, config.bitcoin);
   log.info({ backend: chain.description }, 'chain backend');
-  const onchain = await Onchain.open({ chain: chain.chain, keys: identity.keys, path: dir.file('wallet.sqlite'), log: log.child({ component: 'wallet' }) });
+  const onchain = await Onchain.open({
+    chain: chain.chain,
+    keys: identity.keys,
+    path: dir.file('wallet.sqlite'),
+    log: log.child({ component: 'wallet' }),
+  });
   onchain.start(config.chainPollMs);
   const peers = new PeerManager({
     nodeSecret: identity.nodeSecret,
@@ -75,7 +81,15 @@ export async function startNode(
     log: log.child({ component: 'channels' }),
   });
   // Payments (payments-node): the HTLC switch listens to channel events, so it exists before they flow.
-  const payments = startPayments({ store, driver: channels, nodeSecret: identity.nodeSecret, network: config.network, clock: systemClock, entropy: systemEntropy, log: log.child({ component: 'payments' }) });
+  const payments = startPayments({
+    store,
+    driver: channels,
+    nodeSecret: identity.nodeSecret,
+    network: config.network,
+    clock: systemClock,
+    entropy: systemEntropy,
+    log: log.child({ component: 'payments' }),
+  });
   await channels.start();
   payments.start();
   watcher.start(config.chainPollMs);
@@ -121,11 +135,17 @@ export async function startNode(
   });
 
   const table = methodTable([
-    { name: 'getinfo', description: 'Show this node: id, alias, peers, addresses, network', params: [], handler: getinfo },
+    {
+      name: 'getinfo',
+      description: 'Show this node: id, alias, peers, addresses, network',
+      params: [],
+      handler: getinfo,
+    },
     ...peerMethods(peers),
     ...walletMethods(onchain),
     ...channelMethods(channels, onchain, () => new Set(peers.list().map((p) => p.id))),
     ...payments.methods,
+    ...decodeMethods(),
     {
       name: 'stop',
       description: 'Shut the node down cleanly',
@@ -143,7 +163,8 @@ export async function startNode(
         help: [...table.values()]
           .filter((m) => p.command === undefined || m.name === p.command)
           .map((m) => ({
-            command: `${m.name} ${m.params.map((x) => (x.required ? x.name : `[${x.name}]`)).join(' ')}`.trim(),
+            command:
+              `${m.name} ${m.params.map((x) => (x.required ? x.name : `[${x.name}]`)).join(' ')}`.trim(),
             description: m.description,
           })),
       }),
@@ -151,7 +172,12 @@ export async function startNode(
   ]);
   rpc = await startRpcServer(dir.file('lightning-rpc'), table, log.child({ component: 'rpc' }));
   log.info(
-    { id: idHex, network: config.network.name, listen: listening ? `${listening.host}:${listening.port}` : 'none', rpc: rpc.path },
+    {
+      id: idHex,
+      network: config.network.name,
+      listen: listening ? `${listening.host}:${listening.port}` : 'none',
+      rpc: rpc.path,
+    },
     `${VERSION} started`,
   );
   return {

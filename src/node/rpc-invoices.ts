@@ -237,6 +237,13 @@ export function invoiceMethods(o: InvoiceRpcOptions): MethodSpec[] {
         return reg.toJson(reg.delete(labelOf(p.label), status));
       },
     },
+    ...decodeMethods(),
+  ];
+}
+
+/** `decode` and `decodepay`: need nothing but the invoice text, so the node registers them on their own. */
+export function decodeMethods(): MethodSpec[] {
+  return [
     {
       name: 'decode',
       description: 'Decode a BOLT 11 invoice for any network',
