@@ -61,6 +61,8 @@ const NS = 'sendpays';
 const PAYS_NS = 'pays';
 /** Mission control: what failures taught us about channels, kept across payments and restarts. */
 const MC_NS = 'mission-control';
+/** How long a completed pay waits for its other parts to settle before it answers. */
+const SETTLE_WAIT_MS = 10_000;
 /** BOLT 9's basic_mpp feature (even bit). */
 const BASIC_MPP_BIT = 16;
 // Core Lightning's error codes.
@@ -468,13 +470,39 @@ export class Payer {
       inFlight.delete(ev.partId);
       apply({ ...ev, now: this.deps.clock.now() });
     }
-    if (state.status === 'complete') return payResultOf(state);
+    if (state.status === 'complete') {
+      // The payee released the preimage for the whole set: the other parts settle now. Wait a little for
+      // them, so listpays and listsendpays agree with this result as soon as it is returned.
+      await this.settle(inFlight, apply);
+      return payResultOf(state);
+    }
     const e = state.error ?? { code: PAY_STOPPED_RETRYING, message: 'payment failed' };
     throw new RpcError(e.code, e.message, {
       payment_hash: hashHex,
       status: 'failed',
       attempts: state.parts.length,
     });
+  }
+
+  private async settle(
+    inFlight: Map<number, Promise<PartEvent>>,
+    apply: (ev: PaymentEvent) => void,
+  ): Promise<void> {
+    let cancel = () => {};
+    const stop = new Promise<null>((resolve) => {
+      const t = this.deps.clock.after(SETTLE_WAIT_MS, () => resolve(null));
+      cancel = () => t.cancel();
+    });
+    try {
+      while (inFlight.size > 0) {
+        const ev = await Promise.race([...inFlight.values(), stop]);
+        if (ev === null) return;
+        inFlight.delete(ev.partId);
+        apply({ ...ev, now: this.deps.clock.now() });
+      }
+    } finally {
+      cancel();
+    }
   }
 
   private finder(split: SplitOptions): RouteFinder {

@@ -51,6 +51,18 @@ export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, 
   }
 }
 
+/** The error a JSON-RPC call fails with; throws when it succeeds. */
+export async function rpcError(
+  p: Promise<unknown>,
+): Promise<{ code: number; message: string; data?: unknown }> {
+  try {
+    await p;
+  } catch (e) {
+    return e as { code: number; message: string; data?: unknown };
+  }
+  throw new Error('expected the call to fail');
+}
+
 export async function peerChannels(n: NodeProcess): Promise<PeerChannelJson[]> {
   return (await n.call<{ channels: PeerChannelJson[] }>('listpeerchannels')).channels;
 }

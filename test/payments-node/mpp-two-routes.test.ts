@@ -10,7 +10,12 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { hex } from '../../src/core/bytes.ts';
 import { sha256 } from '../../src/crypto/index.ts';
-import { type PaymentsNetwork, startPaymentsNetwork, waitFor } from '../../src/testing/payments-network.ts';
+import {
+  type PaymentsNetwork,
+  rpcError,
+  startPaymentsNetwork,
+  waitFor,
+} from '../../src/testing/payments-network.ts';
 
 // B's and C's forwarding policy (the node's defaults), which the hints must state.
 const FEE = (amt: bigint) => 1000n + (amt * 10n) / 1_000_000n;
@@ -33,15 +38,6 @@ interface Pay {
   amount_msat?: number;
   amount_sent_msat?: number;
   failure?: { code: number; message: string };
-}
-
-async function rpcError(p: Promise<unknown>): Promise<{ code: number; message: string }> {
-  try {
-    await p;
-  } catch (e) {
-    return e as { code: number; message: string };
-  }
-  throw new Error('expected the call to fail');
 }
 
 function hint(net: PaymentsNetwork, from: string, scid: string) {
