@@ -3,35 +3,68 @@
 // route, or the retry deadline. Each part is persisted (with the onion's shared secrets, to attribute a
 // returned error after a restart) before its HTLC is offered.
 
-import {
-  buildOnion,
-  decodeErrorPacket,
-  FAILURE_FLAGS,
-  failureCode,
-  failureName,
-} from '../bolt04-onion/index.ts';
+import { buildOnion, decodeErrorPacket, failureCode, failureName } from '../bolt04-onion/index.ts';
 import { encodeHopPayload, type HopPayload } from '../bolt04-onion/payload.ts';
 import {
   type BitcoinNetwork,
   decodeInvoice,
-  formatShortChannelId,
-  isExpired,
+  offersFeature,
   type RouteHintHop,
 } from '../bolt11-invoice/index.ts';
 import { fromHex, hex } from '../core/bytes.ts';
+import { assertNever } from '../core/result.ts';
 import { type Msat, msat } from '../core/units.ts';
 import { sha256 } from '../crypto/index.ts';
 import type { EntropySource } from '../crypto/random.ts';
+import { Graph } from '../routing/graph.ts';
+import { makeKeysend } from '../routing/keysend.ts';
+import {
+  decodeMissionControl,
+  emptyMissionControl,
+  encodeMissionControl,
+  type MissionControl,
+  pruneMissionControl,
+  recordChannelFailure,
+  recordChannelSuccess,
+  recordNodeFailure,
+} from '../routing/mission-control.ts';
+import type { SplitOptions } from '../routing/mpp.ts';
+import {
+  type Observation,
+  type PartFailure,
+  type PaymentAction,
+  type PaymentEvent,
+  type PaymentState,
+  preparePayment,
+  type RouteFinder,
+  stepPayment,
+} from '../routing/payment.ts';
+import { decodePayment, encodePayment, payResultOf } from '../routing/payment-records.ts';
 import { RpcError } from '../rpc/errors.ts';
 import { decodeRecord, encodeRecord, put, type Store } from '../store/store.ts';
-import type { Channel, ChannelDriver } from './channel-driver.ts';
+import type { ChannelDriver } from './channel-driver.ts';
 import type { Clock } from './clock.ts';
 import type { Logger } from './logger.ts';
+import {
+  type GraphSource,
+  localChannelsOf,
+  partFailureOf,
+  payExclusions,
+  payRouteFinder,
+  sendpayRoute,
+} from './pay-routes.ts';
 import { appendTlvs } from './payments-tlv.ts';
-import { KEYSEND_TYPE, type LocalResult, type PaymentSwitch } from './switch.ts';
-import { feeFor, linkStatus, scidOf, spendableMsat } from './switch-policy.ts';
+import type { LocalResult, PaymentSwitch } from './switch.ts';
 
 const NS = 'sendpays';
+/** pay/keysend payment states (src/routing's PaymentState), by payment hash and groupid. */
+const PAYS_NS = 'pays';
+/** Mission control: what failures taught us about channels, kept across payments and restarts. */
+const MC_NS = 'mission-control';
+/** How long a completed pay waits for its other parts to settle before it answers. */
+const SETTLE_WAIT_MS = 10_000;
+/** BOLT 9's basic_mpp feature (even bit). */
+const BASIC_MPP_BIT = 16;
 // Core Lightning's error codes.
 export const PAY_IN_PROGRESS = 200;
 export const PAY_RHASH_ALREADY_USED = 201;
@@ -86,7 +119,14 @@ export interface PayDeps {
   readonly log: Logger;
   readonly ourId: string;
   readonly network: BitcoinNetwork;
+  /** The public channel graph; until gossip feeds one, routes use our channels and route hints only. */
+  readonly graph?: GraphSource;
 }
+
+/** What became of one part, before the state machine stamps the time. */
+type PartEvent =
+  | { readonly type: 'part_succeeded'; readonly partId: number; readonly preimage: Uint8Array }
+  | { readonly type: 'part_failed'; readonly partId: number; readonly failure: PartFailure };
 
 const parseScid = (s: string): bigint => {
   const m = /^(\d+)x(\d+)x(\d+)$/.exec(s);
@@ -98,6 +138,11 @@ export class Payer {
   private readonly parts = new Map<number, SendpayRec>();
   private nextIndex = 1;
   private waiters: { index: number; fn: (r: SendpayRec) => void }[] = [];
+  /** Latest pay/keysend state per payment hash. */
+  private readonly pays = new Map<string, { groupid: number; state: PaymentState }>();
+  /** How each part failed, for the state machine (kept only until its payment reads it). */
+  private readonly failures = new Map<number, PartFailure>();
+  private mc: MissionControl = emptyMissionControl;
 
   constructor(private readonly deps: PayDeps) {
     for (const { value } of deps.store.list(NS)) {
@@ -105,6 +150,14 @@ export class Payer {
       this.parts.set(r.created_index, r);
       if (r.created_index >= this.nextIndex) this.nextIndex = r.created_index + 1;
     }
+    for (const { key, value } of deps.store.list(PAYS_NS)) {
+      const h = key.split('/')[0]!;
+      const groupid = Number(key.split('/')[1]);
+      if ((this.pays.get(h)?.groupid ?? 0) < groupid)
+        this.pays.set(h, { groupid, state: decodePayment(value) });
+    }
+    const mc = deps.store.get(MC_NS, 'state');
+    if (mc !== undefined) this.mc = decodeMissionControl(mc);
     deps.switch.onLocalResult((tag, res) => this.onResult(tag, res));
   }
 
@@ -224,12 +277,14 @@ export class Payer {
     switch (res.kind) {
       case 'fulfilled':
         if (hex(sha256(res.preimage)) !== r.payment_hash) {
+          this.failures.set(r.created_index, partFailureOf({ kind: 'bad_preimage' }));
           this.finish(r, { status: 'failed', failreason: 'preimage does not match' });
           return;
         }
         this.finish(r, { status: 'complete', payment_preimage: hex(res.preimage) });
         return;
       case 'cancelled':
+        this.failures.set(r.created_index, partFailureOf({ kind: 'cancelled' }));
         this.finish(r, {
           status: 'failed',
           failreason: 'HTLC dropped before commitment',
@@ -241,6 +296,7 @@ export class Payer {
         });
         return;
       case 'malformed':
+        this.failures.set(r.created_index, partFailureOf({ kind: 'malformed' }));
         this.finish(r, {
           status: 'failed',
           failreason: 'first peer could not read the onion',
@@ -252,6 +308,7 @@ export class Payer {
       case 'failed': {
         const d = decodeErrorPacket(r.secrets.map(fromHex), res.reason);
         if (!d.ok) {
+          this.failures.set(r.created_index, partFailureOf({ kind: 'unattributable' }));
           this.finish(r, { status: 'failed', failreason: `unattributable error (${d.error.code})` });
           return;
         }
@@ -261,6 +318,10 @@ export class Payer {
         const name = failureName(code);
         const node = r.route[idx]!.split(':')[0]!;
         const outChannel = r.route[idx + 1]?.split(':')[1];
+        this.failures.set(
+          r.created_index,
+          partFailureOf({ kind: 'remote', hopIndex: idx, failure: f.ok ? f.value : null }),
+        );
         this.finish(r, {
           status: 'failed',
           erring_index: idx + 1,
@@ -304,66 +365,9 @@ export class Payer {
   }
 
   // ---- pay / keysend ---------------------------------------------------------------------------
+  // Both run src/routing's payment state machine; each part goes out through sendpay above.
 
-  private localChannelsTo(peer: string | null): Channel[] {
-    return this.deps.driver
-      .list()
-      .filter(
-        (c) =>
-          (peer === null || c.peerId === peer) && linkStatus(c) === 'normal' && scidOf(c.state) !== undefined,
-      );
-  }
-
-  /** Candidate routes: direct channels to the payee, then each route hint reached over our channels. */
-  candidateRoutes(
-    payee: string,
-    amount: Msat,
-    finalCltv: number,
-    hints: readonly (readonly RouteHintHop[])[],
-    exclude: ReadonlySet<string>,
-  ): RouteHop[][] {
-    const out: RouteHop[][] = [];
-    const usable = (scid: string, node: string) => !exclude.has(scid) && !exclude.has(node);
-    const paths: { hops: { node: string; scid: string; fee?: RouteHintHop }[] }[] = [];
-    for (const c of this.localChannelsTo(payee))
-      paths.push({ hops: [{ node: payee, scid: formatShortChannelId(scidOf(c.state)!) }] });
-    for (const hint of hints) {
-      if (hint.length === 0) continue;
-      const entry = hex(hint[0]!.pubkey);
-      if (entry === this.deps.ourId) continue;
-      for (const c of this.localChannelsTo(entry)) {
-        const hops: { node: string; scid: string; fee?: RouteHintHop }[] = [
-          { node: entry, scid: formatShortChannelId(scidOf(c.state)!) },
-        ];
-        hint.forEach((h, i) => {
-          const to = i + 1 < hint.length ? hex(hint[i + 1]!.pubkey) : payee;
-          hops.push({ node: to, scid: formatShortChannelId(h.shortChannelId), fee: h });
-        });
-        paths.push({ hops });
-      }
-    }
-    for (const p of paths) {
-      if (!p.hops.every((h) => usable(h.scid, h.node))) continue;
-      // Backwards: each hop's HTLC pays what the next forwards plus the fee its forwarder charges.
-      const route: RouteHop[] = new Array(p.hops.length);
-      let amt = amount;
-      let delay = finalCltv;
-      for (let i = p.hops.length - 1; i >= 0; i--) {
-        const h = p.hops[i]!;
-        route[i] = { id: h.node, channel: h.scid, amount_msat: amt, delay };
-        if (i > 0 && h.fee !== undefined) {
-          amt = msat(
-            amt + feeFor({ feeBaseMsat: h.fee.feeBaseMsat, feePpm: h.fee.feeProportionalMillionths }, amt),
-          );
-          delay += h.fee.cltvExpiryDelta;
-        }
-      }
-      const first = this.deps.driver.find(route[0]!.channel);
-      if (first && spendableMsat(first) >= route[0]!.amount_msat) out.push(route);
-    }
-    return out;
-  }
-
+  /** pay: routes from our channels and the invoice's hints, split over several routes when needed. */
   async pay(p: {
     bolt11: string;
     amountMsat?: Msat;
@@ -372,172 +376,244 @@ export class Payer {
     maxDelay?: number;
     exclude?: string[];
   }): Promise<Record<string, unknown>> {
+    const prepared = preparePayment(
+      {
+        bolt11: p.bolt11,
+        ...(p.amountMsat !== undefined ? { amountMsat: p.amountMsat } : {}),
+        ...(p.maxFeePercent !== undefined ? { maxFeePercent: p.maxFeePercent } : {}),
+        ...(p.retryForS !== undefined ? { retryForSeconds: p.retryForS } : {}),
+        ...(p.maxDelay !== undefined ? { maxDelay: p.maxDelay } : {}),
+        ...(p.exclude !== undefined ? { exclude: payExclusions(p.exclude) } : {}),
+      },
+      { network: this.deps.network, ourNodeId: this.deps.ourId, now: this.deps.clock.now() },
+    );
+    if (!prepared.ok) throw new RpcError(prepared.error.code, prepared.error.message);
     const inv = decodeInvoice(p.bolt11);
-    if (!inv.ok) throw new RpcError(-32602, `Invalid bolt11: ${inv.error.message}`);
-    const i = inv.value;
-    if (i.network !== this.deps.network)
-      throw new RpcError(
-        -32602,
-        `Invoice is for another network: ${i.network}, this node runs on ${this.deps.network}`,
-      );
-    const now = Math.floor(this.deps.clock.now() / 1000);
-    if (isExpired(i, now)) throw new RpcError(PAY_INVOICE_EXPIRED, 'Invoice expired');
-    let amount: Msat;
-    if (i.amount === undefined) {
-      if (p.amountMsat === undefined) throw new RpcError(-32602, 'amount_msat parameter required');
-      amount = p.amountMsat;
-    } else {
-      if (p.amountMsat !== undefined) throw new RpcError(-32602, 'amount_msat parameter unnecessary');
-      amount = i.amount;
-    }
-    const payee = hex(i.payee);
-    if (payee === this.deps.ourId) throw new RpcError(-32602, 'This invoice is our own');
-    return this.run({
-      payee,
-      amount,
-      hash: i.paymentHash,
-      secret: i.paymentSecret,
-      finalCltv: i.minFinalCltvExpiryDelta,
-      hints: i.routeHints,
-      bolt11: p.bolt11,
-      maxFeePercent: p.maxFeePercent ?? 0.5,
-      retryForS: p.retryForS ?? 60,
-      ...(p.maxDelay !== undefined ? { maxDelay: p.maxDelay } : {}),
-      // CLN's `scid/direction` excludes the channel here (we route over few channels, both ways alike).
-      exclude: new Set((p.exclude ?? []).map((x) => x.toLowerCase().replace(/\/[01]$/, ''))),
-    });
+    // Split only when the payee said it can put the parts back together (basic_mpp).
+    const mpp = inv.ok && offersFeature(inv.value.features, BASIC_MPP_BIT);
+    return this.drive(prepared.value, mpp ? {} : { maxParts: 1 });
   }
 
+  /** keysend: the preimage travels in the onion; one part (a keysend payee cannot join parts). */
   keysend(p: {
     destination: string;
     amountMsat: Msat;
     hints: RouteHintHop[][];
     maxFeePercent?: number;
     retryForS?: number;
-  }) {
-    const preimage = this.deps.entropy.randomBytes(32);
-    return this.run({
-      payee: p.destination.toLowerCase(),
-      amount: p.amountMsat,
-      hash: sha256(preimage),
-      secret: undefined,
-      finalCltv: 40,
-      hints: p.hints,
-      maxFeePercent: p.maxFeePercent ?? 0.5,
-      retryForS: p.retryForS ?? 60,
-      exclude: new Set(),
-      finalExtra: [{ type: KEYSEND_TYPE, value: preimage }],
+    maxDelay?: number;
+  }): Promise<Record<string, unknown>> {
+    const destination = p.destination.toLowerCase();
+    if (!/^0[23][0-9a-f]{64}$/.test(destination))
+      throw new RpcError(-32602, 'destination: expected a 33-byte node id in hex');
+    if (destination === this.deps.ourId) throw new RpcError(-32602, 'cannot keysend to ourselves');
+    if (p.amountMsat <= 0n) throw new RpcError(-32602, 'amount_msat must be positive');
+    if (p.maxFeePercent !== undefined && !(p.maxFeePercent >= 0 && p.maxFeePercent <= 100))
+      throw new RpcError(-32602, 'maxfeepercent must be between 0 and 100');
+    const { state } = makeKeysend(
+      {
+        destination,
+        amountMsat: p.amountMsat,
+        ...(p.maxFeePercent !== undefined ? { maxFeePercent: p.maxFeePercent } : {}),
+        ...(p.retryForS !== undefined ? { retryForSeconds: p.retryForS } : {}),
+        ...(p.maxDelay !== undefined ? { maxDelay: p.maxDelay } : {}),
+      },
+      this.deps.entropy,
+      this.deps.clock.now(),
+    );
+    return this.drive({ ...state, routeHints: p.hints }, { maxParts: 1 });
+  }
+
+  /** Runs a payment until it is complete or failed; returns pay's result or throws its error. */
+  private async drive(start: PaymentState, split: SplitOptions): Promise<Record<string, unknown>> {
+    const hashHex = hex(start.paymentHash);
+    const earlier = this.listSendpays(hashHex);
+    if (earlier.some((x) => x.status === 'complete'))
+      throw new RpcError(PAY_RHASH_ALREADY_USED, 'This payment was already completed');
+    if (earlier.some((x) => x.status === 'pending'))
+      throw new RpcError(PAY_IN_PROGRESS, 'This payment is still in progress');
+    const groupid = 1 + Math.max(0, ...earlier.map((x) => x.groupid), this.pays.get(hashHex)?.groupid ?? 0);
+    let state = start;
+    const inFlight = new Map<number, Promise<PartEvent>>();
+    const apply = (ev: PaymentEvent): void => {
+      const step = stepPayment(state, ev, this.finder(split));
+      state = step.state;
+      this.savePayment(state, groupid);
+      for (const a of step.actions) {
+        switch (a.type) {
+          case 'send_part':
+            inFlight.set(a.partId, this.sendPart(state, a, groupid));
+            break;
+          case 'observe':
+            this.observe(a.observation);
+            break;
+          case 'completed':
+          case 'failed':
+            break;
+          default:
+            assertNever(a);
+        }
+      }
+    };
+    apply({ type: 'start', now: this.deps.clock.now() });
+    while (state.status === 'pending') {
+      if (inFlight.size === 0) {
+        apply({ type: 'tick', now: this.deps.clock.now() });
+        if (state.status === 'pending' && inFlight.size === 0)
+          throw new RpcError(
+            PAY_STOPPED_RETRYING,
+            'internal error: the payment stopped with nothing in flight',
+          );
+        continue;
+      }
+      const ev = await Promise.race(inFlight.values());
+      inFlight.delete(ev.partId);
+      apply({ ...ev, now: this.deps.clock.now() });
+    }
+    if (state.status === 'complete') {
+      // The payee released the preimage for the whole set: the other parts settle now. Wait a little for
+      // them, so listpays and listsendpays agree with this result as soon as it is returned.
+      await this.settle(inFlight, apply);
+      return payResultOf(state);
+    }
+    const e = state.error ?? { code: PAY_STOPPED_RETRYING, message: 'payment failed' };
+    throw new RpcError(e.code, e.message, {
+      payment_hash: hashHex,
+      status: 'failed',
+      attempts: state.parts.length,
     });
   }
 
-  private async run(o: {
-    payee: string;
-    amount: Msat;
-    hash: Uint8Array;
-    secret: Uint8Array | undefined;
-    finalCltv: number;
-    hints: readonly (readonly RouteHintHop[])[];
-    bolt11?: string;
-    maxFeePercent: number;
-    retryForS: number;
-    maxDelay?: number;
-    exclude: Set<string>;
-    finalExtra?: { type: bigint; value: Uint8Array }[];
-  }): Promise<Record<string, unknown>> {
-    const started = this.deps.clock.now();
-    const deadline = started + o.retryForS * 1000;
-    const byPercent = (o.amount * BigInt(Math.round(o.maxFeePercent * 10_000))) / 1_000_000n;
-    const maxFee = byPercent > 5000n ? byPercent : 5000n;
-    const hashHex = hex(o.hash);
-    let attempts = 0;
-    let last = 'no route';
-    const groupid = 1 + Math.max(0, ...this.listSendpays(hashHex).map((x) => x.groupid));
-    for (;;) {
-      const routes = this.candidateRoutes(o.payee, o.amount, o.finalCltv, o.hints, o.exclude).filter(
-        (r) =>
-          r[0]!.amount_msat - o.amount <= maxFee && (o.maxDelay === undefined || r[0]!.delay <= o.maxDelay),
-      );
-      const route = routes[0];
-      if (route === undefined) {
-        const code = attempts === 0 ? PAY_ROUTE_NOT_FOUND : PAY_STOPPED_RETRYING;
-        throw new RpcError(
-          code,
-          attempts === 0
-            ? 'Could not find a route'
-            : `Ran out of routes to try after ${attempts} attempts: ${last}`,
-          { attempts },
-        );
+  private async settle(
+    inFlight: Map<number, Promise<PartEvent>>,
+    apply: (ev: PaymentEvent) => void,
+  ): Promise<void> {
+    let cancel = () => {};
+    const stop = new Promise<null>((resolve) => {
+      const t = this.deps.clock.after(SETTLE_WAIT_MS, () => resolve(null));
+      cancel = () => t.cancel();
+    });
+    try {
+      while (inFlight.size > 0) {
+        const ev = await Promise.race([...inFlight.values(), stop]);
+        if (ev === null) return;
+        inFlight.delete(ev.partId);
+        apply({ ...ev, now: this.deps.clock.now() });
       }
-      attempts++;
-      let part: SendpayRec;
-      try {
-        part = this.sendpay({
-          route,
-          paymentHash: o.hash,
-          ...(o.secret !== undefined ? { paymentSecret: o.secret } : {}),
-          ...(o.bolt11 !== undefined ? { bolt11: o.bolt11 } : {}),
-          ...(o.finalExtra !== undefined ? { finalExtra: o.finalExtra } : {}),
-          amountMsat: o.amount,
-          partid: attempts - 1,
-          groupid,
-        });
-      } catch (e) {
-        last = (e as Error).message;
-        o.exclude.add(route[0]!.channel);
-        continue;
-      }
-      const remaining = Math.max(1, (deadline - this.deps.clock.now()) / 1000);
-      const done = await this.waitPart(part.created_index, Math.max(remaining, 120));
-      if (done.status === 'complete') {
-        return {
-          destination: o.payee,
-          payment_hash: hashHex,
-          created_at: started / 1000,
-          parts: 1,
-          amount_msat: o.amount,
-          amount_sent_msat: done.amount_sent_msat,
-          payment_preimage: done.payment_preimage,
-          status: 'complete',
-        };
-      }
-      last = `${done.failcodename ?? ''} ${done.failreason ?? ''} at ${done.erring_node ?? '?'}`.trim();
-      // The payee said no: retrying elsewhere cannot help.
-      if (
-        done.erring_node === o.payee &&
-        done.failcode !== undefined &&
-        (done.failcode & FAILURE_FLAGS.PERM) !== 0
-      )
-        throw failureError(done, PAY_DESTINATION_PERM_FAIL);
-      if (done.failcode !== undefined && (done.failcode & FAILURE_FLAGS.NODE) !== 0 && done.erring_node)
-        o.exclude.add(done.erring_node);
-      else if (done.erring_channel) o.exclude.add(done.erring_channel);
-      else if (done.erring_node) o.exclude.add(done.erring_node);
-      else break;
-      if (this.deps.clock.now() > deadline) break;
+    } finally {
+      cancel();
     }
-    throw new RpcError(
-      PAY_STOPPED_RETRYING,
-      `Ran out of time or routes after ${attempts} attempts: ${last}`,
-      { attempts },
-    );
   }
 
-  /** CLN's listpays: one entry per payment hash. */
+  private finder(split: SplitOptions): RouteFinder {
+    const now = this.deps.clock.now();
+    return payRouteFinder({
+      graph: this.deps.graph?.() ?? new Graph(),
+      ourId: this.deps.ourId,
+      localChannels: localChannelsOf(this.deps.driver.list()),
+      missionControl: this.mc,
+      now,
+      split,
+    });
+  }
+
+  /** Offers one part through sendpay and resolves with what became of it. */
+  private sendPart(
+    state: PaymentState,
+    a: Extract<PaymentAction, { type: 'send_part' }>,
+    groupid: number,
+  ): Promise<PartEvent> {
+    const failed = (failure: PartFailure): PartEvent => ({ type: 'part_failed', partId: a.partId, failure });
+    let rec: SendpayRec;
+    try {
+      rec = this.sendpay({
+        route: sendpayRoute(a.route),
+        paymentHash: a.paymentHash,
+        amountMsat: a.final.totalMsat,
+        partid: a.partId,
+        groupid,
+        ...(a.final.paymentSecret !== undefined ? { paymentSecret: a.final.paymentSecret } : {}),
+        ...(state.bolt11 !== undefined ? { bolt11: state.bolt11 } : {}),
+        ...(a.final.extra !== undefined ? { finalExtra: [...a.final.extra] } : {}),
+      });
+    } catch (e) {
+      return Promise.resolve(failed({ kind: 'local', message: (e as Error).message }));
+    }
+    return this.whenDone(rec.created_index).then((done) => {
+      if (done.status === 'complete' && done.payment_preimage !== undefined)
+        return { type: 'part_succeeded', partId: a.partId, preimage: fromHex(done.payment_preimage) };
+      const f = this.failures.get(done.created_index);
+      this.failures.delete(done.created_index);
+      return failed(f ?? { kind: 'local', message: done.failreason ?? 'the part failed' });
+    });
+  }
+
+  /** Resolves once the part is no longer pending: an HTLC always ends (fulfilled, failed or timed out on chain). */
+  private whenDone(index: number): Promise<SendpayRec> {
+    const r = this.parts.get(index)!;
+    if (r.status !== 'pending') return Promise.resolve(r);
+    return new Promise((resolve) => this.waiters.push({ index, fn: resolve }));
+  }
+
+  private observe(o: Observation): void {
+    const now = this.deps.clock.now();
+    switch (o.kind) {
+      case 'channel_failed':
+        this.mc = recordChannelFailure(this.mc, o.scid, o.direction, o.amountMsat, now);
+        break;
+      case 'channel_succeeded':
+        this.mc = recordChannelSuccess(this.mc, o.scid, o.direction, o.amountMsat, now);
+        break;
+      case 'node_failed':
+        this.mc = recordNodeFailure(this.mc, o.node, now);
+        break;
+      case 'channel_update':
+        // Applied once gossip keeps a graph; the state machine already retries policy failures once.
+        return;
+      default:
+        assertNever(o);
+    }
+    this.mc = pruneMissionControl(this.mc, now);
+    this.deps.store.batch([put(MC_NS, 'state', encodeMissionControl(this.mc))]);
+  }
+
+  private savePayment(s: PaymentState, groupid: number): void {
+    const h = hex(s.paymentHash);
+    this.deps.store.batch([put(PAYS_NS, `${h}/${String(groupid).padStart(6, '0')}`, encodePayment(s))]);
+    this.pays.set(h, { groupid, state: s });
+  }
+
+  /** What mission control has learnt so far (for tests and diagnostics). */
+  missionControl(): MissionControl {
+    return this.mc;
+  }
+
+  /**
+   * CLN's listpays: one entry per payment hash. A payment `pay` gave up on also says why (`failure`: the
+   * code and message pay returned), even when no part was ever sent (no route).
+   */
   listPays(hash?: string): Record<string, unknown>[] {
     const groups = new Map<string, SendpayRec[]>();
+    for (const h of this.pays.keys()) if (hash === undefined || h === hash) groups.set(h, []);
     for (const p of this.listSendpays(hash))
       groups.set(p.payment_hash, [...(groups.get(p.payment_hash) ?? []), p]);
     return [...groups.entries()].map(([h, ps]) => {
       const ok = ps.filter((x) => x.status === 'complete');
+      const pay = this.pays.get(h)?.state;
       const status =
-        ok.length > 0 ? 'complete' : ps.some((x) => x.status === 'pending') ? 'pending' : 'failed';
-      const first = ps[0]!;
+        ok.length > 0
+          ? 'complete'
+          : ps.some((x) => x.status === 'pending') || pay?.status === 'pending'
+            ? 'pending'
+            : 'failed';
+      const first = ps[0];
+      const bolt11 = first?.bolt11 ?? pay?.bolt11;
       return {
         payment_hash: h,
         status,
-        destination: first.destination,
-        created_at: first.created_at,
-        ...(first.bolt11 !== undefined ? { bolt11: first.bolt11 } : {}),
+        destination: first?.destination ?? pay?.destination,
+        created_at: first?.created_at ?? Math.floor((pay?.createdAt ?? 0) / 1000),
+        ...(bolt11 !== undefined ? { bolt11 } : {}),
         ...(ok.length > 0
           ? {
               amount_msat: ok.reduce((t, x) => t + x.amount_msat, 0n),
@@ -545,6 +621,9 @@ export class Payer {
               preimage: ok[0]!.payment_preimage,
               number_of_parts: ok.length,
             }
+          : {}),
+        ...(status === 'failed' && pay?.error !== undefined
+          ? { failure: { code: pay.error.code, message: pay.error.message } }
           : {}),
       };
     });

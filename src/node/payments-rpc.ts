@@ -176,12 +176,13 @@ export function paymentMethods(o: {
     {
       name: 'keysend',
       description:
-        'Pay a node without an invoice: keysend destination amount_msat [maxfeepercent] [retry_for] [routehints]',
+        'Pay a node without an invoice: keysend destination amount_msat [maxfeepercent] [retry_for] [maxdelay] [routehints]',
       params: [
         { name: 'destination', type: 'string', required: true },
         { name: 'amount_msat', type: 'msat', required: true },
         { name: 'maxfeepercent', type: 'any' },
         { name: 'retry_for', type: 'integer' },
+        { name: 'maxdelay', type: 'integer' },
         { name: 'routehints', type: 'array' },
       ],
       handler: (p) =>
@@ -191,6 +192,7 @@ export function paymentMethods(o: {
           hints: p.routehints === undefined ? [] : parseDevRoutes(p.routehints),
           ...(p.maxfeepercent !== undefined ? { maxFeePercent: Number(p.maxfeepercent) } : {}),
           ...(p.retry_for !== undefined ? { retryForS: p.retry_for as number } : {}),
+          ...(p.maxdelay !== undefined ? { maxDelay: p.maxdelay as number } : {}),
         }),
     },
     {

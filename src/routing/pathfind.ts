@@ -49,8 +49,13 @@ export interface RouteQuery {
   readonly localChannels?: readonly LocalChannel[];
   /** Amounts already committed per channel direction by other parts of the same payment. */
   readonly usage?: ReadonlyMap<string, Msat>;
+  /**
+   * Per channel direction, an amount it failed to carry during this payment: the total over it (usage
+   * plus this part) must stay below it. Learnt from temporary_channel_failure, so a smaller part may pass.
+   */
+  readonly liquidityBounds?: ReadonlyMap<string, Msat>;
   readonly riskFactor?: number;
-  /** Extra cost in msat for sending `amountMsat` over `edge`; Infinity excludes it. */
+  /** Extra cost in msat for `amountMsat` in flight over `edge` (this part plus usage); Infinity excludes it. */
   readonly penalty?: (edge: Edge, amountMsat: number) => number;
 }
 
@@ -138,6 +143,8 @@ export function findPath(graph: Graph, q: RouteQuery): Result<Path, NoRouteReaso
   const excludeChannels =
     q.excludeChannels !== undefined && q.excludeChannels.size > 0 ? q.excludeChannels : undefined;
   const usage = q.usage !== undefined && q.usage.size > 0 ? q.usage : undefined;
+  const bounds =
+    q.liquidityBounds !== undefined && q.liquidityBounds.size > 0 ? q.liquidityBounds : undefined;
   const penalty = q.penalty;
   const maxFee = q.maxFeeMsat === undefined ? Number.POSITIVE_INFINITY : Number(q.maxFeeMsat);
   const target = Number(q.amountMsat);
@@ -178,11 +185,13 @@ export function findPath(graph: Graph, q: RouteQuery): Result<Path, NoRouteReaso
         if (fromSource && replaceLocal && c.edge.source !== 'local') continue;
         if (amt < c.min || amt > c.max) continue;
         let total = amt;
-        if (excludeChannels !== undefined || usage !== undefined) {
+        if (excludeChannels !== undefined || usage !== undefined || bounds !== undefined) {
           const id = edgeId(c.edge.scid, c.edge.direction);
           if (excludeChannels?.has(id)) continue;
           const used = usage?.get(id);
           if (used !== undefined) total += Number(used);
+          const bound = bounds?.get(id);
+          if (bound !== undefined && total >= Number(bound)) continue;
         }
         if (total > c.capacity || total > c.spendable) continue;
         // The source pays no fee to itself and adds no delta of its own.
@@ -197,7 +206,7 @@ export function findPath(graph: Graph, q: RouteQuery): Result<Path, NoRouteReaso
         }
         let extraCost = 0;
         if (penalty !== undefined) {
-          extraCost = penalty(c.edge, amt);
+          extraCost = penalty(c.edge, total);
           if (extraCost === Number.POSITIVE_INFINITY) continue;
         }
         const newCost = costV + fee + amt * delta * risk + extraCost;

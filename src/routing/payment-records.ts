@@ -116,10 +116,11 @@ export function payResultOf(s: PaymentState): {
 export const PAYMENTS_NS = 'payments';
 const PAYMENT_RECORD_VERSION = 1;
 
-/** Bytes and sets as tagged JSON; bigints are left to encodeRecord. */
+/** Bytes, sets and maps as tagged JSON; bigints are left to encodeRecord. */
 function toPlain(v: unknown): unknown {
   if (v instanceof Uint8Array) return { $bytes: hex(v) };
   if (v instanceof Set) return { $set: [...v].map(toPlain) };
+  if (v instanceof Map) return { $map: [...v].map(toPlain) };
   if (Array.isArray(v)) return v.map(toPlain);
   if (v !== null && typeof v === 'object') {
     return Object.fromEntries(
@@ -137,6 +138,7 @@ function fromPlain(v: unknown): unknown {
     const o = v as Record<string, unknown>;
     if (typeof o.$bytes === 'string') return Uint8Array.from(Buffer.from(o.$bytes, 'hex'));
     if (Array.isArray(o.$set)) return new Set(o.$set.map(fromPlain));
+    if (Array.isArray(o.$map)) return new Map(o.$map.map(fromPlain) as [unknown, unknown][]);
     return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, fromPlain(x)]));
   }
   return v;

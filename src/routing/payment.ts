@@ -61,6 +61,8 @@ export interface RouteRequest {
   readonly routeHints: readonly (readonly RouteHintHop[])[];
   /** Amounts already in flight per channel direction (other pending parts). */
   readonly usage: ReadonlyMap<string, Msat>;
+  /** Per channel direction, a total it failed to carry in this payment (see RouteQuery.liquidityBounds). */
+  readonly liquidityBounds: ReadonlyMap<string, Msat>;
 }
 
 /** Pathfinding as the payment sees it (see makeRouteFinder in route-finder.ts). */
@@ -94,6 +96,12 @@ export interface PaymentState {
   readonly excludeNodes: ReadonlySet<NodeKey>;
   /** Channels whose channel_update we applied once after a failure; a second failure excludes them. */
   readonly updatedChannels: ReadonlySet<string>;
+  /**
+   * Channel directions that answered temporary_channel_failure, with the total in flight over them
+   * then: later parts keep below it instead of avoiding the channel (a smaller part may still pass).
+   * Each such failure lowers a bound strictly, so retries end. Absent in records older than this field.
+   */
+  readonly liquidityBounds?: ReadonlyMap<string, Msat>;
   readonly parts: readonly PaymentPart[];
   readonly status: PaymentStatus;
   readonly preimage?: Uint8Array;
@@ -246,6 +254,7 @@ export function preparePayment(p: PayParams, ctx: PayContext): Result<PaymentSta
     excludeChannels,
     excludeNodes,
     updatedChannels: new Set(),
+    liquidityBounds: new Map(),
     parts: [],
     status: 'pending',
   });
@@ -277,6 +286,7 @@ export function prepareKeysend(p: {
     excludeChannels: new Set(),
     excludeNodes: new Set(),
     updatedChannels: new Set(),
+    liquidityBounds: new Map(),
     parts: [],
     status: 'pending',
   };
@@ -335,6 +345,7 @@ function attempt(state: PaymentState, find: RouteFinder, now: number, actions: P
     excludeNodes: state.excludeNodes,
     routeHints: state.routeHints,
     usage: usageOf(state.parts),
+    liquidityBounds: state.liquidityBounds ?? new Map(),
   });
   if (!routes.ok) {
     if (pending) return { state: { ...state, lastFailure: routes.error }, actions };
@@ -377,6 +388,8 @@ interface Blame {
   readonly excludeNodes: readonly NodeKey[];
   readonly observations: readonly Observation[];
   readonly updatedChannel?: string;
+  /** A channel direction that lacked liquidity for the amount in flight over it. */
+  readonly liquidity?: { readonly id: string; readonly totalMsat: Msat };
   /** The payee refused: no retry can help. */
   readonly fatal?: PayError;
   readonly reason: string;
@@ -467,6 +480,23 @@ function blame(state: PaymentState, part: PaymentPart, f: PartFailure): Blame {
       observations: [{ kind: 'node_failed', node: erring }],
       reason,
     };
+  if (failure.failure === 'temporary_channel_failure') {
+    // Usually liquidity: the channel could not carry what was in flight over it. Keep later parts below
+    // that (the channel may still carry a smaller one), as LND and Core Lightning do.
+    const inFlight = usageOf(state.parts).get(out.id) ?? out.amount;
+    const failed: Observation = { ...chanFail, amountMsat: inFlight };
+    const observations: Observation[] =
+      failure.channel_update.length > 0
+        ? [{ kind: 'channel_update', update: failure.channel_update }, failed]
+        : [failed];
+    return {
+      excludeChannels: [],
+      excludeNodes: [],
+      observations,
+      liquidity: { id: out.id, totalMsat: inFlight },
+      reason,
+    };
+  }
   const flags = failureFlags(failureCode(failure));
   if (flags.badonion || failure.failure === 'invalid_onion_payload' || flags.node) {
     return {
@@ -552,12 +582,19 @@ export function stepPayment(state: PaymentState, ev: PaymentEvent, find: RouteFi
         b.updatedChannel !== undefined
           ? new Set([...state.updatedChannels, b.updatedChannel])
           : state.updatedChannels;
+      const liquidityBounds = new Map(state.liquidityBounds ?? []);
+      if (b.liquidity !== undefined) {
+        const old = liquidityBounds.get(b.liquidity.id);
+        if (old === undefined || b.liquidity.totalMsat < old)
+          liquidityBounds.set(b.liquidity.id, b.liquidity.totalMsat);
+      }
       const next: PaymentState = {
         ...state,
         parts,
         excludeChannels,
         excludeNodes,
         updatedChannels,
+        liquidityBounds,
         lastFailure: b.reason,
       };
       const actions: PaymentAction[] = b.observations.map((observation) => ({

@@ -41,6 +41,7 @@ export function makeRouteFinder(ctx: RouteFinderContext): RouteFinder {
         extraEdges: hintEdges(req.destination, req.routeHints),
         ...(ctx.localChannels !== undefined ? { localChannels: ctx.localChannels } : {}),
         usage: req.usage,
+        liquidityBounds: req.liquidityBounds,
         ...(ctx.missionControl !== undefined
           ? {
               penalty: missionControlPenalty(

@@ -150,7 +150,7 @@ test('happy path: one part, then complete with the preimage; records in CLN shap
   assert.deepEqual(stepPayment(s.state, { type: 'tick', now: NOW + 1e9 }, find).actions, []);
 });
 
-test('retries around a temporary_channel_failure, excluding that channel direction', () => {
+test('retries around a temporary_channel_failure: that channel direction is kept below the failed amount', () => {
   const find = finder();
   let s = stepPayment(prepared(), { type: 'start', now: NOW }, find);
   const failure: PartFailure = {
@@ -160,8 +160,30 @@ test('retries around a temporary_channel_failure, excluding that channel directi
   };
   s = stepPayment(s.state, { type: 'part_failed', partId: 1, failure, now: NOW + 100 }, find);
   assert.deepEqual(firstChannels(s.actions), [[1, 2]]);
-  assert.ok(s.state.excludeChannels.has(`4/${key('C') < PAYEE ? 0 : 1}`));
-  assert.ok(s.actions.some((a) => a.type === 'observe' && a.observation.kind === 'channel_failed'));
+  const c4 = `4/${key('C') < PAYEE ? 0 : 1}`;
+  assert.equal(s.state.excludeChannels.has(c4), false);
+  assert.equal(s.state.liquidityBounds?.get(c4), 50_000_000n);
+  const observed = s.actions.find((a) => a.type === 'observe' && a.observation.kind === 'channel_failed');
+  assert.ok(observed?.type === 'observe' && observed.observation.kind === 'channel_failed');
+  assert.equal(observed.observation.amountMsat, 50_000_000n);
+  // A smaller amount may still go over C (the cheaper route): the bound is on the amount, not the channel.
+  const small = find({
+    destination: PAYEE,
+    amountMsat: msat(20_000_000),
+    finalCltvDelta: 18,
+    maxFeeMsat: msat(1_000_000),
+    maxCltv: undefined,
+    excludeChannels: new Set(),
+    excludeNodes: new Set(),
+    routeHints: [],
+    usage: new Map(),
+    liquidityBounds: s.state.liquidityBounds!,
+  });
+  assert.ok(small.ok);
+  assert.deepEqual(
+    small.value.map((r) => r.hops.map((h) => Number(h.scid))),
+    [[3, 4]],
+  );
   assert.match(s.state.lastFailure!, /temporary_channel_failure from .* on channel 0x0x4/);
   s = stepPayment(s.state, { type: 'part_succeeded', partId: 2, preimage, now: NOW + 200 }, find);
   assert.equal(s.state.status, 'complete');
