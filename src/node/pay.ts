@@ -134,16 +134,8 @@ export class Payer {
   }): SendpayRec {
     const route = p.route;
     if (route.length === 0) throw new RpcError(-32602, 'route must not be empty');
-    const hashHex = hex(p.paymentHash);
     const partid = p.partid ?? 0;
-    const same = this.listSendpays(hashHex);
-    if (same.some((x) => x.status === 'complete'))
-      throw new RpcError(PAY_RHASH_ALREADY_USED, 'This payment was already completed');
-    if (same.some((x) => x.status === 'pending' && x.partid === partid))
-      throw new RpcError(PAY_IN_PROGRESS, 'This payment is still in progress');
-    const first = this.deps.driver.find(route[0]!.channel);
-    if (!first || first.peerId !== route[0]!.id.toLowerCase())
-      throw new RpcError(PAY_TRY_OTHER_ROUTE, `No connection to first peer found over ${route[0]!.channel}`);
+    this.preflight(p.paymentHash, partid, route[0]!);
     const height = this.deps.driver.tipHeight();
     const last = route[route.length - 1]!;
     const total = p.amountMsat ?? last.amount_msat;
@@ -187,6 +179,19 @@ export class Payer {
     });
   }
 
+  /** The checks before a part starts; returns the first hop's channel. */
+  private preflight(paymentHash: Uint8Array, partid: number, hop: RouteHop): Channel {
+    const same = this.listSendpays(hex(paymentHash));
+    if (same.some((x) => x.status === 'complete'))
+      throw new RpcError(PAY_RHASH_ALREADY_USED, 'This payment was already completed');
+    if (same.some((x) => x.status === 'pending' && x.partid === partid))
+      throw new RpcError(PAY_IN_PROGRESS, 'This payment is still in progress');
+    const first = this.deps.driver.find(hop.channel);
+    if (!first || first.peerId !== hop.id.toLowerCase())
+      throw new RpcError(PAY_TRY_OTHER_ROUTE, `No connection to first peer found over ${hop.channel}`);
+    return first;
+  }
+
   /**
    * Offers one part whose onion is already built (sendpay, or CLN's sendonion): records it, then adds the
    * HTLC on `firstHop.channel`. Without `sharedSecrets` a returned error cannot be attributed; the part
@@ -210,14 +215,7 @@ export class Payer {
     const hop = p.firstHop;
     const hashHex = hex(p.paymentHash);
     const partid = p.partid ?? 0;
-    const same = this.listSendpays(hashHex);
-    if (same.some((x) => x.status === 'complete'))
-      throw new RpcError(PAY_RHASH_ALREADY_USED, 'This payment was already completed');
-    if (same.some((x) => x.status === 'pending' && x.partid === partid))
-      throw new RpcError(PAY_IN_PROGRESS, 'This payment is still in progress');
-    const first = this.deps.driver.find(hop.channel);
-    if (!first || first.peerId !== hop.id.toLowerCase())
-      throw new RpcError(PAY_TRY_OTHER_ROUTE, `No connection to first peer found over ${hop.channel}`);
+    const first = this.preflight(p.paymentHash, partid, hop);
     const height = this.deps.driver.tipHeight();
     const rec: SendpayRec = {
       created_index: this.nextIndex++,
