@@ -355,9 +355,10 @@ export class PaymentSwitch {
         return;
       }
       case 'receive': {
+        let paymentSecret = v.paymentSecret;
         if (v.encryptedData !== null) {
-          this.receiveBlinded(ref, htlc, amount, height, v, dustExceeded);
-          return;
+          paymentSecret = this.blindedSecret(ref, htlc, amount, height, v);
+          if (paymentSecret === null) return;
         }
         if (dustExceeded) {
           this.resolve(
@@ -374,7 +375,7 @@ export class PaymentSwitch {
           amtToForward: v.amtToForward,
           outgoingCltvValue: v.outgoingCltvValue,
           totalMsat: v.totalMsat,
-          paymentSecret: v.paymentSecret,
+          paymentSecret,
           keysendPreimage: null,
         });
         return;
@@ -423,37 +424,26 @@ export class PaymentSwitch {
 
   /**
    * A final hop inside a blinded path: its path_id must name a path we handed out for this payment hash.
-   * Then the receiver sees it as a plain final HTLC carrying the invoice's payment_secret (the path_id,
-   * readable only by us, proves the payer got the path from our invoice as the secret would).
+   * Then the receiver sees a plain final HTLC carrying the invoice's payment_secret (the path_id, readable
+   * only by us, proves the payer got the path from our invoice as the secret would). Null: failed here.
    */
-  private receiveBlinded(
+  private blindedSecret(
     ref: HtlcRef,
-    htlc: { payment_hash: Uint8Array; cltv_expiry: number },
+    htlc: { payment_hash: Uint8Array },
     amount: Msat,
     height: number,
     v: Extract<OnionVerdict, { type: 'receive' }>,
-    dustExceeded: boolean,
-  ): void {
+  ): Uint8Array | null {
     const binding = v.pathId === null ? null : this.blindedPaths.lookup(v.pathId);
     // BOLT #4:
     // - If it is the final recipient:
     //   - MUST ignore the message if the `path_id` does not match the blinded route it
     //     created for this purpose
-    if (binding === null || !equal(binding.paymentHash, htlc.payment_hash) || dustExceeded) {
-      // (An inner node's failure becomes invalid_onion_blinding through its tag, in resolve.)
-      const failure = dustExceeded
-        ? ({ failure: 'temporary_node_failure' } as const)
-        : unknownDetails(amount, height);
-      this.resolve(ref, { kind: 'fail', reason: createErrorPacket(v.sharedSecret, failure) }, []);
-      return;
-    }
-    this.receive(ref, htlc, amount, height, v.sharedSecret, {
-      amtToForward: v.amtToForward,
-      outgoingCltvValue: v.outgoingCltvValue,
-      totalMsat: v.totalMsat,
-      paymentSecret: binding.paymentSecret,
-      keysendPreimage: null,
-    });
+    if (binding !== null && equal(binding.paymentHash, htlc.payment_hash)) return binding.paymentSecret;
+    // (An inner node's failure becomes invalid_onion_blinding through its tag, in resolve.)
+    const failure = unknownDetails(amount, height);
+    this.resolve(ref, { kind: 'fail', reason: createErrorPacket(v.sharedSecret, failure) }, []);
+    return null;
   }
 
   /**
