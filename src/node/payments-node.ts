@@ -14,6 +14,7 @@ import type { Logger } from './logger.ts';
 import { Payer } from './pay.ts';
 import { InvoiceBook } from './payments-invoices.ts';
 import { paymentMethods } from './payments-rpc.ts';
+import { sendOnionMethods } from './rpc-sendonion.ts';
 import { PaymentSwitch } from './switch.ts';
 
 export interface Payments {
@@ -80,7 +81,18 @@ export function startPayments(d: {
     switch: sw,
     invoices,
     payer,
-    methods: paymentMethods({ payer, invoices, switch: sw, driver: d.driver }),
+    methods: [
+      ...paymentMethods({ payer, invoices, switch: sw, driver: d.driver }),
+      ...sendOnionMethods({
+        payer,
+        switch: sw,
+        driver: d.driver,
+        entropy: d.entropy,
+        clock: d.clock,
+        ourId: hex(publicKeyOf(d.nodeSecret)),
+        invoiceFor: (h) => invoices.list().find((r) => r.payment_hash === h),
+      }),
+    ],
     start: () => sw.start(),
     close: () => sw.close(),
   };
