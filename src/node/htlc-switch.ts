@@ -106,11 +106,21 @@ export type ReceiveEvent =
     }
   | { readonly type: 'tick'; readonly now: number; readonly height: number }
   | { readonly type: 'hold_settle'; readonly paymentHash: Uint8Array; readonly preimage: Uint8Array }
-  | { readonly type: 'hold_cancel'; readonly paymentHash: Uint8Array; readonly height: number };
+  | { readonly type: 'hold_cancel'; readonly paymentHash: Uint8Array; readonly height: number }
+  /**
+   * After a restart: the HTLCs a hold invoice had accepted, held again as they were (they passed the
+   * final-node checks when they arrived; the invoice may have expired since).
+   */
+  | {
+      readonly type: 'restore_held';
+      readonly paymentHash: Uint8Array;
+      readonly parts: readonly IncomingHtlc[];
+      readonly now: number;
+    };
 
 export type ReceiveAction =
-  | { readonly type: 'settle'; readonly htlc: HtlcRef; readonly preimage: Uint8Array }
-  | { readonly type: 'fail'; readonly htlc: HtlcRef; readonly failure: Failure }
+  | { readonly type: 'settle'; readonly htlc: IncomingHtlc; readonly preimage: Uint8Array }
+  | { readonly type: 'fail'; readonly htlc: IncomingHtlc; readonly failure: Failure }
   /** The payment is complete: mark the invoice paid (persist) before running the settles. */
   | {
       readonly type: 'paid';
@@ -121,7 +131,9 @@ export type ReceiveAction =
       readonly parts: number;
     }
   /** A hold invoice's set is complete: its status becomes 'accepted' until settled or cancelled. */
-  | { readonly type: 'held'; readonly paymentHash: Uint8Array; readonly amountReceivedMsat: Msat };
+  | { readonly type: 'held'; readonly paymentHash: Uint8Array; readonly amountReceivedMsat: Msat }
+  /** A held set was failed back because its HTLCs near expiry: the invoice is payable again. */
+  | { readonly type: 'unheld'; readonly paymentHash: Uint8Array };
 
 export interface ReceiveStep {
   readonly state: ReceiveState;
@@ -130,8 +142,9 @@ export interface ReceiveStep {
 
 export type HoldError = 'unknown_payment_hash' | 'not_held' | 'preimage_mismatch';
 
-function unknownDetails(htlc: IncomingHtlc, height: number): Failure {
-  return { failure: 'incorrect_or_unknown_payment_details', htlc_msat: htlc.amountMsat, height, tlvs: {} };
+/** BOLT 4's `incorrect_or_unknown_payment_details` for an HTLC of `amountMsat` at `height`. */
+export function unknownDetails(amountMsat: Msat, height: number): Failure {
+  return { failure: 'incorrect_or_unknown_payment_details', htlc_msat: amountMsat, height, tlvs: {} };
 }
 
 function withSet(state: ReceiveState, key: string, set: HtlcSet | undefined): ReceiveState {
@@ -162,22 +175,22 @@ export function checkFinalHtlc(
   //     - MUST fail the HTLC.
   //     - MUST return an `incorrect_or_unknown_payment_details` error.
   if (invoice === undefined || !equal(invoice.paymentHash, htlc.paymentHash))
-    return unknownDetails(htlc, height);
+    return unknownDetails(htlc.amountMsat, height);
   // BOLT #4:
   //   - if the payment hash has already been paid:
   //     - MAY treat the payment hash as unknown.
-  if (invoice.paid) return unknownDetails(htlc, height);
+  if (invoice.paid) return unknownDetails(htlc.amountMsat, height);
   // An expired invoice is no longer an offer to be paid.
-  if (nowSeconds > invoice.expiresAt) return unknownDetails(htlc, height);
+  if (nowSeconds > invoice.expiresAt) return unknownDetails(htlc.amountMsat, height);
   // BOLT #4:
   //   - if the `payment_secret` doesn't match the expected value for that `payment_hash`,
   //     or the `payment_secret` is required and is not present:
   if (payload.paymentSecret === null || !equal(payload.paymentSecret, invoice.paymentSecret)) {
-    return unknownDetails(htlc, height);
+    return unknownDetails(htlc.amountMsat, height);
   }
   if (invoice.paymentMetadata !== undefined) {
     if (payload.paymentMetadata === null || !equal(payload.paymentMetadata, invoice.paymentMetadata)) {
-      return unknownDetails(htlc, height);
+      return unknownDetails(htlc.amountMsat, height);
     }
   }
   if (invoice.amountMsat !== undefined) {
@@ -185,17 +198,18 @@ export function checkFinalHtlc(
     //   - if the amount paid is less than the amount expected:
     //     - MUST fail the HTLC.
     // (amount paid is `total_msat`.)
-    if (payload.totalMsat < invoice.amountMsat) return unknownDetails(htlc, height);
+    if (payload.totalMsat < invoice.amountMsat) return unknownDetails(htlc.amountMsat, height);
     // BOLT #4:
     //   - if the amount paid is more than twice the amount expected:
     //     - SHOULD fail the HTLC.
-    if (payload.totalMsat > 2n * invoice.amountMsat) return unknownDetails(htlc, height);
+    if (payload.totalMsat > 2n * invoice.amountMsat) return unknownDetails(htlc.amountMsat, height);
   }
   // BOLT #4:
   //   - if the `cltv_expiry` value is unreasonably near the present:
   //     - MUST fail the HTLC.
   //     - MUST return an `incorrect_or_unknown_payment_details` error.
-  if (htlc.cltvExpiry < height + invoice.minFinalCltvExpiryDelta) return unknownDetails(htlc, height);
+  if (htlc.cltvExpiry < height + invoice.minFinalCltvExpiryDelta)
+    return unknownDetails(htlc.amountMsat, height);
   return checkFinalAgainstOnion(htlc, payload);
 }
 
@@ -227,12 +241,13 @@ function onHtlc(
 
   if (payload.keysendPreimage !== undefined && invoice === undefined) {
     if (!cfg.keysendEnabled || !equal(sha256(payload.keysendPreimage), htlc.paymentHash)) {
-      return fail(unknownDetails(htlc, height));
+      return fail(unknownDetails(htlc.amountMsat, height));
     }
     // Keysend is single-part here: the whole amount must be in this HTLC.
     if (payload.totalMsat !== payload.amtToForward || state.sets.has(key))
-      return fail(unknownDetails(htlc, height));
-    if (htlc.cltvExpiry < height + (cfg.keysendMinFinalCltv ?? 18)) return fail(unknownDetails(htlc, height));
+      return fail(unknownDetails(htlc.amountMsat, height));
+    if (htlc.cltvExpiry < height + (cfg.keysendMinFinalCltv ?? 18))
+      return fail(unknownDetails(htlc.amountMsat, height));
     const onion = checkFinalAgainstOnion(htlc, payload);
     if (onion !== null) return fail(onion);
     return {
@@ -256,7 +271,7 @@ function onHtlc(
   const inv = invoice!;
   const existing = state.sets.get(key);
   if (existing !== undefined) {
-    if (existing.status === 'held') return fail(unknownDetails(htlc, height));
+    if (existing.status === 'held') return fail(unknownDetails(htlc.amountMsat, height));
     if (existing.parts.some((p) => htlcKey(p) === htlcKey(htlc))) return { state, actions: [] };
     // BOLT #4:
     //     - SHOULD fail the entire HTLC set if `total_msat` is not the same for
@@ -265,7 +280,11 @@ function onHtlc(
       const all = [...existing.parts, htlc];
       return {
         state: withSet(state, key, undefined),
-        actions: all.map((p) => ({ type: 'fail' as const, htlc: p, failure: unknownDetails(p, height) })),
+        actions: all.map((p) => ({
+          type: 'fail' as const,
+          htlc: p,
+          failure: unknownDetails(p.amountMsat, height),
+        })),
       };
     }
   }
@@ -330,7 +349,8 @@ function onTick(cfg: ReceiveConfig, state: ReceiveState, now: number, height: nu
         const earliest = Math.min(...set.parts.map((p) => p.cltvExpiry));
         if (earliest - height <= HOLD_EXPIRY_MARGIN_BLOCKS) {
           for (const p of set.parts)
-            actions.push({ type: 'fail', htlc: p, failure: unknownDetails(p, height) });
+            actions.push({ type: 'fail', htlc: p, failure: unknownDetails(p.amountMsat, height) });
+          actions.push({ type: 'unheld', paymentHash: set.paymentHash });
           next = withSet(next, key, undefined);
         }
         break;
@@ -362,6 +382,20 @@ export function stepReceive(
         actions: settleAll(set, ev.preimage, sumParts(set.parts)),
       };
     }
+    case 'restore_held': {
+      const key = hex(ev.paymentHash);
+      if (ev.parts.length === 0 || state.sets.has(key)) return { state, actions: [] };
+      const total = sumParts(ev.parts);
+      const set: HtlcSet = {
+        paymentHash: ev.paymentHash,
+        totalMsat: total,
+        parts: ev.parts,
+        firstAt: ev.now,
+        status: 'held',
+        hold: true,
+      };
+      return { state: withSet(state, key, set), actions: [] };
+    }
     case 'hold_cancel': {
       const key = hex(ev.paymentHash);
       const set = state.sets.get(key);
@@ -371,7 +405,7 @@ export function stepReceive(
         actions: set.parts.map((p) => ({
           type: 'fail' as const,
           htlc: p,
-          failure: unknownDetails(p, ev.height),
+          failure: unknownDetails(p.amountMsat, ev.height),
         })),
       };
     }

@@ -60,6 +60,8 @@ export interface CreateInvoiceParams {
   readonly fallbacks?: readonly Fallback[];
   readonly preimage?: Uint8Array;
   readonly cltv?: number;
+  /** Route hints for this invoice (the RPC's `dev-routes`); else the registry's own, if any. */
+  readonly routeHints?: readonly (readonly RouteHintHop[])[];
 }
 
 interface Waiter {
@@ -132,7 +134,11 @@ export class InvoiceRegistry {
         cltv: params.cltv ?? this.#o.cltvFinal ?? 18,
         secret,
         paymentSecret: this.#o.entropy.randomBytes(32),
-        ...(this.#o.routeHints !== undefined ? { routeHints: this.#o.routeHints() } : {}),
+        ...(params.routeHints !== undefined
+          ? { routeHints: params.routeHints }
+          : this.#o.routeHints !== undefined
+            ? { routeHints: this.#o.routeHints() }
+            : {}),
       },
       {
         currency: this.#o.currency,
@@ -250,6 +256,18 @@ export class InvoiceRegistry {
     return this.#update(r, { state: 'accepted', amountReceivedMsat }, false);
   }
 
+  /**
+   * A hold invoice's held HTLCs were failed back (they neared expiry, or were gone after a restart):
+   * it is unpaid again and may be paid anew.
+   */
+  markUnaccepted(paymentHash: Uint8Array): InvoiceRecord {
+    const r = this.byPaymentHash(paymentHash);
+    if (r === undefined) throw new RpcError(INVOICE_NOT_FOUND, 'Unknown invoice');
+    if (r.state !== 'accepted') return r;
+    const { amountReceivedMsat: _received, ...rest } = r;
+    return this.#update(rest, { state: 'unpaid' }, false);
+  }
+
   /** holdinvoicecancel: never payable again. */
   cancel(paymentHash: Uint8Array): InvoiceRecord {
     const r = this.byPaymentHash(paymentHash);
@@ -268,6 +286,13 @@ export class InvoiceRegistry {
     const actual = this.status(r);
     if (actual !== expected) {
       throw new RpcError(INVOICE_STATUS_UNEXPECTED, `Invoice status is ${actual} not ${expected}`);
+    }
+    // Its HTLCs are still held: deleting it would leave them to wait for their expiry.
+    if (actual === 'accepted') {
+      throw new RpcError(
+        INVOICE_STATUS_UNEXPECTED,
+        'Invoice has accepted HTLCs: holdinvoicecancel or holdinvoicesettle it first',
+      );
     }
     this.#o.store.batch([del(INVOICES_NS, label)]);
     this.#byLabel.delete(label);

@@ -42,7 +42,7 @@ import {
 import { decodePayment, encodePayment, payResultOf } from '../routing/payment-records.ts';
 import { RpcError } from '../rpc/errors.ts';
 import { decodeRecord, encodeRecord, put, type Store } from '../store/store.ts';
-import type { ChannelDriver } from './channel-driver.ts';
+import type { Channel, ChannelDriver } from './channel-driver.ts';
 import type { Clock } from './clock.ts';
 import type { Logger } from './logger.ts';
 import {

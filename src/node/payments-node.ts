@@ -1,7 +1,7 @@
-// Wires the payment pieces into the node: the HTLC switch, the invoice book (receiver), the payer and
-// their RPC methods. node.ts calls startPayments before the channel driver starts (so replayed channel
+// Wires the payment pieces into the node: the HTLC switch, the invoice registry and its receiver (the
+// one receive stack: invoices, multi-part, keysend, hold invoices), the payer and their RPC methods. node.ts calls startPayments before the channel driver starts (so replayed channel
 // events reach the switch) and start() after it.
-import type { BitcoinNetwork, Currency } from '../bolt11-invoice/index.ts';
+import { type BitcoinNetwork, type Currency, privateKeySigner } from '../bolt11-invoice/index.ts';
 import { hex } from '../core/bytes.ts';
 import type { EntropySource } from '../crypto/random.ts';
 import { publicKeyOf } from '../crypto/secp256k1.ts';
@@ -10,16 +10,19 @@ import type { Store } from '../store/store.ts';
 import type { ChannelDriver } from './channel-driver.ts';
 import type { Clock } from './clock.ts';
 import type { NetworkParams } from './config.ts';
+import { InvoiceReceiver } from './invoice-receiver.ts';
+import { InvoiceRegistry } from './invoice-store.ts';
 import type { Logger } from './logger.ts';
 import { Payer } from './pay.ts';
-import { InvoiceBook } from './payments-invoices.ts';
 import { paymentMethods } from './payments-rpc.ts';
+import { invoiceMethods } from './rpc-invoices.ts';
 import { sendOnionMethods } from './rpc-sendonion.ts';
 import { PaymentSwitch } from './switch.ts';
 
 export interface Payments {
   readonly switch: PaymentSwitch;
-  readonly invoices: InvoiceBook;
+  readonly invoices: InvoiceRegistry;
+  readonly receiver: InvoiceReceiver;
   readonly payer: Payer;
   readonly methods: MethodSpec[];
   start(): void;
@@ -58,15 +61,15 @@ export function startPayments(d: {
     // dev-addhtlc's dummy onions are left to dev-fulfillhtlc on test networks only.
     leaveDummyOnions: d.network.name === 'devnet' || d.network.name === 'regtest',
   });
-  const invoices = new InvoiceBook({
+  const invoices = new InvoiceRegistry({
     store: d.store,
     clock: d.clock,
     entropy: d.entropy,
-    nodeSecret: d.nodeSecret,
+    sign: privateKeySigner(d.nodeSecret),
+    nodeId: publicKeyOf(d.nodeSecret),
     currency: d.network.invoiceHrp as Currency,
-    switch: sw,
-    log: d.log,
   });
+  const receiver = new InvoiceReceiver({ registry: invoices, switch: sw, clock: d.clock, log: d.log });
   const payer = new Payer({
     store: d.store,
     driver: d.driver,
@@ -80,9 +83,11 @@ export function startPayments(d: {
   return {
     switch: sw,
     invoices,
+    receiver,
     payer,
     methods: [
-      ...paymentMethods({ payer, invoices, switch: sw, driver: d.driver }),
+      ...invoiceMethods({ registry: invoices, hold: receiver }),
+      ...paymentMethods({ payer, switch: sw, driver: d.driver }),
       ...sendOnionMethods({
         payer,
         switch: sw,
@@ -90,10 +95,17 @@ export function startPayments(d: {
         entropy: d.entropy,
         clock: d.clock,
         ourId: hex(publicKeyOf(d.nodeSecret)),
-        invoiceFor: (h) => invoices.list().find((r) => r.payment_hash === h),
+        invoiceFor: (h) => {
+          const r = invoices.list().find((x) => x.paymentHash === h);
+          return r && { payment_secret: r.paymentSecret, cltv: r.minFinalCltvExpiryDelta };
+        },
       }),
     ],
     start: () => sw.start(),
-    close: () => sw.close(),
+    close: () => {
+      receiver.close();
+      invoices.close();
+      sw.close();
+    },
   };
 }

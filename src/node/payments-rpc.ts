@@ -1,6 +1,5 @@
 // Payment RPC methods in Core Lightning's shapes: sendpay, waitsendpay, pay, keysend, listsendpays,
-// listpays, listforwards, setchannel, and (until the payments helper's invoice RPC is wired) invoice,
-// listinvoices, waitinvoice with CLN's old test parameter dev-routes.
+// listpays, listforwards, setchannel. The invoice methods are rpc-invoices.ts's.
 
 import { formatShortChannelId } from '../bolt11-invoice/index.ts';
 import { fromHex } from '../core/bytes.ts';
@@ -9,7 +8,7 @@ import { invalidParams, RpcError } from '../rpc/errors.ts';
 import { type MethodSpec, parseMsat } from '../rpc/methods.ts';
 import type { ChannelDriver } from './channel-driver.ts';
 import { type Payer, type RouteHop, sendpayJson } from './pay.ts';
-import { type InvoiceBook, type InvoiceRec, parseDevRoutes } from './payments-invoices.ts';
+import { parseDevRoutes } from './rpc-invoices.ts';
 import type { PaymentSwitch } from './switch.ts';
 import { scidOf } from './switch-policy.ts';
 
@@ -35,74 +34,15 @@ function routeOf(v: unknown): RouteHop[] {
   });
 }
 
-function invoiceJson(r: InvoiceRec): Record<string, unknown> {
-  const { preimage, ...rest } = r;
-  return { ...rest, ...(r.status === 'paid' ? { payment_preimage: preimage } : {}) };
-}
-
 export function paymentMethods(o: {
   payer: Payer;
-  invoices: InvoiceBook;
   switch: PaymentSwitch;
   driver: ChannelDriver;
 }): MethodSpec[] {
-  const { payer, invoices } = o;
+  const { payer } = o;
   const optMsat = (v: unknown, name: string): Msat | undefined =>
     v === undefined ? undefined : msat(parseMsat(v, name));
   return [
-    {
-      name: 'invoice',
-      description:
-        'Create an invoice: invoice amount_msat|any label description [expiry] [preimage] [cltv] [dev-routes]',
-      params: [
-        { name: 'amount_msat', type: 'msat', required: true },
-        { name: 'label', type: 'any', required: true },
-        { name: 'description', type: 'string', required: true },
-        { name: 'expiry', type: 'integer' },
-        { name: 'preimage', type: 'string' },
-        { name: 'cltv', type: 'integer' },
-        { name: 'dev-routes', type: 'array' },
-      ],
-      handler: (p) => {
-        try {
-          const r = invoices.create({
-            label: String(p.label),
-            amountMsat: p.amount_msat === 'any' ? undefined : msat(p.amount_msat as bigint),
-            description: p.description as string,
-            ...(p.expiry !== undefined ? { expiry: p.expiry as number } : {}),
-            ...(p.preimage !== undefined ? { preimage: hash32(p.preimage, 'preimage') } : {}),
-            ...(p.cltv !== undefined ? { cltv: p.cltv as number } : {}),
-            ...(p['dev-routes'] !== undefined ? { routeHints: parseDevRoutes(p['dev-routes']) } : {}),
-          });
-          return {
-            payment_hash: r.payment_hash,
-            expires_at: r.expires_at,
-            bolt11: r.bolt11,
-            payment_secret: r.payment_secret,
-          };
-        } catch (e) {
-          if (e instanceof RpcError) throw e;
-          throw new RpcError(900, (e as Error).message);
-        }
-      },
-    },
-    {
-      name: 'listinvoices',
-      description: 'List invoices: listinvoices [label]',
-      params: [{ name: 'label', type: 'any' }],
-      handler: (p) => ({
-        invoices: invoices
-          .list()
-          .filter((r) => p.label === undefined || r.label === String(p.label))
-          .map(invoiceJson),
-      }),
-    },
-    {
-      name: 'waitinvoice',
-      description: 'Wait until the invoice with this label is paid',
-      params: [{ name: 'label', type: 'any', required: true }],
-      handler: async (p) => invoiceJson(await invoices.waitPaid(String(p.label))),
-    },
     {
       name: 'sendpay',
       description:

@@ -1,11 +1,12 @@
 // RPC methods about invoices in Core Lightning's shapes: invoice, listinvoices, waitinvoice,
-// waitanyinvoice, delinvoice, decode, decodepay, and hold invoices (holdinvoice, holdinvoicesettle,
-// holdinvoicecancel).
+// waitanyinvoice, delinvoice, and hold invoices (holdinvoice, holdinvoicesettle, holdinvoicecancel);
+// decode and decodepay stand alone (decodeMethods), as they need no node.
 import {
   decodeInvoiceJson,
   type Fallback,
   fallbackFromAddress,
   networkOfCurrency,
+  type RouteHintHop,
 } from '../bolt11-invoice/index.ts';
 import { fromHex } from '../core/bytes.ts';
 import { type Msat, msat } from '../core/units.ts';
@@ -64,6 +65,54 @@ function cltvOf(value: unknown): number | undefined {
 
 const STATUSES: readonly InvoiceStatus[] = ['unpaid', 'accepted', 'paid', 'expired', 'canceled'];
 
+/**
+ * Route hints in Core Lightning's old test parameter `dev-routes` (also keysend's `routehints`):
+ * [[{id, short_channel_id, fee_base_msat, fee_proportional_millionths, cltv_expiry_delta}]].
+ */
+export function parseDevRoutes(v: unknown): RouteHintHop[][] {
+  if (!Array.isArray(v)) throw invalidParams('dev-routes: expected an array of routes');
+  return v.map((route) => {
+    if (!Array.isArray(route)) throw invalidParams('dev-routes: each route is an array of hops');
+    return route.map((h: Record<string, unknown>) => {
+      const id = String(h?.id ?? '');
+      const scid = /^(\d+)x(\d+)x(\d+)$/.exec(String(h?.short_channel_id ?? ''));
+      if (!/^0[23][0-9a-f]{64}$/.test(id) || !scid)
+        throw invalidParams('dev-routes: hop needs id and short_channel_id');
+      const int = (x: unknown, dflt: number, name: string): number => {
+        const n = x === undefined ? dflt : Number(x);
+        if (!Number.isSafeInteger(n) || n < 0) throw invalidParams(`dev-routes: bad ${name}`);
+        return n;
+      };
+      return {
+        pubkey: fromHex(id),
+        shortChannelId: (BigInt(scid[1]!) << 40n) | (BigInt(scid[2]!) << 16n) | BigInt(scid[3]!),
+        feeBaseMsat: msat(BigInt(int(h.fee_base_msat, 1000, 'fee_base_msat'))),
+        feeProportionalMillionths: int(h.fee_proportional_millionths, 10, 'fee_proportional_millionths'),
+        cltvExpiryDelta: int(h.cltv_expiry_delta, 34, 'cltv_expiry_delta'),
+      };
+    });
+  });
+}
+
+function routesOf(value: unknown): { routeHints?: RouteHintHop[][] } {
+  return value === undefined ? {} : { routeHints: parseDevRoutes(value) };
+}
+
+/** listinvoices' paging: by created_index or updated_index, from `start`, at most `limit`. */
+function pageOf(p: Params): { index: 'created' | 'updated'; start: number; limit: number } | undefined {
+  if (p.index === undefined) {
+    if (p.start !== undefined || p.limit !== undefined) throw invalidParams('start and limit need index');
+    return undefined;
+  }
+  if (p.index !== 'created' && p.index !== 'updated')
+    throw invalidParams('index: expected "created" or "updated"');
+  const start = (p.start as number | undefined) ?? 0;
+  const limit = (p.limit as number | undefined) ?? Number.MAX_SAFE_INTEGER;
+  if (start < 0) throw invalidParams('start: must not be negative');
+  if (limit < 1) throw invalidParams('limit: must be at least 1');
+  return { index: p.index, start, limit };
+}
+
 export function invoiceMethods(o: InvoiceRpcOptions): MethodSpec[] {
   const reg = o.registry;
   const fallbacks = (value: unknown): Fallback[] => {
@@ -92,7 +141,7 @@ export function invoiceMethods(o: InvoiceRpcOptions): MethodSpec[] {
     {
       name: 'invoice',
       description:
-        'Create an invoice: invoice amount_msat|any label description [expiry] [fallbacks] [preimage] [cltv]',
+        'Create an invoice: invoice amount_msat|any label description [expiry] [fallbacks] [preimage] [cltv] [dev-routes]',
       params: [
         { name: 'amount_msat', type: 'msat', required: true },
         { name: 'label', type: 'any', required: true },
@@ -101,6 +150,7 @@ export function invoiceMethods(o: InvoiceRpcOptions): MethodSpec[] {
         { name: 'fallbacks', type: 'array' },
         { name: 'preimage', type: 'string' },
         { name: 'cltv', type: 'integer' },
+        { name: 'dev-routes', type: 'array' },
       ],
       handler: (p) =>
         created(
@@ -112,13 +162,14 @@ export function invoiceMethods(o: InvoiceRpcOptions): MethodSpec[] {
             fallbacks: fallbacks(p.fallbacks),
             ...(p.preimage !== undefined ? { preimage: hex32(p.preimage, 'preimage') } : {}),
             cltv: cltvOf(p.cltv),
+            ...routesOf(p['dev-routes']),
           }),
         ),
     },
     {
       name: 'holdinvoice',
       description:
-        'Create a hold invoice for a payment hash whose preimage you keep: holdinvoice payment_hash amount_msat|any label description [expiry] [cltv]',
+        'Create a hold invoice for a payment hash whose preimage you keep: holdinvoice payment_hash amount_msat|any label description [expiry] [cltv] [dev-routes]',
       params: [
         { name: 'payment_hash', type: 'string', required: true },
         { name: 'amount_msat', type: 'msat', required: true },
@@ -126,6 +177,7 @@ export function invoiceMethods(o: InvoiceRpcOptions): MethodSpec[] {
         { name: 'description', type: 'string', required: true },
         { name: 'expiry', type: 'integer' },
         { name: 'cltv', type: 'integer' },
+        { name: 'dev-routes', type: 'array' },
       ],
       handler: (p) =>
         created(
@@ -136,6 +188,7 @@ export function invoiceMethods(o: InvoiceRpcOptions): MethodSpec[] {
             description: description(p),
             expirySeconds: expiryOf(p.expiry),
             cltv: cltvOf(p.cltv),
+            ...routesOf(p['dev-routes']),
           }),
         ),
     },
@@ -176,16 +229,29 @@ export function invoiceMethods(o: InvoiceRpcOptions): MethodSpec[] {
     },
     {
       name: 'listinvoices',
-      description: 'List invoices, or those matching label, invstring or payment_hash',
+      description:
+        'List invoices, or those matching label, invstring or payment_hash: listinvoices [label] [invstring] [payment_hash] [index] [start] [limit]',
       params: [
         { name: 'label', type: 'any' },
         { name: 'invstring', type: 'string' },
         { name: 'payment_hash', type: 'string' },
+        { name: 'index', type: 'string' },
+        { name: 'start', type: 'integer' },
+        { name: 'limit', type: 'integer' },
       ],
       handler: (p) => {
         const given = ['label', 'invstring', 'payment_hash'].filter((k) => p[k] !== undefined);
         if (given.length > 1) throw invalidParams('Can only specify one of label, invstring or payment_hash');
+        const page = pageOf(p);
         let all = reg.list();
+        if (page !== undefined) {
+          const at = (r: (typeof all)[number]) =>
+            page.index === 'created' ? r.createdIndex : (r.updatedIndex ?? 0);
+          all = all
+            .filter((r) => at(r) >= page.start && (page.index === 'created' || r.updatedIndex !== undefined))
+            .sort((a, b) => at(a) - at(b))
+            .slice(0, page.limit);
+        }
         if (p.label !== undefined) {
           const label = labelOf(p.label);
           all = all.filter((r) => r.label === label);
@@ -237,7 +303,6 @@ export function invoiceMethods(o: InvoiceRpcOptions): MethodSpec[] {
         return reg.toJson(reg.delete(labelOf(p.label), status));
       },
     },
-    ...decodeMethods(),
   ];
 }
 

@@ -11,8 +11,8 @@ import type { FailureMessageInput } from '../bolt01-wire/index.ts';
 import { type ChannelNotification, commitmentsOf, latestRemoteCommit } from '../bolt02-channel/index.ts';
 import {
   createErrorPacket,
-  decodeHopPayload,
   ecdhWithSecret,
+  type FailureInput,
   failureCode,
   interpretHopPayload,
   type NextHop,
@@ -30,10 +30,12 @@ import { decodeRecord, del, encodeRecord, put, type Store, type StoreOp } from '
 import { decodePlain, encodePlain } from './channel-codec.ts';
 import type { Channel, ChannelDriver } from './channel-driver.ts';
 import type { Clock, TimerHandle } from './clock.ts';
+import { KEYSEND_TLV_TYPE, unknownDetails } from './htlc-switch.ts';
 import type { Logger } from './logger.ts';
 import { OnionReplayLog } from './onion-replay.ts';
 import { readTlv, writeTlv } from './payments-tlv.ts';
 import { BlindedPathBook, type BlindRole, BlindTags } from './switch-blinded.ts';
+import { finalHopPayloadOf, readPayloadWithKeysend } from './switch-keysend.ts';
 import { checkForward, linkStatus, PolicyBook, scidOf, spendableMsat } from './switch-policy.ts';
 
 const NS = 'switch';
@@ -61,7 +63,11 @@ interface InRecord {
   /** For a received HTLC: what recovery after a restart needs. */
   hash?: Uint8Array;
   amount?: bigint;
+  final?: StoredFinal;
 }
+
+/** A received HTLC's final-hop details, kept until it is answered, to hand it back after a restart. */
+type StoredFinal = Omit<FinalHtlc, 'ref' | 'paymentHash' | 'amountMsat' | 'height'>;
 
 type OutRecord =
   | { readonly origin: 'forward'; readonly in: HtlcRef }
@@ -80,21 +86,23 @@ export interface FinalHtlc {
   readonly paymentSecret: Uint8Array | null;
   /** Keysend: the preimage the payer sent in the onion. */
   readonly keysendPreimage: Uint8Array | null;
+  readonly paymentMetadata?: Uint8Array | null;
 }
 
 /** How the receiver answers, now or later, through `settle`. */
 export type FinalDecision =
   | { readonly kind: 'settle'; readonly preimage: Uint8Array }
-  | { readonly kind: 'fail'; readonly failure: FailureMessageInput };
+  | { readonly kind: 'fail'; readonly failure: FailureInput };
 
 export interface Receiver {
-  /** Called once per final HTLC (not on replays); answer through PaymentSwitch.settle. */
+  /** Called once per final HTLC (not on replays); answer through PaymentSwitch.settle, now or later. */
   onFinalHtlc(h: FinalHtlc): void;
   /**
-   * After a restart, for a final HTLC that was never answered: the preimage when its payment is marked
-   * paid (settle it), else null (the part is failed back: an unfinished multi-part set is lost).
+   * Once at start, after a restart: every final HTLC the channels still hold that was never answered
+   * (held hold-invoice parts, parts of unfinished sets, parts of payments marked paid just before a
+   * crash). The receiver answers each through PaymentSwitch.settle, now or later.
    */
-  paidPreimage(paymentHash: Uint8Array): Uint8Array | null;
+  recover(hs: readonly FinalHtlc[]): void;
 }
 
 export type LocalResult =
@@ -174,6 +182,11 @@ export class PaymentSwitch {
     this.receiver = r;
   }
 
+  /** The chain tip as the channels know it: the receiver times held HTLCs by it. */
+  tipHeight(): number {
+    return this.height();
+  }
+
   onLocalResult(fn: (tag: string, r: LocalResult) => void): void {
     this.localListeners.push(fn);
   }
@@ -181,6 +194,7 @@ export class PaymentSwitch {
   /** After the driver started: queue every resolution that may not have reached its channel. */
   start(): void {
     const height = this.height();
+    const unanswered: FinalHtlc[] = [];
     for (const { key, value } of this.deps.store.list(NS)) {
       if (key.startsWith('out/')) {
         this.recoverOutgoing(key, unrec<OutRecord>(value));
@@ -198,13 +212,10 @@ export class PaymentSwitch {
         continue;
       }
       if (r.state === 'receiving' && r.hash !== undefined) {
-        const preimage = this.receiver?.paidPreimage(r.hash) ?? null;
-        this.settle(
-          ref,
-          preimage !== null
-            ? { kind: 'settle', preimage }
-            : { kind: 'fail', failure: unknownDetails(msat(r.amount ?? 0n), height) },
-        );
+        const amountMsat = msat(r.amount ?? 0n);
+        if (r.final === undefined || this.receiver === null)
+          this.settle(ref, { kind: 'fail', failure: unknownDetails(amountMsat, height) });
+        else unanswered.push({ ref, paymentHash: r.hash, amountMsat, height, ...r.final });
         continue;
       }
       if (r.state === 'forwarded' && r.out !== null && r.sharedSecret !== null) {
@@ -227,6 +238,7 @@ export class PaymentSwitch {
         }
       }
     }
+    this.receiver?.recover(unanswered);
     this.tick();
   }
 
@@ -330,7 +342,7 @@ export class PaymentSwitch {
         this.deps.log.warn({ in: refKey(ref) }, 'replayed onion refused');
         // As LND does for a forward: a transient failure tells the replayer nothing new. A final onion
         // replayed is a payment we do not expect.
-        const failure: FailureMessageInput =
+        const failure: FailureInput =
           v.type === 'forward'
             ? { failure: 'temporary_channel_failure', channel_update: new Uint8Array(0) }
             : unknownDetails(amount, height);
@@ -405,6 +417,7 @@ export class PaymentSwitch {
       fwd: null,
       hash: htlc.payment_hash,
       amount,
+      final: { cltvExpiry: htlc.cltv_expiry, ...p },
     };
     this.deps.store.batch([put(NS, `in/${refKey(ref)}`, rec(r))]);
     const final: FinalHtlc = {
@@ -461,23 +474,18 @@ export class PaymentSwitch {
   > | null {
     const peeled = peelOnion(htlc.onion_routing_packet, this.ecdh, htlc.payment_hash);
     if (!peeled.ok || peeled.value.type !== 'final') return null;
-    const recs = readTlv(peeled.value.payload);
-    const ks = recs?.find((x) => x.type === KEYSEND_TYPE);
-    if (!recs || !ks || ks.value.length !== 32) return null;
-    const rest = writeTlv(recs.filter((x) => x !== ks));
-    const decoded = decodeHopPayload(rest);
-    if (!decoded.ok) return null;
-    const ins = interpretHopPayload(decoded.value, { isFinal: true });
-    if (!ins.ok || ins.value.type !== 'final') return null;
+    const read = readPayloadWithKeysend(peeled.value.payload, { isFinal: true }, true);
+    if (!read.ok || read.value.keysendPreimage === undefined) return null;
+    const fin = finalHopPayloadOf(read.value);
+    if (fin === undefined) return null;
     // As for any final hop: the incoming amount and CLTV must cover what the payload says.
-    if (htlc.amount_msat < ins.value.amtToForward || htlc.cltv_expiry < ins.value.outgoingCltvValue)
-      return null;
+    if (htlc.amount_msat < fin.amtToForward || htlc.cltv_expiry < fin.outgoingCltvValue) return null;
     return {
-      amtToForward: ins.value.amtToForward,
-      outgoingCltvValue: ins.value.outgoingCltvValue,
-      totalMsat: ins.value.totalMsat,
-      paymentSecret: ins.value.paymentSecret,
-      keysendPreimage: ks.value,
+      amtToForward: fin.amtToForward,
+      outgoingCltvValue: fin.outgoingCltvValue,
+      totalMsat: fin.totalMsat,
+      paymentSecret: fin.paymentSecret,
+      keysendPreimage: read.value.keysendPreimage,
     };
   }
 
@@ -787,12 +795,8 @@ export class PaymentSwitch {
   }
 }
 
-/** Keysend's preimage record in the final payload (LND / Core Lightning convention). */
-export const KEYSEND_TYPE = 5482373484n;
-
-export function unknownDetails(amount: Msat, height: number): FailureMessageInput {
-  return { failure: 'incorrect_or_unknown_payment_details', htlc_msat: amount, height };
-}
+/** The one definition is htlc-switch.ts's; this name stays for pay.ts. */
+export const KEYSEND_TYPE = KEYSEND_TLV_TYPE;
 
 function fwdKey(i: number): string {
   return String(i).padStart(12, '0');

@@ -13,13 +13,15 @@ import {
   encodeHopPayload,
   wrapErrorPacket as wrap,
 } from '../../src/bolt04-onion/index.ts';
+import { privateKeySigner } from '../../src/bolt11-invoice/index.ts';
 import { equal } from '../../src/core/bytes.ts';
 import { msat } from '../../src/core/units.ts';
 import { publicKeyOf, sha256 } from '../../src/crypto/index.ts';
 import type { Channel, ChannelDriver } from '../../src/node/channel-driver.ts';
 import type { Clock } from '../../src/node/clock.ts';
+import { InvoiceReceiver } from '../../src/node/invoice-receiver.ts';
+import { InvoiceRegistry } from '../../src/node/invoice-store.ts';
 import { createLogger } from '../../src/node/logger.ts';
-import { InvoiceBook } from '../../src/node/payments-invoices.ts';
 import { PaymentSwitch } from '../../src/node/switch.ts';
 import { memoryStore } from '../../src/store/sqlite.ts';
 import type { Store } from '../../src/store/store.ts';
@@ -245,15 +247,15 @@ test('receive: the invoice is paid and settled; an unknown hash fails with incor
   ]);
   const d = new FakeDriver([inCh]);
   const sw = makeSwitch(store, d, CAROL);
-  const book = new InvoiceBook({
+  const book = new InvoiceRegistry({
     store,
     clock,
-    entropy: { randomBytes: (n) => secretOf('ps').slice(0, n) },
-    nodeSecret: CAROL,
+    entropy: { randomBytes: (n: number) => secretOf('ps').slice(0, n) },
+    sign: privateKeySigner(CAROL),
+    nodeId: publicKeyOf(CAROL),
     currency: 'bcrt',
-    switch: sw,
-    log,
   });
+  new InvoiceReceiver({ registry: book, switch: sw, clock, log });
   book.create({ label: 'x', amountMsat: msat(1_000_000n), description: 'd', preimage });
   sw.start();
   const onion = twoHopOnion();
@@ -269,7 +271,7 @@ test('receive: the invoice is paid and settled; an unknown hash fails with incor
   d.emit('in', addMsg(0n, 1_000_000n, hash, 150, fwd.onion));
   const settled = d.commands[0]!;
   assert.ok(settled.cmd.kind === 'fulfill_htlc' && equal(settled.cmd.preimage, preimage));
-  assert.equal(book.byLabel('x')?.status, 'paid');
+  assert.equal(book.get('x')?.state, 'paid');
   // Same onion again under a new id: the hash is paid now, so it is "unknown".
   d.emit('in', addMsg(1n, 1_000_000n, hash, 150, fwd.onion));
   const failed = d.commands[1]!;

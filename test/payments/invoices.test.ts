@@ -6,7 +6,7 @@ import { msat } from '../../src/core/units.ts';
 import { publicKeyOf, sha256 } from '../../src/crypto/index.ts';
 import { emptyReceiveState, stepReceive } from '../../src/node/htlc-switch.ts';
 import { InvoiceRegistry, type InvoiceRegistryOptions } from '../../src/node/invoice-store.ts';
-import { invoiceMethods } from '../../src/node/rpc-invoices.ts';
+import { decodeMethods, invoiceMethods } from '../../src/node/rpc-invoices.ts';
 import { RpcError } from '../../src/rpc/errors.ts';
 import { callMethod, methodTable } from '../../src/rpc/methods.ts';
 import { memoryStore } from '../../src/store/sqlite.ts';
@@ -36,8 +36,9 @@ function setup(store = memoryStore(), clock = new ManualClock(), seed = 0) {
   };
   const registry = new InvoiceRegistry(opts);
   const held: { settled: string[]; canceled: string[] } = { settled: [], canceled: [] };
-  const table = methodTable(
-    invoiceMethods({
+  const table = methodTable([
+    ...decodeMethods(),
+    ...invoiceMethods({
       registry,
       hold: {
         settle: (h, pre) => {
@@ -49,7 +50,7 @@ function setup(store = memoryStore(), clock = new ManualClock(), seed = 0) {
         },
       },
     }),
-  );
+  ]);
   const call = (name: string, params: unknown) =>
     callMethod(table, name, params) as Promise<Record<string, unknown>>;
   return { registry, clock, store, call, held, opts };
