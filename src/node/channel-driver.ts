@@ -31,6 +31,7 @@ import {
 import type { ChannelType } from '../bolt03-tx/index.ts';
 import { Features } from '../bolt09-features/index.ts';
 import { fromHex, hex } from '../core/bytes.ts';
+import { err, ok, type Result } from '../core/result.ts';
 import type { FeeratePerKw, Msat, Sat } from '../core/units.ts';
 import type { EntropySource } from '../crypto/random.ts';
 import type { KeyChain } from '../keys/derivation.ts';
@@ -48,6 +49,8 @@ import type { PeerManager } from './peer-manager.ts';
 import type { PeerMessage } from './peer-wire.ts';
 
 const NS = 'channels';
+/** The largest channel without option_support_large_channel (BOLT 2: funding_satoshis < 2^24). */
+const MAX_STANDARD_FUNDING = (1n << 24n) - 1n;
 const NEXT_INDEX_KEY = 'next-key-index';
 const RECORD_VERSION = 1;
 
@@ -82,6 +85,8 @@ export interface ChannelMeta {
   /** The confirmed spend of the funding output. */
   spentBy: { txid: string; height: number } | undefined;
   shutdownScript: Uint8Array;
+  /** fundchannel ... all: the funding transaction spends every confirmed coin, no change. */
+  fundAll?: boolean;
 }
 
 export interface Channel {
@@ -314,7 +319,7 @@ export class ChannelDriver {
 
   private run(ch: Channel, actions: readonly ChannelAction[]): Promise<void> {
     const out: ExecAction[] = [];
-    for (const a of actions) out.push(...this.translate(ch, a));
+    for (const a of broadcastBeforeError(actions)) out.push(...this.translate(ch, a));
     return this.executor.submit(ch.key, out).catch((e: Error) => {
       this.deps.log.error({ channel: ch.key, err: e.message }, 'channel step could not be made durable');
     });
@@ -529,7 +534,13 @@ export class ChannelDriver {
 
   private fund(ch: Channel, script: Uint8Array, amount: Sat): void {
     const w = this.deps.onchain.wallet;
-    const r = createFunding(w, script, amount, { feerate: ch.meta.feerate as FeeratePerKw, minConf: 1 });
+    const opts = { feerate: ch.meta.feerate as FeeratePerKw, minConf: 1 };
+    let r = createFunding(w, script, ch.meta.fundAll === true ? 'all' : amount, opts);
+    if (r.ok && r.value.amount !== amount) {
+      // The wallet changed since open_channel announced the amount: refuse rather than fund another one.
+      releaseFunding(w, r.value.id);
+      r = err({ kind: 'insufficient-funds', available: r.value.amount, needed: amount });
+    }
     if (!r.ok) {
       const message = `cannot fund the channel: ${walletErrorMessage(r.error)}`;
       const waiter = this.fundWaiters.get(ch.key);
@@ -664,10 +675,19 @@ export class ChannelDriver {
   /** Opens a channel with a connected peer; resolves once the funding transaction is broadcast. */
   open(
     peerId: string,
-    req: { amount: Sat; feerate: FeeratePerKw; announce: boolean; pushMsat: Msat },
+    req: { amount: Sat | 'all'; feerate: FeeratePerKw; announce: boolean; pushMsat: Msat },
   ): Promise<FundResult> {
     const peer = this.deps.peers.list().find((p) => p.id === peerId);
     if (!peer) return Promise.reject(new ChannelError(`Peer ${peerId} is not connected`));
+    let amount: Sat;
+    let fundAll = false;
+    if (req.amount === 'all') {
+      const all = this.fundableAll(req.feerate);
+      if (!all.ok) return Promise.reject(new ChannelError(`cannot fund the channel: ${all.error}`));
+      // Without option_support_large_channel the channel is capped; the rest stays in the wallet as change.
+      fundAll = all.value <= MAX_STANDARD_FUNDING;
+      amount = (fundAll ? all.value : MAX_STANDARD_FUNDING) as Sat;
+    } else amount = req.amount;
     const theirs = Features.fromBytes(fromHex(peer.features));
     const channelType: ChannelType =
       theirs.has(22) || theirs.has(23) ? 'anchors_zero_fee_htlc' : 'static_remotekey';
@@ -675,13 +695,14 @@ export class ChannelDriver {
     const ch = this.newChannel(peerId, null, keyIndex, {
       opener: 'local',
       feerate: req.feerate,
+      fundAll,
       peerAddress: peer.direction === 'out' ? peer.netaddr[0] : undefined,
     });
     const r = openChannel(
       {
         keyIndex,
         temporaryChannelId: this.deps.entropy.randomBytes(32),
-        fundingAmount: req.amount,
+        fundingAmount: amount,
         pushMsat: req.pushMsat,
         feerate: req.feerate,
         channelType,
@@ -699,6 +720,21 @@ export class ChannelDriver {
     );
     this.run(ch, r.value.actions);
     return done;
+  }
+
+  /**
+   * What a funding transaction spending every confirmed coin would put in the channel at `feerate`
+   * (fee deducted): built against a stand-in P2WSH output of the same size, then released.
+   */
+  private fundableAll(feerate: FeeratePerKw): Result<Sat, string> {
+    const w = this.deps.onchain.wallet;
+    const standIn = new Uint8Array(34);
+    standIn[1] = 0x20;
+    const r = createFunding(w, standIn, 'all', { feerate, minConf: 1 });
+    if (!r.ok) return err(walletErrorMessage(r.error));
+    releaseFunding(w, r.value.id);
+    this.deps.onchain.persist();
+    return ok(r.value.amount);
   }
 
   /** Cooperative close; after `unilateralTimeoutS` without agreement, a unilateral one. */
@@ -804,6 +840,21 @@ export class ChannelDriver {
         return;
     }
   }
+}
+
+/**
+ * Failing a channel: our commitment goes to the chain BEFORE the `error` goes to the peer, so the peer
+ * cannot race us to the chain with another state once it learns we are closing.
+ */
+export function broadcastBeforeError(actions: readonly ChannelAction[]): readonly ChannelAction[] {
+  const at = actions.findIndex((a) => a.kind === 'broadcast' && a.label === 'local commitment');
+  if (at < 0) return actions;
+  const isError = (a: ChannelAction) => a.kind === 'send' && a.msg.type === 'error';
+  const errors = actions.slice(0, at).filter(isError);
+  if (errors.length === 0) return actions;
+  const rest = actions.filter((a) => !errors.includes(a));
+  const after = rest.indexOf(actions[at]!) + 1;
+  return [...rest.slice(0, after), ...errors, ...rest.slice(after)];
 }
 
 type StepResult =

@@ -204,7 +204,7 @@ export function channelMethods(
     {
       name: 'fundchannel',
       description:
-        'Open a channel with a connected peer: fundchannel id amount [feerate] [announce] [push_msat]',
+        'Open a channel with a connected peer: fundchannel id amount|all [feerate] [announce] [push_msat] ("all": the whole confirmed wallet, fee deducted)',
       params: [
         { name: 'id', type: 'string', required: true },
         { name: 'amount', type: 'any', required: true },
@@ -215,8 +215,6 @@ export function channelMethods(
       handler: async (p) => {
         const amount = parseSatoshi(p.amount);
         if (!amount.ok) throw invalidParams(walletErrorMessage(amount.error));
-        if (amount.value === 'all')
-          throw invalidParams('amount "all" is not supported yet: give a number of satoshis');
         await onchain.sync();
         const estimate = await onchain.chain.feeratePerKw(6);
         const feerate = parseFeerate(p.feerate ?? 'normal', () => estimate);

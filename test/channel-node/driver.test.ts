@@ -1,0 +1,63 @@
+// The channel driver (shell) over fakes: see driver-harness.ts.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseTx } from '../../src/bitcoin/tx.ts';
+import { commitmentsOf } from '../../src/bolt02-channel/index.ts';
+import { fromHex } from '../../src/core/bytes.ts';
+import { openChannel, settle, twoNodes } from './driver-harness.ts';
+
+async function pair() {
+  const t = await twoNodes([1_000_000n]);
+  await openChannel(t.net, t.alice, t.bob);
+  return t;
+}
+
+test('driver harness: two drivers open a channel to normal', async () => {
+  const { alice, bob } = await pair();
+  assert.equal(alice.channel().state.phase, 'normal');
+  assert.equal(bob.channel().state.phase, 'normal');
+});
+
+test('force close: our commitment is broadcast before the error goes to the peer', async () => {
+  const { net, alice } = await pair();
+  net.log.length = 0;
+  const r = await alice.driver.closeChannel(alice.channel(), { unilateralTimeoutS: 0 });
+  await settle();
+  assert.equal(r.type, 'unilateral');
+  const broadcastAt = net.log.indexOf(`alice broadcast ${r.txid}`);
+  const errorAt = net.log.indexOf('alice send error');
+  assert.ok(broadcastAt >= 0, `commitment broadcast: ${net.log.join(', ')}`);
+  assert.ok(errorAt >= 0, `error sent: ${net.log.join(', ')}`);
+  assert.ok(broadcastAt < errorAt, `order: ${net.log.join(', ')}`);
+});
+
+test('fundchannel all: every confirmed coin goes into the channel, the fee deducted, no change', async () => {
+  const { net, alice, bob } = await twoNodes([600_000n, 400_000n]);
+  const r = await openChannel(net, alice, bob, 'all');
+  const tx = parseTx(fromHex(r.tx));
+  assert.equal(tx.inputs.length, 2);
+  assert.equal(tx.outputs.length, 1, 'no change output');
+  const amount = tx.outputs[0]!.value;
+  const fee = 1_000_000n - amount;
+  // 2500 sat/kw on a 2-input 1-output P2WSH funding transaction (~700 weight): ~1,750 sat.
+  assert.ok(fee > 1_000n && fee < 3_000n, `fee ${fee}`);
+  const c = commitmentsOf(alice.channel().state)!;
+  assert.equal(c.fundingAmount, amount);
+  assert.equal(alice.channel().state.phase, 'normal');
+  assert.equal(alice.confirmedSat(), 0n, 'the wallet is empty');
+});
+
+test('fundchannel all above 2^24 sat: the channel is capped and the rest comes back as change', async () => {
+  const { net, alice, bob } = await twoNodes([20_000_000n]);
+  const r = await openChannel(net, alice, bob, 'all');
+  const tx = parseTx(fromHex(r.tx));
+  assert.equal(tx.outputs[r.outnum]!.value, (1n << 24n) - 1n);
+  assert.equal(tx.outputs.length, 2);
+  assert.ok(alice.confirmedSat() > 3_000_000n);
+});
+
+test('fundchannel all with an empty wallet is refused', async () => {
+  const { net, alice, bob } = await twoNodes([]);
+  await assert.rejects(openChannel(net, alice, bob, 'all'), /cannot fund the channel/);
+  assert.equal(alice.driver.list().length, 0);
+});
