@@ -41,7 +41,7 @@ import { walletErrorMessage } from '../wallet/types.ts';
 import type { ChainWatcher, WatchEvent } from './chain-watch.ts';
 import { decodePlain, encodePlain } from './channel-codec.ts';
 import { ActionExecutor, type EmittedEvent, type ExecAction } from './channel-executor.ts';
-import type { Clock } from './clock.ts';
+import type { Clock, TimerHandle } from './clock.ts';
 import type { NetworkParams } from './config.ts';
 import type { Logger } from './logger.ts';
 import type { Onchain } from './onchain.ts';
@@ -129,7 +129,12 @@ export interface ChannelDriverDeps {
   readonly entropy: EntropySource;
   readonly clock: Clock;
   readonly log: Logger;
+  /** Legacy closing_signed negotiation: fail the channel after this long without a closing_signed. */
+  readonly closingTimeoutMs?: number;
 }
+
+/** Default wait for the peer's closing_signed before failing the channel (BOLT 2 "reasonable amount of time"). */
+export const CLOSING_TIMEOUT_MS = 10 * 60_000;
 
 const keyOf = (index: number) => `c/${index.toString().padStart(10, '0')}`;
 
@@ -143,6 +148,8 @@ export class ChannelDriver {
   private readonly listeners: ((ch: Channel, n: ChannelNotification) => void)[] = [];
   private nextIndex: number;
   private closed = false;
+  /** Legacy negotiations in progress: the timer that fails the channel if the peer goes quiet. */
+  private readonly negotiationTimers = new Map<string, TimerHandle>();
   /** Test-only (dev-autofulfill): preimages by payment hash (hex) to settle incoming HTLCs with at once. */
   readonly devPreimages = new Map<string, Uint8Array>();
 
@@ -190,6 +197,7 @@ export class ChannelDriver {
     // Every loaded channel starts disconnected; it reestablishes when its peer is back.
     for (const ch of this.channels.values()) {
       if (ch.state.link !== 'down') this.apply(ch, { kind: 'disconnected' });
+      this.watchNegotiation(ch, true);
     }
     this.deps.log.info({ channels: this.channels.size }, 'channels loaded');
     this.redial();
@@ -198,6 +206,8 @@ export class ChannelDriver {
 
   async close(): Promise<void> {
     this.closed = true;
+    for (const t of this.negotiationTimers.values()) t.cancel();
+    this.negotiationTimers.clear();
     await this.executor.idle();
   }
 
@@ -310,11 +320,48 @@ export class ChannelDriver {
   private apply(ch: Channel, event: ChannelEvent): string | null {
     const r = stepChannel(ch.state, event, this.ctx(ch));
     if (!r.ok) return r.error;
+    const before = ch.state;
     ch.state = r.value.state;
     this.index(ch);
     this.run(ch, r.value.actions);
     this.scheduleSign(ch);
+    // A message from the peer is progress; so is entering the negotiation.
+    this.watchNegotiation(ch, event.kind === 'message' || before?.phase !== 'negotiating');
     return null;
+  }
+
+  /**
+   * BOLT 2 (legacy closing): if it doesn't receive a `closing_signed` response after a reasonable amount
+   * of time, it MUST fail the channel. The timer restarts on every message the peer sends while we
+   * negotiate; when it fires the channel goes on chain.
+   */
+  private watchNegotiation(ch: Channel, progress: boolean): void {
+    const s = ch.state;
+    const legacy = s?.phase === 'negotiating' && s.mode === 'legacy';
+    const timer = this.negotiationTimers.get(ch.key);
+    if (!legacy) {
+      timer?.cancel();
+      this.negotiationTimers.delete(ch.key);
+      return;
+    }
+    if (timer && !progress) return;
+    timer?.cancel();
+    const ms = this.deps.closingTimeoutMs ?? CLOSING_TIMEOUT_MS;
+    this.negotiationTimers.set(
+      ch.key,
+      this.deps.clock.after(ms, () => {
+        this.negotiationTimers.delete(ch.key);
+        if (this.closed || ch.state.phase !== 'negotiating') return;
+        this.deps.log.warn(
+          { channel: ch.key, after_ms: ms },
+          'closing negotiation stalled: failing the channel',
+        );
+        this.apply(ch, {
+          kind: 'command',
+          cmd: { kind: 'force_close', message: 'closing_signed negotiation timed out' },
+        });
+      }),
+    );
   }
 
   private run(ch: Channel, actions: readonly ChannelAction[]): Promise<void> {

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { parseTx } from '../../src/bitcoin/tx.ts';
 import { commitmentsOf } from '../../src/bolt02-channel/index.ts';
 import { fromHex } from '../../src/core/bytes.ts';
+import { CLOSING_TIMEOUT_MS } from '../../src/node/channel-driver.ts';
 import { openChannel, settle, twoNodes } from './driver-harness.ts';
 
 async function pair() {
@@ -60,4 +61,39 @@ test('fundchannel all with an empty wallet is refused', async () => {
   const { net, alice, bob } = await twoNodes([]);
   await assert.rejects(openChannel(net, alice, bob, 'all'), /cannot fund the channel/);
   assert.equal(alice.driver.list().length, 0);
+});
+
+test('legacy closing negotiation: a peer that stops answering closing_signed gets the channel failed', async () => {
+  const { net, alice, bob } = await pair();
+  bob.peers.drop.add('closing_signed'); // bob's answers never arrive
+  const closing = alice.driver.closeChannel(alice.channel(), { unilateralTimeoutS: 3600 });
+  await settle();
+  assert.equal(alice.channel().state.phase, 'negotiating');
+  assert.ok(net.log.includes('alice send closing_signed'), net.log.join(', '));
+  net.clock.advance(CLOSING_TIMEOUT_MS - 1000);
+  await settle();
+  assert.equal(alice.channel().state.phase, 'negotiating', 'still within the timeout');
+  net.clock.advance(2000);
+  await settle();
+  const r = await closing;
+  assert.equal(r.type, 'unilateral');
+  const s = alice.channel().state;
+  assert.equal(s.phase, 'closing');
+  assert.equal(
+    s.phase === 'closing' && s.reason.kind === 'local_force' && s.reason.message,
+    'closing_signed negotiation timed out',
+  );
+  assert.ok(net.mempool.has(r.txid), 'our commitment is broadcast');
+});
+
+test('legacy closing negotiation: an answering peer closes mutually and no timer fires later', async () => {
+  const { net, alice, bob } = await pair();
+  const r = await alice.driver.closeChannel(alice.channel(), { unilateralTimeoutS: 3600 });
+  await settle();
+  assert.equal(r.type, 'mutual');
+  net.clock.advance(CLOSING_TIMEOUT_MS * 2);
+  await settle();
+  assert.equal(alice.channel().state.phase, 'closing');
+  assert.equal(bob.channel().state.phase, 'closing');
+  assert.deepEqual([...net.mempool.keys()], [r.txid], 'only the mutual close was broadcast');
 });
