@@ -87,6 +87,11 @@ export interface ChannelMeta {
   shutdownScript: Uint8Array;
   /** fundchannel ... all: the funding transaction spends every confirmed coin, no change. */
   fundAll?: boolean;
+  /**
+   * The peer's next HTLC id when we (last) sent shutdown: its HTLCs from this id on were added after our
+   * shutdown and are not forwarded.
+   */
+  shutdownAtRemoteHtlcId?: bigint;
 }
 
 export interface Channel {
@@ -330,6 +335,28 @@ export class ChannelDriver {
     return null;
   }
 
+  /** Remembers (durably, with this step's state) from which HTLC id the peer's adds came after our shutdown. */
+  private noteShutdownSent(ch: Channel): void {
+    const c = commitmentsOf(ch.state);
+    if (!c) return;
+    const prev = ch.meta.shutdownAtRemoteHtlcId;
+    // A retransmission after a reconnect may come after the peer's unsigned adds were forgotten: keep the lower.
+    if (prev === undefined || c.remoteNextHtlcId < prev) {
+      ch.meta.shutdownAtRemoteHtlcId = c.remoteNextHtlcId;
+      this.persistMeta(ch);
+    }
+  }
+
+  /**
+   * Whether the peer added its HTLC `htlcId` on this channel after we sent `shutdown`. BOLT 2:
+   *   - SHOULD fail to route any HTLC added after it has sent `shutdown`.
+   * The switch asks before forwarding an incoming HTLC and fails it back when this is true.
+   */
+  addedAfterOurShutdown(ch: Channel, htlcId: bigint): boolean {
+    const from = ch.meta.shutdownAtRemoteHtlcId;
+    return from !== undefined && htlcId >= from;
+  }
+
   /**
    * BOLT 2 (legacy closing): if it doesn't receive a `closing_signed` response after a reasonable amount
    * of time, it MUST fail the channel. The timer restarts on every message the peer sends while we
@@ -365,6 +392,7 @@ export class ChannelDriver {
   }
 
   private run(ch: Channel, actions: readonly ChannelAction[]): Promise<void> {
+    if (actions.some((a) => a.kind === 'send' && a.msg.type === 'shutdown')) this.noteShutdownSent(ch);
     const out: ExecAction[] = [];
     for (const a of broadcastBeforeError(actions)) out.push(...this.translate(ch, a));
     return this.executor.submit(ch.key, out).catch((e: Error) => {

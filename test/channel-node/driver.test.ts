@@ -4,6 +4,8 @@ import { test } from 'node:test';
 import { parseTx } from '../../src/bitcoin/tx.ts';
 import { commitmentsOf } from '../../src/bolt02-channel/index.ts';
 import { fromHex } from '../../src/core/bytes.ts';
+import type { Msat, Sat } from '../../src/core/units.ts';
+import { sha256 } from '../../src/crypto/index.ts';
 import { CLOSING_TIMEOUT_MS } from '../../src/node/channel-driver.ts';
 import { openChannel, settle, twoNodes } from './driver-harness.ts';
 
@@ -96,4 +98,29 @@ test('legacy closing negotiation: an answering peer closes mutually and no timer
   assert.equal(alice.channel().state.phase, 'closing');
   assert.equal(bob.channel().state.phase, 'closing');
   assert.deepEqual([...net.mempool.keys()], [r.txid], 'only the mutual close was broadcast');
+});
+
+test('shutdown: the peer HTLCs added after our shutdown are marked not to be forwarded (and stay so after a restart)', async () => {
+  const { net, alice, bob } = await twoNodes([1_000_000n]);
+  await openChannel(net, alice, bob, 500_000n as Sat, 200_000_000n as Msat);
+  const hash = (i: number) => sha256(new Uint8Array([i]));
+  // Before any shutdown: HTLC 0 is an ordinary one.
+  bob.driver.addHtlc(bob.channel(), 1_000_000n as Msat, hash(0), 500);
+  await settle();
+  // alice sends shutdown while bob's HTLC 1 is on the wire: they cross.
+  void alice.driver.closeChannel(alice.channel(), { unilateralTimeoutS: 3600 });
+  bob.driver.addHtlc(bob.channel(), 2_000_000n as Msat, hash(1), 500);
+  await settle();
+  const a = alice.channel();
+  const s = a.state;
+  assert.ok(s.phase === 'normal' && s.shutdown !== undefined, 'alice is shutting down');
+  const received = s.phase === 'normal' ? s.commitments.localCommit.spec.htlcs.map((h) => h.id) : [];
+  assert.deepEqual(received, [0n, 1n], 'both HTLCs are committed');
+  assert.equal(alice.driver.addedAfterOurShutdown(a, 0n), false);
+  assert.equal(alice.driver.addedAfterOurShutdown(a, 1n), true);
+  // bob answered with his shutdown: whatever alice would add from now on (her first id is 0) comes after it.
+  assert.equal(bob.driver.addedAfterOurShutdown(bob.channel(), 0n), true);
+  await alice.restart();
+  assert.equal(alice.driver.addedAfterOurShutdown(alice.channel(), 1n), true, 'durable');
+  assert.equal(alice.driver.addedAfterOurShutdown(alice.channel(), 0n), false);
 });
