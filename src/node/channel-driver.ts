@@ -5,7 +5,7 @@
 // output for depth and spends, and brings every channel back from the store after a restart.
 //
 // All side effects go through the ActionExecutor, so DESIGN rule 2 holds here without a single check.
-import { serializeTx, type Transaction, txidHex, txid as txidOf } from '../bitcoin/tx.ts';
+import { reversedHex, serializeTx, type Transaction, txidHex, txid as txidOf } from '../bitcoin/tx.ts';
 import { decodeMessage, encodeMessage } from '../bolt01-wire/index.ts';
 import type { MessageValue, WireMessage } from '../bolt01-wire/types.ts';
 import { localHasChanges } from '../bolt02-channel/commitments.ts';
@@ -35,7 +35,7 @@ import { err, ok, type Result } from '../core/result.ts';
 import type { FeeratePerKw, Msat, Sat } from '../core/units.ts';
 import type { EntropySource } from '../crypto/random.ts';
 import type { KeyChain } from '../keys/derivation.ts';
-import { decodeRecord, encodeRecord, put, type Store, type StoreOp } from '../store/store.ts';
+import { decodeRecord, del, encodeRecord, put, type Store, type StoreOp } from '../store/store.ts';
 import { createFunding, releaseFunding, signFunding } from '../wallet/spend.ts';
 import { walletErrorMessage } from '../wallet/types.ts';
 import type { ChainWatcher, WatchEvent } from './chain-watch.ts';
@@ -49,6 +49,10 @@ import type { PeerManager } from './peer-manager.ts';
 import type { PeerMessage } from './peer-wire.ts';
 
 const NS = 'channels';
+/** Finished channels (listclosedchannels): same records, no longer loaded or watched. */
+const CLOSED_NS = 'channels-closed';
+/** BOLT 5: a resolving transaction 100 blocks deep is irrevocably resolved. */
+export const IRREVOCABLE_DEPTH = 100;
 /** The largest channel without option_support_large_channel (BOLT 2: funding_satoshis < 2^24). */
 const MAX_STANDARD_FUNDING = (1n << 24n) - 1n;
 const NEXT_INDEX_KEY = 'next-key-index';
@@ -176,23 +180,10 @@ export class ChannelDriver {
   async start(): Promise<void> {
     for (const { key, value } of this.deps.store.list(NS)) {
       if (!key.startsWith('c/')) continue;
-      const rec = decodeRecord<{ peerId: string; keyIndex: number; state: string; meta: string }>(value);
-      if (rec.v !== RECORD_VERSION) throw new Error(`channel record ${key}: unknown version ${rec.v}`);
-      const state = decodeChannelState(rec.state);
-      if (!state.ok) throw new Error(`channel record ${key}: ${state.error}`);
-      const ch: Channel = {
-        key,
-        keyIndex: rec.keyIndex,
-        peerId: rec.peerId,
-        state: state.value,
-        signer: localChannelSigner(this.deps.keys.channelKeys(rec.keyIndex)),
-        meta: decodePlain(rec.meta) as ChannelMeta,
-        signScheduled: false,
-        persisted: state.value,
-      };
+      const ch = this.decodeChannel(key, value);
       this.channels.set(key, ch);
       this.index(ch);
-      if (rec.keyIndex >= this.nextIndex) this.nextIndex = rec.keyIndex + 1;
+      if (ch.keyIndex >= this.nextIndex) this.nextIndex = ch.keyIndex + 1;
     }
     this.deps.peers.onMessage((peerId, m) => this.onPeerMessage(peerId, m));
     this.deps.peers.onPeerStatus((peerId, up) => this.onPeerStatus(peerId, up));
@@ -207,6 +198,23 @@ export class ChannelDriver {
     this.deps.log.info({ channels: this.channels.size }, 'channels loaded');
     this.redial();
     this.deps.watcher.onBlock((height) => this.onBlock(height));
+  }
+
+  private decodeChannel(key: string, value: Uint8Array): Channel {
+    const rec = decodeRecord<{ peerId: string; keyIndex: number; state: string; meta: string }>(value);
+    if (rec.v !== RECORD_VERSION) throw new Error(`channel record ${key}: unknown version ${rec.v}`);
+    const state = decodeChannelState(rec.state);
+    if (!state.ok) throw new Error(`channel record ${key}: ${state.error}`);
+    return {
+      key,
+      keyIndex: rec.keyIndex,
+      peerId: rec.peerId,
+      state: state.value,
+      signer: localChannelSigner(this.deps.keys.channelKeys(rec.keyIndex)),
+      meta: decodePlain(rec.meta) as ChannelMeta,
+      signScheduled: false,
+      persisted: state.value,
+    };
   }
 
   async close(): Promise<void> {
@@ -261,9 +269,9 @@ export class ChannelDriver {
     if (c) this.byId.set(hex(c.channelId), ch.key);
   }
 
-  private record(ch: Channel, state: ChannelState): StoreOp {
+  private record(ch: Channel, state: ChannelState, ns = NS): StoreOp {
     return put(
-      NS,
+      ns,
       ch.key,
       encodeRecord(RECORD_VERSION, {
         peerId: ch.peerId,
@@ -482,6 +490,54 @@ export class ChannelDriver {
       if (!t || ch.meta.spentBy) continue;
       this.deps.onchain.chain.broadcast(fromHex(t.hex)).catch(() => undefined);
     }
+    for (const ch of this.list()) this.rebroadcastFunding(ch);
+    for (const ch of this.list()) if (this.isFinished(ch, height)) this.archive(ch);
+  }
+
+  /** Ours and not confirmed yet: a mempool may have dropped it (or refused it before). */
+  private rebroadcastFunding(ch: Channel): void {
+    if (ch.state.phase !== 'wait_channel_ready' || !ch.state.commitments.localIsFunder) return;
+    const txid = reversedHex(ch.state.commitments.fundingOutpoint.txid);
+    const t = this.deps.onchain.wallet.getTx(txid);
+    if (!t || t.height !== null) return;
+    this.deps.onchain.chain.broadcast(serializeTx(t.tx)).catch((e: Error) => {
+      this.deps.log.info({ channel: ch.key, txid, err: e.message }, 'funding rebroadcast refused');
+    });
+  }
+
+  /**
+   * Nothing left to watch: closed before funding (or forgotten by the fundee), or the funding spend is
+   * irrevocably deep (BOLT 5: 100 blocks).
+   */
+  private isFinished(ch: Channel, height: number): boolean {
+    if (ch.state.phase === 'closed') return true;
+    const spent = ch.meta.spentBy;
+    return spent !== undefined && height - spent.height + 1 >= IRREVOCABLE_DEPTH;
+  }
+
+  /**
+   * Moves a finished channel out of the live set: its chain watches are dropped, its record moves to the
+   * closed namespace (listclosedchannels reads it from there), and memory no longer holds it.
+   */
+  private archive(ch: Channel): void {
+    const state = ch.persisted ?? ch.state;
+    this.deps.watcher.remove(`spend/${ch.key}`);
+    this.deps.watcher.remove(`fund/${ch.key}`);
+    const negotiation = this.negotiationTimers.get(ch.key);
+    negotiation?.cancel();
+    this.negotiationTimers.delete(ch.key);
+    this.channels.delete(ch.key);
+    for (const [id, key] of this.byId) if (key === ch.key) this.byId.delete(id);
+    const ops: StoreOp[] = [this.record(ch, state, CLOSED_NS), del(NS, ch.key)];
+    this.executor.submit(ch.key, [{ kind: 'persist', ops }]).catch((e: Error) => {
+      this.deps.log.error({ channel: ch.key, err: e.message }, 'closed channel could not be archived');
+    });
+    this.deps.log.info({ channel: ch.key, phase: state.phase }, 'channel archived: watches dropped');
+  }
+
+  /** Channels moved out of the live set (listclosedchannels), read from the store on demand. */
+  archived(): Channel[] {
+    return this.deps.store.list(CLOSED_NS).map(({ key, value }) => this.decodeChannel(key, value));
   }
 
   /** funding_signed is in and persisted: now sign the wallet's inputs and publish. */
@@ -502,14 +558,25 @@ export class ChannelDriver {
       return;
     }
     const raw = serializeTx(signed.value.tx);
-    const sent = await this.deps.onchain.persistAndBroadcast(signed.value.txid, raw);
-    if (!sent.ok) this.deps.log.error({ channel: ch.key, err: sent.message }, 'funding broadcast refused');
+    // The peer holds our commitment for this funding transaction: it is kept (never abandoned) and sent
+    // again on every block until it confirms (rebroadcastFunding), also after a restart.
+    this.deps.onchain.persist();
+    const sent = await this.deps.onchain.chain.broadcast(raw).then(
+      () => ({ ok: true as const }),
+      (e: Error) => ({ ok: false as const, message: e.message }),
+    );
+    if (!sent.ok)
+      this.deps.log.error({ channel: ch.key, err: sent.message }, 'funding broadcast refused; will retry');
     else this.deps.log.info({ channel: ch.key, txid: signed.value.txid }, 'funding transaction broadcast');
     const c = commitmentsOf(ch.state);
     if (waiter && c) {
       this.fundWaiters.delete(ch.key);
       if (!sent.ok)
-        waiter.reject(new ChannelError(`the chain refused the funding transaction: ${sent.message}`));
+        waiter.reject(
+          new ChannelError(
+            `the chain refused the funding transaction (${sent.message}); it is sent again on every block`,
+          ),
+        );
       else
         waiter.resolve({
           tx: hex(raw),

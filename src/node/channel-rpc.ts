@@ -261,13 +261,11 @@ export function channelMethods(
       handler: (p) => {
         const id = typeof p.id === 'string' ? p.id.toLowerCase() : undefined;
         return {
-          closedchannels: driver
-            .list()
-            .filter(
-              (c) =>
-                (c.state.phase === 'closed' || c.meta.spentBy !== undefined) &&
-                (id === undefined || c.peerId === id),
-            )
+          closedchannels: [
+            ...driver.list().filter((c) => c.state.phase === 'closed' || c.meta.spentBy !== undefined),
+            ...driver.archived(),
+          ]
+            .filter((c) => id === undefined || c.peerId === id)
             .map((c) => {
               const j = channelJson(c, false);
               const s = c.state;

@@ -72,6 +72,17 @@ export class TestNet {
     }
   }
 
+  /** Mines `n` empty blocks, handed to the watchers in one poll (each node still sees every height). */
+  async mineEmpty(n: number): Promise<void> {
+    for (let i = 0; i < n; i++) {
+      const b = this.chain.push([]);
+      for (const node of this.nodes)
+        node.wallet.applyBlock({ height: b.height, hash: reversedHex(b.hash), txs: b.txs });
+    }
+    for (const node of this.nodes) await node.watcher.sync();
+    await settle();
+  }
+
   connect(a: TestNode, b: TestNode): void {
     a.peers.link(b.peers);
     b.peers.link(a.peers);
