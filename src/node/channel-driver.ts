@@ -5,7 +5,7 @@
 // output for depth and spends, and brings every channel back from the store after a restart.
 //
 // All side effects go through the ActionExecutor, so DESIGN rule 2 holds here without a single check.
-import { serializeTx, type Transaction, txidHex, txid as txidOf } from '../bitcoin/tx.ts';
+import { reversedHex, serializeTx, type Transaction, txidHex, txid as txidOf } from '../bitcoin/tx.ts';
 import { decodeMessage, encodeMessage } from '../bolt01-wire/index.ts';
 import type { MessageValue, WireMessage } from '../bolt01-wire/types.ts';
 import { localHasChanges } from '../bolt02-channel/commitments.ts';
@@ -31,16 +31,17 @@ import {
 import type { ChannelType } from '../bolt03-tx/index.ts';
 import { Features } from '../bolt09-features/index.ts';
 import { fromHex, hex } from '../core/bytes.ts';
+import { err, ok, type Result } from '../core/result.ts';
 import type { FeeratePerKw, Msat, Sat } from '../core/units.ts';
 import type { EntropySource } from '../crypto/random.ts';
 import type { KeyChain } from '../keys/derivation.ts';
-import { decodeRecord, encodeRecord, put, type Store, type StoreOp } from '../store/store.ts';
+import { decodeRecord, del, encodeRecord, put, type Store, type StoreOp } from '../store/store.ts';
 import { createFunding, releaseFunding, signFunding } from '../wallet/spend.ts';
 import { walletErrorMessage } from '../wallet/types.ts';
 import type { ChainWatcher, WatchEvent } from './chain-watch.ts';
 import { decodePlain, encodePlain } from './channel-codec.ts';
 import { ActionExecutor, type EmittedEvent, type ExecAction } from './channel-executor.ts';
-import type { Clock } from './clock.ts';
+import type { Clock, TimerHandle } from './clock.ts';
 import type { NetworkParams } from './config.ts';
 import type { Logger } from './logger.ts';
 import type { Onchain } from './onchain.ts';
@@ -48,6 +49,12 @@ import type { PeerManager } from './peer-manager.ts';
 import type { PeerMessage } from './peer-wire.ts';
 
 const NS = 'channels';
+/** Finished channels (listclosedchannels): same records, no longer loaded or watched. */
+const CLOSED_NS = 'channels-closed';
+/** BOLT 5: a resolving transaction 100 blocks deep is irrevocably resolved. */
+export const IRREVOCABLE_DEPTH = 100;
+/** The largest channel without option_support_large_channel (BOLT 2: funding_satoshis < 2^24). */
+const MAX_STANDARD_FUNDING = (1n << 24n) - 1n;
 const NEXT_INDEX_KEY = 'next-key-index';
 const RECORD_VERSION = 1;
 
@@ -82,6 +89,13 @@ export interface ChannelMeta {
   /** The confirmed spend of the funding output. */
   spentBy: { txid: string; height: number } | undefined;
   shutdownScript: Uint8Array;
+  /** fundchannel ... all: the funding transaction spends every confirmed coin, no change. */
+  fundAll?: boolean;
+  /**
+   * The peer's next HTLC id when we (last) sent shutdown: its HTLCs from this id on were added after our
+   * shutdown and are not forwarded.
+   */
+  shutdownAtRemoteHtlcId?: bigint;
 }
 
 export interface Channel {
@@ -124,7 +138,12 @@ export interface ChannelDriverDeps {
   readonly entropy: EntropySource;
   readonly clock: Clock;
   readonly log: Logger;
+  /** Legacy closing_signed negotiation: fail the channel after this long without a closing_signed. */
+  readonly closingTimeoutMs?: number;
 }
+
+/** Default wait for the peer's closing_signed before failing the channel (BOLT 2 "reasonable amount of time"). */
+export const CLOSING_TIMEOUT_MS = 10 * 60_000;
 
 const keyOf = (index: number) => `c/${index.toString().padStart(10, '0')}`;
 
@@ -138,6 +157,8 @@ export class ChannelDriver {
   private readonly listeners: ((ch: Channel, n: ChannelNotification) => void)[] = [];
   private nextIndex: number;
   private closed = false;
+  /** Legacy negotiations in progress: the timer that fails the channel if the peer goes quiet. */
+  private readonly negotiationTimers = new Map<string, TimerHandle>();
   /** Test-only (dev-autofulfill): preimages by payment hash (hex) to settle incoming HTLCs with at once. */
   readonly devPreimages = new Map<string, Uint8Array>();
 
@@ -159,23 +180,10 @@ export class ChannelDriver {
   async start(): Promise<void> {
     for (const { key, value } of this.deps.store.list(NS)) {
       if (!key.startsWith('c/')) continue;
-      const rec = decodeRecord<{ peerId: string; keyIndex: number; state: string; meta: string }>(value);
-      if (rec.v !== RECORD_VERSION) throw new Error(`channel record ${key}: unknown version ${rec.v}`);
-      const state = decodeChannelState(rec.state);
-      if (!state.ok) throw new Error(`channel record ${key}: ${state.error}`);
-      const ch: Channel = {
-        key,
-        keyIndex: rec.keyIndex,
-        peerId: rec.peerId,
-        state: state.value,
-        signer: localChannelSigner(this.deps.keys.channelKeys(rec.keyIndex)),
-        meta: decodePlain(rec.meta) as ChannelMeta,
-        signScheduled: false,
-        persisted: state.value,
-      };
+      const ch = this.decodeChannel(key, value);
       this.channels.set(key, ch);
       this.index(ch);
-      if (rec.keyIndex >= this.nextIndex) this.nextIndex = rec.keyIndex + 1;
+      if (ch.keyIndex >= this.nextIndex) this.nextIndex = ch.keyIndex + 1;
     }
     this.deps.peers.onMessage((peerId, m) => this.onPeerMessage(peerId, m));
     this.deps.peers.onPeerStatus((peerId, up) => this.onPeerStatus(peerId, up));
@@ -185,14 +193,34 @@ export class ChannelDriver {
     // Every loaded channel starts disconnected; it reestablishes when its peer is back.
     for (const ch of this.channels.values()) {
       if (ch.state.link !== 'down') this.apply(ch, { kind: 'disconnected' });
+      this.watchNegotiation(ch, true);
     }
     this.deps.log.info({ channels: this.channels.size }, 'channels loaded');
     this.redial();
     this.deps.watcher.onBlock((height) => this.onBlock(height));
   }
 
+  private decodeChannel(key: string, value: Uint8Array): Channel {
+    const rec = decodeRecord<{ peerId: string; keyIndex: number; state: string; meta: string }>(value);
+    if (rec.v !== RECORD_VERSION) throw new Error(`channel record ${key}: unknown version ${rec.v}`);
+    const state = decodeChannelState(rec.state);
+    if (!state.ok) throw new Error(`channel record ${key}: ${state.error}`);
+    return {
+      key,
+      keyIndex: rec.keyIndex,
+      peerId: rec.peerId,
+      state: state.value,
+      signer: localChannelSigner(this.deps.keys.channelKeys(rec.keyIndex)),
+      meta: decodePlain(rec.meta) as ChannelMeta,
+      signScheduled: false,
+      persisted: state.value,
+    };
+  }
+
   async close(): Promise<void> {
     this.closed = true;
+    for (const t of this.negotiationTimers.values()) t.cancel();
+    this.negotiationTimers.clear();
     await this.executor.idle();
   }
 
@@ -241,9 +269,9 @@ export class ChannelDriver {
     if (c) this.byId.set(hex(c.channelId), ch.key);
   }
 
-  private record(ch: Channel, state: ChannelState): StoreOp {
+  private record(ch: Channel, state: ChannelState, ns = NS): StoreOp {
     return put(
-      NS,
+      ns,
       ch.key,
       encodeRecord(RECORD_VERSION, {
         peerId: ch.peerId,
@@ -305,16 +333,76 @@ export class ChannelDriver {
   private apply(ch: Channel, event: ChannelEvent): string | null {
     const r = stepChannel(ch.state, event, this.ctx(ch));
     if (!r.ok) return r.error;
+    const before = ch.state;
     ch.state = r.value.state;
     this.index(ch);
     this.run(ch, r.value.actions);
     this.scheduleSign(ch);
+    // A message from the peer is progress; so is entering the negotiation.
+    this.watchNegotiation(ch, event.kind === 'message' || before?.phase !== 'negotiating');
     return null;
   }
 
+  /** Remembers (durably, with this step's state) from which HTLC id the peer's adds came after our shutdown. */
+  private noteShutdownSent(ch: Channel): void {
+    const c = commitmentsOf(ch.state);
+    if (!c) return;
+    const prev = ch.meta.shutdownAtRemoteHtlcId;
+    // A retransmission after a reconnect may come after the peer's unsigned adds were forgotten: keep the lower.
+    if (prev === undefined || c.remoteNextHtlcId < prev) {
+      ch.meta.shutdownAtRemoteHtlcId = c.remoteNextHtlcId;
+      this.persistMeta(ch);
+    }
+  }
+
+  /**
+   * Whether the peer added its HTLC `htlcId` on this channel after we sent `shutdown`. BOLT 2:
+   *   - SHOULD fail to route any HTLC added after it has sent `shutdown`.
+   * The switch asks before forwarding an incoming HTLC and fails it back when this is true.
+   */
+  addedAfterOurShutdown(ch: Channel, htlcId: bigint): boolean {
+    const from = ch.meta.shutdownAtRemoteHtlcId;
+    return from !== undefined && htlcId >= from;
+  }
+
+  /**
+   * BOLT 2 (legacy closing): if it doesn't receive a `closing_signed` response after a reasonable amount
+   * of time, it MUST fail the channel. The timer restarts on every message the peer sends while we
+   * negotiate; when it fires the channel goes on chain.
+   */
+  private watchNegotiation(ch: Channel, progress: boolean): void {
+    const s = ch.state;
+    const legacy = s?.phase === 'negotiating' && s.mode === 'legacy';
+    const timer = this.negotiationTimers.get(ch.key);
+    if (!legacy) {
+      timer?.cancel();
+      this.negotiationTimers.delete(ch.key);
+      return;
+    }
+    if (timer && !progress) return;
+    timer?.cancel();
+    const ms = this.deps.closingTimeoutMs ?? CLOSING_TIMEOUT_MS;
+    this.negotiationTimers.set(
+      ch.key,
+      this.deps.clock.after(ms, () => {
+        this.negotiationTimers.delete(ch.key);
+        if (this.closed || ch.state.phase !== 'negotiating') return;
+        this.deps.log.warn(
+          { channel: ch.key, after_ms: ms },
+          'closing negotiation stalled: failing the channel',
+        );
+        this.apply(ch, {
+          kind: 'command',
+          cmd: { kind: 'force_close', message: 'closing_signed negotiation timed out' },
+        });
+      }),
+    );
+  }
+
   private run(ch: Channel, actions: readonly ChannelAction[]): Promise<void> {
+    if (actions.some((a) => a.kind === 'send' && a.msg.type === 'shutdown')) this.noteShutdownSent(ch);
     const out: ExecAction[] = [];
-    for (const a of actions) out.push(...this.translate(ch, a));
+    for (const a of broadcastBeforeError(actions)) out.push(...this.translate(ch, a));
     return this.executor.submit(ch.key, out).catch((e: Error) => {
       this.deps.log.error({ channel: ch.key, err: e.message }, 'channel step could not be made durable');
     });
@@ -402,6 +490,54 @@ export class ChannelDriver {
       if (!t || ch.meta.spentBy) continue;
       this.deps.onchain.chain.broadcast(fromHex(t.hex)).catch(() => undefined);
     }
+    for (const ch of this.list()) this.rebroadcastFunding(ch);
+    for (const ch of this.list()) if (this.isFinished(ch, height)) this.archive(ch);
+  }
+
+  /** Ours and not confirmed yet: a mempool may have dropped it (or refused it before). */
+  private rebroadcastFunding(ch: Channel): void {
+    if (ch.state.phase !== 'wait_channel_ready' || !ch.state.commitments.localIsFunder) return;
+    const txid = reversedHex(ch.state.commitments.fundingOutpoint.txid);
+    const t = this.deps.onchain.wallet.getTx(txid);
+    if (!t || t.height !== null) return;
+    this.deps.onchain.chain.broadcast(serializeTx(t.tx)).catch((e: Error) => {
+      this.deps.log.info({ channel: ch.key, txid, err: e.message }, 'funding rebroadcast refused');
+    });
+  }
+
+  /**
+   * Nothing left to watch: closed before funding (or forgotten by the fundee), or the funding spend is
+   * irrevocably deep (BOLT 5: 100 blocks).
+   */
+  private isFinished(ch: Channel, height: number): boolean {
+    if (ch.state.phase === 'closed') return true;
+    const spent = ch.meta.spentBy;
+    return spent !== undefined && height - spent.height + 1 >= IRREVOCABLE_DEPTH;
+  }
+
+  /**
+   * Moves a finished channel out of the live set: its chain watches are dropped, its record moves to the
+   * closed namespace (listclosedchannels reads it from there), and memory no longer holds it.
+   */
+  private archive(ch: Channel): void {
+    const state = ch.persisted ?? ch.state;
+    this.deps.watcher.remove(`spend/${ch.key}`);
+    this.deps.watcher.remove(`fund/${ch.key}`);
+    const negotiation = this.negotiationTimers.get(ch.key);
+    negotiation?.cancel();
+    this.negotiationTimers.delete(ch.key);
+    this.channels.delete(ch.key);
+    for (const [id, key] of this.byId) if (key === ch.key) this.byId.delete(id);
+    const ops: StoreOp[] = [this.record(ch, state, CLOSED_NS), del(NS, ch.key)];
+    this.executor.submit(ch.key, [{ kind: 'persist', ops }]).catch((e: Error) => {
+      this.deps.log.error({ channel: ch.key, err: e.message }, 'closed channel could not be archived');
+    });
+    this.deps.log.info({ channel: ch.key, phase: state.phase }, 'channel archived: watches dropped');
+  }
+
+  /** Channels moved out of the live set (listclosedchannels), read from the store on demand. */
+  archived(): Channel[] {
+    return this.deps.store.list(CLOSED_NS).map(({ key, value }) => this.decodeChannel(key, value));
   }
 
   /** funding_signed is in and persisted: now sign the wallet's inputs and publish. */
@@ -422,14 +558,25 @@ export class ChannelDriver {
       return;
     }
     const raw = serializeTx(signed.value.tx);
-    const sent = await this.deps.onchain.persistAndBroadcast(signed.value.txid, raw);
-    if (!sent.ok) this.deps.log.error({ channel: ch.key, err: sent.message }, 'funding broadcast refused');
+    // The peer holds our commitment for this funding transaction: it is kept (never abandoned) and sent
+    // again on every block until it confirms (rebroadcastFunding), also after a restart.
+    this.deps.onchain.persist();
+    const sent = await this.deps.onchain.chain.broadcast(raw).then(
+      () => ({ ok: true as const }),
+      (e: Error) => ({ ok: false as const, message: e.message }),
+    );
+    if (!sent.ok)
+      this.deps.log.error({ channel: ch.key, err: sent.message }, 'funding broadcast refused; will retry');
     else this.deps.log.info({ channel: ch.key, txid: signed.value.txid }, 'funding transaction broadcast');
     const c = commitmentsOf(ch.state);
     if (waiter && c) {
       this.fundWaiters.delete(ch.key);
       if (!sent.ok)
-        waiter.reject(new ChannelError(`the chain refused the funding transaction: ${sent.message}`));
+        waiter.reject(
+          new ChannelError(
+            `the chain refused the funding transaction (${sent.message}); it is sent again on every block`,
+          ),
+        );
       else
         waiter.resolve({
           tx: hex(raw),
@@ -529,7 +676,13 @@ export class ChannelDriver {
 
   private fund(ch: Channel, script: Uint8Array, amount: Sat): void {
     const w = this.deps.onchain.wallet;
-    const r = createFunding(w, script, amount, { feerate: ch.meta.feerate as FeeratePerKw, minConf: 1 });
+    const opts = { feerate: ch.meta.feerate as FeeratePerKw, minConf: 1 };
+    let r = createFunding(w, script, ch.meta.fundAll === true ? 'all' : amount, opts);
+    if (r.ok && r.value.amount !== amount) {
+      // The wallet changed since open_channel announced the amount: refuse rather than fund another one.
+      releaseFunding(w, r.value.id);
+      r = err({ kind: 'insufficient-funds', available: r.value.amount, needed: amount });
+    }
     if (!r.ok) {
       const message = `cannot fund the channel: ${walletErrorMessage(r.error)}`;
       const waiter = this.fundWaiters.get(ch.key);
@@ -664,10 +817,19 @@ export class ChannelDriver {
   /** Opens a channel with a connected peer; resolves once the funding transaction is broadcast. */
   open(
     peerId: string,
-    req: { amount: Sat; feerate: FeeratePerKw; announce: boolean; pushMsat: Msat },
+    req: { amount: Sat | 'all'; feerate: FeeratePerKw; announce: boolean; pushMsat: Msat },
   ): Promise<FundResult> {
     const peer = this.deps.peers.list().find((p) => p.id === peerId);
     if (!peer) return Promise.reject(new ChannelError(`Peer ${peerId} is not connected`));
+    let amount: Sat;
+    let fundAll = false;
+    if (req.amount === 'all') {
+      const all = this.fundableAll(req.feerate);
+      if (!all.ok) return Promise.reject(new ChannelError(`cannot fund the channel: ${all.error}`));
+      // Without option_support_large_channel the channel is capped; the rest stays in the wallet as change.
+      fundAll = all.value <= MAX_STANDARD_FUNDING;
+      amount = (fundAll ? all.value : MAX_STANDARD_FUNDING) as Sat;
+    } else amount = req.amount;
     const theirs = Features.fromBytes(fromHex(peer.features));
     const channelType: ChannelType =
       theirs.has(22) || theirs.has(23) ? 'anchors_zero_fee_htlc' : 'static_remotekey';
@@ -675,13 +837,14 @@ export class ChannelDriver {
     const ch = this.newChannel(peerId, null, keyIndex, {
       opener: 'local',
       feerate: req.feerate,
+      fundAll,
       peerAddress: peer.direction === 'out' ? peer.netaddr[0] : undefined,
     });
     const r = openChannel(
       {
         keyIndex,
         temporaryChannelId: this.deps.entropy.randomBytes(32),
-        fundingAmount: req.amount,
+        fundingAmount: amount,
         pushMsat: req.pushMsat,
         feerate: req.feerate,
         channelType,
@@ -699,6 +862,21 @@ export class ChannelDriver {
     );
     this.run(ch, r.value.actions);
     return done;
+  }
+
+  /**
+   * What a funding transaction spending every confirmed coin would put in the channel at `feerate`
+   * (fee deducted): built against a stand-in P2WSH output of the same size, then released.
+   */
+  private fundableAll(feerate: FeeratePerKw): Result<Sat, string> {
+    const w = this.deps.onchain.wallet;
+    const standIn = new Uint8Array(34);
+    standIn[1] = 0x20;
+    const r = createFunding(w, standIn, 'all', { feerate, minConf: 1 });
+    if (!r.ok) return err(walletErrorMessage(r.error));
+    releaseFunding(w, r.value.id);
+    this.deps.onchain.persist();
+    return ok(r.value.amount);
   }
 
   /** Cooperative close; after `unilateralTimeoutS` without agreement, a unilateral one. */
@@ -804,6 +982,21 @@ export class ChannelDriver {
         return;
     }
   }
+}
+
+/**
+ * Failing a channel: our commitment goes to the chain BEFORE the `error` goes to the peer, so the peer
+ * cannot race us to the chain with another state once it learns we are closing.
+ */
+export function broadcastBeforeError(actions: readonly ChannelAction[]): readonly ChannelAction[] {
+  const at = actions.findIndex((a) => a.kind === 'broadcast' && a.label === 'local commitment');
+  if (at < 0) return actions;
+  const isError = (a: ChannelAction) => a.kind === 'send' && a.msg.type === 'error';
+  const errors = actions.slice(0, at).filter(isError);
+  if (errors.length === 0) return actions;
+  const rest = actions.filter((a) => !errors.includes(a));
+  const after = rest.indexOf(actions[at]!) + 1;
+  return [...rest.slice(0, after), ...errors, ...rest.slice(after)];
 }
 
 type StepResult =

@@ -204,7 +204,7 @@ export function channelMethods(
     {
       name: 'fundchannel',
       description:
-        'Open a channel with a connected peer: fundchannel id amount [feerate] [announce] [push_msat]',
+        'Open a channel with a connected peer: fundchannel id amount|all [feerate] [announce] [push_msat] ("all": the whole confirmed wallet, fee deducted)',
       params: [
         { name: 'id', type: 'string', required: true },
         { name: 'amount', type: 'any', required: true },
@@ -215,8 +215,6 @@ export function channelMethods(
       handler: async (p) => {
         const amount = parseSatoshi(p.amount);
         if (!amount.ok) throw invalidParams(walletErrorMessage(amount.error));
-        if (amount.value === 'all')
-          throw invalidParams('amount "all" is not supported yet: give a number of satoshis');
         await onchain.sync();
         const estimate = await onchain.chain.feeratePerKw(6);
         const feerate = parseFeerate(p.feerate ?? 'normal', () => estimate);
@@ -263,13 +261,11 @@ export function channelMethods(
       handler: (p) => {
         const id = typeof p.id === 'string' ? p.id.toLowerCase() : undefined;
         return {
-          closedchannels: driver
-            .list()
-            .filter(
-              (c) =>
-                (c.state.phase === 'closed' || c.meta.spentBy !== undefined) &&
-                (id === undefined || c.peerId === id),
-            )
+          closedchannels: [
+            ...driver.list().filter((c) => c.state.phase === 'closed' || c.meta.spentBy !== undefined),
+            ...driver.archived(),
+          ]
+            .filter((c) => id === undefined || c.peerId === id)
             .map((c) => {
               const j = channelJson(c, false);
               const s = c.state;
