@@ -13,7 +13,7 @@ import type { Store } from '../store/store.ts';
 import type { Clock, TimerHandle } from './clock.ts';
 import type { NetworkParams } from './config.ts';
 import type { Logger } from './logger.ts';
-import { describeCloseReason, connect as dialNoise, type NoiseConnection } from './noise-connection.ts';
+import { type CloseReason, describeCloseReason, connect as dialNoise } from './noise-connection.ts';
 import { listen as listenNoise, type NoiseListener } from './noise-listener.ts';
 import { encodeAddressDescriptor, ourInitFeatures } from './peer-features.ts';
 import {
@@ -26,6 +26,29 @@ import {
 import { PeerStorage } from './peer-storage.ts';
 import { formatHostPort, type PeerSummary } from './peer-types.ts';
 import type { PeerMessage } from './peer-wire.ts';
+
+/** What the manager needs of a connection: a BOLT 8 NoiseConnection, or an in-memory one in tests. */
+export interface PeerConnection {
+  readonly remotePubkey: Uint8Array;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly closed: boolean;
+  send(bytes: Uint8Array): boolean;
+  close(): void;
+  on(event: 'message', fn: (bytes: Uint8Array) => void): unknown;
+  on(event: 'drain', fn: () => void): unknown;
+  on(event: 'close', fn: (reason: CloseReason) => void): unknown;
+}
+
+/** Opens an authenticated connection to `remotePubkey` (default: BOLT 8 over TCP). */
+export type PeerDialer = (req: {
+  host: string;
+  port: number;
+  localSecret: Uint8Array;
+  remotePubkey: Uint8Array;
+  entropy: EntropySource;
+  handshakeTimeoutMs: number;
+}) => Promise<PeerConnection>;
 
 export interface PeerManagerOptions {
   readonly nodeSecret: Uint8Array;
@@ -40,6 +63,8 @@ export interface PeerManagerOptions {
   readonly handshakeTimeoutMs?: number;
   /** Outgoing messages queued beyond the socket's buffer before a peer is dropped as not reading. */
   readonly maxQueuedBytes?: number;
+  /** Test seam: how connections are dialled (the in-memory harness); inbound ones come through accept(). */
+  readonly dial?: PeerDialer;
 }
 
 /** A handler the layers above register for the messages they own (channels, gossip). */
@@ -50,7 +75,7 @@ export type PeerStatusHandler = (peerId: string, connected: boolean) => void;
 
 interface Peer {
   readonly id: string;
-  readonly conn: NoiseConnection;
+  readonly conn: PeerConnection;
   readonly direction: 'in' | 'out';
   readonly address: { host: string; port: number };
   state: PeerState;
@@ -144,9 +169,9 @@ export class PeerManager {
     if (idHex === this.nodeId) throw new RpcError(RPC_LIGHTNINGD, 'cannot connect to ourselves');
     const existing = this.peers.get(idHex);
     if (existing?.ready) return this.summary(existing);
-    let conn: NoiseConnection;
+    let conn: PeerConnection;
     try {
-      conn = await dialNoise({
+      conn = await (this.opts.dial ?? dialNoise)({
         host,
         port,
         localSecret: this.opts.nodeSecret,
@@ -164,6 +189,15 @@ export class PeerManager {
     this.reconnects.set(idHex, { host, port, attempts: 0, timer: this.reconnects.get(idHex)?.timer ?? null });
     await new Promise<void>((resolve, reject) => peer.readyWaiters.push({ resolve, reject }));
     return this.summary(peer);
+  }
+
+  /** Takes an inbound connection that did not come through listen() (the in-memory harness). */
+  accept(conn: PeerConnection): void {
+    if (this.closed) {
+      conn.close();
+      return;
+    }
+    this.attach(conn, 'in', { host: conn.remoteAddress, port: conn.remotePort });
   }
 
   async disconnect(id: Uint8Array): Promise<void> {
@@ -218,7 +252,7 @@ export class PeerManager {
   }
 
   private attach(
-    conn: NoiseConnection,
+    conn: PeerConnection,
     direction: 'in' | 'out',
     address: { host: string; port: number },
   ): Peer {

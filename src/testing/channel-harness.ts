@@ -36,11 +36,11 @@ import {
   fundingOutputScript,
   signedHtlcTx,
 } from '../bolt03-tx/index.ts';
-import { equal, hex } from '../core/bytes.ts';
+import { concat, equal, hex } from '../core/bytes.ts';
 import type { Result } from '../core/result.ts';
 import type { FeeratePerKw, Msat, Sat } from '../core/units.ts';
-import { sha256 } from '../crypto/index.ts';
-import { KeyChain } from '../keys/derivation.ts';
+import { publicKeyOf, sha256 } from '../crypto/index.ts';
+import { type ChannelKeyMaterial, KeyChain } from '../keys/derivation.ts';
 
 export class HarnessFailure extends Error {}
 
@@ -102,6 +102,39 @@ export interface PairOptions {
   readonly blockHeight?: number;
   /** option_simple_close negotiated. */
   readonly simpleClose?: boolean;
+  /**
+   * 'hashed': channel secrets are hashes of the seed instead of BIP32 derivations (which are ~2/3 of a
+   * short property run's time); the channel code sees the same kind of key material either way.
+   */
+  readonly keys?: 'bip32' | 'hashed';
+}
+
+/** Channel key material straight from hashes of a seed (tests only: no BIP32 path behind it). */
+export function hashedChannelKeys(seed: Uint8Array): ChannelKeyMaterial {
+  const secret = (label: string) => sha256(concat(seed, new TextEncoder().encode(label)));
+  const pair = (label: string) => {
+    const s = secret(label);
+    return { s, p: publicKeyOf(s) };
+  };
+  const funding = pair('funding');
+  const revocation = pair('revocation');
+  const payment = pair('payment');
+  const delayed = pair('delayed');
+  const htlc = pair('htlc');
+  return {
+    index: 0,
+    fundingSecret: funding.s,
+    fundingPubkey: funding.p,
+    revocationBasepointSecret: revocation.s,
+    revocationBasepoint: revocation.p,
+    paymentBasepointSecret: payment.s,
+    paymentBasepoint: payment.p,
+    delayedPaymentBasepointSecret: delayed.s,
+    delayedPaymentBasepoint: delayed.p,
+    htlcBasepointSecret: htlc.s,
+    htlcBasepoint: htlc.p,
+    perCommitmentSeed: secret('per-commitment-seed'),
+  };
 }
 
 const CHAIN = new Uint8Array(32).fill(6);
@@ -134,9 +167,12 @@ export class ChannelPair {
   static open(opts: PairOptions = {}): ChannelPair {
     const seed = opts.seed ?? 1;
     const height = opts.blockHeight ?? 800_000;
+    const keysOf = (who: number): ChannelKeyMaterial =>
+      opts.keys === 'hashed'
+        ? hashedChannelKeys(seedBytes(seed, who))
+        : new KeyChain(seedBytes(seed, who), 'regtest').channelKeys(0);
     const mk = (name: 'a' | 'b', who: number): HarnessNode => {
-      const chain = new KeyChain(seedBytes(seed, who), 'regtest');
-      const signer = guardedSigner(localChannelSigner(chain.channelKeys(0)));
+      const signer = guardedSigner(localChannelSigner(keysOf(who)));
       return {
         name,
         state: undefined as unknown as ChannelState,
