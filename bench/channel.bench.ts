@@ -224,7 +224,7 @@ async function main(): Promise<void> {
     writeFileSync(join(repoRoot, 'bench', 'results', 'channel.json'), `${JSON.stringify(out, null, 2)}\n`);
   } finally {
     for (const cl of clients) cl.close();
-    for (const n of nodes) await n.kill('SIGKILL').catch(() => {});
+    for (const n of nodes) await n.kill('SIGTERM').catch(() => {});
     await chain.stop();
     rmSync(base, { recursive: true, force: true });
   }
