@@ -84,7 +84,8 @@ export async function spawnNode(opts: {
         return false;
       }
     },
-    30_000,
+    // Generous: on a loaded 2-core machine tsx start-up alone can take tens of seconds.
+    90_000,
     `${opts.name} to start`,
   );
   const exitedPromise = new Promise<void>((resolve) =>
