@@ -31,6 +31,10 @@ import {
 import type { SplitOptions } from '../routing/mpp.ts';
 import {
   type Observation,
+  PAY_DESTINATION_PERM_FAIL,
+  PAY_INVOICE_EXPIRED,
+  PAY_ROUTE_NOT_FOUND,
+  PAY_STOPPED_RETRYING,
   type PartFailure,
   type PaymentAction,
   type PaymentEvent,
@@ -65,16 +69,14 @@ const MC_NS = 'mission-control';
 const SETTLE_WAIT_MS = 10_000;
 /** BOLT 9's basic_mpp feature (even bit). */
 const BASIC_MPP_BIT = 16;
-// Core Lightning's error codes.
+
+// Core Lightning's error codes (203, 205, 207 and 210 are src/routing's, which pay runs on).
+export { PAY_DESTINATION_PERM_FAIL, PAY_INVOICE_EXPIRED, PAY_ROUTE_NOT_FOUND, PAY_STOPPED_RETRYING };
 export const PAY_IN_PROGRESS = 200;
 export const PAY_RHASH_ALREADY_USED = 201;
 export const PAY_UNPARSEABLE_ONION = 202;
-export const PAY_DESTINATION_PERM_FAIL = 203;
 export const PAY_TRY_OTHER_ROUTE = 204;
-export const PAY_ROUTE_NOT_FOUND = 205;
-export const PAY_INVOICE_EXPIRED = 207;
 export const PAY_NO_SUCH_PAYMENT = 208;
-export const PAY_STOPPED_RETRYING = 210;
 export const PAY_WAIT_TIMEOUT = 200;
 
 /** CLN's route hop. `delay` is the CLTV delta of the HTLC arriving at `id`. */
@@ -153,8 +155,24 @@ export class Payer {
     for (const { key, value } of deps.store.list(PAYS_NS)) {
       const h = key.split('/')[0]!;
       const groupid = Number(key.split('/')[1]);
-      if ((this.pays.get(h)?.groupid ?? 0) < groupid)
-        this.pays.set(h, { groupid, state: decodePayment(value) });
+      if ((this.pays.get(h)?.groupid ?? 0) >= groupid) continue;
+      const state = decodePayment(value);
+      // A pay that was running when the node stopped is not resumed: its parts settle on their own and
+      // listpays reports them; say why nothing retried.
+      this.pays.set(h, {
+        groupid,
+        state:
+          state.status === 'pending'
+            ? {
+                ...state,
+                status: 'failed',
+                error: {
+                  code: PAY_STOPPED_RETRYING,
+                  message: 'pay was interrupted by a restart; parts in flight then settle on their own',
+                },
+              }
+            : state,
+      });
     }
     const mc = deps.store.get(MC_NS, 'state');
     if (mc !== undefined) this.mc = decodeMissionControl(mc);

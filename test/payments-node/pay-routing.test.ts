@@ -66,6 +66,8 @@ interface World {
   /** The forwarder answers this for the channel (by scid) instead of forwarding. */
   readonly forwarderFails: Map<bigint, Fail>;
   payeeFails?: Fail;
+  /** The network holds every HTLC without an answer (a node went quiet). */
+  silent?: boolean;
 }
 
 function setup(world: World) {
@@ -119,6 +121,7 @@ function setup(world: World) {
         errorFrom(0, fail);
         return null;
       }
+      if (world.silent === true) return null;
       if (world.payeeFails !== undefined) {
         errorFrom(1, world.payeeFails);
         return null;
@@ -136,16 +139,33 @@ function setup(world: World) {
   };
   const clock: Clock = { now: () => NOW, after: () => ({ cancel: () => {} }) };
   let n = 0;
-  payer = new Payer({
-    store: memoryStore(),
-    driver: driver as unknown as ChannelDriver,
-    switch: sw as unknown as PaymentSwitch,
-    entropy: { randomBytes: (len) => new Uint8Array(len).fill(++n % 250) },
-    clock,
-    log: createLogger({ level: 'error', stderr: false }),
-    ourId: A,
-    network: 'regtest',
-  });
+  const store = memoryStore();
+  const start = () =>
+    new Payer({
+      store,
+      driver: driver as unknown as ChannelDriver,
+      switch: sw as unknown as PaymentSwitch,
+      entropy: { randomBytes: (len) => new Uint8Array(len).fill(++n % 250) },
+      clock,
+      log: createLogger({ level: 'error', stderr: false }),
+      ourId: A,
+      network: 'regtest',
+    });
+  payer = start();
+  /** A new Payer on the same store, as after a restart; the switch now reports to it. */
+  const restart = (): Payer => {
+    payer = start();
+    return payer;
+  };
+  /** The HTLC of the part `tag` comes back failed from its first hop. */
+  const failPart = (tag: string, hash: string) => {
+    const rec = payer.listSendpays(hash).find((p) => `sp/${p.created_index}` === tag)!;
+    const packet = createErrorPacket(fromHex(rec.secrets[0]!), {
+      failure: 'temporary_node_failure',
+      tlvs: {},
+    });
+    listener(tag, { kind: 'failed', reason: packet });
+  };
   const hints: RouteHintHop[][] = [
     [
       {
@@ -187,7 +207,7 @@ function setup(world: World) {
     assert.ok(r.ok);
     return r.value;
   };
-  return { payer, sent, invoice, world };
+  return { payer, sent, invoice, world, restart, failPart };
 }
 
 async function payError(p: Promise<unknown>): Promise<{ code: number; message: string }> {
@@ -367,4 +387,26 @@ test('every route failing ends the payment with 210 and the last error; the paye
   assert.equal(e2.code, 203);
   assert.match(e2.message, /payee rejected/);
   assert.equal(sent.length, 3, 'no retry after the payee said no');
+});
+
+test('a pay interrupted by a restart is not left pending: once its parts settle, listpays says failed and why', async () => {
+  const world: World = {
+    liquidity: new Map([
+      [BD, 10_000_000_000n],
+      [CD, 10_000_000_000n],
+    ]),
+    forwarderFails: new Map(),
+    silent: true,
+  };
+  const { payer, invoice, restart, failPart } = setup(world);
+  void payer.pay({ bolt11: invoice(10_000_000n, 'r1') }).catch(() => {});
+  await new Promise((r) => setImmediate(r));
+  const [part] = payer.listSendpays();
+  assert.equal(part?.status, 'pending');
+  const after = restart();
+  assert.equal(after.listPays()[0]!.status, 'pending', 'its part is still in flight');
+  failPart(`sp/${part!.created_index}`, part!.payment_hash);
+  const pays = after.listPays();
+  assert.equal(pays[0]!.status, 'failed');
+  assert.match((pays[0]!.failure as { message: string }).message, /interrupted by a restart/);
 });
