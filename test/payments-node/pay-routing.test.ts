@@ -70,6 +70,17 @@ interface World {
   silent?: boolean;
 }
 
+function worldOf(bd: bigint, cd: bigint, rest: Partial<World> = {}): World {
+  return {
+    liquidity: new Map([
+      [BD, bd],
+      [CD, cd],
+    ]),
+    forwarderFails: new Map(),
+    ...rest,
+  };
+}
+
 function setup(world: World) {
   const channels = [fakeChannel(B, AB, 1_000_000_000n), fakeChannel(C, AC, 1_000_000_000n)];
   const driver = {
@@ -271,13 +282,7 @@ test('glue: our channels as first hops, hints as edges; sendpay hop shape; exclu
 });
 
 test('hint channels of unknown liquidity: pay learns their limits and completes over both routes', async () => {
-  const world: World = {
-    liquidity: new Map([
-      [BD, 300_000_000n],
-      [CD, 500_000_000n],
-    ]),
-    forwarderFails: new Map(),
-  };
+  const world = worldOf(300_000_000n, 500_000_000n);
   const { payer, sent, invoice } = setup(world);
   const bolt11 = invoice(700_000_000n, 'mpp');
   const r = await payer.pay({ bolt11 });
@@ -300,13 +305,7 @@ test('hint channels of unknown liquidity: pay learns their limits and completes 
 });
 
 test('mission control: a channel that failed is avoided by the next payment for that amount or more', async () => {
-  const world: World = {
-    liquidity: new Map([
-      [BD, 0n],
-      [CD, 10_000_000_000n],
-    ]),
-    forwarderFails: new Map(),
-  };
+  const world = worldOf(0n, 10_000_000_000n);
   const { payer, sent, invoice } = setup(world);
   await payer.pay({ bolt11: invoice(100_000_000n, 'one') });
   // B is cheaper, so it was tried first, failed, and C carried the payment.
@@ -333,13 +332,7 @@ test('mission control: a channel that failed is avoided by the next payment for 
 });
 
 test('exclude: a channel or node named is not used; excluding every way out is 205 without sending', async () => {
-  const world: World = {
-    liquidity: new Map([
-      [BD, 10_000_000_000n],
-      [CD, 10_000_000_000n],
-    ]),
-    forwarderFails: new Map(),
-  };
+  const world = worldOf(10_000_000_000n, 10_000_000_000n);
   const { payer, sent, invoice } = setup(world);
   await payer.pay({ bolt11: invoice(10_000_000n, 'x1'), exclude: ['1x0x0/0'] });
   assert.deepEqual(
@@ -360,16 +353,12 @@ test('exclude: a channel or node named is not used; excluding every way out is 2
 });
 
 test('every route failing ends the payment with 210 and the last error; the payee refusing ends it with 203', async () => {
-  const world: World = {
-    liquidity: new Map([
-      [BD, 10_000_000_000n],
-      [CD, 10_000_000_000n],
-    ]),
+  const world = worldOf(10_000_000_000n, 10_000_000_000n, {
     forwarderFails: new Map([
       [BD, { failure: 'unknown_next_peer', tlvs: {} }],
       [CD, { failure: 'unknown_next_peer', tlvs: {} }],
     ]),
-  };
+  });
   const { payer, sent, invoice } = setup(world);
   const e = await payError(payer.pay({ bolt11: invoice(10_000_000n, 'f1') }));
   assert.equal(e.code, 210);
@@ -390,14 +379,7 @@ test('every route failing ends the payment with 210 and the last error; the paye
 });
 
 test('a pay interrupted by a restart is not left pending: once its parts settle, listpays says failed and why', async () => {
-  const world: World = {
-    liquidity: new Map([
-      [BD, 10_000_000_000n],
-      [CD, 10_000_000_000n],
-    ]),
-    forwarderFails: new Map(),
-    silent: true,
-  };
+  const world = worldOf(10_000_000_000n, 10_000_000_000n, { silent: true });
   const { payer, invoice, restart, failPart } = setup(world);
   void payer.pay({ bolt11: invoice(10_000_000n, 'r1') }).catch(() => {});
   await new Promise((r) => setImmediate(r));
