@@ -1,7 +1,9 @@
-// Paying (shell): sendpay/waitsendpay over an explicit route, and pay/keysend which find routes from our
-// own channels plus the invoice's route hints, retrying with the failing hop excluded until success, no
-// route, or the retry deadline. Each part is persisted (with the onion's shared secrets, to attribute a
-// returned error after a restart) before its HTLC is offered.
+// Paying (shell): sendpay/waitsendpay over an explicit route, and pay/keysend, which run src/routing's
+// payment state machine: routes from our channels (what each can send now) plus the invoice's route hints
+// (and the gossip graph once there is one), split over several routes when one cannot carry the amount,
+// retried with what failed excluded or bounded, mission control remembered across payments, until
+// success, no route, or retry_for. Each part is persisted (with the onion's shared secrets, to attribute
+// a returned error after a restart) before its HTLC is offered.
 
 import { buildOnion, decodeErrorPacket, failureCode, failureName } from '../bolt04-onion/index.ts';
 import { encodeHopPayload, type HopPayload } from '../bolt04-onion/payload.ts';
