@@ -69,6 +69,8 @@ const PAYS_NS = 'pays';
 const MC_NS = 'mission-control';
 /** How long a completed pay waits for its other parts to settle before it answers. */
 const SETTLE_WAIT_MS = 10_000;
+/** How long past retry_for pay waits for parts still in flight before it answers "in progress". */
+const IN_FLIGHT_GRACE_MS = 60_000;
 /** BOLT 9's basic_mpp feature (even bit). */
 const BASIC_MPP_BIT = 16;
 
@@ -453,6 +455,32 @@ export class Payer {
     if (earlier.some((x) => x.status === 'pending'))
       throw new RpcError(PAY_IN_PROGRESS, 'This payment is still in progress');
     const groupid = 1 + Math.max(0, ...earlier.map((x) => x.groupid), this.pays.get(hashHex)?.groupid ?? 0);
+    const run = this.run(start, split, groupid);
+    // Parts can stay in flight for long (a peer holding an HTLC until it times out): answer by retry_for
+    // plus a grace period at the latest; the payment goes on and listpays shows how it ends.
+    let cancel = () => {};
+    const late = new Promise<null>((resolve) => {
+      const wait = Math.max(0, start.deadline - this.deps.clock.now()) + IN_FLIGHT_GRACE_MS;
+      const t = this.deps.clock.after(wait, () => resolve(null));
+      cancel = () => t.cancel();
+    });
+    const state = await Promise.race([run, late]).finally(cancel);
+    if (state === null)
+      throw new RpcError(PAY_IN_PROGRESS, 'Parts are still in flight after retry_for: see listpays', {
+        payment_hash: hashHex,
+        status: 'pending',
+      });
+    if (state.status === 'complete') return payResultOf(state);
+    const e = state.error ?? { code: PAY_STOPPED_RETRYING, message: 'payment failed' };
+    throw new RpcError(e.code, e.message, {
+      payment_hash: hashHex,
+      status: 'failed',
+      attempts: state.parts.length,
+    });
+  }
+
+  /** Steps the payment until it is complete or failed, sending its parts; resolves with the last state. */
+  private async run(start: PaymentState, split: SplitOptions, groupid: number): Promise<PaymentState> {
     let state = start;
     const inFlight = new Map<number, Promise<PartEvent>>();
     const apply = (ev: PaymentEvent): void => {
@@ -479,29 +507,22 @@ export class Payer {
     while (state.status === 'pending') {
       if (inFlight.size === 0) {
         apply({ type: 'tick', now: this.deps.clock.now() });
-        if (state.status === 'pending' && inFlight.size === 0)
-          throw new RpcError(
-            PAY_STOPPED_RETRYING,
-            'internal error: the payment stopped with nothing in flight',
-          );
+        if (state.status === 'pending' && inFlight.size === 0) {
+          // Cannot happen (every step either sends or ends); never leave a payment pending if it does.
+          const error = { code: PAY_STOPPED_RETRYING, message: 'internal error: nothing left in flight' };
+          state = { ...state, status: 'failed', error, completedAt: this.deps.clock.now() };
+          this.savePayment(state, groupid);
+        }
         continue;
       }
       const ev = await Promise.race(inFlight.values());
       inFlight.delete(ev.partId);
       apply({ ...ev, now: this.deps.clock.now() });
     }
-    if (state.status === 'complete') {
-      // The payee released the preimage for the whole set: the other parts settle now. Wait a little for
-      // them, so listpays and listsendpays agree with this result as soon as it is returned.
-      await this.settle(inFlight, apply);
-      return payResultOf(state);
-    }
-    const e = state.error ?? { code: PAY_STOPPED_RETRYING, message: 'payment failed' };
-    throw new RpcError(e.code, e.message, {
-      payment_hash: hashHex,
-      status: 'failed',
-      attempts: state.parts.length,
-    });
+    // The payee released the preimage for the whole set: the other parts settle now. Wait a little for
+    // them, so listpays and listsendpays agree with pay's result as soon as it is returned.
+    if (state.status === 'complete') await this.settle(inFlight, apply);
+    return state;
   }
 
   private async settle(

@@ -81,7 +81,8 @@ function worldOf(bd: bigint, cd: bigint, rest: Partial<World> = {}): World {
   };
 }
 
-function setup(world: World) {
+/** `timersFire`: every clock timer fires at once (to see what pay does when its waits run out). */
+function setup(world: World, timersFire = false) {
   const channels = [fakeChannel(B, AB, 1_000_000_000n), fakeChannel(C, AC, 1_000_000_000n)];
   const driver = {
     list: () => channels,
@@ -148,7 +149,13 @@ function setup(world: World) {
       return null;
     },
   };
-  const clock: Clock = { now: () => NOW, after: () => ({ cancel: () => {} }) };
+  const clock: Clock = {
+    now: () => NOW,
+    after: (_ms, fn) => {
+      if (timersFire) setImmediate(fn);
+      return { cancel: () => {} };
+    },
+  };
   let n = 0;
   const store = memoryStore();
   const start = () =>
@@ -391,4 +398,20 @@ test('a pay interrupted by a restart is not left pending: once its parts settle,
   const pays = after.listPays();
   assert.equal(pays[0]!.status, 'failed');
   assert.match((pays[0]!.failure as { message: string }).message, /interrupted by a restart/);
+});
+
+test('parts still in flight past retry_for: pay answers 200 (in progress), and the payment still ends', async () => {
+  const world = worldOf(10_000_000_000n, 10_000_000_000n, { silent: true });
+  const { payer, invoice, failPart } = setup(world, true);
+  const e = await payError(payer.pay({ bolt11: invoice(10_000_000n, 'slow'), retryForS: 0 }));
+  assert.equal(e.code, 200);
+  assert.match(e.message, /still in flight/);
+  assert.equal(payer.listPays()[0]!.status, 'pending');
+  const [part] = payer.listSendpays();
+  failPart(`sp/${part!.created_index}`, part!.payment_hash);
+  await new Promise((r) => setImmediate(r));
+  const pay = payer.listPays()[0]!;
+  assert.equal(pay.status, 'failed');
+  assert.equal((pay.failure as { code: number }).code, 210);
+  assert.match((pay.failure as { message: string }).message, /Ran out of time/);
 });
