@@ -36,6 +36,7 @@ import {
   PAY_DESTINATION_PERM_FAIL,
   PAY_INVOICE_EXPIRED,
   PAY_ROUTE_NOT_FOUND,
+  PAY_ROUTE_TOO_EXPENSIVE,
   PAY_STOPPED_RETRYING,
   type PartFailure,
   type PaymentAction,
@@ -74,8 +75,14 @@ const IN_FLIGHT_GRACE_MS = 60_000;
 /** BOLT 9's basic_mpp feature (even bit). */
 const BASIC_MPP_BIT = 16;
 
-// Core Lightning's error codes (203, 205, 207 and 210 are src/routing's, which pay runs on).
-export { PAY_DESTINATION_PERM_FAIL, PAY_INVOICE_EXPIRED, PAY_ROUTE_NOT_FOUND, PAY_STOPPED_RETRYING };
+// Core Lightning's error codes (203, 205, 206, 207 and 210 are src/routing's, which pay runs on).
+export {
+  PAY_DESTINATION_PERM_FAIL,
+  PAY_INVOICE_EXPIRED,
+  PAY_ROUTE_NOT_FOUND,
+  PAY_ROUTE_TOO_EXPENSIVE,
+  PAY_STOPPED_RETRYING,
+};
 export const PAY_IN_PROGRESS = 200;
 export const PAY_RHASH_ALREADY_USED = 201;
 export const PAY_UNPARSEABLE_ONION = 202;

@@ -20,6 +20,7 @@ import type { FinalHopData, Route } from './route.ts';
 
 // Core Lightning's pay error codes.
 export const PAY_ROUTE_NOT_FOUND = 205;
+export const PAY_ROUTE_TOO_EXPENSIVE = 206;
 export const PAY_DESTINATION_PERM_FAIL = 203;
 export const PAY_INVOICE_EXPIRED = 207;
 export const PAY_STOPPED_RETRYING = 210;
@@ -65,8 +66,14 @@ export interface RouteRequest {
   readonly liquidityBounds: ReadonlyMap<string, Msat>;
 }
 
+export interface RouteFinderError {
+  readonly message: string;
+  /** A route exists but costs more than the fee budget. */
+  readonly tooExpensive?: boolean;
+}
+
 /** Pathfinding as the payment sees it (see makeRouteFinder in route-finder.ts). */
-export type RouteFinder = (req: RouteRequest) => Result<readonly Route[], string>;
+export type RouteFinder = (req: RouteRequest) => Result<readonly Route[], RouteFinderError>;
 
 export type PartStatus = 'pending' | 'failed' | 'complete';
 
@@ -348,11 +355,19 @@ function attempt(state: PaymentState, find: RouteFinder, now: number, actions: P
     liquidityBounds: state.liquidityBounds ?? new Map(),
   });
   if (!routes.ok) {
-    if (pending) return { state: { ...state, lastFailure: routes.error }, actions };
-    const code = state.parts.length === 0 ? PAY_ROUTE_NOT_FOUND : PAY_STOPPED_RETRYING;
+    if (pending) return { state: { ...state, lastFailure: routes.error.message }, actions };
+    const code =
+      state.parts.length > 0
+        ? PAY_STOPPED_RETRYING
+        : routes.error.tooExpensive === true
+          ? PAY_ROUTE_TOO_EXPENSIVE
+          : PAY_ROUTE_NOT_FOUND;
     const out = end(
       state,
-      { code, message: `Could not find a route: ${routes.error}${state.parts.length > 0 ? last : ''}` },
+      {
+        code,
+        message: `Could not find a route: ${routes.error.message}${state.parts.length > 0 ? last : ''}`,
+      },
       now,
     );
     return { state: out.state, actions: [...actions, ...out.actions] };
