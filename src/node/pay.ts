@@ -404,6 +404,8 @@ export class Payer {
     retryForS?: number;
     maxDelay?: number;
     exclude?: string[];
+    maxFeeMsat?: Msat;
+    exemptFeeMsat?: Msat;
   }): Promise<Record<string, unknown>> {
     const prepared = preparePayment(
       {
@@ -413,6 +415,8 @@ export class Payer {
         ...(p.retryForS !== undefined ? { retryForSeconds: p.retryForS } : {}),
         ...(p.maxDelay !== undefined ? { maxDelay: p.maxDelay } : {}),
         ...(p.exclude !== undefined ? { exclude: payExclusions(p.exclude) } : {}),
+        ...(p.maxFeeMsat !== undefined ? { maxFeeMsat: p.maxFeeMsat } : {}),
+        ...(p.exemptFeeMsat !== undefined ? { exemptFeeMsat: p.exemptFeeMsat } : {}),
       },
       { network: this.deps.network, ourNodeId: this.deps.ourId, now: this.deps.clock.now() },
     );

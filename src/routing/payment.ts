@@ -41,6 +41,8 @@ export interface PayParams {
   readonly retryForSeconds?: number;
   readonly maxDelay?: number;
   readonly exemptFeeMsat?: Msat;
+  /** An absolute fee limit, instead of maxFeePercent and exemptFeeMsat (Core Lightning's `maxfee`). */
+  readonly maxFeeMsat?: Msat;
   /** Channel directions as `BLOCKxTXxOUT/direction`, `scid/direction` (u64) or node ids (hex). */
   readonly exclude?: readonly string[];
 }
@@ -225,6 +227,9 @@ export function preparePayment(p: PayParams, ctx: PayContext): Result<PaymentSta
   }
   const payee = hex(inv.payee);
   if (payee === ctx.ourNodeId) return bad('This invoice is our own: cannot pay ourselves');
+  if (p.maxFeeMsat !== undefined && (p.maxFeePercent !== undefined || p.exemptFeeMsat !== undefined))
+    return bad('maxfee cannot be combined with maxfeepercent or exemptfee');
+  if (p.maxFeeMsat !== undefined && p.maxFeeMsat < 0n) return bad('maxfee must not be negative');
   const percent = p.maxFeePercent ?? DEFAULT_MAX_FEE_PERCENT;
   if (!(percent >= 0 && percent <= 100)) return bad('maxfeepercent must be between 0 and 100');
   const retryFor = p.retryForSeconds ?? DEFAULT_RETRY_FOR_SECONDS;
@@ -254,7 +259,7 @@ export function preparePayment(p: PayParams, ctx: PayContext): Result<PaymentSta
     },
     finalCltvDelta: inv.minFinalCltvExpiryDelta,
     routeHints: inv.routeHints,
-    maxFeeMsat: msat(byPercent > exempt ? byPercent : exempt),
+    maxFeeMsat: p.maxFeeMsat ?? msat(byPercent > exempt ? byPercent : exempt),
     maxDelay: p.maxDelay,
     createdAt: ctx.now,
     deadline: ctx.now + retryFor * 1000,

@@ -415,3 +415,14 @@ test('parts still in flight past retry_for: pay answers 200 (in progress), and t
   assert.equal((pay.failure as { code: number }).code, 210);
   assert.match((pay.failure as { message: string }).message, /Ran out of time/);
 });
+
+test('maxfee: a route costing more fails with 206 before anything is sent; enough maxfee pays', async () => {
+  const { payer, sent, invoice } = setup(worldOf(10_000_000_000n, 10_000_000_000n));
+  const e = await payError(payer.pay({ bolt11: invoice(10_000_000n, 'fee1'), maxFeeMsat: msat(1000) }));
+  assert.equal(e.code, 206);
+  assert.equal(sent.length, 0);
+  // B's fee for 10_000_000 msat: 1000 + 100 = 1100 msat.
+  const r = await payer.pay({ bolt11: invoice(10_000_000n, 'fee2'), maxFeeMsat: msat(1100) });
+  assert.equal(r.status, 'complete');
+  assert.equal(r.amount_sent_msat, 10_001_100n);
+});

@@ -125,6 +125,8 @@ test('pay parameters: network, expiry, amounts, own invoice, exclusions, fee lim
   assert.deepEqual([...ex.excludeChannels].sort(), ['3/1', '4/0']);
   assert.deepEqual([...ex.excludeNodes], [key('B')]);
   assert.equal(prepared().deadline, NOW + 60_000);
+  assert.equal(prepared(invoice(), { maxFeeMsat: msat(1234) }).maxFeeMsat, 1234n);
+  assert.match(e(invoice(), { maxFeeMsat: msat(1), maxFeePercent: 1 })!.message, /maxfee cannot be combined/);
 });
 
 test('happy path: one part, then complete with the preimage; records in CLN shapes', () => {
