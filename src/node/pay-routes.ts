@@ -7,7 +7,7 @@ import { commitmentsOf } from '../bolt02-channel/index.ts';
 import type { Failure } from '../bolt04-onion/failure.ts';
 import { formatShortChannelId } from '../bolt11-invoice/index.ts';
 import { type FeeratePerKw, msat } from '../core/units.ts';
-import { Graph, type LocalChannel, type NodeKey } from '../routing/graph.ts';
+import type { Graph, LocalChannel, NodeKey } from '../routing/graph.ts';
 import type { MissionControl } from '../routing/mission-control.ts';
 import type { SplitOptions } from '../routing/mpp.ts';
 import type { PartFailure, RouteFinder } from '../routing/payment.ts';
@@ -17,10 +17,8 @@ import type { Channel } from './channel-driver.ts';
 import type { RouteHop } from './pay.ts';
 import { linkStatus, scidOf, spendableMsat } from './switch-policy.ts';
 
-/** Where the public channel graph comes from; until gossip lands, an empty graph (local channels + hints). */
+/** Where the public channel graph comes from; until gossip lands, none (local channels + hints only). */
 export type GraphSource = () => Graph;
-
-export const emptyGraphSource: GraphSource = () => new Graph();
 
 /**
  * One of our channels as a first hop. Funders also keep the commitment fee at twice the feerate with two

@@ -1,7 +1,9 @@
-// Paying (shell): sendpay/waitsendpay over an explicit route, and pay/keysend which find routes from our
-// own channels plus the invoice's route hints, retrying with the failing hop excluded until success, no
-// route, or the retry deadline. Each part is persisted (with the onion's shared secrets, to attribute a
-// returned error after a restart) before its HTLC is offered.
+// Paying (shell): sendpay/waitsendpay over an explicit route, and pay/keysend, which run src/routing's
+// payment state machine: routes from our channels (what each can send now) plus the invoice's route hints
+// (and the gossip graph once there is one), split over several routes when one cannot carry the amount,
+// retried with what failed excluded or bounded, mission control remembered across payments, until
+// success, no route, or retry_for. Each part is persisted (with the onion's shared secrets, to attribute
+// a returned error after a restart) before its HTLC is offered.
 
 import { buildOnion, decodeErrorPacket, failureCode, failureName } from '../bolt04-onion/index.ts';
 import { encodeHopPayload, type HopPayload } from '../bolt04-onion/payload.ts';
@@ -31,6 +33,11 @@ import {
 import type { SplitOptions } from '../routing/mpp.ts';
 import {
   type Observation,
+  PAY_DESTINATION_PERM_FAIL,
+  PAY_INVOICE_EXPIRED,
+  PAY_ROUTE_NOT_FOUND,
+  PAY_ROUTE_TOO_EXPENSIVE,
+  PAY_STOPPED_RETRYING,
   type PartFailure,
   type PaymentAction,
   type PaymentEvent,
@@ -63,18 +70,24 @@ const PAYS_NS = 'pays';
 const MC_NS = 'mission-control';
 /** How long a completed pay waits for its other parts to settle before it answers. */
 const SETTLE_WAIT_MS = 10_000;
+/** How long past retry_for pay waits for parts still in flight before it answers "in progress". */
+const IN_FLIGHT_GRACE_MS = 60_000;
 /** BOLT 9's basic_mpp feature (even bit). */
 const BASIC_MPP_BIT = 16;
-// Core Lightning's error codes.
+
+// Core Lightning's error codes (203, 205, 206, 207 and 210 are src/routing's, which pay runs on).
+export {
+  PAY_DESTINATION_PERM_FAIL,
+  PAY_INVOICE_EXPIRED,
+  PAY_ROUTE_NOT_FOUND,
+  PAY_ROUTE_TOO_EXPENSIVE,
+  PAY_STOPPED_RETRYING,
+};
 export const PAY_IN_PROGRESS = 200;
 export const PAY_RHASH_ALREADY_USED = 201;
 export const PAY_UNPARSEABLE_ONION = 202;
-export const PAY_DESTINATION_PERM_FAIL = 203;
 export const PAY_TRY_OTHER_ROUTE = 204;
-export const PAY_ROUTE_NOT_FOUND = 205;
-export const PAY_INVOICE_EXPIRED = 207;
 export const PAY_NO_SUCH_PAYMENT = 208;
-export const PAY_STOPPED_RETRYING = 210;
 export const PAY_WAIT_TIMEOUT = 200;
 
 /** CLN's route hop. `delay` is the CLTV delta of the HTLC arriving at `id`. */
@@ -155,8 +168,24 @@ export class Payer {
     for (const { key, value } of deps.store.list(PAYS_NS)) {
       const h = key.split('/')[0]!;
       const groupid = Number(key.split('/')[1]);
-      if ((this.pays.get(h)?.groupid ?? 0) < groupid)
-        this.pays.set(h, { groupid, state: decodePayment(value) });
+      if ((this.pays.get(h)?.groupid ?? 0) >= groupid) continue;
+      const state = decodePayment(value);
+      // A pay that was running when the node stopped is not resumed: its parts settle on their own and
+      // listpays reports them; say why nothing retried.
+      this.pays.set(h, {
+        groupid,
+        state:
+          state.status === 'pending'
+            ? {
+                ...state,
+                status: 'failed',
+                error: {
+                  code: PAY_STOPPED_RETRYING,
+                  message: 'pay was interrupted by a restart; parts in flight then settle on their own',
+                },
+              }
+            : state,
+      });
     }
     const mc = deps.store.get(MC_NS, 'state');
     if (mc !== undefined) this.mc = decodeMissionControl(mc);
@@ -426,6 +455,8 @@ export class Payer {
     retryForS?: number;
     maxDelay?: number;
     exclude?: string[];
+    maxFeeMsat?: Msat;
+    exemptFeeMsat?: Msat;
   }): Promise<Record<string, unknown>> {
     const prepared = preparePayment(
       {
@@ -435,6 +466,8 @@ export class Payer {
         ...(p.retryForS !== undefined ? { retryForSeconds: p.retryForS } : {}),
         ...(p.maxDelay !== undefined ? { maxDelay: p.maxDelay } : {}),
         ...(p.exclude !== undefined ? { exclude: payExclusions(p.exclude) } : {}),
+        ...(p.maxFeeMsat !== undefined ? { maxFeeMsat: p.maxFeeMsat } : {}),
+        ...(p.exemptFeeMsat !== undefined ? { exemptFeeMsat: p.exemptFeeMsat } : {}),
       },
       { network: this.deps.network, ourNodeId: this.deps.ourId, now: this.deps.clock.now() },
     );
@@ -484,6 +517,32 @@ export class Payer {
     if (earlier.some((x) => x.status === 'pending'))
       throw new RpcError(PAY_IN_PROGRESS, 'This payment is still in progress');
     const groupid = 1 + Math.max(0, ...earlier.map((x) => x.groupid), this.pays.get(hashHex)?.groupid ?? 0);
+    const run = this.run(start, split, groupid);
+    // Parts can stay in flight for long (a peer holding an HTLC until it times out): answer by retry_for
+    // plus a grace period at the latest; the payment goes on and listpays shows how it ends.
+    let cancel = () => {};
+    const late = new Promise<null>((resolve) => {
+      const wait = Math.max(0, start.deadline - this.deps.clock.now()) + IN_FLIGHT_GRACE_MS;
+      const t = this.deps.clock.after(wait, () => resolve(null));
+      cancel = () => t.cancel();
+    });
+    const state = await Promise.race([run, late]).finally(cancel);
+    if (state === null)
+      throw new RpcError(PAY_IN_PROGRESS, 'Parts are still in flight after retry_for: see listpays', {
+        payment_hash: hashHex,
+        status: 'pending',
+      });
+    if (state.status === 'complete') return payResultOf(state);
+    const e = state.error ?? { code: PAY_STOPPED_RETRYING, message: 'payment failed' };
+    throw new RpcError(e.code, e.message, {
+      payment_hash: hashHex,
+      status: 'failed',
+      attempts: state.parts.length,
+    });
+  }
+
+  /** Steps the payment until it is complete or failed, sending its parts; resolves with the last state. */
+  private async run(start: PaymentState, split: SplitOptions, groupid: number): Promise<PaymentState> {
     let state = start;
     const inFlight = new Map<number, Promise<PartEvent>>();
     const apply = (ev: PaymentEvent): void => {
@@ -510,29 +569,22 @@ export class Payer {
     while (state.status === 'pending') {
       if (inFlight.size === 0) {
         apply({ type: 'tick', now: this.deps.clock.now() });
-        if (state.status === 'pending' && inFlight.size === 0)
-          throw new RpcError(
-            PAY_STOPPED_RETRYING,
-            'internal error: the payment stopped with nothing in flight',
-          );
+        if (state.status === 'pending' && inFlight.size === 0) {
+          // Cannot happen (every step either sends or ends); never leave a payment pending if it does.
+          const error = { code: PAY_STOPPED_RETRYING, message: 'internal error: nothing left in flight' };
+          state = { ...state, status: 'failed', error, completedAt: this.deps.clock.now() };
+          this.savePayment(state, groupid);
+        }
         continue;
       }
       const ev = await Promise.race(inFlight.values());
       inFlight.delete(ev.partId);
       apply({ ...ev, now: this.deps.clock.now() });
     }
-    if (state.status === 'complete') {
-      // The payee released the preimage for the whole set: the other parts settle now. Wait a little for
-      // them, so listpays and listsendpays agree with this result as soon as it is returned.
-      await this.settle(inFlight, apply);
-      return payResultOf(state);
-    }
-    const e = state.error ?? { code: PAY_STOPPED_RETRYING, message: 'payment failed' };
-    throw new RpcError(e.code, e.message, {
-      payment_hash: hashHex,
-      status: 'failed',
-      attempts: state.parts.length,
-    });
+    // The payee released the preimage for the whole set: the other parts settle now. Wait a little for
+    // them, so listpays and listsendpays agree with pay's result as soon as it is returned.
+    if (state.status === 'complete') await this.settle(inFlight, apply);
+    return state;
   }
 
   private async settle(

@@ -92,7 +92,7 @@ export function paymentMethods(o: {
     {
       name: 'pay',
       description:
-        'Pay a bolt11 invoice: pay bolt11 [amount_msat] [maxfeepercent] [retry_for] [maxdelay] [exclude]',
+        'Pay a bolt11 invoice: pay bolt11 [amount_msat] [maxfeepercent] [retry_for] [maxdelay] [exclude] [maxfee] [exemptfee]',
       params: [
         { name: 'bolt11', type: 'string', required: true },
         { name: 'amount_msat', type: 'any' },
@@ -100,9 +100,13 @@ export function paymentMethods(o: {
         { name: 'retry_for', type: 'integer' },
         { name: 'maxdelay', type: 'integer' },
         { name: 'exclude', type: 'array' },
+        { name: 'maxfee', type: 'any' },
+        { name: 'exemptfee', type: 'any' },
       ],
       handler: (p) => {
         const amount = optMsat(p.amount_msat, 'amount_msat');
+        const maxfee = optMsat(p.maxfee, 'maxfee');
+        const exemptfee = optMsat(p.exemptfee, 'exemptfee');
         return payer.pay({
           bolt11: p.bolt11 as string,
           ...(amount !== undefined ? { amountMsat: amount } : {}),
@@ -110,6 +114,8 @@ export function paymentMethods(o: {
           ...(p.retry_for !== undefined ? { retryForS: p.retry_for as number } : {}),
           ...(p.maxdelay !== undefined ? { maxDelay: p.maxdelay as number } : {}),
           ...(p.exclude !== undefined ? { exclude: (p.exclude as unknown[]).map(String) } : {}),
+          ...(maxfee !== undefined ? { maxFeeMsat: maxfee } : {}),
+          ...(exemptfee !== undefined ? { exemptFeeMsat: exemptfee } : {}),
         });
       },
     },

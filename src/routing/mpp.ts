@@ -53,21 +53,22 @@ export function splitPayment(
   const whole = findPath(graph, q);
   if (whole.ok) return ok([buildRoute(whole.value, q.amountMsat, q.finalCltvDelta)]);
   if (whole.error.kind !== 'no_route' || maxParts <= 1) return whole;
+  // When the whole amount had a route that cost too much, say that if splitting does not help either.
+  const wholeError = whole.error;
+  const fail = (message: string): Result<Route[], NoRouteReason> =>
+    err(wholeError.tooExpensive === true ? wholeError : { kind: 'no_route', message });
   const routes: Route[] = [];
   let usage: ReadonlyMap<string, Msat> = q.usage ?? new Map();
   let remaining = q.amountMsat;
   let part = q.amountMsat / 2n;
   while (remaining > 0n) {
     if (routes.length >= maxParts) {
-      return err({ kind: 'no_route', message: `${q.amountMsat} msat does not fit in ${maxParts} parts` });
+      return fail(`${q.amountMsat} msat does not fit in ${maxParts} parts`);
     }
     const amount = msat(part < remaining ? part : remaining);
     // The last part may be small; any other part must be at least minPart.
     if (amount < minPart && amount < remaining) {
-      return err({
-        kind: 'no_route',
-        message: `not enough liquidity for ${q.amountMsat} msat (${remaining} msat left unrouted)`,
-      });
+      return fail(`not enough liquidity for ${q.amountMsat} msat (${remaining} msat left unrouted)`);
     }
     const r = routeFor(graph, q, amount, usage);
     if (r !== undefined) {
@@ -77,10 +78,7 @@ export function splitPayment(
       continue;
     }
     if (amount <= minPart || part <= 1n) {
-      return err({
-        kind: 'no_route',
-        message: `not enough liquidity for ${q.amountMsat} msat (${remaining} msat left unrouted)`,
-      });
+      return fail(`not enough liquidity for ${q.amountMsat} msat (${remaining} msat left unrouted)`);
     }
     part = part / 2n;
   }

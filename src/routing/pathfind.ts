@@ -62,7 +62,8 @@ export interface RouteQuery {
 export type NoRouteReason =
   | { readonly kind: 'same_node'; readonly message: string }
   | { readonly kind: 'unknown_destination'; readonly message: string }
-  | { readonly kind: 'no_route'; readonly message: string };
+  /** `tooExpensive`: a route was there but cost more than maxFeeMsat (Core Lightning's 206). */
+  | { readonly kind: 'no_route'; readonly message: string; readonly tooExpensive?: boolean };
 
 /** Edges from source to destination, in order. */
 export type Path = readonly Edge[];
@@ -226,6 +227,7 @@ export function findPath(graph: Graph, q: RouteQuery): Result<Path, NoRouteReaso
     return err({
       kind: 'no_route',
       message: `no route from ${q.source} to ${q.destination} for ${q.amountMsat} msat${why}`,
+      ...(rejectedForFee ? { tooExpensive: true } : {}),
     });
   }
   const path: Edge[] = [];

@@ -20,6 +20,7 @@ import type { FinalHopData, Route } from './route.ts';
 
 // Core Lightning's pay error codes.
 export const PAY_ROUTE_NOT_FOUND = 205;
+export const PAY_ROUTE_TOO_EXPENSIVE = 206;
 export const PAY_DESTINATION_PERM_FAIL = 203;
 export const PAY_INVOICE_EXPIRED = 207;
 export const PAY_STOPPED_RETRYING = 210;
@@ -40,6 +41,8 @@ export interface PayParams {
   readonly retryForSeconds?: number;
   readonly maxDelay?: number;
   readonly exemptFeeMsat?: Msat;
+  /** An absolute fee limit, instead of maxFeePercent and exemptFeeMsat (Core Lightning's `maxfee`). */
+  readonly maxFeeMsat?: Msat;
   /** Channel directions as `BLOCKxTXxOUT/direction`, `scid/direction` (u64) or node ids (hex). */
   readonly exclude?: readonly string[];
 }
@@ -65,8 +68,14 @@ export interface RouteRequest {
   readonly liquidityBounds: ReadonlyMap<string, Msat>;
 }
 
+export interface RouteFinderError {
+  readonly message: string;
+  /** A route exists but costs more than the fee budget. */
+  readonly tooExpensive?: boolean;
+}
+
 /** Pathfinding as the payment sees it (see makeRouteFinder in route-finder.ts). */
-export type RouteFinder = (req: RouteRequest) => Result<readonly Route[], string>;
+export type RouteFinder = (req: RouteRequest) => Result<readonly Route[], RouteFinderError>;
 
 export type PartStatus = 'pending' | 'failed' | 'complete';
 
@@ -218,6 +227,9 @@ export function preparePayment(p: PayParams, ctx: PayContext): Result<PaymentSta
   }
   const payee = hex(inv.payee);
   if (payee === ctx.ourNodeId) return bad('This invoice is our own: cannot pay ourselves');
+  if (p.maxFeeMsat !== undefined && (p.maxFeePercent !== undefined || p.exemptFeeMsat !== undefined))
+    return bad('maxfee cannot be combined with maxfeepercent or exemptfee');
+  if (p.maxFeeMsat !== undefined && p.maxFeeMsat < 0n) return bad('maxfee must not be negative');
   const percent = p.maxFeePercent ?? DEFAULT_MAX_FEE_PERCENT;
   if (!(percent >= 0 && percent <= 100)) return bad('maxfeepercent must be between 0 and 100');
   const retryFor = p.retryForSeconds ?? DEFAULT_RETRY_FOR_SECONDS;
@@ -247,7 +259,7 @@ export function preparePayment(p: PayParams, ctx: PayContext): Result<PaymentSta
     },
     finalCltvDelta: inv.minFinalCltvExpiryDelta,
     routeHints: inv.routeHints,
-    maxFeeMsat: msat(byPercent > exempt ? byPercent : exempt),
+    maxFeeMsat: p.maxFeeMsat ?? msat(byPercent > exempt ? byPercent : exempt),
     maxDelay: p.maxDelay,
     createdAt: ctx.now,
     deadline: ctx.now + retryFor * 1000,
@@ -348,11 +360,19 @@ function attempt(state: PaymentState, find: RouteFinder, now: number, actions: P
     liquidityBounds: state.liquidityBounds ?? new Map(),
   });
   if (!routes.ok) {
-    if (pending) return { state: { ...state, lastFailure: routes.error }, actions };
-    const code = state.parts.length === 0 ? PAY_ROUTE_NOT_FOUND : PAY_STOPPED_RETRYING;
+    if (pending) return { state: { ...state, lastFailure: routes.error.message }, actions };
+    const code =
+      state.parts.length > 0
+        ? PAY_STOPPED_RETRYING
+        : routes.error.tooExpensive === true
+          ? PAY_ROUTE_TOO_EXPENSIVE
+          : PAY_ROUTE_NOT_FOUND;
     const out = end(
       state,
-      { code, message: `Could not find a route: ${routes.error}${state.parts.length > 0 ? last : ''}` },
+      {
+        code,
+        message: `Could not find a route: ${routes.error.message}${state.parts.length > 0 ? last : ''}`,
+      },
       now,
     );
     return { state: out.state, actions: [...actions, ...out.actions] };

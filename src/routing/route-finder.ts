@@ -10,7 +10,7 @@ import {
   missionControlPenalty,
 } from './mission-control.ts';
 import { type SplitOptions, splitPayment } from './mpp.ts';
-import type { RouteFinder, RouteRequest } from './payment.ts';
+import type { RouteFinder, RouteFinderError, RouteRequest } from './payment.ts';
 import type { Route } from './route.ts';
 
 export interface RouteFinderContext {
@@ -26,7 +26,7 @@ export interface RouteFinderContext {
 }
 
 export function makeRouteFinder(ctx: RouteFinderContext): RouteFinder {
-  return (req: RouteRequest): Result<readonly Route[], string> => {
+  return (req: RouteRequest): Result<readonly Route[], RouteFinderError> => {
     const r = splitPayment(
       ctx.graph,
       {
@@ -54,6 +54,8 @@ export function makeRouteFinder(ctx: RouteFinderContext): RouteFinder {
       },
       ctx.split,
     );
-    return r.ok ? r : { ok: false, error: r.error.message };
+    if (r.ok) return r;
+    const tooExpensive = r.error.kind === 'no_route' && r.error.tooExpensive === true;
+    return { ok: false, error: { message: r.error.message, ...(tooExpensive ? { tooExpensive } : {}) } };
   };
 }

@@ -66,9 +66,23 @@ interface World {
   /** The forwarder answers this for the channel (by scid) instead of forwarding. */
   readonly forwarderFails: Map<bigint, Fail>;
   payeeFails?: Fail;
+  /** The network holds every HTLC without an answer (a node went quiet). */
+  silent?: boolean;
 }
 
-function setup(world: World) {
+function worldOf(bd: bigint, cd: bigint, rest: Partial<World> = {}): World {
+  return {
+    liquidity: new Map([
+      [BD, bd],
+      [CD, cd],
+    ]),
+    forwarderFails: new Map(),
+    ...rest,
+  };
+}
+
+/** `timersFire`: every clock timer fires at once (to see what pay does when its waits run out). */
+function setup(world: World, timersFire = false) {
   const channels = [fakeChannel(B, AB, 1_000_000_000n), fakeChannel(C, AC, 1_000_000_000n)];
   const driver = {
     list: () => channels,
@@ -119,6 +133,7 @@ function setup(world: World) {
         errorFrom(0, fail);
         return null;
       }
+      if (world.silent === true) return null;
       if (world.payeeFails !== undefined) {
         errorFrom(1, world.payeeFails);
         return null;
@@ -134,18 +149,41 @@ function setup(world: World) {
       return null;
     },
   };
-  const clock: Clock = { now: () => NOW, after: () => ({ cancel: () => {} }) };
+  const clock: Clock = {
+    now: () => NOW,
+    after: (_ms, fn) => {
+      if (timersFire) setImmediate(fn);
+      return { cancel: () => {} };
+    },
+  };
   let n = 0;
-  payer = new Payer({
-    store: memoryStore(),
-    driver: driver as unknown as ChannelDriver,
-    switch: sw as unknown as PaymentSwitch,
-    entropy: { randomBytes: (len) => new Uint8Array(len).fill(++n % 250) },
-    clock,
-    log: createLogger({ level: 'error', stderr: false }),
-    ourId: A,
-    network: 'regtest',
-  });
+  const store = memoryStore();
+  const start = () =>
+    new Payer({
+      store,
+      driver: driver as unknown as ChannelDriver,
+      switch: sw as unknown as PaymentSwitch,
+      entropy: { randomBytes: (len) => new Uint8Array(len).fill(++n % 250) },
+      clock,
+      log: createLogger({ level: 'error', stderr: false }),
+      ourId: A,
+      network: 'regtest',
+    });
+  payer = start();
+  /** A new Payer on the same store, as after a restart; the switch now reports to it. */
+  const restart = (): Payer => {
+    payer = start();
+    return payer;
+  };
+  /** The HTLC of the part `tag` comes back failed from its first hop. */
+  const failPart = (tag: string, hash: string) => {
+    const rec = payer.listSendpays(hash).find((p) => `sp/${p.created_index}` === tag)!;
+    const packet = createErrorPacket(fromHex(rec.secrets[0]!), {
+      failure: 'temporary_node_failure',
+      tlvs: {},
+    });
+    listener(tag, { kind: 'failed', reason: packet });
+  };
   const hints: RouteHintHop[][] = [
     [
       {
@@ -187,7 +225,7 @@ function setup(world: World) {
     assert.ok(r.ok);
     return r.value;
   };
-  return { payer, sent, invoice, world };
+  return { payer, sent, invoice, world, restart, failPart };
 }
 
 async function payError(p: Promise<unknown>): Promise<{ code: number; message: string }> {
@@ -251,13 +289,7 @@ test('glue: our channels as first hops, hints as edges; sendpay hop shape; exclu
 });
 
 test('hint channels of unknown liquidity: pay learns their limits and completes over both routes', async () => {
-  const world: World = {
-    liquidity: new Map([
-      [BD, 300_000_000n],
-      [CD, 500_000_000n],
-    ]),
-    forwarderFails: new Map(),
-  };
+  const world = worldOf(300_000_000n, 500_000_000n);
   const { payer, sent, invoice } = setup(world);
   const bolt11 = invoice(700_000_000n, 'mpp');
   const r = await payer.pay({ bolt11 });
@@ -280,13 +312,7 @@ test('hint channels of unknown liquidity: pay learns their limits and completes 
 });
 
 test('mission control: a channel that failed is avoided by the next payment for that amount or more', async () => {
-  const world: World = {
-    liquidity: new Map([
-      [BD, 0n],
-      [CD, 10_000_000_000n],
-    ]),
-    forwarderFails: new Map(),
-  };
+  const world = worldOf(0n, 10_000_000_000n);
   const { payer, sent, invoice } = setup(world);
   await payer.pay({ bolt11: invoice(100_000_000n, 'one') });
   // B is cheaper, so it was tried first, failed, and C carried the payment.
@@ -313,13 +339,7 @@ test('mission control: a channel that failed is avoided by the next payment for 
 });
 
 test('exclude: a channel or node named is not used; excluding every way out is 205 without sending', async () => {
-  const world: World = {
-    liquidity: new Map([
-      [BD, 10_000_000_000n],
-      [CD, 10_000_000_000n],
-    ]),
-    forwarderFails: new Map(),
-  };
+  const world = worldOf(10_000_000_000n, 10_000_000_000n);
   const { payer, sent, invoice } = setup(world);
   await payer.pay({ bolt11: invoice(10_000_000n, 'x1'), exclude: ['1x0x0/0'] });
   assert.deepEqual(
@@ -340,16 +360,12 @@ test('exclude: a channel or node named is not used; excluding every way out is 2
 });
 
 test('every route failing ends the payment with 210 and the last error; the payee refusing ends it with 203', async () => {
-  const world: World = {
-    liquidity: new Map([
-      [BD, 10_000_000_000n],
-      [CD, 10_000_000_000n],
-    ]),
+  const world = worldOf(10_000_000_000n, 10_000_000_000n, {
     forwarderFails: new Map([
       [BD, { failure: 'unknown_next_peer', tlvs: {} }],
       [CD, { failure: 'unknown_next_peer', tlvs: {} }],
     ]),
-  };
+  });
   const { payer, sent, invoice } = setup(world);
   const e = await payError(payer.pay({ bolt11: invoice(10_000_000n, 'f1') }));
   assert.equal(e.code, 210);
@@ -367,4 +383,46 @@ test('every route failing ends the payment with 210 and the last error; the paye
   assert.equal(e2.code, 203);
   assert.match(e2.message, /payee rejected/);
   assert.equal(sent.length, 3, 'no retry after the payee said no');
+});
+
+test('a pay interrupted by a restart is not left pending: once its parts settle, listpays says failed and why', async () => {
+  const world = worldOf(10_000_000_000n, 10_000_000_000n, { silent: true });
+  const { payer, invoice, restart, failPart } = setup(world);
+  void payer.pay({ bolt11: invoice(10_000_000n, 'r1') }).catch(() => {});
+  await new Promise((r) => setImmediate(r));
+  const [part] = payer.listSendpays();
+  assert.equal(part?.status, 'pending');
+  const after = restart();
+  assert.equal(after.listPays()[0]!.status, 'pending', 'its part is still in flight');
+  failPart(`sp/${part!.created_index}`, part!.payment_hash);
+  const pays = after.listPays();
+  assert.equal(pays[0]!.status, 'failed');
+  assert.match((pays[0]!.failure as { message: string }).message, /interrupted by a restart/);
+});
+
+test('parts still in flight past retry_for: pay answers 200 (in progress), and the payment still ends', async () => {
+  const world = worldOf(10_000_000_000n, 10_000_000_000n, { silent: true });
+  const { payer, invoice, failPart } = setup(world, true);
+  const e = await payError(payer.pay({ bolt11: invoice(10_000_000n, 'slow'), retryForS: 0 }));
+  assert.equal(e.code, 200);
+  assert.match(e.message, /still in flight/);
+  assert.equal(payer.listPays()[0]!.status, 'pending');
+  const [part] = payer.listSendpays();
+  failPart(`sp/${part!.created_index}`, part!.payment_hash);
+  await new Promise((r) => setImmediate(r));
+  const pay = payer.listPays()[0]!;
+  assert.equal(pay.status, 'failed');
+  assert.equal((pay.failure as { code: number }).code, 210);
+  assert.match((pay.failure as { message: string }).message, /Ran out of time/);
+});
+
+test('maxfee: a route costing more fails with 206 before anything is sent; enough maxfee pays', async () => {
+  const { payer, sent, invoice } = setup(worldOf(10_000_000_000n, 10_000_000_000n));
+  const e = await payError(payer.pay({ bolt11: invoice(10_000_000n, 'fee1'), maxFeeMsat: msat(1000) }));
+  assert.equal(e.code, 206);
+  assert.equal(sent.length, 0);
+  // B's fee for 10_000_000 msat: 1000 + 100 = 1100 msat.
+  const r = await payer.pay({ bolt11: invoice(10_000_000n, 'fee2'), maxFeeMsat: msat(1100) });
+  assert.equal(r.status, 'complete');
+  assert.equal(r.amount_sent_msat, 10_001_100n);
 });

@@ -14,6 +14,7 @@ import {
   PAY_INVALID_PARAMS,
   PAY_INVOICE_EXPIRED,
   PAY_ROUTE_NOT_FOUND,
+  PAY_ROUTE_TOO_EXPENSIVE,
   PAY_STOPPED_RETRYING,
   type PartFailure,
   type PaymentAction,
@@ -124,6 +125,8 @@ test('pay parameters: network, expiry, amounts, own invoice, exclusions, fee lim
   assert.deepEqual([...ex.excludeChannels].sort(), ['3/1', '4/0']);
   assert.deepEqual([...ex.excludeNodes], [key('B')]);
   assert.equal(prepared().deadline, NOW + 60_000);
+  assert.equal(prepared(invoice(), { maxFeeMsat: msat(1234) }).maxFeeMsat, 1234n);
+  assert.match(e(invoice(), { maxFeeMsat: msat(1), maxFeePercent: 1 })!.message, /maxfee cannot be combined/);
 });
 
 test('happy path: one part, then complete with the preimage; records in CLN shapes', () => {
@@ -235,6 +238,18 @@ test('the payee refusing ends the payment at once with 203 and a readable reason
   assert.equal(s.state.error?.code, PAY_DESTINATION_PERM_FAIL);
   assert.match(s.state.error!.message, /payee rejected/);
   assert.equal(payOf(s.state).failure?.code, PAY_DESTINATION_PERM_FAIL);
+});
+
+test('a route that costs more than maxfeepercent allows fails with 206, not 205', () => {
+  const s = stepPayment(
+    prepared(invoice(), { maxFeePercent: 0, exemptFeeMsat: msat(0) }),
+    { type: 'start', now: NOW },
+    finder(),
+  );
+  assert.equal(s.state.status, 'failed');
+  assert.equal(s.state.error?.code, PAY_ROUTE_TOO_EXPENSIVE);
+  assert.match(s.state.error!.message, /within the fee limit/);
+  assert.equal(sends(s.actions).length, 0);
 });
 
 test('no route at all fails with 205; running out of routes after attempts fails with 210', () => {
