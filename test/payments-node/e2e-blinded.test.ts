@@ -9,13 +9,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { buildOnion, encodeHopPayload } from '../../src/bolt04-onion/index.ts';
 import { fromHex, hex } from '../../src/core/bytes.ts';
-import { msat } from '../../src/core/units.ts';
 import { sha256 } from '../../src/crypto/index.ts';
 import type { BlindedPathJson } from '../../src/node/switch-blinded.ts';
 import { type NodeProcess, spawnNode } from '../../src/testing/processes.ts';
 import { type Chain, spawnDevnet, waitUntil } from '../channel-node/devnet-process.ts';
+import { blindedPaymentOnion } from './blinded-onion.ts';
 
 interface PeerChannel {
   peer_id: string;
@@ -31,34 +30,6 @@ async function channels(n: NodeProcess): Promise<PeerChannel[]> {
 async function toUs(n: NodeProcess, peer: string): Promise<bigint> {
   const c = (await channels(n)).find((x) => x.peer_id === peer);
   return BigInt(c?.to_us_msat ?? -1);
-}
-
-/** The onion A sends: B is reached unblinded and given the path key, C only by its blinded id. */
-function blindedOnion(path: BlindedPathJson, amount: bigint, finalCltv: number, hash: Uint8Array) {
-  const built = buildOnion({
-    sessionKey: randomBytes(32),
-    hops: [
-      {
-        publicKey: fromHex(path.introduction_node_id),
-        payload: encodeHopPayload({
-          encryptedRecipientData: fromHex(path.path[0]!.encrypted_recipient_data),
-          currentPathKey: fromHex(path.first_path_key),
-        }),
-      },
-      {
-        publicKey: fromHex(path.path[1]!.blinded_node_id),
-        payload: encodeHopPayload({
-          encryptedRecipientData: fromHex(path.path[1]!.encrypted_recipient_data),
-          amtToForward: msat(amount),
-          outgoingCltvValue: finalCltv,
-          totalAmountMsat: msat(amount),
-        }),
-      },
-    ],
-    associatedData: hash,
-  });
-  assert.ok(built.ok);
-  return { onion: hex(built.value.packet), secrets: built.value.hopKeys.map((k) => hex(k.sharedSecret)) };
 }
 
 test('three processes: A pays C through a blinded path B->C with sendonion; tampered data fails as blinded', {
@@ -160,12 +131,14 @@ test('three processes: A pays C through a blinded path B->C with sendonion; tamp
         BigInt(pi.fee_base_msat) + (amount * BigInt(pi.fee_proportional_millionths) + 999_999n) / 1_000_000n;
       const slack = 3;
       // C's own expiry: the invoice's min_final_cltv_expiry_delta, i.e. the payinfo's delta less B's 34.
-      const o = blindedOnion(
+      const built = blindedPaymentOnion({
         path,
         amount,
-        tip + pi.cltv_expiry_delta - 34 + slack,
-        fromHex(inv.payment_hash),
-      );
+        finalCltv: tip + pi.cltv_expiry_delta - 34 + slack,
+        paymentHash: fromHex(inv.payment_hash),
+        sessionKey: randomBytes(32),
+      });
+      const o = { onion: hex(built.packet), secrets: built.hopKeys.map((k) => hex(k.sharedSecret)) };
       const sent = await A.call<{ status: string }>('sendonion', {
         onion: o.onion,
         first_hop: {
