@@ -14,7 +14,7 @@ import {
 } from '../bolt04-onion/index.ts';
 import { fromHex, hex } from '../core/bytes.ts';
 import { assertNever } from '../core/result.ts';
-import { publicKeyOf } from '../crypto/index.ts';
+import { isPublicKey, publicKeyOf } from '../crypto/index.ts';
 import type { EntropySource } from '../crypto/random.ts';
 import { invalidParams, RPC_LIGHTNINGD, RpcError } from '../rpc/errors.ts';
 import type { MethodSpec } from '../rpc/methods.ts';
@@ -239,9 +239,9 @@ export function onionMessageMethods(m: OnionMessenger): MethodSpec[] {
       ],
       handler: (p) => {
         const route = (p.hops as unknown[]).map((h, i) => {
-          if (typeof h !== 'string' || !/^0[23][0-9a-fA-F]{64}$/.test(h))
-            throw invalidParams(`hops[${i}]: expected a node id`);
-          return fromHex(h);
+          const id = typeof h === 'string' && /^0[23][0-9a-fA-F]{64}$/.test(h) ? fromHex(h) : null;
+          if (id === null || !isPublicKey(id)) throw invalidParams(`hops[${i}]: expected a node id`);
+          return id;
         });
         const fields = ((p.fields as unknown[] | undefined) ?? []).map((f, i) => {
           const r = f as { type?: unknown; value?: unknown };
