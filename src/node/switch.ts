@@ -318,15 +318,24 @@ export class PaymentSwitch {
       // Inside a blinded path every later failure of this HTLC takes the blinded shape (see resolve).
       const role: BlindRole | null =
         pathKey !== undefined ? 'inner' : v.type === 'forward' && v.blinded ? 'introduction' : null;
-      if (role !== null)
-        this.blindTags.tag(
-          refKey(ref),
-          role,
-          sha256(htlc.onion_routing_packet),
-          v.sharedSecret,
-          htlc.cltv_expiry,
-        );
-      if (this.replays.check(v.sharedSecret, refKey(ref), htlc.cltv_expiry) === 'replay') {
+      const seen = this.replays.check(v.sharedSecret, refKey(ref), htlc.cltv_expiry);
+      // One durable write for both records, before anything leaves for this HTLC.
+      const ops: StoreOp[] = [
+        ...seen.ops,
+        ...(role === null
+          ? []
+          : [
+              this.blindTags.tagOp(
+                refKey(ref),
+                role,
+                sha256(htlc.onion_routing_packet),
+                v.sharedSecret,
+                htlc.cltv_expiry,
+              ),
+            ]),
+      ];
+      if (ops.length > 0) this.deps.store.batch(ops);
+      if (seen.verdict === 'replay') {
         this.deps.log.warn({ in: refKey(ref) }, 'replayed onion refused');
         // As LND does for a forward: a transient failure tells the replayer nothing new. A final onion
         // replayed is a payment we do not expect.
