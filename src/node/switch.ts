@@ -10,6 +10,7 @@
 import type { FailureMessageInput } from '../bolt01-wire/index.ts';
 import { type ChannelNotification, commitmentsOf, latestRemoteCommit } from '../bolt02-channel/index.ts';
 import {
+  blindedForward,
   createErrorPacket,
   decodeHopPayload,
   ecdhWithSecret,
@@ -34,7 +35,14 @@ import type { Logger } from './logger.ts';
 import { OnionReplayLog } from './onion-replay.ts';
 import { readTlv, writeTlv } from './payments-tlv.ts';
 import { BlindedPathBook, type BlindRole, BlindTags } from './switch-blinded.ts';
-import { checkForward, linkStatus, PolicyBook, scidOf, spendableMsat } from './switch-policy.ts';
+import {
+  checkForward,
+  type ForwardingPolicy,
+  linkStatus,
+  PolicyBook,
+  scidOf,
+  spendableMsat,
+} from './switch-policy.ts';
 
 const NS = 'switch';
 const FWD_NS = 'switch-forwards';
@@ -513,7 +521,9 @@ export class PaymentSwitch {
         outgoingCltvValue: v.outgoingCltvValue,
         height,
       },
-      outCh ? { ch: outCh, policy: this.policies.get(outCh.key) } : undefined,
+      outCh
+        ? { ch: outCh, policy: forwardPolicy(this.policies.get(outCh.key), v, incoming, htlc.cltv_expiry) }
+        : undefined,
     );
     const now = this.deps.clock.now() / 1000;
     const base: ForwardJson = {
@@ -794,6 +804,28 @@ export class PaymentSwitch {
   listForwards(): ForwardJson[] {
     return this.deps.store.list(FWD_NS).map(({ value }) => unrec<ForwardJson>(value));
   }
+}
+
+/**
+ * The policy checkForward applies. Inside a blinded path the amount forwarded comes from payment_relay
+ * with BOLT 4's rounding up, which our plain fee check can miss by a msat: there our fee is enforced the
+ * spec's way (we would forward at least as much under our own fees) and checkForward checks the rest.
+ */
+function forwardPolicy(
+  p: ForwardingPolicy,
+  v: Extract<OnionVerdict, { type: 'forward' }>,
+  incoming: Msat,
+  cltvExpiry: number,
+): ForwardingPolicy {
+  if (!v.blinded) return p;
+  const ours = blindedForward(incoming, cltvExpiry, {
+    feeBaseMsat: Number(p.feeBaseMsat),
+    feeProportionalMillionths: p.feePpm,
+    cltvExpiryDelta: p.cltvExpiryDelta,
+  });
+  // Too little fee: the plain check stays (it refuses, unless the shortfall is lost in its rounding).
+  if (ours === null || ours.amtToForward < v.amtToForward) return p;
+  return { ...p, feeBaseMsat: msat(0n), feePpm: 0 };
 }
 
 /** Keysend's preimage record in the final payload (LND / Core Lightning convention). */

@@ -35,12 +35,14 @@ const pathId = secretOf('path id');
 const RELAY = { feeBaseMsat: 1000, feeProportionalMillionths: 10, cltvExpiryDelta: 34 };
 
 /** Carol's path through Bob, and the onion a sender builds on it (Bob unblinded, Carol blinded). */
-function bobCarol(o: { scid?: bigint; tamperCarol?: boolean; session?: string } = {}) {
+function bobCarol(
+  o: { scid?: bigint; tamperCarol?: boolean; session?: string; amount?: bigint; relay?: typeof RELAY } = {},
+) {
   const path = buildReceivePath({
     introNodeId: publicKeyOf(BOB),
     ourNodeId: publicKeyOf(CAROL),
     scid: o.scid ?? SCID_OUT,
-    relay: RELAY,
+    relay: o.relay ?? RELAY,
     htlcMinimumMsat: msat(0n),
     maxCltvExpiry: 2116,
     minFinalCltvDelta: 18,
@@ -53,7 +55,7 @@ function bobCarol(o: { scid?: bigint; tamperCarol?: boolean; session?: string } 
     path,
     onion: blindedPaymentOnion({
       path,
-      amount: 1_000_000n,
+      amount: o.amount ?? 1_000_000n,
       finalCltv: 150,
       paymentHash: hash,
       sessionKey: secretOf(o.session ?? 'session'),
@@ -289,4 +291,19 @@ test('the blinded path: equal-length padded records, each hop decrypts its own d
     cltv_expiry_delta: 52,
     htlc_minimum_msat: 0n,
   });
+});
+
+test('introduction node: payment_relay rounding up is not mistaken for a short fee', () => {
+  // 99,999 msat to Carol: the sender pays 1000 + ceil(0.99999) = 1001 msat fee, Bob forwards
+  // ceil(100,000 * 1e6 / 1,000,010) = 100,000; a plain fee check would want 1001 on 100,000 and refuse.
+  const bob = bobSide();
+  bob.d.emit('in', addMsg(0n, 101_000n, hash, 184, bobCarol({ amount: 99_999n }).onion.packet));
+  const add = bob.d.commands[0]!.cmd;
+  assert.ok(add.kind === 'add_htlc', `got ${add.kind}`);
+  assert.equal(add.amount, 100_000n);
+  // A path whose payment_relay charges less than Bob's policy (500 msat base) is refused.
+  const cheap = bobCarol({ amount: 99_999n, session: 's-low', relay: { ...RELAY, feeBaseMsat: 500 } });
+  bob.d.emit('in', addMsg(1n, 100_500n, hash, 184, cheap.onion.packet));
+  const low = bob.d.commands[1]!.cmd;
+  assert.ok(low.kind === 'fail_htlc', `got ${low.kind}`);
 });
