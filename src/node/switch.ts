@@ -7,6 +7,10 @@
 // store (one synchronous batch) before the channel command that reveals them is run. Resolutions that
 // could not be run (peer offline, crash) are retried until the channel takes them or no longer holds
 // the HTLC.
+//
+// Route blinding: an incoming path_key (or current_path_key) is peeled with the blinded key, forwarded
+// with the next path key, and every failure of such an HTLC leaves as invalid_onion_blinding
+// (switch-blinded.ts). An onion already seen in another HTLC is refused (onion-replay.ts).
 import type { FailureMessageInput } from '../bolt01-wire/index.ts';
 import { type ChannelNotification, commitmentsOf, latestRemoteCommit } from '../bolt02-channel/index.ts';
 import {
