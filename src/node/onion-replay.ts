@@ -9,7 +9,7 @@
 // refuse (expiry_too_soon) without this log; a replayed final onion meets an invoice already paid.
 import { hex } from '../core/bytes.ts';
 import { sha256 } from '../crypto/index.ts';
-import { decodeRecord, del, encodeRecord, put, type Store } from '../store/store.ts';
+import { decodeRecord, del, encodeRecord, put, type Store, type StoreOp } from '../store/store.ts';
 
 const NS = 'onion-replay';
 /** 20 bytes of SHA256(shared secret), as LND keeps: collisions are out of reach, the log stays small. */
@@ -29,20 +29,20 @@ export class OnionReplayLog {
   constructor(private readonly store: Store) {}
 
   /**
-   * Records the onion for `htlc` (durable when this returns). 'replay' when another HTLC already carried
-   * it; the same HTLC seen again (a restart before it was handled) is 'fresh'.
+   * 'replay' when another HTLC already carried this onion; the same HTLC seen again (a restart before it
+   * was handled) is 'fresh'. `ops` record a fresh onion: write them before acting on the HTLC.
    */
-  check(sharedSecret: Uint8Array, htlc: string, cltvExpiry: number): ReplayVerdict {
+  check(
+    sharedSecret: Uint8Array,
+    htlc: string,
+    cltvExpiry: number,
+  ): { verdict: ReplayVerdict; ops: StoreOp[] } {
     const key = hex(sha256(sharedSecret).subarray(0, KEY_BYTES));
     const b = this.store.get(NS, key);
-    if (b !== undefined) {
-      const e = decodeRecord<Entry>(b);
-      if (e.htlc !== htlc) return 'replay';
-      return 'fresh';
-    }
+    if (b !== undefined)
+      return { verdict: decodeRecord<Entry>(b).htlc === htlc ? 'fresh' : 'replay', ops: [] };
     const e: Entry = { htlc, expiry: cltvExpiry };
-    this.store.batch([put(NS, key, encodeRecord(1, e))]);
-    return 'fresh';
+    return { verdict: 'fresh', ops: [put(NS, key, encodeRecord(1, e))] };
   }
 
   /** Forgets onions whose first HTLC expired at or before `height`; at most once per height. */

@@ -35,9 +35,16 @@ interface TagRec {
 export class BlindTags {
   constructor(private readonly store: Store) {}
 
-  tag(htlc: string, role: BlindRole, onionHash: Uint8Array, sharedSecret: Uint8Array, expiry: number): void {
+  /** The op that tags `htlc` (the caller writes it with its other records). */
+  tagOp(
+    htlc: string,
+    role: BlindRole,
+    onionHash: Uint8Array,
+    sharedSecret: Uint8Array,
+    expiry: number,
+  ): StoreOp {
     const r: TagRec = { role, onionHash: hex(onionHash), sharedSecret: hex(sharedSecret), expiry };
-    this.store.batch([put(TAGS_NS, htlc, encodeRecord(1, r))]);
+    return put(TAGS_NS, htlc, encodeRecord(1, r));
   }
 
   role(htlc: string): BlindRole | null {

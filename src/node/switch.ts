@@ -7,9 +7,14 @@
 // store (one synchronous batch) before the channel command that reveals them is run. Resolutions that
 // could not be run (peer offline, crash) are retried until the channel takes them or no longer holds
 // the HTLC.
+//
+// Route blinding: an incoming path_key (or current_path_key) is peeled with the blinded key, forwarded
+// with the next path key, and every failure of such an HTLC leaves as invalid_onion_blinding
+// (switch-blinded.ts). An onion already seen in another HTLC is refused (onion-replay.ts).
 import type { FailureMessageInput } from '../bolt01-wire/index.ts';
 import { type ChannelNotification, commitmentsOf, latestRemoteCommit } from '../bolt02-channel/index.ts';
 import {
+  blindedForward,
   createErrorPacket,
   ecdhWithSecret,
   type FailureInput,
@@ -36,7 +41,14 @@ import { OnionReplayLog } from './onion-replay.ts';
 import { readTlv, writeTlv } from './payments-tlv.ts';
 import { BlindedPathBook, type BlindRole, BlindTags } from './switch-blinded.ts';
 import { finalHopPayloadOf, readPayloadWithKeysend } from './switch-keysend.ts';
-import { checkForward, linkStatus, PolicyBook, scidOf, spendableMsat } from './switch-policy.ts';
+import {
+  checkForward,
+  type ForwardingPolicy,
+  linkStatus,
+  PolicyBook,
+  scidOf,
+  spendableMsat,
+} from './switch-policy.ts';
 
 const NS = 'switch';
 const FWD_NS = 'switch-forwards';
@@ -330,15 +342,24 @@ export class PaymentSwitch {
       // Inside a blinded path every later failure of this HTLC takes the blinded shape (see resolve).
       const role: BlindRole | null =
         pathKey !== undefined ? 'inner' : v.type === 'forward' && v.blinded ? 'introduction' : null;
-      if (role !== null)
-        this.blindTags.tag(
-          refKey(ref),
-          role,
-          sha256(htlc.onion_routing_packet),
-          v.sharedSecret,
-          htlc.cltv_expiry,
-        );
-      if (this.replays.check(v.sharedSecret, refKey(ref), htlc.cltv_expiry) === 'replay') {
+      const seen = this.replays.check(v.sharedSecret, refKey(ref), htlc.cltv_expiry);
+      // One durable write for both records, before anything leaves for this HTLC.
+      const ops: StoreOp[] = [
+        ...seen.ops,
+        ...(role === null
+          ? []
+          : [
+              this.blindTags.tagOp(
+                refKey(ref),
+                role,
+                sha256(htlc.onion_routing_packet),
+                v.sharedSecret,
+                htlc.cltv_expiry,
+              ),
+            ]),
+      ];
+      if (ops.length > 0) this.deps.store.batch(ops);
+      if (seen.verdict === 'replay') {
         this.deps.log.warn({ in: refKey(ref) }, 'replayed onion refused');
         // As LND does for a forward: a transient failure tells the replayer nothing new. A final onion
         // replayed is a payment we do not expect.
@@ -512,7 +533,9 @@ export class PaymentSwitch {
         outgoingCltvValue: v.outgoingCltvValue,
         height,
       },
-      outCh ? { ch: outCh, policy: this.policies.get(outCh.key) } : undefined,
+      outCh
+        ? { ch: outCh, policy: forwardPolicy(this.policies.get(outCh.key), v, incoming, htlc.cltv_expiry) }
+        : undefined,
     );
     const now = this.deps.clock.now() / 1000;
     const base: ForwardJson = {
@@ -797,6 +820,28 @@ export class PaymentSwitch {
 
 /** The one definition is htlc-switch.ts's; this name stays for pay.ts. */
 export const KEYSEND_TYPE = KEYSEND_TLV_TYPE;
+
+/**
+ * The policy checkForward applies. Inside a blinded path the amount forwarded comes from payment_relay
+ * with BOLT 4's rounding up, which our plain fee check can miss by a msat: there our fee is enforced the
+ * spec's way (we would forward at least as much under our own fees) and checkForward checks the rest.
+ */
+function forwardPolicy(
+  p: ForwardingPolicy,
+  v: Extract<OnionVerdict, { type: 'forward' }>,
+  incoming: Msat,
+  cltvExpiry: number,
+): ForwardingPolicy {
+  if (!v.blinded) return p;
+  const ours = blindedForward(incoming, cltvExpiry, {
+    feeBaseMsat: Number(p.feeBaseMsat),
+    feeProportionalMillionths: p.feePpm,
+    cltvExpiryDelta: p.cltvExpiryDelta,
+  });
+  // Too little fee: the plain check stays (it refuses, unless the shortfall is lost in its rounding).
+  if (ours === null || ours.amtToForward < v.amtToForward) return p;
+  return { ...p, feeBaseMsat: msat(0n), feePpm: 0 };
+}
 
 function fwdKey(i: number): string {
   return String(i).padStart(12, '0');

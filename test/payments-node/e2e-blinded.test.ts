@@ -2,20 +2,21 @@
 // invoice and a blinded path through B (dev-blindedpath); the test builds the onion itself with
 // src/bolt04-onion (B the introduction node, C blinded) and A sends it with `sendonion`. The payment
 // completes with exact balances; a tampered encrypted_recipient_data for C comes back from B as
-// invalid_onion_blinding (C answers B with update_fail_malformed_htlc, B turns it into an error for A).
+// invalid_onion_blinding (C answers B with update_fail_malformed_htlc, B turns it into an error for A);
+// sent without shared_secrets, the raw onionreply comes back for the caller to decode.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { buildOnion, encodeHopPayload } from '../../src/bolt04-onion/index.ts';
+import { decodeErrorPacket } from '../../src/bolt04-onion/index.ts';
 import { fromHex, hex } from '../../src/core/bytes.ts';
-import { msat } from '../../src/core/units.ts';
 import { sha256 } from '../../src/crypto/index.ts';
 import type { BlindedPathJson } from '../../src/node/switch-blinded.ts';
 import { type NodeProcess, spawnNode } from '../../src/testing/processes.ts';
 import { type Chain, spawnDevnet, waitUntil } from '../channel-node/devnet-process.ts';
+import { blindedPaymentOnion } from './blinded-onion.ts';
 
 interface PeerChannel {
   peer_id: string;
@@ -31,34 +32,6 @@ async function channels(n: NodeProcess): Promise<PeerChannel[]> {
 async function toUs(n: NodeProcess, peer: string): Promise<bigint> {
   const c = (await channels(n)).find((x) => x.peer_id === peer);
   return BigInt(c?.to_us_msat ?? -1);
-}
-
-/** The onion A sends: B is reached unblinded and given the path key, C only by its blinded id. */
-function blindedOnion(path: BlindedPathJson, amount: bigint, finalCltv: number, hash: Uint8Array) {
-  const built = buildOnion({
-    sessionKey: randomBytes(32),
-    hops: [
-      {
-        publicKey: fromHex(path.introduction_node_id),
-        payload: encodeHopPayload({
-          encryptedRecipientData: fromHex(path.path[0]!.encrypted_recipient_data),
-          currentPathKey: fromHex(path.first_path_key),
-        }),
-      },
-      {
-        publicKey: fromHex(path.path[1]!.blinded_node_id),
-        payload: encodeHopPayload({
-          encryptedRecipientData: fromHex(path.path[1]!.encrypted_recipient_data),
-          amtToForward: msat(amount),
-          outgoingCltvValue: finalCltv,
-          totalAmountMsat: msat(amount),
-        }),
-      },
-    ],
-    associatedData: hash,
-  });
-  assert.ok(built.ok);
-  return { onion: hex(built.value.packet), secrets: built.value.hopKeys.map((k) => hex(k.sharedSecret)) };
 }
 
 test('three processes: A pays C through a blinded path B->C with sendonion; tampered data fails as blinded', {
@@ -139,7 +112,11 @@ test('three processes: A pays C through a blinded path B->C with sendonion; tamp
 
     // The payment: C's invoice, C's blinded path through B, A's onion, A's sendonion.
     const amount = 10_000_000n;
-    const pay = async (label: string, tamper: (p: BlindedPathJson) => BlindedPathJson) => {
+    const pay = async (
+      label: string,
+      tamper: (p: BlindedPathJson) => BlindedPathJson,
+      withSecrets = true,
+    ) => {
       const inv = await C.call<{ payment_hash: string }>('invoice', {
         amount_msat: Number(amount),
         label,
@@ -160,12 +137,14 @@ test('three processes: A pays C through a blinded path B->C with sendonion; tamp
         BigInt(pi.fee_base_msat) + (amount * BigInt(pi.fee_proportional_millionths) + 999_999n) / 1_000_000n;
       const slack = 3;
       // C's own expiry: the invoice's min_final_cltv_expiry_delta, i.e. the payinfo's delta less B's 34.
-      const o = blindedOnion(
+      const built = blindedPaymentOnion({
         path,
         amount,
-        tip + pi.cltv_expiry_delta - 34 + slack,
-        fromHex(inv.payment_hash),
-      );
+        finalCltv: tip + pi.cltv_expiry_delta - 34 + slack,
+        paymentHash: fromHex(inv.payment_hash),
+        sessionKey: randomBytes(32),
+      });
+      const o = { onion: hex(built.packet), secrets: built.hopKeys.map((k) => hex(k.sharedSecret)) };
       const sent = await A.call<{ status: string }>('sendonion', {
         onion: o.onion,
         first_hop: {
@@ -175,11 +154,11 @@ test('three processes: A pays C through a blinded path B->C with sendonion; tamp
           delay: pi.cltv_expiry_delta + slack,
         },
         payment_hash: inv.payment_hash,
-        shared_secrets: o.secrets,
+        ...(withSecrets ? { shared_secrets: o.secrets } : {}),
         label,
       });
       assert.equal(sent.status, 'pending');
-      return { inv, fee };
+      return { inv, fee, secrets: o.secrets };
     };
 
     const before = await snapshot();
@@ -224,6 +203,20 @@ test('three processes: A pays C through a blinded path B->C with sendonion; tamp
       .invoices;
     assert.equal(invC2[0]!.status, 'unpaid');
     // Nothing moved.
+    assert.deepEqual(await snapshot(), after);
+
+    // Without shared_secrets (Core Lightning's sendonion semantics) the node cannot read the error: it
+    // hands back the raw onionreply, which the caller decodes with the secrets it kept.
+    const blind3 = await pay('blind-3', flip, false);
+    const failed3 = await A.call('waitsendpay', { payment_hash: blind3.inv.payment_hash, timeout: 60 }).then(
+      () => null,
+      (e: { data?: Record<string, unknown> }) => e,
+    );
+    assert.ok(failed3 !== null && typeof failed3.data?.onionreply === 'string');
+    const dec = decodeErrorPacket(blind3.secrets.map(fromHex), fromHex(failed3.data.onionreply as string));
+    assert.ok(dec.ok && dec.value.hopIndex === 0);
+    assert.ok(dec.value.failure.ok && dec.value.failure.value.failure === 'invalid_onion_blinding');
+    await waitUntil(noHtlcs, 20_000, 'third failure settled');
     assert.deepEqual(await snapshot(), after);
     ok = true;
   } finally {
