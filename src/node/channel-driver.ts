@@ -47,6 +47,7 @@ import type { Logger } from './logger.ts';
 import type { Onchain } from './onchain.ts';
 import type { PeerManager } from './peer-manager.ts';
 import type { PeerMessage } from './peer-wire.ts';
+import { buildToLocalSweep, ownCommitmentOutputs, toLocalMatureAt } from './sweep.ts';
 
 const NS = 'channels';
 /** Finished channels (listclosedchannels): same records, no longer loaded or watched. */
@@ -96,7 +97,14 @@ export interface ChannelMeta {
    * shutdown and are not forwarded.
    */
   shutdownAtRemoteHtlcId?: bigint;
+  /** Our own commitment's to_local after it confirmed (sweep.ts): not ours to sweep, waiting, or sent. */
+  sweep?: SweepMeta;
 }
+
+export type SweepMeta =
+  | { readonly state: 'none' }
+  | { readonly state: 'waiting'; readonly at: number }
+  | { readonly state: 'sent'; readonly txid: string; readonly hex: string };
 
 export interface Channel {
   readonly key: string;
@@ -159,6 +167,8 @@ export class ChannelDriver {
   private closed = false;
   /** Legacy negotiations in progress: the timer that fails the channel if the peer goes quiet. */
   private readonly negotiationTimers = new Map<string, TimerHandle>();
+  /** Channels whose to_local sweep is being built (the feerate is fetched asynchronously). */
+  private readonly sweeping = new Set<string>();
   /** Test-only (dev-autofulfill): preimages by payment hash (hex) to settle incoming HTLCs with at once. */
   readonly devPreimages = new Map<string, Uint8Array>();
 
@@ -491,7 +501,82 @@ export class ChannelDriver {
       this.deps.onchain.chain.broadcast(fromHex(t.hex)).catch(() => undefined);
     }
     for (const ch of this.list()) this.rebroadcastFunding(ch);
+    for (const ch of this.list()) this.sweepStep(ch, height);
     for (const ch of this.list()) if (this.isFinished(ch, height)) this.archive(ch);
+  }
+
+  /**
+   * BOLT 5, our own commitment confirmed: "SHOULD spend the `to_local` output to a convenient address"
+   * once the CSV delay has passed. The sweep goes to the channel's wallet script and is sent again on
+   * every block until the wallet sees it confirmed.
+   */
+  private sweepStep(ch: Channel, height: number): void {
+    const s = ch.state;
+    const spent = ch.meta.spentBy;
+    if (s.phase !== 'closing' || !s.commitments || !spent) return;
+    let sw = ch.meta.sweep;
+    if (!sw) {
+      const confirmed = s.published.find((t) => txidHex(t) === spent.txid);
+      const own = confirmed ? ownCommitmentOutputs(s.commitments, ch.signer, confirmed) : undefined;
+      sw = own?.toLocal
+        ? { state: 'waiting', at: toLocalMatureAt(spent.height, own.toSelfDelay) }
+        : { state: 'none' };
+      ch.meta.sweep = sw;
+      this.persistMeta(ch);
+      if (sw.state === 'waiting')
+        this.deps.log.info(
+          { channel: ch.key, at: sw.at },
+          'our commitment confirmed: to_local sweepable at height',
+        );
+    }
+    switch (sw.state) {
+      case 'none':
+        return;
+      case 'waiting':
+        // Mined in the next block at the earliest: BIP68 counts that block's height.
+        if (height + 1 >= sw.at && !this.sweeping.has(ch.key)) {
+          this.sweeping.add(ch.key);
+          this.sendSweep(ch, spent.txid).finally(() => this.sweeping.delete(ch.key));
+        }
+        return;
+      case 'sent': {
+        const t = this.deps.onchain.wallet.getTx(sw.txid);
+        if (t?.height === null || t === undefined)
+          this.deps.onchain.chain.broadcast(fromHex(sw.hex)).catch(() => undefined);
+        return;
+      }
+    }
+  }
+
+  private async sendSweep(ch: Channel, spentTxid: string): Promise<void> {
+    const s = ch.state;
+    if (s.phase !== 'closing' || !s.commitments) return;
+    const confirmed = s.published.find((t) => txidHex(t) === spentTxid);
+    const own = confirmed ? ownCommitmentOutputs(s.commitments, ch.signer, confirmed) : undefined;
+    if (!own) return;
+    const feerate = await this.deps.onchain.chain.feeratePerKw(6);
+    const keys = this.deps.keys.channelKeys(ch.keyIndex);
+    const r = buildToLocalSweep(own, keys, ch.meta.shutdownScript, feerate);
+    if (ch.meta.spentBy?.txid !== spentTxid) return; // reorged away meanwhile
+    if (!r.ok) {
+      this.deps.log.warn({ channel: ch.key, why: r.error }, 'to_local not swept');
+      ch.meta.sweep = { state: 'none' };
+      this.persistMeta(ch);
+      return;
+    }
+    const raw = serializeTx(r.value.tx);
+    const txid = txidHex(r.value.tx);
+    ch.meta.sweep = { state: 'sent', txid, hex: hex(raw) };
+    this.persistMeta(ch);
+    // The wallet follows the sweep (it pays one of its scripts) from the moment we publish it.
+    this.deps.onchain.wallet.addUnconfirmed(r.value.tx);
+    this.deps.onchain.persist();
+    try {
+      await this.deps.onchain.chain.broadcast(raw);
+      this.deps.log.info({ channel: ch.key, txid, value_sat: r.value.value.toString() }, 'to_local swept');
+    } catch (e) {
+      this.deps.log.warn({ channel: ch.key, txid, err: (e as Error).message }, 'sweep refused; will retry');
+    }
   }
 
   /** Ours and not confirmed yet: a mempool may have dropped it (or refused it before). */
@@ -512,7 +597,12 @@ export class ChannelDriver {
   private isFinished(ch: Channel, height: number): boolean {
     if (ch.state.phase === 'closed') return true;
     const spent = ch.meta.spentBy;
-    return spent !== undefined && height - spent.height + 1 >= IRREVOCABLE_DEPTH;
+    if (spent === undefined || height - spent.height + 1 < IRREVOCABLE_DEPTH) return false;
+    const sw = ch.meta.sweep;
+    if (sw === undefined || sw.state === 'waiting') return false;
+    if (sw.state === 'none') return true;
+    const at = this.deps.onchain.wallet.getTx(sw.txid)?.height;
+    return at !== null && at !== undefined && height - at + 1 >= IRREVOCABLE_DEPTH;
   }
 
   /**
@@ -978,6 +1068,7 @@ export class ChannelDriver {
         return;
       case 'unspent':
         ch.meta.spentBy = undefined;
+        ch.meta.sweep = undefined;
         this.persistMeta(ch);
         return;
     }
