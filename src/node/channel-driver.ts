@@ -586,7 +586,8 @@ export class ChannelDriver {
     const t = this.deps.onchain.wallet.getTx(txid);
     if (!t || t.height !== null) return;
     this.deps.onchain.chain.broadcast(serializeTx(t.tx)).catch((e: Error) => {
-      this.deps.log.info({ channel: ch.key, txid, err: e.message }, 'funding rebroadcast refused');
+      // Usually "already in the chain": this block confirmed it and the wallet has not seen it yet.
+      this.deps.log.debug({ channel: ch.key, txid, err: e.message }, 'funding rebroadcast refused');
     });
   }
 
