@@ -18,6 +18,7 @@ import {
   type ChannelNotification,
   type ChannelSigner,
   type ChannelState,
+  type Commitments,
   channelIdFrom,
   commitmentsOf,
   decodeChannelState,
@@ -47,7 +48,13 @@ import type { Logger } from './logger.ts';
 import type { Onchain } from './onchain.ts';
 import type { PeerManager } from './peer-manager.ts';
 import type { PeerMessage } from './peer-wire.ts';
-import { buildToLocalSweep, ownCommitmentOutputs, toLocalMatureAt } from './sweep.ts';
+import {
+  buildToLocalSweep,
+  buildToRemoteSweep,
+  findToRemote,
+  ownCommitmentOutputs,
+  toLocalMatureAt,
+} from './sweep.ts';
 
 const NS = 'channels';
 /** Finished channels (listclosedchannels): same records, no longer loaded or watched. */
@@ -97,13 +104,16 @@ export interface ChannelMeta {
    * shutdown and are not forwarded.
    */
   shutdownAtRemoteHtlcId?: bigint;
-  /** Our own commitment's to_local after it confirmed (sweep.ts): not ours to sweep, waiting, or sent. */
+  /**
+   * What of the confirmed funding spend is ours to sweep (sweep.ts): our commitment's to_local, our
+   * to_remote on theirs, or nothing; then waiting for maturity, or sent.
+   */
   sweep?: SweepMeta;
 }
 
 export type SweepMeta =
   | { readonly state: 'none' }
-  | { readonly state: 'waiting'; readonly at: number }
+  | { readonly state: 'waiting'; readonly kind: 'to_local' | 'to_remote'; readonly at: number }
   | { readonly state: 'sent'; readonly txid: string; readonly hex: string };
 
 export interface Channel {
@@ -507,7 +517,8 @@ export class ChannelDriver {
 
   /**
    * BOLT 5, our own commitment confirmed: "SHOULD spend the `to_local` output to a convenient address"
-   * once the CSV delay has passed. The sweep goes to the channel's wallet script and is sent again on
+   * once the CSV delay has passed; their commitment confirmed: our to_remote (a key the wallet does not
+   * know) goes to the wallet at once. The sweep pays the channel's wallet script and is sent again on
    * every block until the wallet sees it confirmed.
    */
   private sweepStep(ch: Channel, height: number): void {
@@ -516,17 +527,13 @@ export class ChannelDriver {
     if (s.phase !== 'closing' || !s.commitments || !spent) return;
     let sw = ch.meta.sweep;
     if (!sw) {
-      const confirmed = s.published.find((t) => txidHex(t) === spent.txid);
-      const own = confirmed ? ownCommitmentOutputs(s.commitments, ch.signer, confirmed) : undefined;
-      sw = own?.toLocal
-        ? { state: 'waiting', at: toLocalMatureAt(spent.height, own.toSelfDelay) }
-        : { state: 'none' };
+      sw = this.classifySpend(ch, s.commitments, s.published, spent);
       ch.meta.sweep = sw;
       this.persistMeta(ch);
       if (sw.state === 'waiting')
         this.deps.log.info(
-          { channel: ch.key, at: sw.at },
-          'our commitment confirmed: to_local sweepable at height',
+          { channel: ch.key, output: sw.kind, at: sw.at },
+          'funding spend confirmed: sweepable at height',
         );
     }
     switch (sw.state) {
@@ -536,7 +543,7 @@ export class ChannelDriver {
         // Mined in the next block at the earliest: BIP68 counts that block's height.
         if (height + 1 >= sw.at && !this.sweeping.has(ch.key)) {
           this.sweeping.add(ch.key);
-          this.sendSweep(ch, spent.txid).finally(() => this.sweeping.delete(ch.key));
+          this.sendSweep(ch, spent.txid, sw.kind).finally(() => this.sweeping.delete(ch.key));
         }
         return;
       case 'sent': {
@@ -548,18 +555,39 @@ export class ChannelDriver {
     }
   }
 
-  private async sendSweep(ch: Channel, spentTxid: string): Promise<void> {
+  /** Our commitment with a to_local output, their commitment with our to_remote, or nothing of ours. */
+  private classifySpend(
+    ch: Channel,
+    c: Commitments,
+    published: readonly Transaction[],
+    spent: { txid: string; height: number },
+  ): SweepMeta {
+    const confirmed = published.find((t) => txidHex(t) === spent.txid);
+    if (!confirmed) return { state: 'none' };
+    const own = ownCommitmentOutputs(c, ch.signer, confirmed);
+    if (own?.toLocal)
+      return { state: 'waiting', kind: 'to_local', at: toLocalMatureAt(spent.height, own.toSelfDelay) };
+    if (own) return { state: 'none' };
+    const theirs = findToRemote(c.channelType, this.deps.keys.channelKeys(ch.keyIndex), confirmed);
+    return theirs
+      ? { state: 'waiting', kind: 'to_remote', at: spent.height + theirs.csv }
+      : { state: 'none' };
+  }
+
+  private async sendSweep(ch: Channel, spentTxid: string, kind: 'to_local' | 'to_remote'): Promise<void> {
     const s = ch.state;
     if (s.phase !== 'closing' || !s.commitments) return;
     const confirmed = s.published.find((t) => txidHex(t) === spentTxid);
-    const own = confirmed ? ownCommitmentOutputs(s.commitments, ch.signer, confirmed) : undefined;
-    if (!own) return;
-    const feerate = await this.deps.onchain.chain.feeratePerKw(6);
+    if (!confirmed) return;
     const keys = this.deps.keys.channelKeys(ch.keyIndex);
-    const r = buildToLocalSweep(own, keys, ch.meta.shutdownScript, feerate);
+    const own = kind === 'to_local' ? ownCommitmentOutputs(s.commitments, ch.signer, confirmed) : undefined;
+    const feerate = await this.deps.onchain.chain.feeratePerKw(6);
+    const r = own
+      ? buildToLocalSweep(own, keys, ch.meta.shutdownScript, feerate)
+      : buildToRemoteSweep(s.commitments.channelType, keys, confirmed, ch.meta.shutdownScript, feerate);
     if (ch.meta.spentBy?.txid !== spentTxid) return; // reorged away meanwhile
     if (!r.ok) {
-      this.deps.log.warn({ channel: ch.key, why: r.error }, 'to_local not swept');
+      this.deps.log.warn({ channel: ch.key, output: kind, why: r.error }, 'not swept');
       ch.meta.sweep = { state: 'none' };
       this.persistMeta(ch);
       return;
@@ -573,7 +601,10 @@ export class ChannelDriver {
     this.deps.onchain.persist();
     try {
       await this.deps.onchain.chain.broadcast(raw);
-      this.deps.log.info({ channel: ch.key, txid, value_sat: r.value.value.toString() }, 'to_local swept');
+      this.deps.log.info(
+        { channel: ch.key, output: kind, txid, value_sat: r.value.value.toString() },
+        'swept',
+      );
     } catch (e) {
       this.deps.log.warn({ channel: ch.key, txid, err: (e as Error).message }, 'sweep refused; will retry');
     }

@@ -156,3 +156,21 @@ test('our commitment confirmed: to_local is swept to the wallet once to_self_del
   await net.mineEmpty(IRREVOCABLE_DEPTH);
   assert.equal(alice.driver.list().length, 0, 'archived once the sweep is deep');
 });
+
+test('their commitment confirmed: our to_remote (payment basepoint, unknown to the wallet) is swept at once', async () => {
+  const { net, alice, bob } = await twoNodes([1_000_000n]);
+  await openChannel(net, alice, bob, 500_000n as Sat, 200_000_000n as Msat);
+  const bobBefore = bob.confirmedSat();
+  const close = await alice.driver.closeChannel(alice.channel(), { unilateralTimeoutS: 0 });
+  await net.mine(1, [close.txid]);
+  const commitTx = parseTx(fromHex(close.tx));
+  assert.equal(bob.channel().meta.sweep?.state, 'sent', 'bob swept in the same block');
+  const sweep = [...net.mempool.values()].find((t) => equal(t.inputs[0]!.prevout.txid, txidOf(commitTx)));
+  assert.ok(sweep);
+  const spent = commitTx.outputs[sweep.inputs[0]!.prevout.vout]!;
+  assert.equal(spent.value, 200_000n, "bob's balance");
+  assert.equal(verifyInput(sweep, 0, [spent], STANDARD_SCRIPT_VERIFY_FLAGS), null);
+  await net.mine(1);
+  assert.equal(bob.confirmedSat() - bobBefore, sweep.outputs[0]!.value);
+  assert.ok(200_000n - sweep.outputs[0]!.value < 2_000n, 'a small fee');
+});

@@ -7,8 +7,14 @@ import { STANDARD_SCRIPT_VERIFY_FLAGS } from '../../src/bitcoin/script-error.ts'
 import { parseTx, type Transaction } from '../../src/bitcoin/tx.ts';
 import { commitmentsOf } from '../../src/bolt02-channel/index.ts';
 import { fromHex } from '../../src/core/bytes.ts';
-import type { FeeratePerKw } from '../../src/core/units.ts';
-import { buildToLocalSweep, ownCommitmentOutputs, toLocalMatureAt } from '../../src/node/sweep.ts';
+import type { FeeratePerKw, Msat, Sat } from '../../src/core/units.ts';
+import {
+  buildToLocalSweep,
+  buildToRemoteSweep,
+  findToRemote,
+  ownCommitmentOutputs,
+  toLocalMatureAt,
+} from '../../src/node/sweep.ts';
 import { openChannel, type TestNode, twoNodes } from './driver-harness.ts';
 
 async function forceClosedAnchors(): Promise<{ alice: TestNode; commit: Transaction }> {
@@ -59,5 +65,32 @@ test('sweep: not our commitment (the peer holds the other one) -> nothing to swe
   assert.equal(
     ownCommitmentOutputs(commitmentsOf(alice.channel().state)!, alice.channel().signer, other),
     undefined,
+  );
+});
+
+test('sweep: anchors channel, their commitment: our to_remote with its 1-block CSV', async () => {
+  const { net, alice, bob } = await twoNodes([1_000_000n], '400000');
+  await openChannel(net, alice, bob, 500_000n as Sat, 100_000_000n as Msat);
+  const r = await alice.driver.closeChannel(alice.channel(), { unilateralTimeoutS: 0 });
+  const commit = parseTx(fromHex(r.tx));
+  const keys = bob.keys.channelKeys(bob.channel().keyIndex);
+  const found = findToRemote('anchors_zero_fee_htlc', keys, commit);
+  assert.ok(found);
+  assert.equal(found.value, 100_000n);
+  assert.equal(found.csv, 1);
+  const sweep = buildToRemoteSweep(
+    'anchors_zero_fee_htlc',
+    keys,
+    commit,
+    bob.channel().meta.shutdownScript,
+    2500 as FeeratePerKw,
+  );
+  assert.ok(sweep.ok);
+  assert.equal(sweep.value.tx.inputs[0]!.sequence, 1);
+  verifyAll(sweep.value.tx, commit);
+  assert.equal(
+    findToRemote('anchors_zero_fee_htlc', alice.keys.channelKeys(alice.channel().keyIndex), commit),
+    undefined,
+    "alice's key is not on her own to_remote",
   );
 });
