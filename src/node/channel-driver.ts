@@ -18,7 +18,6 @@ import {
   type ChannelNotification,
   type ChannelSigner,
   type ChannelState,
-  type Commitments,
   channelIdFrom,
   commitmentsOf,
   decodeChannelState,
@@ -48,19 +47,13 @@ import type { Logger } from './logger.ts';
 import type { Onchain } from './onchain.ts';
 import type { PeerManager } from './peer-manager.ts';
 import type { PeerMessage } from './peer-wire.ts';
-import {
-  buildToLocalSweep,
-  buildToRemoteSweep,
-  findToRemote,
-  ownCommitmentOutputs,
-  toLocalMatureAt,
-} from './sweep.ts';
+import { IRREVOCABLE_DEPTH, Sweeper, type SweepMeta } from './sweep-runner.ts';
+
+export { IRREVOCABLE_DEPTH };
 
 const NS = 'channels';
 /** Finished channels (listclosedchannels): same records, no longer loaded or watched. */
 const CLOSED_NS = 'channels-closed';
-/** BOLT 5: a resolving transaction 100 blocks deep is irrevocably resolved. */
-export const IRREVOCABLE_DEPTH = 100;
 /** The largest channel without option_support_large_channel (BOLT 2: funding_satoshis < 2^24). */
 const MAX_STANDARD_FUNDING = (1n << 24n) - 1n;
 const NEXT_INDEX_KEY = 'next-key-index';
@@ -110,11 +103,6 @@ export interface ChannelMeta {
    */
   sweep?: SweepMeta;
 }
-
-export type SweepMeta =
-  | { readonly state: 'none' }
-  | { readonly state: 'waiting'; readonly kind: 'to_local' | 'to_remote'; readonly at: number }
-  | { readonly state: 'sent'; readonly txid: string; readonly hex: string };
 
 export interface Channel {
   readonly key: string;
@@ -177,8 +165,7 @@ export class ChannelDriver {
   private closed = false;
   /** Legacy negotiations in progress: the timer that fails the channel if the peer goes quiet. */
   private readonly negotiationTimers = new Map<string, TimerHandle>();
-  /** Channels whose to_local sweep is being built (the feerate is fetched asynchronously). */
-  private readonly sweeping = new Set<string>();
+  private readonly sweeper: Sweeper;
   /** Test-only (dev-autofulfill): preimages by payment hash (hex) to settle incoming HTLCs with at once. */
   readonly devPreimages = new Map<string, Uint8Array>();
 
@@ -191,6 +178,12 @@ export class ChannelDriver {
       },
       onEmit: (e) => this.onEmit(e),
       log: deps.log,
+    });
+    this.sweeper = new Sweeper({
+      onchain: deps.onchain,
+      keys: deps.keys,
+      log: deps.log,
+      persistMeta: (ch) => this.persistMeta(ch),
     });
     const n = deps.store.get(NS, NEXT_INDEX_KEY);
     this.nextIndex = n ? decodeRecord<{ next: number }>(n).next : 0;
@@ -511,103 +504,8 @@ export class ChannelDriver {
       this.deps.onchain.chain.broadcast(fromHex(t.hex)).catch(() => undefined);
     }
     for (const ch of this.list()) this.rebroadcastFunding(ch);
-    for (const ch of this.list()) this.sweepStep(ch, height);
+    for (const ch of this.list()) this.sweeper.step(ch, height);
     for (const ch of this.list()) if (this.isFinished(ch, height)) this.archive(ch);
-  }
-
-  /**
-   * BOLT 5, our own commitment confirmed: "SHOULD spend the `to_local` output to a convenient address"
-   * once the CSV delay has passed; their commitment confirmed: our to_remote (a key the wallet does not
-   * know) goes to the wallet at once. The sweep pays the channel's wallet script and is sent again on
-   * every block until the wallet sees it confirmed.
-   */
-  private sweepStep(ch: Channel, height: number): void {
-    const s = ch.state;
-    const spent = ch.meta.spentBy;
-    if (s.phase !== 'closing' || !s.commitments || !spent) return;
-    let sw = ch.meta.sweep;
-    if (!sw) {
-      sw = this.classifySpend(ch, s.commitments, s.published, spent);
-      ch.meta.sweep = sw;
-      this.persistMeta(ch);
-      if (sw.state === 'waiting')
-        this.deps.log.info(
-          { channel: ch.key, output: sw.kind, at: sw.at },
-          'funding spend confirmed: sweepable at height',
-        );
-    }
-    switch (sw.state) {
-      case 'none':
-        return;
-      case 'waiting':
-        // Mined in the next block at the earliest: BIP68 counts that block's height.
-        if (height + 1 >= sw.at && !this.sweeping.has(ch.key)) {
-          this.sweeping.add(ch.key);
-          this.sendSweep(ch, spent.txid, sw.kind).finally(() => this.sweeping.delete(ch.key));
-        }
-        return;
-      case 'sent': {
-        const t = this.deps.onchain.wallet.getTx(sw.txid);
-        if (t?.height === null || t === undefined)
-          this.deps.onchain.chain.broadcast(fromHex(sw.hex)).catch(() => undefined);
-        return;
-      }
-    }
-  }
-
-  /** Our commitment with a to_local output, their commitment with our to_remote, or nothing of ours. */
-  private classifySpend(
-    ch: Channel,
-    c: Commitments,
-    published: readonly Transaction[],
-    spent: { txid: string; height: number },
-  ): SweepMeta {
-    const confirmed = published.find((t) => txidHex(t) === spent.txid);
-    if (!confirmed) return { state: 'none' };
-    const own = ownCommitmentOutputs(c, ch.signer, confirmed);
-    if (own?.toLocal)
-      return { state: 'waiting', kind: 'to_local', at: toLocalMatureAt(spent.height, own.toSelfDelay) };
-    if (own) return { state: 'none' };
-    const theirs = findToRemote(c.channelType, this.deps.keys.channelKeys(ch.keyIndex), confirmed);
-    return theirs
-      ? { state: 'waiting', kind: 'to_remote', at: spent.height + theirs.csv }
-      : { state: 'none' };
-  }
-
-  private async sendSweep(ch: Channel, spentTxid: string, kind: 'to_local' | 'to_remote'): Promise<void> {
-    const s = ch.state;
-    if (s.phase !== 'closing' || !s.commitments) return;
-    const confirmed = s.published.find((t) => txidHex(t) === spentTxid);
-    if (!confirmed) return;
-    const keys = this.deps.keys.channelKeys(ch.keyIndex);
-    const own = kind === 'to_local' ? ownCommitmentOutputs(s.commitments, ch.signer, confirmed) : undefined;
-    const feerate = await this.deps.onchain.chain.feeratePerKw(6);
-    const r = own
-      ? buildToLocalSweep(own, keys, ch.meta.shutdownScript, feerate)
-      : buildToRemoteSweep(s.commitments.channelType, keys, confirmed, ch.meta.shutdownScript, feerate);
-    if (ch.meta.spentBy?.txid !== spentTxid) return; // reorged away meanwhile
-    if (!r.ok) {
-      this.deps.log.warn({ channel: ch.key, output: kind, why: r.error }, 'not swept');
-      ch.meta.sweep = { state: 'none' };
-      this.persistMeta(ch);
-      return;
-    }
-    const raw = serializeTx(r.value.tx);
-    const txid = txidHex(r.value.tx);
-    ch.meta.sweep = { state: 'sent', txid, hex: hex(raw) };
-    this.persistMeta(ch);
-    // The wallet follows the sweep (it pays one of its scripts) from the moment we publish it.
-    this.deps.onchain.wallet.addUnconfirmed(r.value.tx);
-    this.deps.onchain.persist();
-    try {
-      await this.deps.onchain.chain.broadcast(raw);
-      this.deps.log.info(
-        { channel: ch.key, output: kind, txid, value_sat: r.value.value.toString() },
-        'swept',
-      );
-    } catch (e) {
-      this.deps.log.warn({ channel: ch.key, txid, err: (e as Error).message }, 'sweep refused; will retry');
-    }
   }
 
   /** Ours and not confirmed yet: a mempool may have dropped it (or refused it before). */
@@ -621,7 +519,6 @@ export class ChannelDriver {
       this.deps.log.debug({ channel: ch.key, txid, err: e.message }, 'funding rebroadcast refused');
     });
   }
-
   /**
    * Nothing left to watch: closed before funding (or forgotten by the fundee), or the funding spend is
    * irrevocably deep (BOLT 5: 100 blocks).
@@ -630,11 +527,7 @@ export class ChannelDriver {
     if (ch.state.phase === 'closed') return true;
     const spent = ch.meta.spentBy;
     if (spent === undefined || height - spent.height + 1 < IRREVOCABLE_DEPTH) return false;
-    const sw = ch.meta.sweep;
-    if (sw === undefined || sw.state === 'waiting') return false;
-    if (sw.state === 'none') return true;
-    const at = this.deps.onchain.wallet.getTx(sw.txid)?.height;
-    return at !== null && at !== undefined && height - at + 1 >= IRREVOCABLE_DEPTH;
+    return this.sweeper.resolved(ch, height);
   }
 
   /**
