@@ -47,12 +47,13 @@ import type { Logger } from './logger.ts';
 import type { Onchain } from './onchain.ts';
 import type { PeerManager } from './peer-manager.ts';
 import type { PeerMessage } from './peer-wire.ts';
+import { IRREVOCABLE_DEPTH, Sweeper, type SweepMeta } from './sweep-runner.ts';
+
+export { IRREVOCABLE_DEPTH };
 
 const NS = 'channels';
 /** Finished channels (listclosedchannels): same records, no longer loaded or watched. */
 const CLOSED_NS = 'channels-closed';
-/** BOLT 5: a resolving transaction 100 blocks deep is irrevocably resolved. */
-export const IRREVOCABLE_DEPTH = 100;
 /** The largest channel without option_support_large_channel (BOLT 2: funding_satoshis < 2^24). */
 const MAX_STANDARD_FUNDING = (1n << 24n) - 1n;
 const NEXT_INDEX_KEY = 'next-key-index';
@@ -96,6 +97,11 @@ export interface ChannelMeta {
    * shutdown and are not forwarded.
    */
   shutdownAtRemoteHtlcId?: bigint;
+  /**
+   * What of the confirmed funding spend is ours to sweep (sweep.ts): our commitment's to_local, our
+   * to_remote on theirs, or nothing; then waiting for maturity, or sent.
+   */
+  sweep?: SweepMeta;
 }
 
 export interface Channel {
@@ -159,6 +165,7 @@ export class ChannelDriver {
   private closed = false;
   /** Legacy negotiations in progress: the timer that fails the channel if the peer goes quiet. */
   private readonly negotiationTimers = new Map<string, TimerHandle>();
+  private readonly sweeper: Sweeper;
   /** Test-only (dev-autofulfill): preimages by payment hash (hex) to settle incoming HTLCs with at once. */
   readonly devPreimages = new Map<string, Uint8Array>();
 
@@ -171,6 +178,12 @@ export class ChannelDriver {
       },
       onEmit: (e) => this.onEmit(e),
       log: deps.log,
+    });
+    this.sweeper = new Sweeper({
+      onchain: deps.onchain,
+      keys: deps.keys,
+      log: deps.log,
+      persistMeta: (ch) => this.persistMeta(ch),
     });
     const n = deps.store.get(NS, NEXT_INDEX_KEY);
     this.nextIndex = n ? decodeRecord<{ next: number }>(n).next : 0;
@@ -491,6 +504,7 @@ export class ChannelDriver {
       this.deps.onchain.chain.broadcast(fromHex(t.hex)).catch(() => undefined);
     }
     for (const ch of this.list()) this.rebroadcastFunding(ch);
+    for (const ch of this.list()) this.sweeper.step(ch, height);
     for (const ch of this.list()) if (this.isFinished(ch, height)) this.archive(ch);
   }
 
@@ -501,10 +515,10 @@ export class ChannelDriver {
     const t = this.deps.onchain.wallet.getTx(txid);
     if (!t || t.height !== null) return;
     this.deps.onchain.chain.broadcast(serializeTx(t.tx)).catch((e: Error) => {
-      this.deps.log.info({ channel: ch.key, txid, err: e.message }, 'funding rebroadcast refused');
+      // Usually "already in the chain": this block confirmed it and the wallet has not seen it yet.
+      this.deps.log.debug({ channel: ch.key, txid, err: e.message }, 'funding rebroadcast refused');
     });
   }
-
   /**
    * Nothing left to watch: closed before funding (or forgotten by the fundee), or the funding spend is
    * irrevocably deep (BOLT 5: 100 blocks).
@@ -512,7 +526,8 @@ export class ChannelDriver {
   private isFinished(ch: Channel, height: number): boolean {
     if (ch.state.phase === 'closed') return true;
     const spent = ch.meta.spentBy;
-    return spent !== undefined && height - spent.height + 1 >= IRREVOCABLE_DEPTH;
+    if (spent === undefined || height - spent.height + 1 < IRREVOCABLE_DEPTH) return false;
+    return this.sweeper.resolved(ch, height);
   }
 
   /**
@@ -978,6 +993,7 @@ export class ChannelDriver {
         return;
       case 'unspent':
         ch.meta.spentBy = undefined;
+        ch.meta.sweep = undefined;
         this.persistMeta(ch);
         return;
     }

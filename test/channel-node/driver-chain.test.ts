@@ -2,8 +2,11 @@
 // channels leaving the live set (watches dropped, listclosedchannels).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { reversedHex } from '../../src/bitcoin/tx.ts';
+import { verifyInput } from '../../src/bitcoin/interpreter.ts';
+import { STANDARD_SCRIPT_VERIFY_FLAGS } from '../../src/bitcoin/script-error.ts';
+import { parseTx, reversedHex, txid as txidOf } from '../../src/bitcoin/tx.ts';
 import { commitmentsOf } from '../../src/bolt02-channel/index.ts';
+import { equal, fromHex } from '../../src/core/bytes.ts';
 import type { FeeratePerKw, Msat, Sat } from '../../src/core/units.ts';
 import { type FundResult, IRREVOCABLE_DEPTH } from '../../src/node/channel-driver.ts';
 import { channelMethods } from '../../src/node/channel-rpc.ts';
@@ -115,4 +118,59 @@ test('a close 100 blocks deep: the channel leaves the live set and its watches a
   await alice.restart();
   assert.equal(alice.driver.list().length, 0);
   assert.equal(listclosed(alice).length, 1);
+});
+
+test('our commitment confirmed: to_local is swept to the wallet once to_self_delay has passed', async () => {
+  const { net, alice, bob } = await twoNodes([1_000_000n]);
+  await openChannel(net, alice, bob);
+  const before = alice.confirmedSat();
+  const close = await alice.driver.closeChannel(alice.channel(), { unilateralTimeoutS: 0 });
+  await net.mine(1, [close.txid]);
+  const ch = alice.channel();
+  const commitTx = parseTx(fromHex(close.tx));
+  const delay = commitmentsOf(ch.state)!.remote.toSelfDelay;
+  assert.equal(ch.meta.sweep?.state, 'waiting');
+  assert.equal(bob.channel().meta.sweep?.state, 'none', 'bob: not his commitment, nothing to sweep');
+  await net.mineEmpty(delay - 2); // the commitment is delay-1 deep: a spend could not be mined yet
+  const sweepOf = () =>
+    [...net.mempool.values()].find((t) => equal(t.inputs[0]!.prevout.txid, txidOf(commitTx)));
+  assert.equal(sweepOf(), undefined, 'not before the CSV delay');
+  await net.mineEmpty(1);
+  const sweep = sweepOf();
+  assert.ok(sweep, 'swept once the next block can carry it');
+  assert.equal(sweep.inputs[0]!.sequence, delay);
+  const spent = commitTx.outputs[sweep.inputs[0]!.prevout.vout]!;
+  assert.equal(
+    verifyInput(sweep, 0, [spent], STANDARD_SCRIPT_VERIFY_FLAGS),
+    null,
+    'the witness satisfies the to_local script',
+  );
+  const fee = spent.value - sweep.outputs[0]!.value;
+  assert.ok(fee > 0n && fee < 2_000n, `fee ${fee}`);
+  await net.mine(1);
+  assert.equal(
+    alice.confirmedSat() - before,
+    sweep.outputs[0]!.value,
+    'the wallet received to_local minus the fee',
+  );
+  await net.mineEmpty(IRREVOCABLE_DEPTH);
+  assert.equal(alice.driver.list().length, 0, 'archived once the sweep is deep');
+});
+
+test('their commitment confirmed: our to_remote (payment basepoint, unknown to the wallet) is swept at once', async () => {
+  const { net, alice, bob } = await twoNodes([1_000_000n]);
+  await openChannel(net, alice, bob, 500_000n as Sat, 200_000_000n as Msat);
+  const bobBefore = bob.confirmedSat();
+  const close = await alice.driver.closeChannel(alice.channel(), { unilateralTimeoutS: 0 });
+  await net.mine(1, [close.txid]);
+  const commitTx = parseTx(fromHex(close.tx));
+  assert.equal(bob.channel().meta.sweep?.state, 'sent', 'bob swept in the same block');
+  const sweep = [...net.mempool.values()].find((t) => equal(t.inputs[0]!.prevout.txid, txidOf(commitTx)));
+  assert.ok(sweep);
+  const spent = commitTx.outputs[sweep.inputs[0]!.prevout.vout]!;
+  assert.equal(spent.value, 200_000n, "bob's balance");
+  assert.equal(verifyInput(sweep, 0, [spent], STANDARD_SCRIPT_VERIFY_FLAGS), null);
+  await net.mine(1);
+  assert.equal(bob.confirmedSat() - bobBefore, sweep.outputs[0]!.value);
+  assert.ok(200_000n - sweep.outputs[0]!.value < 2_000n, 'a small fee');
 });

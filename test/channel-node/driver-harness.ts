@@ -37,6 +37,8 @@ export class TestNet {
   readonly clock = new ManualClock();
   readonly nodes: TestNode[] = [];
   refuseBroadcasts = false;
+  /** Init features every peer shows (hex): '400000' offers option_anchors_zero_fee_htlc_tx (bit 22). */
+  peerFeatures = '';
 
   async node(name: string): Promise<TestNode> {
     const n = new TestNode(this, name);
@@ -155,7 +157,7 @@ export class FakePeers {
       connected: true,
       direction: 'in' as const,
       netaddr: [],
-      features: '',
+      features: this.net.peerFeatures,
     }));
   }
   async connect(): Promise<never> {
@@ -283,8 +285,10 @@ export class TestNode {
 /** alice and bob, connected; alice's wallet holds one confirmed coin per amount. */
 export async function twoNodes(
   coins: readonly bigint[],
+  peerFeatures = '',
 ): Promise<{ net: TestNet; alice: TestNode; bob: TestNode }> {
   const net = new TestNet();
+  net.peerFeatures = peerFeatures;
   const alice = await net.node('alice');
   const bob = await net.node('bob');
   for (const c of coins) alice.faucet(c);

@@ -124,3 +124,20 @@ test('shutdown: the peer HTLCs added after our shutdown are marked not to be for
   assert.equal(alice.driver.addedAfterOurShutdown(alice.channel(), 1n), true, 'durable');
   assert.equal(alice.driver.addedAfterOurShutdown(alice.channel(), 0n), false);
 });
+
+test('legacy closing negotiation: the timer is armed again after a restart', async () => {
+  const { net, alice, bob } = await pair();
+  bob.peers.drop.add('closing_signed');
+  void alice.driver.closeChannel(alice.channel(), { unilateralTimeoutS: 3600 });
+  await settle();
+  assert.equal(alice.channel().state.phase, 'negotiating');
+  await alice.restart(); // bob does not come back
+  assert.equal(alice.channel().state.phase, 'negotiating');
+  net.clock.advance(CLOSING_TIMEOUT_MS + 1000);
+  await settle();
+  const s = alice.channel().state;
+  assert.equal(s.phase, 'closing');
+  assert.ok(
+    alice.channel().meta.closeTx !== undefined && net.mempool.has(alice.channel().meta.closeTx!.txid),
+  );
+});
