@@ -19,7 +19,6 @@ import {
   ecdhWithSecret,
   type FailureInput,
   failureCode,
-  interpretHopPayload,
   type NextHop,
   type OnionVerdict,
   peelOnion,
@@ -38,7 +37,6 @@ import type { Clock, TimerHandle } from './clock.ts';
 import { KEYSEND_TLV_TYPE, unknownDetails } from './htlc-switch.ts';
 import type { Logger } from './logger.ts';
 import { OnionReplayLog } from './onion-replay.ts';
-import { readTlv, writeTlv } from './payments-tlv.ts';
 import { BlindedPathBook, type BlindRole, BlindTags } from './switch-blinded.ts';
 import { finalHopPayloadOf, readPayloadWithKeysend } from './switch-keysend.ts';
 import {
