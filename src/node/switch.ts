@@ -559,6 +559,15 @@ export class PaymentSwitch {
         put(FWD_NS, fwdKey(fwd.created_index), rec(fwd)),
       ]);
     };
+    // BOLT #2:
+    //   - SHOULD fail to route any HTLC added after it has sent `shutdown`.
+    if (this.deps.driver.addedAfterOurShutdown(inCh, ref.id)) {
+      failLocally(
+        { failure: 'temporary_channel_failure', channel_update: new Uint8Array(0) },
+        'incoming channel is shutting down',
+      );
+      return;
+    }
     if (!verdict.ok || outCh === undefined || outCh.state.phase !== 'normal') {
       if (!verdict.ok) failLocally(verdict.failure, verdict.reason);
       else

@@ -44,6 +44,10 @@ export class FakeDriver {
   get(key: string) {
     return this.channels.find((c) => c.key === key);
   }
+  addedAfterOurShutdown(_ch: unknown, _id: bigint): boolean {
+    return this.shutdownAdds.has(_id);
+  }
+  readonly shutdownAdds = new Set<bigint>();
   tipHeight() {
     return this.height;
   }

@@ -69,6 +69,10 @@ class FakeDriver {
   get(key: string) {
     return this.channels.find((c) => c.key === key);
   }
+  addedAfterOurShutdown(_ch: unknown, _id: bigint): boolean {
+    return this.shutdownAdds.has(_id);
+  }
+  readonly shutdownAdds = new Set<bigint>();
   tipHeight() {
     return 100;
   }
@@ -214,6 +218,28 @@ test('forward refused: fee too low gives fee_insufficient attributed to us; fail
   assert.ok(
     dec2.value.failure.ok && dec2.value.failure.value.failure === 'incorrect_or_unknown_payment_details',
   );
+});
+
+test('an HTLC the peer added after our shutdown is not routed: temporary_channel_failure from us', () => {
+  const store = memoryStore();
+  const inCh = fakeChannel('in', 1n << 40n, [{ id: 0n, direction: 'received' }]);
+  const outCh = fakeChannel('out', SCID_OUT, []);
+  const d = new FakeDriver([inCh, outCh]);
+  d.shutdownAdds.add(0n);
+  const sw = makeSwitch(store, d);
+  sw.start();
+  const onion = twoHopOnion();
+  d.emit('in', addMsg(0n, 1_001_010n, hash, 184, onion.packet));
+  assert.equal(d.commands.length, 1);
+  const fail = d.commands[0]!;
+  assert.ok(fail.ch === 'in' && fail.cmd.kind === 'fail_htlc', 'failed back, not forwarded');
+  const dec = decodeErrorPacket(
+    onion.hopKeys.map((k) => k.sharedSecret),
+    fail.cmd.reason,
+  );
+  assert.ok(dec.ok && dec.value.hopIndex === 0);
+  assert.ok(dec.value.failure.ok && dec.value.failure.value.failure === 'temporary_channel_failure');
+  assert.equal(sw.listForwards()[0]!.status, 'local_failed');
 });
 
 test('a resolution made while the peer is offline survives a restart and runs once the peer is back', () => {
