@@ -33,7 +33,10 @@ const SEQUENTIAL = Number(process.env.CHANNEL_BENCH_SEQ ?? 150);
 const PARALLEL = Number(process.env.CHANNEL_BENCH_PAR ?? 600);
 const IN_FLIGHT = Number(process.env.CHANNEL_BENCH_INFLIGHT ?? 20);
 /** Batch sizes of the batched mode, each run BATCH_ROUNDS times. */
-const BATCHES = (process.env.CHANNEL_BENCH_BATCHES ?? '100,483').split(',').map(Number);
+const BATCHES = (process.env.CHANNEL_BENCH_BATCHES ?? '100,483')
+  .split(',')
+  .map(Number)
+  .filter((n) => n > 0);
 const BATCH_ROUNDS = Number(process.env.CHANNEL_BENCH_BATCH_ROUNDS ?? 3);
 /** The goals. */
 const GOAL_IN_FLIGHT = 300;
