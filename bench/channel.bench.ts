@@ -33,7 +33,7 @@ const SEQUENTIAL = Number(process.env.CHANNEL_BENCH_SEQ ?? 150);
 const PARALLEL = Number(process.env.CHANNEL_BENCH_PAR ?? 600);
 const IN_FLIGHT = Number(process.env.CHANNEL_BENCH_INFLIGHT ?? 20);
 /** Batch sizes of the batched mode, each run BATCH_ROUNDS times. */
-const BATCHES = (process.env.CHANNEL_BENCH_BATCHES ?? '100,483')
+const BATCHES = (process.env.CHANNEL_BENCH_BATCHES ?? '30,100,483')
   .split(',')
   .map(Number)
   .filter((n) => n > 0);
