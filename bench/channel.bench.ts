@@ -8,10 +8,11 @@
 // learns the preimage (dev-waithtlc resolves on update_fulfill_htlc). The commitment dances that add
 // and then remove it run underneath; with many in flight they batch several updates per signature.
 //
-// Batched mode: alice offers N HTLCs in one burst (pipelined on one RPC connection, so they are taken
-// in one turn of her event loop and go out under ONE commitment_signed), bob settles all N in one
+// Batched mode: alice offers N HTLCs in one burst (N RPC requests in one socket write, so they are
+// taken in one turn of her event loop and go out under ONE commitment_signed), bob settles all N in one
 // turn (ONE commitment_signed back); measured as HTLCs settled per second, N up to max_accepted_htlcs.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hex } from '../src/core/bytes.ts';
@@ -25,6 +26,7 @@ import {
   sha256,
 } from '../src/crypto/index.ts';
 import { RpcClient } from '../src/rpc/client.ts';
+import { JsonStreamSplitter, stringifyJson } from '../src/rpc/json.ts';
 import { type NodeProcess, spawnNode } from '../src/testing/processes.ts';
 import { repoRoot } from '../src/testing/spec.ts';
 import { spawnDevnet, waitUntil } from '../test/channel-node/devnet-process.ts';
@@ -109,6 +111,35 @@ function cryptoSeconds(c: Rates, ops: Partial<Record<keyof Rates, number>>): num
   let t = 0;
   for (const k of Object.keys(ops) as (keyof Rates)[]) t += (ops[k] ?? 0) / c[k];
   return t;
+}
+
+/** Sends JSON-RPC requests in a single socket write; resolves with their results in order. */
+function rpcBurst(path: string, reqs: { method: string; params: unknown }[]): Promise<unknown[]> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection(path);
+    const results = new Map<number, unknown>();
+    const splitter = new JsonStreamSplitter();
+    socket.setEncoding('utf8');
+    socket.on('error', reject);
+    socket.on('data', (chunk: string) => {
+      for (const text of splitter.push(chunk)) {
+        const r = JSON.parse(text) as { id: number; result?: unknown; error?: { message: string } };
+        if (r.error) {
+          socket.destroy();
+          reject(new Error(r.error.message));
+          return;
+        }
+        results.set(r.id, r.result);
+      }
+      if (results.size === reqs.length) {
+        socket.end();
+        resolve(reqs.map((_, i) => results.get(i)));
+      }
+    });
+    socket.on('connect', () =>
+      socket.write(reqs.map((r, id) => stringifyJson({ jsonrpc: '2.0', id, ...r })).join('')),
+    );
+  });
 }
 
 async function main(): Promise<void> {
@@ -256,22 +287,24 @@ async function main(): Promise<void> {
         const before = await commitmentNumber();
         const first = nextBatch;
         nextBatch += n;
-        const cl = clients[0]!;
         const t = performance.now();
         const cpuStart = nodesCpuMs();
-        const adds = Array.from(
-          { length: n },
-          (_, k) =>
-            cl.call('dev-addhtlc', {
+        // All N requests in ONE write: the node reads them in one turn of its event loop, so its
+        // "sign once the burst is handled" policy puts all N under one commitment_signed.
+        const ids = await rpcBurst(
+          alice.rpc.path,
+          Array.from({ length: n }, (_, k) => ({
+            method: 'dev-addhtlc',
+            params: {
               id: bobInfo.id,
               amount_msat: HTLC_MSAT,
               payment_hash: hex(sha256(preimages[first + k]!)),
               cltv_expiry: height + 100,
-            }) as Promise<{ id: number }>,
+            },
+          })),
         );
-        const ids = await Promise.all(adds);
         const outcomes = await Promise.all(
-          ids.map(
+          (ids as { id: number }[]).map(
             (a, k) =>
               clients[1 + (k % (clients.length - 1))]!.call('dev-waithtlc', {
                 id: bobInfo.id,
