@@ -20,9 +20,20 @@ import { decodeRecord, del, encodeRecord, put, type Store, type StoreOp } from '
 import { decodePlain, encodePlain, type Plain } from './channel-codec.ts';
 import type { Logger } from './logger.ts';
 
+/**
+ * A write whose bytes are made only when its batch is committed, and only if no later write of the same
+ * record in that batch supersedes it: a channel stepping many times in one turn encodes its state once.
+ */
+export interface DeferredPut {
+  readonly kind: 'deferred';
+  readonly ns: string;
+  readonly key: string;
+  readonly make: () => StoreOp;
+}
+
 export type ExecAction =
   /** Durable writes; everything after this action waits for them. */
-  | { readonly kind: 'persist'; readonly ops: readonly StoreOp[] }
+  | { readonly kind: 'persist'; readonly ops: readonly (StoreOp | DeferredPut)[] }
   | { readonly kind: 'send'; readonly peerId: string; readonly bytes: Uint8Array }
   | { readonly kind: 'broadcast'; readonly raw: Uint8Array; readonly label: string }
   /** An event for the rest of the node (plain data: survives the outbox). */
@@ -62,7 +73,7 @@ const SEQ_KEY = 'seq';
 const RECORD_VERSION = 1;
 
 interface Group {
-  readonly ops: StoreOp[];
+  readonly ops: (StoreOp | DeferredPut)[];
   steps: number;
   readonly done: Promise<void>;
   resolve(): void;
@@ -150,7 +161,7 @@ export class ActionExecutor {
     actions: readonly ExecAction[],
     emitIds: Map<number, string>,
   ): Promise<void> | undefined {
-    const ops: StoreOp[] = [];
+    const ops: (StoreOp | DeferredPut)[] = [];
     for (let i = 0; i < actions.length; i++) {
       const a = actions[i]!;
       if (a.kind === 'persist') ops.push(...a.ops);
@@ -214,16 +225,20 @@ export class ActionExecutor {
     });
     const g: Group = { ops: [], steps: 0, done, resolve, reject };
     this.group = g;
-    // Every step that reaches its durable point before the event loop comes back here joins this batch.
-    setImmediate(() => this.commit(g));
+    // Every step submitted before the event loop comes back here joins this batch. The commit waits one
+    // more turn of the check phase, so that work the shell queued with setImmediate in this turn (the
+    // driver's "sign once the burst is handled") joins the same batch instead of needing a second fsync:
+    // a fulfill and the commitment_signed that carries it are written together.
+    setImmediate(() => setImmediate(() => this.commit(g)));
     return g;
   }
 
   private commit(g: Group): void {
     if (this.group === g) this.group = null;
-    const ops = lastWriteWins([...this.pendingDeletes, ...g.ops]);
+    const pending = this.pendingDeletes;
     this.pendingDeletes = [];
     try {
+      const ops = lastWriteWins([...pending, ...g.ops]).map((o) => (o.kind === 'deferred' ? o.make() : o));
       this.deps.store.batch(ops);
       this.stats.batches++;
       this.stats.durableSteps += g.steps;
@@ -263,7 +278,9 @@ export class ActionExecutor {
  * One atomic batch ends with the last op of each record, so the earlier ops of a record are dropped
  * (order kept by each record's last op).
  */
-export function lastWriteWins(ops: readonly StoreOp[]): StoreOp[] {
+export function lastWriteWins<T extends { readonly ns: string; readonly key: string }>(
+  ops: readonly T[],
+): T[] {
   const last = new Map<string, number>();
   for (let i = 0; i < ops.length; i++) last.set(`${ops[i]!.ns}\u0000${ops[i]!.key}`, i);
   if (last.size === ops.length) return [...ops];
