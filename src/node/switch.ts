@@ -119,7 +119,7 @@ export type LocalResult =
   | { readonly kind: 'fulfilled'; readonly preimage: Uint8Array }
   /** `reason`: the error packet to decode with the onion's shared secrets. */
   | { readonly kind: 'failed'; readonly reason: Uint8Array }
-  | { readonly kind: 'malformed'; readonly code: number }
+  | { readonly kind: 'malformed'; readonly code: number; readonly sha256OfOnion: Uint8Array }
   /** The HTLC never reached the peer's commitment (disconnect before signing). */
   | { readonly kind: 'cancelled' };
 
@@ -285,7 +285,7 @@ export class PaymentSwitch {
           n.id,
           n.reason.kind === 'onion'
             ? { kind: 'failed', reason: n.reason.reason }
-            : { kind: 'malformed', code: n.reason.failureCode },
+            : { kind: 'malformed', code: n.reason.failureCode, sha256OfOnion: n.reason.sha256OfOnion },
         );
         return;
       case 'htlc_offer_cancelled':
@@ -782,13 +782,16 @@ export class PaymentSwitch {
         res = { kind: 'fail', reason: wrapErrorPacket(inRec.sharedSecret, result.reason) };
         break;
       case 'malformed':
-        // The next peer could not read its onion: we report it upstream as our own failure.
+        // BOLT #2:
+        //     - MUST return an error in the `update_fail_htlc` sent to the link which
+        //       originally sent the HTLC, using the `failure_code` given and setting the
+        //       data to `sha256_of_onion`.
         res = {
           kind: 'fail',
           reason: createErrorPacket(inRec.sharedSecret, {
             failure: 'unknown',
             code: result.code,
-            data: new Uint8Array(32),
+            data: result.sha256OfOnion,
           }),
         };
         break;
