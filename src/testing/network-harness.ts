@@ -105,6 +105,8 @@ export interface NetNode {
   watcher: ChainWatcher;
   channels: ChannelDriver;
   payments: Payments;
+  /** The running life's logger (what the node's components log through). */
+  log: Logger;
   /** Durable batches written (all lives): activity the settle loop watches. */
   writes: number;
 }
@@ -307,7 +309,7 @@ export class Network {
       entropy: node.entropy,
       log: log.child({ component: 'payments' }),
     });
-    Object.assign(node, { peers, onchain, watcher, channels, payments });
+    Object.assign(node, { peers, onchain, watcher, channels, payments, log });
     await channels.start();
     payments.start();
   }
