@@ -97,77 +97,88 @@ export function hasHtlcs(c: Commitments): boolean {
   return c.localCommit.spec.htlcs.length > 0 || latestRemoteCommit(c).spec.htlcs.length > 0;
 }
 
-function removeHtlc(
-  htlcs: CommitmentHtlc[],
-  direction: 'offered' | 'received',
-  id: bigint,
-): CommitmentHtlc | undefined {
-  const i = htlcs.findIndex((h) => h.direction === direction && h.id === id);
-  if (i < 0) return undefined;
-  return htlcs.splice(i, 1)[0];
-}
-
-/**
- * Applies updates to a spec (our view): adds first, then removals, then the last fee. `ours` are
- * updates we sent, `theirs` those we received.
- */
+/** Applies updates to a spec (our view): adds first, then removals, then the last fee. `ours` are
+ * updates we sent, `theirs` those we received. */
 export function reduceSpec(
   spec: CommitSpec,
   ours: readonly UpdateMessage[],
   theirs: readonly UpdateMessage[],
 ): Result<CommitSpec, string> {
-  const htlcs = [...spec.htlcs];
+  const htlcs: (CommitmentHtlc | undefined)[] = [...spec.htlcs];
   let toLocal: bigint = spec.toLocal;
   let toRemote: bigint = spec.toRemote;
   let feerate = spec.feerate;
-  for (const [u, mine] of [
-    ...ours.map((u) => [u, true] as const),
-    ...theirs.map((u) => [u, false] as const),
-  ]) {
-    if (u.type !== 'update_add_htlc') continue;
-    const h: CommitmentHtlc = {
-      direction: mine ? 'offered' : 'received',
-      id: u.id,
-      amount: u.amount_msat as Msat,
-      paymentHash: u.payment_hash,
-      cltvExpiry: u.cltv_expiry,
-    };
-    htlcs.push(h);
-    if (mine) toLocal -= u.amount_msat;
-    else toRemote -= u.amount_msat;
-  }
-  for (const [u, mine] of [
-    ...ours.map((u) => [u, true] as const),
-    ...theirs.map((u) => [u, false] as const),
-  ]) {
-    switch (u.type) {
-      case 'update_add_htlc':
-        break;
-      case 'update_fulfill_htlc': {
-        // A fulfill by us removes an HTLC they offered (received by us) and pays us.
-        const h = removeHtlc(htlcs, mine ? 'received' : 'offered', u.id);
-        if (h === undefined) return err(`fulfill of unknown htlc ${u.id}`);
-        if (mine) toLocal += h.amount;
-        else toRemote += h.amount;
-        break;
-      }
-      case 'update_fail_htlc':
-      case 'update_fail_malformed_htlc': {
-        const h = removeHtlc(htlcs, mine ? 'received' : 'offered', u.id);
-        if (h === undefined) return err(`fail of unknown htlc ${u.id}`);
-        if (mine) toRemote += h.amount;
-        else toLocal += h.amount;
-        break;
-      }
-      case 'update_fee':
-        feerate = u.feerate_per_kw as FeeratePerKw;
-        break;
-      default:
-        assertNever(u, 'update');
+  const addAll = (list: readonly UpdateMessage[], mine: boolean) => {
+    for (const u of list) {
+      if (u.type !== 'update_add_htlc') continue;
+      htlcs.push({
+        direction: mine ? 'offered' : 'received',
+        id: u.id,
+        amount: u.amount_msat as Msat,
+        paymentHash: u.payment_hash,
+        cltvExpiry: u.cltv_expiry,
+      });
+      if (mine) toLocal -= u.amount_msat;
+      else toRemote -= u.amount_msat;
     }
-  }
+  };
+  addAll(ours, true);
+  addAll(theirs, false);
+  // Removals find their HTLC by (direction, id) through an index built once, not a scan each.
+  let index: Map<string, number[]> | undefined;
+  const take = (direction: 'offered' | 'received', id: bigint): CommitmentHtlc | undefined => {
+    if (index === undefined) {
+      index = new Map();
+      for (let i = 0; i < htlcs.length; i++) {
+        const h = htlcs[i]!;
+        const k = `${h.direction}:${h.id}`;
+        const at = index.get(k);
+        if (at === undefined) index.set(k, [i]);
+        else at.push(i);
+      }
+    }
+    // The earliest match first, as a front-to-back scan would find it.
+    const i = index.get(`${direction}:${id}`)?.shift();
+    if (i === undefined) return undefined;
+    const h = htlcs[i];
+    htlcs[i] = undefined;
+    return h;
+  };
+  const removeAll = (list: readonly UpdateMessage[], mine: boolean): string | undefined => {
+    for (const u of list) {
+      switch (u.type) {
+        case 'update_add_htlc':
+          break;
+        case 'update_fulfill_htlc': {
+          // A fulfill by us removes an HTLC they offered (received by us) and pays us.
+          const h = take(mine ? 'received' : 'offered', u.id);
+          if (h === undefined) return `fulfill of unknown htlc ${u.id}`;
+          if (mine) toLocal += h.amount;
+          else toRemote += h.amount;
+          break;
+        }
+        case 'update_fail_htlc':
+        case 'update_fail_malformed_htlc': {
+          const h = take(mine ? 'received' : 'offered', u.id);
+          if (h === undefined) return `fail of unknown htlc ${u.id}`;
+          if (mine) toRemote += h.amount;
+          else toLocal += h.amount;
+          break;
+        }
+        case 'update_fee':
+          feerate = u.feerate_per_kw as FeeratePerKw;
+          break;
+        default:
+          assertNever(u, 'update');
+      }
+    }
+    return undefined;
+  };
+  const bad = removeAll(ours, true) ?? removeAll(theirs, false);
+  if (bad !== undefined) return err(bad);
   if (toLocal < 0n || toRemote < 0n) return err('negative balance');
-  return ok({ feerate, toLocal: toLocal as Msat, toRemote: toRemote as Msat, htlcs });
+  const left = htlcs.filter((h): h is CommitmentHtlc => h !== undefined);
+  return ok({ feerate, toLocal: toLocal as Msat, toRemote: toRemote as Msat, htlcs: left });
 }
 
 /** Applies only the adds and the highest fee: the worst case for balances, HTLC count and fees. */
@@ -203,9 +214,10 @@ function worstCase(
 
 type Side = 'local' | 'remote';
 
-/** The HTLCs of a spec as `holder` sees them. */
-function holderHtlcs(spec: CommitSpec, holder: Side): readonly CommitmentHtlc[] {
-  return holder === 'local' ? spec.htlcs : mirrorHtlcs(spec.htlcs);
+/** An HTLC's direction as `holder` sees it (the spec is our view; their commitment mirrors it). */
+function holderDirection(h: CommitmentHtlc, holder: Side): 'offered' | 'received' {
+  if (holder === 'local') return h.direction;
+  return h.direction === 'offered' ? 'received' : 'offered';
 }
 
 function dustLimitOf(c: Commitments, holder: Side) {
@@ -226,9 +238,9 @@ export function funderCostMsat(
   extraHtlcs = 0,
 ): bigint {
   const dust = dustLimitOf(c, holder);
-  const untrimmed = holderHtlcs(spec, holder).filter(
-    (h) => !isTrimmed(c.channelType, h.direction, h.amount, feerate, dust),
-  ).length;
+  let untrimmed = 0;
+  for (const h of spec.htlcs)
+    if (!isTrimmed(c.channelType, holderDirection(h, holder), h.amount, feerate, dust)) untrimmed++;
   return funderCost(c.channelType, feerate, untrimmed + extraHtlcs) * 1000n;
 }
 
@@ -236,8 +248,8 @@ export function funderCostMsat(
 export function dustExposure(c: Commitments, spec: CommitSpec, holder: Side): bigint {
   const dust = dustLimitOf(c, holder);
   let total = 0n;
-  for (const h of holderHtlcs(spec, holder))
-    if (isTrimmed(c.channelType, h.direction, h.amount, spec.feerate, dust)) total += h.amount;
+  for (const h of spec.htlcs)
+    if (isTrimmed(c.channelType, holderDirection(h, holder), h.amount, spec.feerate, dust)) total += h.amount;
   return total;
 }
 
@@ -327,14 +339,19 @@ export function sendAdd(
   const unaffordable = checkAffordable(next, specs, 'local', true);
   if (unaffordable !== undefined) return refuse(unaffordable);
   for (const spec of specs) {
-    const offered = spec.htlcs.filter((h) => h.direction === 'offered');
+    let offered = 0;
+    let inFlight = 0n;
+    for (const h of spec.htlcs)
+      if (h.direction === 'offered') {
+        offered++;
+        inFlight += h.amount;
+      }
     // BOLT #2:
     //   - if result would be offering more than the remote's
     //   `max_accepted_htlcs` HTLCs, in the remote commitment transaction:
     //     - MUST NOT add an HTLC.
-    if (offered.length > c.remote.maxAcceptedHtlcs)
+    if (offered > c.remote.maxAcceptedHtlcs)
       return refuse(`the peer accepts at most ${c.remote.maxAcceptedHtlcs} HTLCs`);
-    const inFlight = offered.reduce((s, h) => s + h.amount, 0n);
     if (inFlight > c.remote.maxHtlcValueInFlight)
       return refuse(`the peer accepts at most ${c.remote.maxHtlcValueInFlight} msat in flight`);
     for (const holder of ['local', 'remote'] as const) {
@@ -378,10 +395,15 @@ export function receiveAdd(
   // BOLT #2:
   //   - if a sending node adds more than receiver `max_accepted_htlcs` HTLCs to
   //     its local commitment transaction, OR adds more than receiver `max_htlc_value_in_flight_msat` worth of offered HTLCs to its local commitment transaction:
-  const received = spec.htlcs.filter((h) => h.direction === 'received');
-  if (received.length > c.local.maxAcceptedHtlcs) return fail('too many htlcs');
-  if (received.reduce((s, h) => s + h.amount, 0n) > c.local.maxHtlcValueInFlight)
-    return fail('max_htlc_value_in_flight_msat exceeded');
+  let received = 0;
+  let receivedAmount = 0n;
+  for (const h of spec.htlcs)
+    if (h.direction === 'received') {
+      received++;
+      receivedAmount += h.amount;
+    }
+  if (received > c.local.maxAcceptedHtlcs) return fail('too many htlcs');
+  if (receivedAmount > c.local.maxHtlcValueInFlight) return fail('max_htlc_value_in_flight_msat exceeded');
   return ok(next);
 }
 

@@ -78,7 +78,10 @@ export function defaultChannelConfig(): LocalChannelConfig {
     maxHtlcValueInFlight: 0xffff_ffff_ffff_ffffn as Msat,
     htlcMinimum: 1n as Msat,
     toSelfDelay: 144,
-    maxAcceptedHtlcs: 30,
+    // LND's default and the protocol's ceiling: a peer that batches many HTLCs into one
+    // commitment_signed is not stopped at 30 (Core Lightning's default). The funder still has to
+    // afford every untrimmed HTLC's weight, and the dust exposure limit bounds trimmed ones.
+    maxAcceptedHtlcs: 483,
     reserveBasisPoints: 100,
     minimumDepth: 3,
     maxDustExposure: 5_000_000n as Msat,

@@ -59,7 +59,11 @@ export function localChannelSigner(keys: ChannelKeyMaterial): ChannelSigner {
       return perCommitmentSecret(keys.perCommitmentSeed, n);
     },
     signRemoteCommitment(remote) {
-      const htlcKey = derivePrivkey(keys.htlcBasepointSecret, remote.spec.keys.perCommitmentPoint);
+      const htlcKey = derivePrivkey(
+        keys.htlcBasepointSecret,
+        remote.spec.keys.perCommitmentPoint,
+        keys.htlcBasepoint,
+      );
       return signRemoteCommitment(remote, keys.fundingSecret, htlcKey);
     },
     signLocalCommitment(local) {
@@ -73,7 +77,11 @@ export function localChannelSigner(keys: ChannelKeyMaterial): ChannelSigner {
       );
     },
     signLocalHtlcTxs(local) {
-      const htlcKey = derivePrivkey(keys.htlcBasepointSecret, local.spec.keys.perCommitmentPoint);
+      const htlcKey = derivePrivkey(
+        keys.htlcBasepointSecret,
+        local.spec.keys.perCommitmentPoint,
+        keys.htlcBasepoint,
+      );
       return local.htlcTxs.map((t) => signHtlcTx(t, htlcKey, true));
     },
     signClosing(tx, remoteFundingPubkey, fundingAmount) {

@@ -42,9 +42,13 @@ export function derivePubkey(basepoint: Uint8Array, perCommitmentPoint: Uint8Arr
 
 // BOLT #3:
 //     privkey = basepoint_secret + SHA256(per_commitment_point || basepoint)
-export function derivePrivkey(basepointSecret: Uint8Array, perCommitmentPoint: Uint8Array): Uint8Array {
+/** `basepoint` (the public key of `basepointSecret`) may be passed to save a point multiplication. */
+export function derivePrivkey(
+  basepointSecret: Uint8Array,
+  perCommitmentPoint: Uint8Array,
+  basepoint: Uint8Array = publicKeyOf(basepointSecret),
+): Uint8Array {
   needPoint(perCommitmentPoint, 'per_commitment_point');
-  const basepoint = publicKeyOf(basepointSecret);
   return privkeyTweakAdd(basepointSecret, sha256(perCommitmentPoint, basepoint));
 }
 
@@ -110,15 +114,39 @@ export function deriveCommitmentKeys(
   other: ChannelBasepoints,
   perCommitmentPoint: Uint8Array,
 ): CommitmentKeys {
+  // Each point is checked once: the ones a tweak below parses are checked by that parse (a failure
+  // there is reported the same way), the ones only copied are checked here. This runs for every
+  // commitment built, so the ~8 redundant point parses it saves are worth it.
   needPoint(other.paymentBasepoint, 'payment_basepoint');
   needPoint(owner.fundingPubkey, 'funding_pubkey');
   needPoint(other.fundingPubkey, 'funding_pubkey');
+  const point = perCommitmentPoint;
+  const tweaked = (what: string, f: () => Uint8Array): Uint8Array => {
+    try {
+      return f();
+    } catch {
+      throw new KeyDerivationError(`${what} is not a compressed public key`);
+    }
+  };
+  const add = (basepoint: Uint8Array, what: string) => {
+    if (basepoint.length !== 33) throw new KeyDerivationError(`${what} is not a compressed public key`);
+    return tweaked(what, () => pubkeyTweakAdd(basepoint, sha256(point, basepoint)));
+  };
+  if (point.length !== 33)
+    throw new KeyDerivationError('per_commitment_point is not a compressed public key');
+  const rb = other.revocationBasepoint;
+  if (rb.length !== 33) throw new KeyDerivationError('revocation_basepoint is not a compressed public key');
+  // The revocation key's tweak-muls parse both the revocation basepoint and the per-commitment point.
+  const revA = tweaked('revocation_basepoint', () => pubkeyTweakMul(rb, sha256(rb, point)));
+  const revB = tweaked('per_commitment_point', () => pubkeyTweakMul(point, sha256(point, rb)));
   return {
-    perCommitmentPoint: Uint8Array.from(perCommitmentPoint),
-    revocationPubkey: deriveRevocationPubkey(other.revocationBasepoint, perCommitmentPoint),
-    localDelayedPubkey: derivePubkey(owner.delayedPaymentBasepoint, perCommitmentPoint),
-    localHtlcPubkey: derivePubkey(owner.htlcBasepoint, perCommitmentPoint),
-    remoteHtlcPubkey: derivePubkey(other.htlcBasepoint, perCommitmentPoint),
+    perCommitmentPoint: Uint8Array.from(point),
+    // BOLT #3:
+    // 	revocationpubkey = revocation_basepoint * SHA256(revocation_basepoint || per_commitment_point) + per_commitment_point * SHA256(per_commitment_point || revocation_basepoint)
+    revocationPubkey: pubkeyAdd(revA, revB),
+    localDelayedPubkey: add(owner.delayedPaymentBasepoint, 'basepoint'),
+    localHtlcPubkey: add(owner.htlcBasepoint, 'basepoint'),
+    remoteHtlcPubkey: add(other.htlcBasepoint, 'basepoint'),
     remotePaymentPubkey: Uint8Array.from(other.paymentBasepoint),
     localFundingPubkey: Uint8Array.from(owner.fundingPubkey),
     remoteFundingPubkey: Uint8Array.from(other.fundingPubkey),

@@ -324,9 +324,17 @@ export class ChannelDriver {
     switch (a.kind) {
       case 'send':
         return [{ kind: 'send', peerId: ch.peerId, bytes: encodeMessage(a.msg) }];
-      case 'persist':
+      case 'persist': {
         ch.persisted = a.state;
-        return [{ kind: 'persist', ops: [this.record(ch, a.state)] }];
+        // Encoded when its batch commits, and not at all if a later state of the channel replaces it.
+        const state = a.state;
+        return [
+          {
+            kind: 'persist',
+            ops: [{ kind: 'deferred', ns: NS, key: ch.key, make: () => this.record(ch, state) }],
+          },
+        ];
+      }
       case 'broadcast':
         return [{ kind: 'run', what: `broadcast ${a.label}`, fn: () => this.broadcast(ch, a.tx, a.label) }];
       case 'watch_funding': {

@@ -2,9 +2,15 @@
 // DESIGN rule 2 in this one place: a step's durable writes are committed before anything after them
 // leaves the node (a message to the peer, a broadcast, an event to the rest of the node).
 //
-// Throughput: every step that reaches its durable point while a group is open joins that group, and
-// the group is written as ONE Store batch (one SQLite transaction, one fsync) at the next turn of the
-// event loop. Steps of the same channel (the same queue key) still run strictly one after another.
+// Throughput: a step's durable writes join the open group as soon as the step is submitted, and the
+// group is written as ONE Store batch (one SQLite transaction, one fsync) at the next turn of the event
+// loop. So every step submitted in one turn (many channels, or many messages of ONE channel that arrived
+// together) shares one fsync. Steps of the same channel (the same queue key) still run their effects
+// strictly one after another, each only after the batch holding its writes is durable. Enrolling at
+// submit time keeps the writes in submission order (a later state of a channel lands after an earlier
+// one), and writing a state before the effects of earlier steps ran is never less safe: what a crash
+// loses then is messages, which reestablish resends from the durable state. Within a batch only the
+// last write of each record is kept (a channel's superseded states are not written at all).
 //
 // Events (rule 10): an emitted event is written to a durable outbox in the same batch as the state that
 // produced it, handed to the handler only after that batch, and removed from the outbox once the handler
@@ -14,9 +20,20 @@ import { decodeRecord, del, encodeRecord, put, type Store, type StoreOp } from '
 import { decodePlain, encodePlain, type Plain } from './channel-codec.ts';
 import type { Logger } from './logger.ts';
 
+/**
+ * A write whose bytes are made only when its batch is committed, and only if no later write of the same
+ * record in that batch supersedes it: a channel stepping many times in one turn encodes its state once.
+ */
+export interface DeferredPut {
+  readonly kind: 'deferred';
+  readonly ns: string;
+  readonly key: string;
+  readonly make: () => StoreOp;
+}
+
 export type ExecAction =
   /** Durable writes; everything after this action waits for them. */
-  | { readonly kind: 'persist'; readonly ops: readonly StoreOp[] }
+  | { readonly kind: 'persist'; readonly ops: readonly (StoreOp | DeferredPut)[] }
   | { readonly kind: 'send'; readonly peerId: string; readonly bytes: Uint8Array }
   | { readonly kind: 'broadcast'; readonly raw: Uint8Array; readonly label: string }
   /** An event for the rest of the node (plain data: survives the outbox). */
@@ -56,7 +73,7 @@ const SEQ_KEY = 'seq';
 const RECORD_VERSION = 1;
 
 interface Group {
-  readonly ops: StoreOp[];
+  readonly ops: (StoreOp | DeferredPut)[];
   steps: number;
   readonly done: Promise<void>;
   resolve(): void;
@@ -84,8 +101,10 @@ export class ActionExecutor {
    * (rejects if the durable write failed: nothing after it ran).
    */
   submit(key: string, actions: readonly ExecAction[]): Promise<void> {
+    const emitIds = this.assignEmitIds(actions);
+    const durable = this.enroll(key, actions, emitIds);
     const prev = this.queues.get(key) ?? Promise.resolve();
-    const next = prev.catch(() => undefined).then(() => this.runStep(key, actions));
+    const next = prev.catch(() => undefined).then(() => this.runStep(key, actions, emitIds, durable));
     this.queues.set(key, next);
     // Drop the chain once it is idle so finished channels do not pin memory.
     void next
@@ -112,11 +131,8 @@ export class ActionExecutor {
     return rows.length;
   }
 
-  private async runStep(key: string, actions: readonly ExecAction[]): Promise<void> {
-    // The step's durable point is its first persist or emit: there, ALL its persists and the outbox
-    // entries of ALL its emits are written together (the state persisted is the step's final one, so
-    // writing it earlier than asked is never less safe).
-    const durableAt = actions.findIndex((a) => a.kind === 'persist' || a.kind === 'emit');
+  /** Event ids, drawn in submission order (so ids grow with the order events are written). */
+  private assignEmitIds(actions: readonly ExecAction[]): Map<number, string> {
     const emitIds = new Map<number, string>();
     for (let i = 0; i < actions.length; i++) {
       const a = actions[i]!;
@@ -132,9 +148,49 @@ export class ActionExecutor {
           break;
       }
     }
+    return emitIds;
+  }
+
+  /**
+   * Puts ALL the step's persists and the outbox entries of ALL its emits into the open group (the state
+   * persisted is the step's final one, so writing it earlier than asked is never less safe). Returns
+   * the group's promise, or undefined for a step with nothing durable.
+   */
+  private enroll(
+    key: string,
+    actions: readonly ExecAction[],
+    emitIds: Map<number, string>,
+  ): Promise<void> | undefined {
+    const ops: (StoreOp | DeferredPut)[] = [];
     for (let i = 0; i < actions.length; i++) {
       const a = actions[i]!;
-      if (i === durableAt) await this.makeDurable(key, actions, emitIds);
+      if (a.kind === 'persist') ops.push(...a.ops);
+      else if (a.kind === 'emit') {
+        ops.push(
+          put(OUTBOX, emitIds.get(i)!, encodeRecord(RECORD_VERSION, { key, event: encodePlain(a.event) })),
+        );
+      }
+    }
+    if (ops.length === 0 && emitIds.size === 0) return undefined;
+    if (emitIds.size > 0) ops.push(put(OUTBOX, SEQ_KEY, encodeRecord(RECORD_VERSION, { seq: this.seq })));
+    const g = this.openGroup();
+    g.ops.push(...ops);
+    g.steps++;
+    return g.done;
+  }
+
+  private async runStep(
+    key: string,
+    actions: readonly ExecAction[],
+    emitIds: Map<number, string>,
+    durable: Promise<void> | undefined,
+  ): Promise<void> {
+    // The step's durable point is its first persist or emit: nothing after it runs before the batch
+    // holding the step's writes is committed.
+    const durableAt = actions.findIndex((a) => a.kind === 'persist' || a.kind === 'emit');
+    for (let i = 0; i < actions.length; i++) {
+      const a = actions[i]!;
+      if (i === durableAt && durable !== undefined) await durable;
       switch (a.kind) {
         case 'persist':
           break; // written at the durable point
@@ -159,28 +215,6 @@ export class ActionExecutor {
     }
   }
 
-  private async makeDurable(
-    key: string,
-    actions: readonly ExecAction[],
-    emitIds: Map<number, string>,
-  ): Promise<void> {
-    const ops: StoreOp[] = [];
-    for (let i = 0; i < actions.length; i++) {
-      const a = actions[i]!;
-      if (a.kind === 'persist') ops.push(...a.ops);
-      else if (a.kind === 'emit') {
-        ops.push(
-          put(OUTBOX, emitIds.get(i)!, encodeRecord(RECORD_VERSION, { key, event: encodePlain(a.event) })),
-        );
-      }
-    }
-    if (emitIds.size > 0) ops.push(put(OUTBOX, SEQ_KEY, encodeRecord(RECORD_VERSION, { seq: this.seq })));
-    const g = this.openGroup();
-    g.ops.push(...ops);
-    g.steps++;
-    await g.done;
-  }
-
   private openGroup(): Group {
     if (this.group) return this.group;
     let resolve!: () => void;
@@ -198,9 +232,10 @@ export class ActionExecutor {
 
   private commit(g: Group): void {
     if (this.group === g) this.group = null;
-    const ops = [...this.pendingDeletes, ...g.ops];
+    const pending = this.pendingDeletes;
     this.pendingDeletes = [];
     try {
+      const ops = lastWriteWins([...pending, ...g.ops]).map((o) => (o.kind === 'deferred' ? o.make() : o));
       this.deps.store.batch(ops);
       this.stats.batches++;
       this.stats.durableSteps += g.steps;
@@ -234,4 +269,17 @@ export class ActionExecutor {
   private flushDeletesSoon(): void {
     if (this.pendingDeletes.length > 0) this.openGroup();
   }
+}
+
+/**
+ * One atomic batch ends with the last op of each record, so the earlier ops of a record are dropped
+ * (order kept by each record's last op).
+ */
+export function lastWriteWins<T extends { readonly ns: string; readonly key: string }>(
+  ops: readonly T[],
+): T[] {
+  const last = new Map<string, number>();
+  for (let i = 0; i < ops.length; i++) last.set(`${ops[i]!.ns}\u0000${ops[i]!.key}`, i);
+  if (last.size === ops.length) return [...ops];
+  return ops.filter((o, i) => last.get(`${o.ns}\u0000${o.key}`) === i);
 }
