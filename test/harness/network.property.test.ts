@@ -18,8 +18,8 @@ import {
 } from '../../src/testing/network-checks.ts';
 import { type NetNode, Network } from '../../src/testing/network-harness.ts';
 
-const RUNS = Number(process.env.NET_RUNS ?? 6);
-const STEPS = Number(process.env.NET_STEPS ?? 24);
+const RUNS = Number(process.env.NET_RUNS ?? 5);
+const STEPS = Number(process.env.NET_STEPS ?? 32);
 
 type Op =
   | { op: 'pay'; from: number; to: number; amount: number; unknown: boolean }
@@ -32,7 +32,7 @@ type Op =
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   {
-    weight: 6,
+    weight: 8,
     arbitrary: fc.record({
       op: fc.constant('pay' as const),
       from: fc.nat(),
@@ -41,7 +41,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       unknown: fc.integer({ min: 0, max: 4 }).map((x) => x === 0),
     }),
   },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant('drop' as const), link: fc.nat() }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('drop' as const), link: fc.nat() }) },
   {
     weight: 1,
     arbitrary: fc.record({ op: fc.constant('restart' as const), who: fc.nat(), crash: fc.boolean() }),
@@ -69,7 +69,13 @@ async function turns(n: number): Promise<void> {
 }
 
 async function runNetwork(seed: number, size: number, ops: Op[]): Promise<void> {
-  const net = await Network.create({ seed, nodes: size });
+  const net = await Network.create({
+    seed,
+    nodes: size,
+    // Known noise (reported): after a restart the switch retries a resolution the channel already
+    // carries, and warns when the channel refuses it. The quiescence checks still catch a lost one.
+    tolerate: [{ level: 'warn', msg: 'resolution not taken by the channel' }],
+  });
   try {
     const nodes = net.nodes;
     // A line: each channel funded by its left node, 40% pushed right so both directions can pay.
@@ -154,6 +160,8 @@ async function runNetwork(seed: number, size: number, ops: Op[]): Promise<void> 
           await turns(o.n);
           break;
       }
+      // Nothing logged a warning, received an error or went unhandled so far.
+      net.check();
     }
     // Quiescence: every block to everyone, then let links come back and everything resolve.
     await net.deliverAllBlocks();
@@ -170,8 +178,11 @@ async function runNetwork(seed: number, size: number, ops: Op[]): Promise<void> 
         paidHashes.add(p.payment_hash);
         stats.complete++;
       }
-      for (const f of n.payments.switch.listForwards())
+      for (const f of n.payments.switch.listForwards()) {
         if (f.status === 'settled') expected[n.index]! += BigInt(f.fee_msat ?? 0n);
+        if (f.status === 'local_failed' && process.env.NET_VERBOSE)
+          console.log(`${n.name} local_failed ${f.failreason} (${f.failcode})`);
+      }
     }
     for (const { payee, label } of invoices) {
       const inv = payee.payments.invoices.byLabel(label)!;
@@ -193,6 +204,7 @@ async function runNetwork(seed: number, size: number, ops: Op[]): Promise<void> 
     stats.runs++;
   } catch (e) {
     (e as Error).message += `\n(seed ${seed}, ${size} nodes)`;
+    if (process.env.NET_VERBOSE) console.log((e as Error).stack);
     throw e;
   } finally {
     await net.close();
@@ -208,7 +220,14 @@ test(`random payments, drops, restarts and blocks over 3..5 nodes (${RUNS} runs)
       fc.array(opArb, { minLength: 4, maxLength: STEPS }),
       (seed, size, ops) => runNetwork(seed, size, ops),
     ),
-    { numRuns: RUNS, endOnFailure: true },
+    // NET_REPLAY="<seed>:<path>" replays a failure fast-check reported.
+    {
+      numRuns: RUNS,
+      endOnFailure: true,
+      ...(process.env.NET_REPLAY
+        ? { seed: Number(process.env.NET_REPLAY.split(':')[0]), path: process.env.NET_REPLAY.split(':')[1] }
+        : {}),
+    },
   );
   if (process.env.NET_VERBOSE) console.log(JSON.stringify([...reasons]));
   assert.ok(stats.payments > 0 && stats.complete > 0, JSON.stringify(stats));
