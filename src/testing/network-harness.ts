@@ -38,24 +38,17 @@ export { HarnessFailure };
 
 const NETWORK = NETWORKS.regtest;
 const PORT = 9735;
-/** Messages the layers above the peer manager take (channels); anything else delivered is unhandled. */
-const HANDLED = new Set<string>([
-  'open_channel',
-  'accept_channel',
-  'funding_created',
-  'funding_signed',
-  'channel_ready',
-  'shutdown',
-  'closing_signed',
-  'update_add_htlc',
-  'update_fulfill_htlc',
-  'update_fail_htlc',
-  'update_fail_malformed_htlc',
-  'commitment_signed',
-  'revoke_and_ack',
-  'update_fee',
-  'channel_reestablish',
-]);
+/**
+ * Messages the layers above the peer manager take: the channel driver's set (not exported there) plus
+ * open_channel. Anything else delivered to the handlers is a message nobody handles.
+ */
+const HANDLED = new Set<string>(
+  (
+    'open_channel accept_channel funding_created funding_signed channel_ready shutdown closing_signed ' +
+    'update_add_htlc update_fulfill_htlc update_fail_htlc update_fail_malformed_htlc commitment_signed ' +
+    'revoke_and_ack update_fee channel_reestablish'
+  ).split(' '),
+);
 const BURN_SCRIPT = new Uint8Array([0x00, 0x14, ...new Uint8Array(20).fill(0xbb)]);
 
 /** Deterministic entropy: sha256(seed || counter), never repeating within a node's life (restarts included). */
