@@ -76,3 +76,52 @@ test('A pays D over three hops: fees and balances to the msat', async () => {
     await net.close();
   }
 });
+
+test('C crashes with the payment in flight and restarts from its store: the payment ends the same for everyone', async () => {
+  const net = await Network.create({ seed: 8, nodes: 4 });
+  try {
+    const [a, b, c, d] = net.nodes as [NetNode, NetNode, NetNode, NetNode];
+    await net.openChannel(a, b, 1_000_000n as Sat, 0n as Msat);
+    await net.openChannel(b, c, 1_000_000n as Sat, 0n as Msat);
+    await net.openChannel(c, d, 1_000_000n as Sat, 0n as Msat);
+    const marks: Watermarks = new Map();
+    checkQuiescent(net, marks);
+    const start = { ab: balanceOf(a, b), dc: balanceOf(d, c) };
+    const amount = 2_000_000n as Msat;
+    const path = [a, b, c, d];
+    const inv = d.payments.invoices.create({
+      label: 'crash',
+      amountMsat: amount,
+      description: 'harness',
+      routeHints: routeHints(path),
+    });
+    let outcome = 'pending';
+    void a.payments.payer.pay({ bolt11: inv.bolt11 }).then(
+      () => {
+        outcome = 'complete';
+      },
+      () => {
+        outcome = 'failed';
+      },
+    );
+    // Let the HTLC travel until C has seen it, then kill C.
+    for (let i = 0; i < 200 && c.payments.switch.listForwards().length === 0; i++)
+      await new Promise<void>((r) => setImmediate(r));
+    assert.equal(c.payments.switch.listForwards().length, 1, 'C never saw the HTLC');
+    await net.crash(c);
+    await net.settle();
+    await net.start(c);
+    await net.settle();
+    checkQuiescent(net, marks);
+    assert.notEqual(outcome, 'pending');
+    const paid = d.payments.invoices.byLabel('crash')?.status === 'paid';
+    assert.equal(paid, outcome === 'complete');
+    const fees = forwardingFees(path, amount);
+    const sent = paid ? amount + fees[1]! + fees[2]! : 0n;
+    assert.equal(balanceOf(a, b), start.ab - sent);
+    assert.equal(balanceOf(d, c), start.dc + (paid ? amount : 0n));
+    console.log(`payment ${outcome} after C's crash`);
+  } finally {
+    await net.close();
+  }
+});
