@@ -33,7 +33,10 @@ const SEQUENTIAL = Number(process.env.CHANNEL_BENCH_SEQ ?? 150);
 const PARALLEL = Number(process.env.CHANNEL_BENCH_PAR ?? 600);
 const IN_FLIGHT = Number(process.env.CHANNEL_BENCH_INFLIGHT ?? 20);
 /** Batch sizes of the batched mode, each run BATCH_ROUNDS times. */
-const BATCHES = (process.env.CHANNEL_BENCH_BATCHES ?? '100,483').split(',').map(Number);
+const BATCHES = (process.env.CHANNEL_BENCH_BATCHES ?? '100,483')
+  .split(',')
+  .map(Number)
+  .filter((n) => n > 0);
 const BATCH_ROUNDS = Number(process.env.CHANNEL_BENCH_BATCH_ROUNDS ?? 3);
 /** The issue's goals. */
 const GOAL_IN_FLIGHT = 300;
@@ -199,12 +202,18 @@ async function main(): Promise<void> {
     for (let k = 0; k < IN_FLIGHT; k++) clients.push(new RpcClient(alice.rpc.path));
     // CPU time both node processes spent (the machine is shared: wall time also measures the others).
     const nodesCpuMs = () => cpuMsOf(alice.child.pid) + cpuMsOf(bob.child.pid);
+    // Background CPU of the two idle nodes (chain polling, timers), to tell it apart from the work.
+    const idle0 = nodesCpuMs();
+    const idleT = performance.now();
+    await new Promise((r) => setTimeout(r, 3000));
+    const idleCpuPerSecond = ((nodesCpuMs() - idle0) * 1000) / (performance.now() - idleT);
     // One at a time.
     const t0 = performance.now();
     const cpu0 = nodesCpuMs();
     for (let i = 0; i < SEQUENTIAL; i++) await tripOn(clients[0]!, i);
     const seqRate = (SEQUENTIAL * 1000) / (performance.now() - t0);
     const seqCpuPerTrip = (nodesCpuMs() - cpu0) / SEQUENTIAL;
+    const seqIdleShare = (idleCpuPerSecond * (performance.now() - t0)) / 1000 / SEQUENTIAL;
 
     // Many in flight.
     let next = SEQUENTIAL;
@@ -314,6 +323,9 @@ async function main(): Promise<void> {
     const cpuLimited = (cpuMsPerUnit: number) => 2000 / cpuMsPerUnit;
     const pct = (x: number, of: number) => `${((100 * x) / of).toFixed(1)}%`;
     console.log(
+      `  idle nodes use ${idleCpuPerSecond.toFixed(1)} ms CPU per second together (${seqIdleShare.toFixed(2)} ms of each one-at-a-time trip below)`,
+    );
+    console.log(
       `round trips one at a time: ${seqRate.toFixed(1)}/s wall; nodes' CPU ${seqCpuPerTrip.toFixed(2)} ms per trip => ${cpuLimited(seqCpuPerTrip).toFixed(0)}/s CPU-limited, ${pct(cpuLimited(seqCpuPerTrip), bound)} of the bound ${bound.toFixed(0)}/s (goal ${100 * GOAL_BOUND_RATIO}%)`,
     );
     console.log(
@@ -340,6 +352,7 @@ async function main(): Promise<void> {
       ratio_sequential_to_bound: seqRate / bound,
       ratio_in_flight_to_bound: parRate / bound,
       nodes_cpu_ms_per_round_trip: { sequential: seqCpuPerTrip, in_flight: parCpuPerTrip },
+      idle_nodes_cpu_ms_per_second: idleCpuPerSecond,
       cpu_limited_round_trips_per_second: {
         sequential: cpuLimited(seqCpuPerTrip),
         in_flight: cpuLimited(parCpuPerTrip),

@@ -12,7 +12,6 @@ import {
   funderCost,
   type HolderCommitment,
   isTrimmed,
-  mirrorHtlcs,
   perCommitmentPoint,
   secretIndexOf,
   shachainInsert,

@@ -38,6 +38,9 @@ export function buildHtlcTx(
   feerate: FeeratePerKw,
   toSelfDelay: number,
   keys: CommitmentKeys,
+  // The output script is the same for every HTLC transaction of one commitment: built once by
+  // buildHtlcTxs and passed in.
+  shared?: { readonly witnessScript: Uint8Array; readonly script: Uint8Array },
 ): HtlcTx {
   const offered = output.htlc.direction === 'offered';
   const fee = offered ? htlcTimeoutFee(type, feerate) : htlcSuccessFee(type, feerate);
@@ -46,7 +49,8 @@ export function buildHtlcTx(
   const amount = output.htlc.amount / 1000n - fee;
   if (amount < 0n)
     throw new RangeError('HTLC output cannot pay its second-stage fee (it should have been trimmed)');
-  const ws = toLocalScript(keys.revocationPubkey, toSelfDelay, keys.localDelayedPubkey);
+  const ws =
+    shared?.witnessScript ?? toLocalScript(keys.revocationPubkey, toSelfDelay, keys.localDelayedPubkey);
   const anchors = hasAnchors(type);
   const tx: Transaction = {
     version: 2,
@@ -60,7 +64,7 @@ export function buildHtlcTx(
         witness: [],
       },
     ],
-    outputs: [{ value: amount as Sat, script: p2wshOfScript(ws) }],
+    outputs: [{ value: amount as Sat, script: shared?.script ?? p2wshOfScript(ws) }],
     // BOLT #3:
     // * locktime: `0` for HTLC-success, `cltv_expiry` for HTLC-timeout
     locktime: offered ? output.htlc.cltvExpiry : 0,
@@ -82,7 +86,12 @@ export function buildHtlcTxs(
   toSelfDelay: number,
   keys: CommitmentKeys,
 ): HtlcTx[] {
-  return commitment.htlcOutputs.map((o) => buildHtlcTx(type, commitment.txid, o, feerate, toSelfDelay, keys));
+  if (commitment.htlcOutputs.length === 0) return [];
+  const witnessScript = toLocalScript(keys.revocationPubkey, toSelfDelay, keys.localDelayedPubkey);
+  const shared = { witnessScript, script: p2wshOfScript(witnessScript) };
+  return commitment.htlcOutputs.map((o) =>
+    buildHtlcTx(type, commitment.txid, o, feerate, toSelfDelay, keys, shared),
+  );
 }
 
 /**

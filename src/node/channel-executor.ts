@@ -225,8 +225,11 @@ export class ActionExecutor {
     });
     const g: Group = { ops: [], steps: 0, done, resolve, reject };
     this.group = g;
-    // Every step that reaches its durable point before the event loop comes back here joins this batch.
-    setImmediate(() => this.commit(g));
+    // Every step submitted before the event loop comes back here joins this batch. The commit waits one
+    // more turn of the check phase, so that work the shell queued with setImmediate in this turn (the
+    // driver's "sign once the burst is handled") joins the same batch instead of needing a second fsync:
+    // a fulfill and the commitment_signed that carries it are written together.
+    setImmediate(() => setImmediate(() => this.commit(g)));
     return g;
   }
 
