@@ -217,7 +217,7 @@ test(`random payments, drops, restarts and blocks over 3..5 nodes (${RUNS} runs)
     fc.asyncProperty(
       fc.integer({ min: 1, max: 1_000_000 }),
       fc.integer({ min: 3, max: 5 }),
-      fc.array(opArb, { minLength: 4, maxLength: STEPS }),
+      fc.array(opArb, { minLength: 10, maxLength: STEPS, size: 'max' }),
       (seed, size, ops) => runNetwork(seed, size, ops),
     ),
     // NET_REPLAY="<seed>:<path>" replays a failure fast-check reported.
