@@ -182,6 +182,19 @@ export class Network {
     return net;
   }
 
+  /** `create`, then a channel between each node and the next, funded by the left one (pushing `push`). */
+  static async line(opts: NetworkOptions & { amount: Sat; push: Msat }): Promise<Network> {
+    const net = await Network.create(opts);
+    try {
+      for (let i = 0; i + 1 < net.nodes.length; i++)
+        await net.openChannel(net.nodes[i]!, net.nodes[i + 1]!, opts.amount, opts.push);
+    } catch (e) {
+      await net.close();
+      throw e;
+    }
+    return net;
+  }
+
   height(): number {
     return this.devnet.entry(this.devnet.tipId)!.height;
   }

@@ -16,12 +16,9 @@ import {
 import { type NetNode, Network } from '../../src/testing/network-harness.ts';
 
 test('A pays D over three hops: fees and balances to the msat', async () => {
-  const net = await Network.create({ seed: 7, nodes: 4 });
+  const net = await Network.line({ seed: 7, nodes: 4, amount: 1_000_000n as Sat, push: 0n as Msat });
   try {
     const [a, b, c, d] = net.nodes as [NetNode, NetNode, NetNode, NetNode];
-    await net.openChannel(a, b, 1_000_000n as Sat, 0n as Msat);
-    await net.openChannel(b, c, 1_000_000n as Sat, 0n as Msat);
-    await net.openChannel(c, d, 1_000_000n as Sat, 0n as Msat);
     const marks: Watermarks = new Map();
     assert.equal(checkQuiescent(net, marks).channels, 3);
 
@@ -75,12 +72,9 @@ test('A pays D over three hops: fees and balances to the msat', async () => {
 });
 
 test('C crashes with the payment in flight and restarts from its store: the payment ends the same for everyone', async () => {
-  const net = await Network.create({ seed: 8, nodes: 4 });
+  const net = await Network.line({ seed: 8, nodes: 4, amount: 1_000_000n as Sat, push: 0n as Msat });
   try {
     const [a, b, c, d] = net.nodes as [NetNode, NetNode, NetNode, NetNode];
-    await net.openChannel(a, b, 1_000_000n as Sat, 0n as Msat);
-    await net.openChannel(b, c, 1_000_000n as Sat, 0n as Msat);
-    await net.openChannel(c, d, 1_000_000n as Sat, 0n as Msat);
     const marks: Watermarks = new Map();
     checkQuiescent(net, marks);
     const start = { ab: balanceOf(a, b), dc: balanceOf(d, c) };
