@@ -4,10 +4,11 @@
 // (a restart signing a revoked state would), and no payment is left pending.
 import { localHasChanges, remoteHasChanges } from '../bolt02-channel/commitments.ts';
 import { type Commitments, commitmentsOf, latestRemoteCommit } from '../bolt02-channel/index.ts';
-import type { RouteHintHop } from '../bolt11-invoice/index.ts';
+import { formatShortChannelId, type RouteHintHop } from '../bolt11-invoice/index.ts';
 import { equal, hex } from '../core/bytes.ts';
-import type { Msat, Sat } from '../core/units.ts';
+import { type Msat, msat, type Sat } from '../core/units.ts';
 import type { Channel } from '../node/channel-driver.ts';
+import type { RouteHop } from '../node/pay.ts';
 import { DEFAULT_POLICY, feeFor, scidOf } from '../node/switch-policy.ts';
 import { checkConservation, HarnessFailure } from './channel-harness.ts';
 import type { NetNode, Network } from './network-harness.ts';
@@ -69,6 +70,66 @@ export function routeHints(path: readonly NetNode[]): RouteHintHop[][] {
     });
   }
   return hops.length > 0 ? [hops] : [];
+}
+
+/**
+ * An explicit route along `path` (CLN's sendpay shape): each hop's amount and CLTV delta include what
+ * the nodes after it charge under their forwarding policies.
+ */
+export function explicitRoute(path: readonly NetNode[], amount: Msat, finalCltv: number): RouteHop[] {
+  const route: RouteHop[] = [];
+  let amt = amount;
+  let delay = finalCltv;
+  for (let i = path.length - 1; i >= 1; i--) {
+    const ch = channelOf(path[i - 1]!, path[i]!);
+    route.unshift({
+      id: path[i]!.id,
+      channel: formatShortChannelId(scidOf(ch.state)!),
+      amount_msat: amt,
+      delay,
+    });
+    if (i > 1) {
+      const policy = path[i - 1]!.payments.switch.policies.get(channelOf(path[i - 1]!, path[i]!).key);
+      amt = msat(amt + feeFor(policy, amt));
+      delay += policy.cltvExpiryDelta;
+    }
+  }
+  return route;
+}
+
+/** An invoice as the tests need it. */
+export interface TestInvoice {
+  readonly bolt11: string;
+  readonly paymentHash: string;
+  readonly preimage: string;
+}
+
+// The invoice book's API is changing on the `invoices` branch (InvoiceBook -> InvoiceRegistry, snake_case
+// -> camelCase records, byLabel -> get): these two read either shape, so the harness survives the merge.
+// Once both have landed, they can use the one API directly.
+type AnyInvoice = { bolt11: string; preimage?: string } & Record<string, unknown>;
+
+export function createInvoice(
+  payee: NetNode,
+  p: { label: string; amountMsat: Msat; routeHints: RouteHintHop[][] },
+): TestInvoice {
+  const r = payee.payments.invoices.create({ ...p, description: 'harness' }) as unknown as AnyInvoice;
+  return {
+    bolt11: r.bolt11,
+    paymentHash: String(r.paymentHash ?? r.payment_hash),
+    preimage: String(r.preimage),
+  };
+}
+
+/** Whether the invoice with `label` is paid. */
+export function invoicePaid(payee: NetNode, label: string): boolean {
+  const book = payee.payments.invoices as unknown as {
+    byLabel?: (l: string) => AnyInvoice | undefined;
+    get?: (l: string) => AnyInvoice | undefined;
+  };
+  const r = book.byLabel ? book.byLabel(label) : book.get?.(label);
+  if (!r) throw new HarnessFailure(`${payee.name} has no invoice ${label}`);
+  return r.status === 'paid' || r.state === 'paid';
 }
 
 /** What each forwarding node of `path` earns for delivering `amount` to the end (default policies). */

@@ -7,19 +7,18 @@ import type { Msat, Sat } from '../../src/core/units.ts';
 import {
   balanceOf,
   checkQuiescent,
+  createInvoice,
   forwardingFees,
+  invoicePaid,
   routeHints,
   type Watermarks,
 } from '../../src/testing/network-checks.ts';
 import { type NetNode, Network } from '../../src/testing/network-harness.ts';
 
 test('A pays D over three hops: fees and balances to the msat', async () => {
-  const net = await Network.create({ seed: 7, nodes: 4 });
+  const net = await Network.line({ seed: 7, nodes: 4, amount: 1_000_000n as Sat, push: 0n as Msat });
   try {
     const [a, b, c, d] = net.nodes as [NetNode, NetNode, NetNode, NetNode];
-    await net.openChannel(a, b, 1_000_000n as Sat, 0n as Msat);
-    await net.openChannel(b, c, 1_000_000n as Sat, 0n as Msat);
-    await net.openChannel(c, d, 1_000_000n as Sat, 0n as Msat);
     const marks: Watermarks = new Map();
     assert.equal(checkQuiescent(net, marks).channels, 3);
 
@@ -33,20 +32,13 @@ test('A pays D over three hops: fees and balances to the msat', async () => {
     };
     const amount = 12_345_678n as Msat;
     const path = [a, b, c, d];
-    const inv = d.payments.invoices.create({
-      label: 'three-hops',
-      amountMsat: amount,
-      description: 'harness',
-      routeHints: routeHints(path),
-    });
+    const inv = createInvoice(d, { label: 'three-hops', amountMsat: amount, routeHints: routeHints(path) });
     const paying = a.payments.payer.pay({ bolt11: inv.bolt11 });
     await net.settle();
     const paid = await paying;
     assert.equal(paid.status, 'complete');
     assert.equal(paid.payment_preimage, inv.preimage);
-    const invoice = d.payments.invoices.get('three-hops');
-    assert.ok(invoice);
-    assert.equal(d.payments.invoices.status(invoice), 'paid');
+    assert.ok(invoicePaid(d, 'three-hops'));
 
     const fees = forwardingFees(path, amount);
     // BOLT 7 fee: base 1000 msat + 10 ppm of what is forwarded.
@@ -74,6 +66,47 @@ test('A pays D over three hops: fees and balances to the msat', async () => {
       assert.equal(fw[0]!.status, 'settled');
       assert.equal(fw[0]!.fee_msat, fee);
     }
+  } finally {
+    await net.close();
+  }
+});
+
+test('C crashes with the payment in flight and restarts from its store: the payment ends the same for everyone', async () => {
+  const net = await Network.line({ seed: 8, nodes: 4, amount: 1_000_000n as Sat, push: 0n as Msat });
+  try {
+    const [a, b, c, d] = net.nodes as [NetNode, NetNode, NetNode, NetNode];
+    const marks: Watermarks = new Map();
+    checkQuiescent(net, marks);
+    const start = { ab: balanceOf(a, b), dc: balanceOf(d, c) };
+    const amount = 2_000_000n as Msat;
+    const path = [a, b, c, d];
+    const inv = createInvoice(d, { label: 'crash', amountMsat: amount, routeHints: routeHints(path) });
+    let outcome = 'pending';
+    void a.payments.payer.pay({ bolt11: inv.bolt11 }).then(
+      () => {
+        outcome = 'complete';
+      },
+      () => {
+        outcome = 'failed';
+      },
+    );
+    // Let the HTLC travel until C has seen it, then kill C.
+    for (let i = 0; i < 200 && c.payments.switch.listForwards().length === 0; i++)
+      await new Promise<void>((r) => setImmediate(r));
+    assert.equal(c.payments.switch.listForwards().length, 1, 'C never saw the HTLC');
+    await net.crash(c);
+    await net.settle();
+    await net.start(c);
+    await net.settle();
+    checkQuiescent(net, marks);
+    assert.notEqual(outcome, 'pending');
+    const paid = invoicePaid(d, 'crash');
+    assert.equal(paid, outcome === 'complete');
+    const fees = forwardingFees(path, amount);
+    const sent = paid ? amount + fees[1]! + fees[2]! : 0n;
+    assert.equal(balanceOf(a, b), start.ab - sent);
+    assert.equal(balanceOf(d, c), start.dc + (paid ? amount : 0n));
+    console.log(`payment ${outcome} after C's crash`);
   } finally {
     await net.close();
   }
