@@ -208,6 +208,16 @@ export class InvoiceReceiver implements Receiver, HoldInvoiceHooks {
         return;
       }
       case 'fail':
+        this.#d.log.info(
+          {
+            payment_hash: hex(a.htlc.paymentHash),
+            htlc: `${a.htlc.channel}/${a.htlc.htlcId}`,
+            amount_msat: a.htlc.amountMsat,
+            cltv_expiry: a.htlc.cltvExpiry,
+            failure: a.failure.failure,
+          },
+          'failing a received HTLC',
+        );
         this.#answer({ ch: a.htlc.channel, id: a.htlc.htlcId }, { kind: 'fail', failure: a.failure });
         return;
       case 'held':

@@ -15,11 +15,11 @@ import type { InvoiceRecord } from '../../src/node/invoices.ts';
 import { createLogger } from '../../src/node/logger.ts';
 import { decodeMethods, invoiceMethods } from '../../src/node/rpc-invoices.ts';
 import type { FinalDecision, FinalHtlc, HtlcRef, Receiver } from '../../src/node/switch.ts';
-import { RpcError } from '../../src/rpc/errors.ts';
 import { callMethod, methodTable } from '../../src/rpc/methods.ts';
 import { memoryStore } from '../../src/store/sqlite.ts';
 import { decodeRecord, type Store } from '../../src/store/store.ts';
 import { ManualClock } from '../../src/testing/manual-clock.ts';
+import { rpcRejection } from '../../src/testing/rpc-rejection.ts';
 
 const KEY = new Uint8Array(32).fill(0x31);
 const HEIGHT = 500;
@@ -99,16 +99,6 @@ function htlc(
     keysendPreimage: null,
     ...over,
   };
-}
-
-async function rpcError(p: Promise<unknown>): Promise<RpcError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof RpcError, String(e));
-    return e;
-  }
-  assert.fail('expected an RpcError');
 }
 
 async function newInvoice(call: ReturnType<typeof setup>['call'], label: string, amount: number | 'any') {
@@ -199,16 +189,16 @@ test('hold invoice: held as accepted, settled only after it is stored paid; anot
   const made = await call('holdinvoice', [hex(sha256(pre)), 20_000, 'h', 'held']);
   const secret = fromHex(made.payment_secret as string);
   // Not settleable before the HTLCs are in.
-  assert.equal((await rpcError(call('holdinvoicesettle', [hex(pre)]))).code, 906);
+  assert.equal((await rpcRejection(call('holdinvoicesettle', [hex(pre)]))).code, 906);
   receiver.onFinalHtlc(htlc(sha256(pre), secret, 12_000n, 20_000n));
   receiver.onFinalHtlc(htlc(sha256(pre), secret, 8_000n, 20_000n));
   assert.equal(sw.answers.length, 0, 'held, not answered');
   const listed = (await call('listinvoices', { label: 'h' })).invoices as Record<string, unknown>[];
   assert.equal(listed[0]?.status, 'accepted');
   assert.equal(listed[0]?.amount_received_msat, 20_000n);
-  assert.equal((await rpcError(call('delinvoice', ['h', 'accepted']))).code, 906);
+  assert.equal((await rpcRejection(call('delinvoice', ['h', 'accepted']))).code, 906);
   // A wrong preimage names no hold invoice.
-  assert.equal((await rpcError(call('holdinvoicesettle', ['11'.repeat(32)]))).code, 905);
+  assert.equal((await rpcRejection(call('holdinvoicesettle', ['11'.repeat(32)]))).code, 905);
   const settled = await call('holdinvoicesettle', [hex(pre)]);
   assert.equal(settled.status, 'paid');
   assert.equal(settled.payment_preimage, hex(pre));
@@ -219,7 +209,7 @@ test('hold invoice: held as accepted, settled only after it is stored paid; anot
       ['settle', 'paid'],
     ],
   );
-  assert.equal((await rpcError(call('holdinvoicecancel', [hex(sha256(pre))]))).code, 906);
+  assert.equal((await rpcRejection(call('holdinvoicecancel', [hex(sha256(pre))]))).code, 906);
 
   const pre2 = new Uint8Array(32).fill(0x43);
   const m2 = await call('holdinvoice', [hex(sha256(pre2)), 'any', 'h2', 'held too']);
@@ -253,7 +243,7 @@ test('held HTLCs are failed back HOLD_EXPIRY_MARGIN_BLOCKS before their expiry; 
   );
   assert.equal(registry.get('h')?.state, 'unpaid');
   assert.equal(registry.get('h')?.amountReceivedMsat, undefined);
-  assert.equal((await rpcError(call('holdinvoicesettle', [hex(pre)]))).code, 906);
+  assert.equal((await rpcRejection(call('holdinvoicesettle', [hex(pre)]))).code, 906);
 });
 
 test('restart: held parts are held again and settle after; paid ones settle; an accepted invoice without parts is unpaid again', async () => {
@@ -320,5 +310,5 @@ test('waitanyinvoice returns payments in pay_index order; waitinvoice resolves o
   assert.deepEqual([(await next).label, (await next).pay_index], ['b', 1]);
   const second = await call('waitanyinvoice', [1]);
   assert.deepEqual([second.label, second.pay_index], ['a', 2]);
-  assert.equal((await rpcError(call('waitanyinvoice', [2, 0]))).code, 904);
+  assert.equal((await rpcRejection(call('waitanyinvoice', [2, 0]))).code, 904);
 });
