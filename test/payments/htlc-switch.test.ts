@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import { hex } from '../../src/core/bytes.ts';
 import { msat } from '../../src/core/units.ts';
 import { sha256 } from '../../src/crypto/index.ts';
 import {
@@ -290,6 +291,28 @@ test('hold invoice: cancel fails the parts; a held set is failed back before it 
     preimage,
   });
   assert.deepEqual(stillAccumulating, { error: 'not_held' });
+});
+
+test('restore_held: parts held before a restart are held again as they were, then settle together', () => {
+  const parts = [
+    htlc({ htlcId: 1n, amountMsat: msat(60_000) }),
+    htlc({ htlcId: 2n, amountMsat: msat(40_000) }),
+  ];
+  const r = step(emptyReceiveState, { type: 'restore_held', paymentHash: hash, parts, now: NOW });
+  assert.deepEqual(r.actions, []);
+  const set = r.state.sets.get(hex(hash));
+  assert.equal(set?.status, 'held');
+  assert.equal(set?.totalMsat, 100_000n);
+  // Restoring again, or nothing, changes nothing.
+  assert.equal(step(r.state, { type: 'restore_held', paymentHash: hash, parts, now: NOW }).state, r.state);
+  assert.equal(
+    step(emptyReceiveState, { type: 'restore_held', paymentHash: hash, parts: [], now: NOW }).state.sets.size,
+    0,
+  );
+  const ok = step(r.state, { type: 'hold_settle', paymentHash: hash, preimage });
+  assert.deepEqual(kinds(ok.actions), ['paid', 'settle', 'settle']);
+  const paid = ok.actions[0]!;
+  assert.ok(paid.type === 'paid' && paid.amountReceivedMsat === 100_000n && paid.parts === 2);
 });
 
 test('keysend: accepted when enabled and the preimage matches the hash; refused otherwise', () => {

@@ -151,6 +151,55 @@ test('listinvoices: unpaid -> expired with time; paid shows amount_received, pai
   );
 });
 
+test('listinvoices index/start/limit pages by created or updated index; bad paging is -32602', async () => {
+  const { call, registry } = setup();
+  for (const l of ['a', 'b', 'c', 'd']) await call('invoice', [1000, l, 'x']);
+  const labels = async (p: unknown) =>
+    ((await call('listinvoices', p)).invoices as { label: string }[]).map((i) => i.label);
+  assert.deepEqual(await labels({ index: 'created', start: 2, limit: 2 }), ['b', 'c']);
+  assert.deepEqual(await labels({ index: 'created', start: 4 }), ['d']);
+  const pay = (l: string) => {
+    const r = registry.get(l)!;
+    registry.markPaid(Buffer.from(r.paymentHash, 'hex'), msat(1000), Buffer.from(r.preimage!, 'hex'));
+  };
+  pay('c');
+  pay('a');
+  assert.deepEqual(await labels({ index: 'updated' }), ['c', 'a']);
+  assert.deepEqual(await labels({ index: 'updated', start: 2 }), ['a']);
+  for (const bad of [
+    { start: 1 },
+    { index: 'paid' },
+    { index: 'created', limit: 0 },
+    { index: 'created', start: -1 },
+  ])
+    assert.equal((await rpcRejection(call('listinvoices', bad))).code, -32602, JSON.stringify(bad));
+});
+
+test('invoice dev-routes become route hints; malformed ones are -32602', async () => {
+  const { call } = setup();
+  const hop = {
+    id: hex(publicKeyOf(new Uint8Array(32).fill(5))),
+    short_channel_id: '103x1x0',
+    fee_base_msat: 1000,
+    fee_proportional_millionths: 10,
+    cltv_expiry_delta: 34,
+  };
+  const r = await call('invoice', { amount_msat: 1000, label: 'r', description: 'x', 'dev-routes': [[hop]] });
+  const inv = decodeInvoice(r.bolt11 as string);
+  assert.ok(inv.ok);
+  const hints = inv.value.routeHints;
+  assert.equal(hints.length, 1);
+  assert.equal(hex(hints[0]![0]!.pubkey), hop.id);
+  assert.equal(hints[0]![0]!.shortChannelId, (103n << 40n) | (1n << 16n));
+  assert.equal(hints[0]![0]!.cltvExpiryDelta, 34);
+  for (const bad of [[hop], [[{ ...hop, short_channel_id: 'x' }]], [[{ ...hop, fee_base_msat: -1 }]]]) {
+    const e = await rpcRejection(
+      call('invoice', { amount_msat: 1, label: 'z', description: 'x', 'dev-routes': bad }),
+    );
+    assert.equal(e.code, -32602);
+  }
+});
+
 test('persisted: a new registry over the same store sees the same invoices and counters', async () => {
   const s = setup();
   await s.call('invoice', [1000, 'a', 'x']);
