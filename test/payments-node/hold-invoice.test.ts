@@ -1,8 +1,9 @@
 // Hold invoices end to end on loopback: a `shandian devnet` chain and two `shandian start` nodes, A paying
 // B over one channel. A hold invoice's payment stays pending while B holds it (listinvoices: accepted),
 // holdinvoicesettle completes it with exact balances; a cancelled one fails at A with
-// incorrect_or_unknown_payment_details; one left held is failed back HOLD_EXPIRY_MARGIN_BLOCKS before
-// its HTLC expires; waitanyinvoice returns payments in pay_index order; delinvoice checks the status.
+// incorrect_or_unknown_payment_details; one stays held across B's kill -9 and restart, then settles; one
+// left held is failed back HOLD_EXPIRY_MARGIN_BLOCKS before its HTLC expires; waitanyinvoice returns
+// payments in pay_index order; delinvoice checks the status.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -52,7 +53,7 @@ test('hold invoices over two processes: held, settled, cancelled, expired; waita
   const base = mkdtempSync(join(tmpdir(), 'shandian-hold-'));
   const logs: string[] = [];
   let chain: Chain | null = null;
-  const nodes: NodeProcess[] = [];
+  const nodes = new Map<string, NodeProcess>();
   const clients: RpcClient[] = [];
   // The node answers one request at a time per connection: calls that wait get their own.
   const waiting = <T>(n: NodeProcess, method: string, params: unknown): Promise<T> => {
@@ -70,12 +71,13 @@ test('hold invoices over two processes: held, settled, cancelled, expired; waita
         args: chain!.nodeArgs,
         echo: (l) => logs.push(`${name}: ${l}`),
       });
-      nodes.push(n);
+      nodes.set(name, n);
       return n;
     };
     const A = await start('A');
-    const B = await start('B');
-    const ib = await B.call<{ id: string; binding: { port: number }[] }>('getinfo');
+    let B = await start('B');
+    const ia = await A.call<{ id: string; binding: { port: number }[] }>('getinfo');
+    const ib = await B.call<{ id: string }>('getinfo');
     const addr = (await A.call<{ bech32: string }>('newaddr')).bech32;
     await chain.rpc.call('sendtoaddress', [addr, 0.01]);
     await chain.mine(1);
@@ -87,7 +89,8 @@ test('hold invoices over two processes: held, settled, cancelled, expired; waita
       30_000,
       'A funded',
     );
-    await A.call('connect', { id: ib.id, host: '127.0.0.1', port: ib.binding[0]!.port });
+    const dialA = () => B.call('connect', { id: ia.id, host: '127.0.0.1', port: ia.binding[0]!.port });
+    await dialA();
     await A.call('fundchannel', { id: ib.id, amount: 500_000 });
     await chain.mine(6);
     await waitUntil(
@@ -99,7 +102,7 @@ test('hold invoices over two processes: held, settled, cancelled, expired; waita
     // Both nodes at the chain's tip, so the payer's CLTV meets the payee's final-hop check.
     const synced = async () => {
       const h = await chain!.height();
-      for (const n of nodes)
+      for (const n of nodes.values())
         if ((await n.call<{ blockheight: number }>('getinfo')).blockheight !== h) return false;
       return true;
     };
@@ -166,7 +169,38 @@ test('hold invoices over two processes: held, settled, cancelled, expired; waita
     assert.equal((await rpcRejection(B.call('waitanyinvoice', { lastpay_index: 2, timeout: 0 }))).code, 904);
     logs.push('step 3 done');
 
-    // 4. Held until near expiry: B fails it back HOLD_EXPIRY_MARGIN_BLOCKS before, the invoice is unpaid again.
+    // 4. B killed (-9) while holding, restarted: still accepted, the HTLC still held, then settled.
+    const pre5 = sha256(Buffer.from('hold five'));
+    const h5 = await B.call<{ bolt11: string }>('holdinvoice', [hex(sha256(pre5)), 4_000_000, 'hold5', 'x']);
+    const paying5 = waiting<{ status: string; payment_preimage: string }>(A, 'pay', { bolt11: h5.bolt11 });
+    await waitUntil(async () => (await invoice(B, 'hold5'))?.status === 'accepted', 30_000, 'hold5 accepted');
+    await B.kill('SIGKILL');
+    B = await start('B');
+    // The channel's acceptor does not redial by itself (only an opener that dialled does).
+    await dialA();
+    await waitUntil(
+      async () => {
+        const c = (
+          await B.call<{ channels: { state: string; peer_connected: boolean }[] }>('listpeerchannels')
+        ).channels[0];
+        return c?.state === 'CHANNELD_NORMAL' && c.peer_connected;
+      },
+      60_000,
+      'B back and reconnected',
+    );
+    assert.equal((await invoice(B, 'hold5'))?.status, 'accepted');
+    assert.ok(await stillPending(paying5), 'still held after the restart');
+    const before5 = await balances();
+    assert.equal((await B.call<Invoice>('holdinvoicesettle', [hex(pre5)])).status, 'paid');
+    const paid5 = await paying5;
+    assert.equal(paid5.status, 'complete');
+    assert.equal(paid5.payment_preimage, hex(pre5));
+    await waitUntil(noHtlcs, 20_000, 'hold5 settled in the channel');
+    const after5 = await balances();
+    assert.equal(after5.b - before5.b, 4_000_000n);
+    logs.push('step 4 done');
+
+    // 5. Held until near expiry: B fails it back HOLD_EXPIRY_MARGIN_BLOCKS before, the invoice is unpaid again.
     const pre4 = sha256(Buffer.from('hold four'));
     const h4 = await B.call<{ bolt11: string }>('holdinvoice', [hex(sha256(pre4)), 3_000_000, 'hold4', 'x']);
     const paying4 = rpcRejection(waiting(A, 'pay', { bolt11: h4.bolt11 }));
@@ -184,19 +218,19 @@ test('hold invoices over two processes: held, settled, cancelled, expired; waita
     assert.equal(e4.data?.failcodename, 'WIRE_INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS', e4.message);
     await waitUntil(async () => (await invoice(B, 'hold4'))?.status === 'unpaid', 10_000, 'hold4 unpaid');
     await waitUntil(noHtlcs, 20_000, 'hold4 failed back in the channel');
-    logs.push('step 4 done');
+    logs.push('step 5 done');
 
-    // 5. delinvoice: the stated status must be the real one (906), then it is gone.
+    // 6. delinvoice: the stated status must be the real one (906), then it is gone.
     assert.equal((await rpcRejection(B.call('delinvoice', ['plain', 'unpaid']))).code, 906);
     assert.equal((await B.call<Invoice>('delinvoice', ['plain', 'paid'])).label, 'plain');
     assert.equal((await B.call<Invoice>('delinvoice', ['hold2', 'canceled'])).label, 'hold2');
     assert.equal((await rpcRejection(B.call('delinvoice', ['hold2', 'canceled']))).code, 905);
     const left = (await B.call<{ invoices: Invoice[] }>('listinvoices')).invoices.map((i) => i.label);
-    assert.deepEqual(left, ['hold1', 'hold4']);
+    assert.deepEqual(left, ['hold1', 'hold5', 'hold4']);
     ok = true;
   } finally {
     for (const c of clients) c.close();
-    for (const n of nodes) await n.kill('SIGKILL').catch(() => {});
+    for (const n of nodes.values()) await n.kill('SIGKILL').catch(() => {});
     await chain?.stop();
     if (!ok) console.log(logs.slice(-150).join('\n'));
     rmSync(base, { recursive: true, force: true });
