@@ -106,6 +106,14 @@ export class InvoiceReceiver implements Receiver, HoldInvoiceHooks {
       this.#arrive(h, height);
     }
     for (const parts of held.values()) {
+      // Some part gone (its channel closed): settling the rest would prove a payment not made in full.
+      const sum = parts.reduce((t, p) => t + p.amountMsat, 0n);
+      const inv = this.#d.registry.byPaymentHash(parts[0]!.paymentHash);
+      if (sum < (inv?.amountReceivedMsat ?? 0n)) {
+        for (const p of parts)
+          this.#answer(p.ref, { kind: 'fail', failure: unknownDetails(p.amountMsat, height) });
+        continue;
+      }
       this.#step({
         type: 'restore_held',
         paymentHash: parts[0]!.paymentHash,

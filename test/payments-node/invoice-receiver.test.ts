@@ -312,3 +312,26 @@ test('waitanyinvoice returns payments in pay_index order; waitinvoice resolves o
   assert.deepEqual([second.label, second.pay_index], ['a', 2]);
   assert.equal((await rpcRejection(call('waitanyinvoice', [2, 0]))).code, 904);
 });
+
+test('restart: a held set missing a part (its channel closed) is failed back, never settled short', async () => {
+  const store = memoryStore();
+  const clock = new ManualClock();
+  const first = setup(store, clock);
+  const pre = new Uint8Array(32).fill(0x47);
+  const made = await first.call('holdinvoice', [hex(sha256(pre)), 20_000, 'h', 'held']);
+  const secret = fromHex(made.payment_secret as string);
+  const kept = htlc(sha256(pre), secret, 15_000n, 20_000n);
+  first.receiver.onFinalHtlc(kept);
+  first.receiver.onFinalHtlc(htlc(sha256(pre), secret, 5_000n, 20_000n));
+  assert.equal(first.registry.get('h')?.state, 'accepted');
+  first.receiver.close();
+
+  const second = setup(store, clock);
+  second.receiver.recover([kept]);
+  assert.deepEqual(
+    second.sw.answers.map((a) => [a.ref, a.kind, a.failure]),
+    [[`${kept.ref.ch}/${kept.ref.id}`, 'fail', 'incorrect_or_unknown_payment_details']],
+  );
+  assert.equal(second.registry.get('h')?.state, 'unpaid');
+  assert.deepEqual(second.receiver.waiting(), []);
+});
