@@ -16,6 +16,7 @@ import { openNetworkDir } from './datadir.ts';
 import { loadIdentity } from './identity.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { Onchain } from './onchain.ts';
+import { startOnionMessages } from './onion-messages.ts';
 import { startPayments } from './payments-node.ts';
 import { PeerManager } from './peer-manager.ts';
 import { addressOf } from './peer-types.ts';
@@ -90,6 +91,14 @@ export async function startNode(
     entropy: systemEntropy,
     log: log.child({ component: 'payments' }),
   });
+  const onionMessages = startOnionMessages({
+    peers,
+    driver: channels,
+    nodeSecret: identity.nodeSecret,
+    clock: systemClock,
+    entropy: systemEntropy,
+    log: log.child({ component: 'onion-messages' }),
+  });
   await channels.start();
   payments.start();
   watcher.start(config.chainPollMs);
@@ -145,6 +154,7 @@ export async function startNode(
     ...walletMethods(onchain),
     ...channelMethods(channels, onchain, () => new Set(peers.list().map((p) => p.id))),
     ...payments.methods,
+    ...onionMessages.methods,
     ...decodeMethods(),
     {
       name: 'stop',

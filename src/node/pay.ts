@@ -75,6 +75,8 @@ export interface SendpayRec {
   erring_node?: string;
   erring_channel?: string;
   failreason?: string;
+  /** sendonion without shared secrets: the error packet we could not decode, for the caller. */
+  onionreply?: string;
 }
 
 export interface PayDeps {
@@ -132,16 +134,8 @@ export class Payer {
   }): SendpayRec {
     const route = p.route;
     if (route.length === 0) throw new RpcError(-32602, 'route must not be empty');
-    const hashHex = hex(p.paymentHash);
     const partid = p.partid ?? 0;
-    const same = this.listSendpays(hashHex);
-    if (same.some((x) => x.status === 'complete'))
-      throw new RpcError(PAY_RHASH_ALREADY_USED, 'This payment was already completed');
-    if (same.some((x) => x.status === 'pending' && x.partid === partid))
-      throw new RpcError(PAY_IN_PROGRESS, 'This payment is still in progress');
-    const first = this.deps.driver.find(route[0]!.channel);
-    if (!first || first.peerId !== route[0]!.id.toLowerCase())
-      throw new RpcError(PAY_TRY_OTHER_ROUTE, `No connection to first peer found over ${route[0]!.channel}`);
+    this.preflight(p.paymentHash, partid, route[0]!);
     const height = this.deps.driver.tipHeight();
     const last = route[route.length - 1]!;
     const total = p.amountMsat ?? last.amount_msat;
@@ -170,29 +164,82 @@ export class Payer {
       associatedData: p.paymentHash,
     });
     if (!onion.ok) throw new RpcError(-32602, `cannot build the onion: ${onion.error.code}`);
+    return this.sendOnion({
+      onion: onion.value.packet,
+      firstHop: route[0]!,
+      paymentHash: p.paymentHash,
+      sharedSecrets: onion.value.hopKeys.map((k) => k.sharedSecret),
+      route: route.map((h) => `${h.id}:${h.channel}`),
+      destination: last.id,
+      amountMsat: msat(BigInt(last.amount_msat)),
+      partid,
+      ...(p.groupid !== undefined ? { groupid: p.groupid } : {}),
+      ...(p.bolt11 !== undefined ? { bolt11: p.bolt11 } : {}),
+      ...(p.label !== undefined ? { label: p.label } : {}),
+    });
+  }
+
+  /** The checks before a part starts; returns the first hop's channel. */
+  private preflight(paymentHash: Uint8Array, partid: number, hop: RouteHop): Channel {
+    const same = this.listSendpays(hex(paymentHash));
+    if (same.some((x) => x.status === 'complete'))
+      throw new RpcError(PAY_RHASH_ALREADY_USED, 'This payment was already completed');
+    if (same.some((x) => x.status === 'pending' && x.partid === partid))
+      throw new RpcError(PAY_IN_PROGRESS, 'This payment is still in progress');
+    const first = this.deps.driver.find(hop.channel);
+    if (!first || first.peerId !== hop.id.toLowerCase())
+      throw new RpcError(PAY_TRY_OTHER_ROUTE, `No connection to first peer found over ${hop.channel}`);
+    return first;
+  }
+
+  /**
+   * Offers one part whose onion is already built (sendpay, or CLN's sendonion): records it, then adds the
+   * HTLC on `firstHop.channel`. Without `sharedSecrets` a returned error cannot be attributed; the part
+   * then keeps the raw `onionreply`. Throws RpcError when it cannot even start.
+   */
+  sendOnion(p: {
+    onion: Uint8Array;
+    firstHop: RouteHop;
+    paymentHash: Uint8Array;
+    sharedSecrets?: readonly Uint8Array[];
+    /** `node:channel` per hop, as far as the caller knows the route. */
+    route?: readonly string[];
+    destination?: string;
+    /** What the destination receives. */
+    amountMsat?: Msat;
+    partid?: number;
+    groupid?: number;
+    bolt11?: string;
+    label?: string;
+  }): SendpayRec {
+    const hop = p.firstHop;
+    const hashHex = hex(p.paymentHash);
+    const partid = p.partid ?? 0;
+    const first = this.preflight(p.paymentHash, partid, hop);
+    const height = this.deps.driver.tipHeight();
     const rec: SendpayRec = {
       created_index: this.nextIndex++,
       groupid: p.groupid ?? 1,
       partid,
       payment_hash: hashHex,
       status: 'pending',
-      destination: last.id,
-      amount_msat: BigInt(last.amount_msat),
-      amount_sent_msat: BigInt(route[0]!.amount_msat),
+      destination: p.destination ?? hop.id,
+      amount_msat: BigInt(p.amountMsat ?? hop.amount_msat),
+      amount_sent_msat: BigInt(hop.amount_msat),
       created_at: Math.floor(this.deps.clock.now() / 1000),
       ...(p.bolt11 !== undefined ? { bolt11: p.bolt11 } : {}),
       ...(p.label !== undefined ? { label: p.label } : {}),
-      first_hop: route[0]!.channel,
-      route: route.map((h) => `${h.id}:${h.channel}`),
-      secrets: onion.value.hopKeys.map((k) => hex(k.sharedSecret)),
+      first_hop: hop.channel,
+      route: [...(p.route ?? [`${hop.id}:${hop.channel}`])],
+      secrets: (p.sharedSecrets ?? []).map((k) => hex(k)),
     };
     this.save(rec);
     const refused = this.deps.switch.sendLocal(
       first,
-      msat(BigInt(route[0]!.amount_msat)),
-      height + route[0]!.delay,
+      msat(BigInt(hop.amount_msat)),
+      height + hop.delay,
       p.paymentHash,
-      onion.value.packet,
+      p.onion,
       `sp/${rec.created_index}`,
     );
     if (refused !== null) {
@@ -201,7 +248,7 @@ export class Payer {
         failreason: refused,
         erring_index: 0,
         erring_node: this.deps.ourId,
-        erring_channel: route[0]!.channel,
+        erring_channel: hop.channel,
       });
       throw new RpcError(PAY_TRY_OTHER_ROUTE, `first hop refused the HTLC: ${refused}`);
     }
@@ -252,7 +299,11 @@ export class Payer {
       case 'failed': {
         const d = decodeErrorPacket(r.secrets.map(fromHex), res.reason);
         if (!d.ok) {
-          this.finish(r, { status: 'failed', failreason: `unattributable error (${d.error.code})` });
+          this.finish(r, {
+            status: 'failed',
+            failreason: `unattributable error (${d.error.code})`,
+            ...(r.secrets.length === 0 ? { onionreply: hex(res.reason) } : {}),
+          });
           return;
         }
         const idx = d.value.hopIndex;

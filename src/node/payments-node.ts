@@ -1,6 +1,7 @@
 // Wires the payment pieces into the node: the HTLC switch, the invoice registry and its receiver (the
-// one receive stack: invoices, multi-part, keysend, hold invoices), the payer and their RPC methods. node.ts calls startPayments before the channel driver starts (so replayed channel
-// events reach the switch) and start() after it.
+// one receive stack: invoices, multi-part, keysend, hold invoices), the payer and their RPC methods.
+// node.ts calls startPayments before the channel driver starts (so replayed channel events reach the
+// switch) and start() after it.
 import { type BitcoinNetwork, type Currency, privateKeySigner } from '../bolt11-invoice/index.ts';
 import { hex } from '../core/bytes.ts';
 import type { EntropySource } from '../crypto/random.ts';
@@ -16,6 +17,7 @@ import type { Logger } from './logger.ts';
 import { Payer } from './pay.ts';
 import { paymentMethods } from './payments-rpc.ts';
 import { invoiceMethods } from './rpc-invoices.ts';
+import { sendOnionMethods } from './rpc-sendonion.ts';
 import { PaymentSwitch } from './switch.ts';
 
 export interface Payments {
@@ -87,6 +89,20 @@ export function startPayments(d: {
     methods: [
       ...invoiceMethods({ registry: invoices, hold: receiver }),
       ...paymentMethods({ payer, switch: sw, driver: d.driver }),
+      ...sendOnionMethods({
+        payer,
+        switch: sw,
+        driver: d.driver,
+        entropy: d.entropy,
+        clock: d.clock,
+        ourId: hex(publicKeyOf(d.nodeSecret)),
+        invoiceFor: (h) => {
+          const r = invoices.byPaymentHash(h);
+          return r === undefined
+            ? undefined
+            : { payment_secret: r.paymentSecret, cltv: r.minFinalCltvExpiryDelta };
+        },
+      }),
     ],
     start: () => sw.start(),
     close: () => {

@@ -7,6 +7,7 @@ import { assertNever } from '../core/result.ts';
  * code behind them lands (they are negotiated per connection, so adding them later is safe).
  */
 export function ourInitFeatures(): Uint8Array {
+  // Route blinding: the switch forwards and receives blinded payments; onion-messages.ts relays messages.
   return Features.empty()
     .withFeature('option_data_loss_protect', 'compulsory')
     .withFeature('var_onion_optin', 'compulsory')
@@ -16,6 +17,8 @@ export function ourInitFeatures(): Uint8Array {
     .withFeature('option_shutdown_anysegwit', 'optional')
     .withFeature('option_channel_type', 'optional')
     .withFeature('option_provide_storage', 'optional')
+    .withFeature('option_route_blinding', 'optional')
+    .withFeature('option_onion_messages', 'optional')
     .toBytes();
 }
 

@@ -7,18 +7,27 @@
 // store (one synchronous batch) before the channel command that reveals them is run. Resolutions that
 // could not be run (peer offline, crash) are retried until the channel takes them or no longer holds
 // the HTLC.
+//
+// Route blinding: an incoming path_key (or current_path_key) is peeled with the blinded key, forwarded
+// with the next path key, and every failure of such an HTLC leaves as invalid_onion_blinding
+// (switch-blinded.ts). An onion already seen in another HTLC is refused (onion-replay.ts).
 import type { FailureMessageInput } from '../bolt01-wire/index.ts';
 import { type ChannelNotification, commitmentsOf, latestRemoteCommit } from '../bolt02-channel/index.ts';
 import {
+  blindedForward,
   createErrorPacket,
   ecdhWithSecret,
   type FailureInput,
   failureCode,
+  type NextHop,
+  type OnionVerdict,
   peelOnion,
   processIncomingOnion,
   wrapErrorPacket,
 } from '../bolt04-onion/index.ts';
 import { formatShortChannelId } from '../bolt11-invoice/index.ts';
+import { equal, hex } from '../core/bytes.ts';
+import { assertNever } from '../core/result.ts';
 import { type Msat, msat } from '../core/units.ts';
 import { sha256 } from '../crypto/index.ts';
 import { decodeRecord, del, encodeRecord, put, type Store, type StoreOp } from '../store/store.ts';
@@ -27,8 +36,17 @@ import type { Channel, ChannelDriver } from './channel-driver.ts';
 import type { Clock, TimerHandle } from './clock.ts';
 import { KEYSEND_TLV_TYPE, unknownDetails } from './htlc-switch.ts';
 import type { Logger } from './logger.ts';
+import { OnionReplayLog } from './onion-replay.ts';
+import { BlindedPathBook, type BlindRole, BlindTags } from './switch-blinded.ts';
 import { finalHopPayloadOf, readPayloadWithKeysend } from './switch-keysend.ts';
-import { checkForward, linkStatus, PolicyBook, scidOf } from './switch-policy.ts';
+import {
+  checkForward,
+  type ForwardingPolicy,
+  linkStatus,
+  PolicyBook,
+  scidOf,
+  spendableMsat,
+} from './switch-policy.ts';
 
 const NS = 'switch';
 const FWD_NS = 'switch-forwards';
@@ -152,9 +170,17 @@ export class PaymentSwitch {
   private timer: TimerHandle | null = null;
   private closed = false;
   private readonly ecdh;
+  private readonly replays: OnionReplayLog;
+  private prunedAt = -1;
+  private readonly blindTags: BlindTags;
+  /** The blinded paths this node handed out for its invoices (dev-blindedpath). */
+  readonly blindedPaths: BlindedPathBook;
 
   constructor(private readonly deps: SwitchDeps) {
     this.policies = new PolicyBook(deps.store);
+    this.replays = new OnionReplayLog(deps.store);
+    this.blindTags = new BlindTags(deps.store);
+    this.blindedPaths = new BlindedPathBook(deps.store);
     this.ecdh = ecdhWithSecret(deps.nodeSecret);
     const fwds = deps.store.list(FWD_NS);
     this.nextForward = fwds.length === 0 ? 1 : Number(fwds[fwds.length - 1]!.key) + 1;
@@ -289,6 +315,7 @@ export class PaymentSwitch {
       payment_hash: Uint8Array;
       cltv_expiry: number;
       onion_routing_packet: Uint8Array;
+      tlvs?: { blinded_path?: { path_key: Uint8Array } | undefined };
     },
     dustExceeded: boolean,
   ): void {
@@ -297,16 +324,51 @@ export class PaymentSwitch {
     if (this.deps.store.get(NS, key) !== undefined) return; // a replay: already handled
     if (this.deps.leaveDummyOnions === true && htlc.onion_routing_packet.every((b) => b === 0)) return;
     const amount = msat(htlc.amount_msat);
+    const pathKey = htlc.tlvs?.blinded_path?.path_key;
     const v = processIncomingOnion(
       {
         amountMsat: amount,
         cltvExpiry: htlc.cltv_expiry,
         onion: htlc.onion_routing_packet,
         paymentHash: htlc.payment_hash,
+        ...(pathKey !== undefined ? { pathKey } : {}),
       },
       this.ecdh,
     );
     const height = this.height();
+    if (v.type === 'forward' || v.type === 'receive' || v.type === 'fail') {
+      // Inside a blinded path every later failure of this HTLC takes the blinded shape (see resolve).
+      const role: BlindRole | null =
+        pathKey !== undefined ? 'inner' : v.type === 'forward' && v.blinded ? 'introduction' : null;
+      const seen = this.replays.check(v.sharedSecret, refKey(ref), htlc.cltv_expiry);
+      // One durable write for both records, before anything leaves for this HTLC.
+      const ops: StoreOp[] = [
+        ...seen.ops,
+        ...(role === null
+          ? []
+          : [
+              this.blindTags.tagOp(
+                refKey(ref),
+                role,
+                sha256(htlc.onion_routing_packet),
+                v.sharedSecret,
+                htlc.cltv_expiry,
+              ),
+            ]),
+      ];
+      if (ops.length > 0) this.deps.store.batch(ops);
+      if (seen.verdict === 'replay') {
+        this.deps.log.warn({ in: refKey(ref) }, 'replayed onion refused');
+        // As LND does for a forward: a transient failure tells the replayer nothing new. A final onion
+        // replayed is a payment we do not expect.
+        const failure: FailureInput =
+          v.type === 'forward'
+            ? { failure: 'temporary_channel_failure', channel_update: new Uint8Array(0) }
+            : unknownDetails(amount, height);
+        this.resolve(ref, { kind: 'fail', reason: createErrorPacket(v.sharedSecret, failure) }, []);
+        return;
+      }
+    }
     switch (v.type) {
       case 'protocol_violation':
       case 'fail_malformed': {
@@ -324,6 +386,11 @@ export class PaymentSwitch {
         return;
       }
       case 'receive': {
+        let paymentSecret = v.paymentSecret;
+        if (v.encryptedData !== null) {
+          paymentSecret = this.blindedSecret(ref, htlc, amount, height, v);
+          if (paymentSecret === null) return;
+        }
         if (dustExceeded) {
           this.resolve(
             ref,
@@ -339,7 +406,7 @@ export class PaymentSwitch {
           amtToForward: v.amtToForward,
           outgoingCltvValue: v.outgoingCltvValue,
           totalMsat: v.totalMsat,
-          paymentSecret: v.paymentSecret,
+          paymentSecret,
           keysendPreimage: null,
         });
         return;
@@ -388,6 +455,30 @@ export class PaymentSwitch {
   }
 
   /**
+   * A final hop inside a blinded path: its path_id must name a path we handed out for this payment hash.
+   * Then the receiver sees a plain final HTLC carrying the invoice's payment_secret (the path_id, readable
+   * only by us, proves the payer got the path from our invoice as the secret would). Null: failed here.
+   */
+  private blindedSecret(
+    ref: HtlcRef,
+    htlc: { payment_hash: Uint8Array },
+    amount: Msat,
+    height: number,
+    v: Extract<OnionVerdict, { type: 'receive' }>,
+  ): Uint8Array | null {
+    const binding = v.pathId === null ? null : this.blindedPaths.lookup(v.pathId);
+    // BOLT #4:
+    // - If it is the final recipient:
+    //   - MUST ignore the message if the `path_id` does not match the blinded route it
+    //     created for this purpose
+    if (binding !== null && equal(binding.paymentHash, htlc.payment_hash)) return binding.paymentSecret;
+    // (An inner node's failure becomes invalid_onion_blinding through its tag, in resolve.)
+    const failure = unknownDetails(amount, height);
+    this.resolve(ref, { kind: 'fail', reason: createErrorPacket(v.sharedSecret, failure) }, []);
+    return null;
+  }
+
+  /**
    * A final payload carrying keysend's (even) preimage record: the payload codec refuses it as an unknown
    * even type, so take the record out and read the rest. Null when this is not a keysend payload.
    */
@@ -421,20 +512,16 @@ export class PaymentSwitch {
     inCh: Channel,
     ref: HtlcRef,
     htlc: { amount_msat: bigint; payment_hash: Uint8Array; cltv_expiry: number },
-    v: {
-      next: { type: 'short_channel_id'; shortChannelId: bigint } | { type: 'node_id'; nodeId: Uint8Array };
-      amtToForward: Msat;
-      outgoingCltvValue: number;
-      nextOnion: Uint8Array;
-      sharedSecret: Uint8Array;
-    },
+    v: Extract<OnionVerdict, { type: 'forward' }>,
     height: number,
   ): void {
-    const scid = v.next.type === 'short_channel_id' ? v.next.shortChannelId : undefined;
-    const outCh =
-      scid === undefined
-        ? undefined
-        : this.deps.driver.list().find((c) => scidOf(c.state) === scid && c.state.phase !== 'closed');
+    const outCh = this.outgoingChannel(v.next);
+    const scid =
+      outCh !== undefined
+        ? scidOf(outCh.state)
+        : v.next.type === 'short_channel_id'
+          ? v.next.shortChannelId
+          : undefined;
     const incoming = msat(htlc.amount_msat);
     const verdict = checkForward(
       {
@@ -444,7 +531,9 @@ export class PaymentSwitch {
         outgoingCltvValue: v.outgoingCltvValue,
         height,
       },
-      outCh ? { ch: outCh, policy: this.policies.get(outCh.key) } : undefined,
+      outCh
+        ? { ch: outCh, policy: forwardPolicy(this.policies.get(outCh.key), v, incoming, htlc.cltv_expiry) }
+        : undefined,
     );
     const now = this.deps.clock.now() / 1000;
     const base: ForwardJson = {
@@ -506,6 +595,10 @@ export class PaymentSwitch {
       paymentHash: htlc.payment_hash,
       cltvExpiry: v.outgoingCltvValue,
       onion: v.nextOnion,
+      // BOLT #4:
+      // - MUST forward the onion and include the next `path_key` in the lightning
+      //   message for the next node
+      ...(v.nextPathKey !== null ? { pathKey: v.nextPathKey } : {}),
     });
     if (refused !== null) {
       this.deps.store.batch([del(NS, `out/${refKey(outRef)}`)]);
@@ -515,6 +608,28 @@ export class PaymentSwitch {
       };
       failLocally(failure, refused);
     }
+  }
+
+  /**
+   * The channel for the next hop: by short_channel_id, or (inside a blinded path, `next_node_id`) the
+   * usable channel to that peer with the most room.
+   */
+  private outgoingChannel(next: NextHop): Channel | undefined {
+    const open = this.deps.driver.list().filter((c) => c.state.phase !== 'closed');
+    switch (next.type) {
+      case 'short_channel_id':
+        return open.find((c) => scidOf(c.state) === next.shortChannelId);
+      case 'node_id': {
+        const peer = hex(next.nodeId);
+        const cands = open.filter((c) => c.peerId === peer && scidOf(c.state) !== undefined);
+        cands.sort((a, b) => {
+          const d = spendableMsat(b) - spendableMsat(a);
+          return d > 0n ? 1 : d < 0n ? -1 : 0;
+        });
+        return cands.find((c) => linkStatus(c) === 'normal') ?? cands[0];
+      }
+    }
+    return assertNever(next, 'next hop');
   }
 
   /** The receiver's answer for a final HTLC. */
@@ -536,15 +651,17 @@ export class PaymentSwitch {
     const key = `in/${refKey(ref)}`;
     const b = this.deps.store.get(NS, key);
     const prev = b === undefined ? null : unrec<InRecord>(b);
+    // Inside a blinded path, failures leave as invalid_onion_blinding (switch-blinded.ts).
+    const blind = this.blindTags.apply(refKey(ref), res);
     const r: InRecord = {
       state: 'resolved',
       sharedSecret: prev?.sharedSecret ?? null,
       out: prev?.out ?? null,
-      res,
+      res: blind.res,
       fwd: prev?.fwd ?? null,
     };
-    this.deps.store.batch([put(NS, key, rec(r)), ...ops]);
-    this.pending.set(key, { ref, res });
+    this.deps.store.batch([put(NS, key, rec(r)), ...ops, ...blind.ops]);
+    this.pending.set(key, { ref, res: blind.res });
     this.runPending(key);
   }
 
@@ -581,6 +698,12 @@ export class PaymentSwitch {
 
   private tick(): void {
     if (this.closed) return;
+    const height = this.height();
+    if (height > this.prunedAt) {
+      this.prunedAt = height;
+      this.replays.prune(height);
+      this.blindTags.prune(height);
+    }
     for (const key of [...this.pending.keys()]) this.runPending(key);
     this.timer = this.deps.clock.after(RETRY_MS, () => this.tick());
   }
@@ -691,6 +814,28 @@ export class PaymentSwitch {
   listForwards(): ForwardJson[] {
     return this.deps.store.list(FWD_NS).map(({ value }) => unrec<ForwardJson>(value));
   }
+}
+
+/**
+ * The policy checkForward applies. Inside a blinded path the amount forwarded comes from payment_relay
+ * with BOLT 4's rounding up, which our plain fee check can miss by a msat: there our fee is enforced the
+ * spec's way (we would forward at least as much under our own fees) and checkForward checks the rest.
+ */
+function forwardPolicy(
+  p: ForwardingPolicy,
+  v: Extract<OnionVerdict, { type: 'forward' }>,
+  incoming: Msat,
+  cltvExpiry: number,
+): ForwardingPolicy {
+  if (!v.blinded) return p;
+  const ours = blindedForward(incoming, cltvExpiry, {
+    feeBaseMsat: Number(p.feeBaseMsat),
+    feeProportionalMillionths: p.feePpm,
+    cltvExpiryDelta: p.cltvExpiryDelta,
+  });
+  // Too little fee: the plain check stays (it refuses, unless the shortfall is lost in its rounding).
+  if (ours === null || ours.amtToForward < v.amtToForward) return p;
+  return { ...p, feeBaseMsat: msat(0n), feePpm: 0 };
 }
 
 /** The one definition is htlc-switch.ts's; this name stays for pay.ts. */

@@ -118,9 +118,9 @@ const SCID_OUT = (700n << 40n) | (1n << 16n);
 const preimage = secretOf('preimage');
 const hash = sha256(preimage);
 
-function twoHopOnion() {
+function twoHopOnion(session = 'session') {
   const built = buildOnion({
-    sessionKey: secretOf('session'),
+    sessionKey: secretOf(session),
     hops: [
       {
         publicKey: publicKeyOf(BOB),
@@ -195,10 +195,13 @@ test('forward refused: fee too low gives fee_insufficient attributed to us; fail
   assert.ok(dec.ok && dec.value.hopIndex === 0);
   assert.ok(dec.value.failure.ok && dec.value.failure.value.failure === 'fee_insufficient');
 
-  d.emit('in', addMsg(1n, 1_001_010n, hash, 184, onion.packet));
+  // The sender retries with a fresh onion (the same onion again would be refused as a replay).
+  const retry = twoHopOnion('session2');
+  const secrets2 = retry.hopKeys.map((k) => k.sharedSecret);
+  d.emit('in', addMsg(1n, 1_001_010n, hash, 184, retry.packet));
   assert.equal(d.commands[1]!.cmd.kind, 'add_htlc');
   // Carol fails it: her packet, made with her shared secret, must reach the origin attributed to her.
-  const carolPacket = createErrorPacket(secrets[1]!, {
+  const carolPacket = createErrorPacket(secrets2[1]!, {
     failure: 'incorrect_or_unknown_payment_details',
     htlc_msat: msat(1_000_000n),
     height: 100,
@@ -206,7 +209,7 @@ test('forward refused: fee too low gives fee_insufficient attributed to us; fail
   d.emit('out', { kind: 'htlc_failed', id: 0n, reason: { kind: 'onion', reason: carolPacket } });
   const back = d.commands[2]!;
   assert.ok(back.cmd.kind === 'fail_htlc' && back.ch === 'in' && back.cmd.id === 1n);
-  const dec2 = decodeErrorPacket(secrets, back.cmd.reason);
+  const dec2 = decodeErrorPacket(secrets2, back.cmd.reason);
   assert.ok(dec2.ok && dec2.value.hopIndex === 1);
   assert.ok(
     dec2.value.failure.ok && dec2.value.failure.value.failure === 'incorrect_or_unknown_payment_details',
