@@ -9,7 +9,6 @@ import {
   type FinalHopPayload,
   HOLD_EXPIRY_MARGIN_BLOCKS,
   type IncomingHtlc,
-  KEYSEND_TLV_TYPE,
   keysendPreimageOf,
   MPP_TIMEOUT_MS,
   type ReceivableInvoice,
@@ -20,6 +19,7 @@ import {
   type ReceiveStep,
   stepReceive,
 } from '../../src/node/htlc-switch.ts';
+import { KEYSEND_PREIMAGE_TLV } from '../../src/routing/keysend.ts';
 
 const preimage = new Uint8Array(32).fill(1);
 const hash = sha256(preimage);
@@ -339,8 +339,8 @@ test('keysend: accepted when enabled and the preimage matches the hash; refused 
 });
 
 test('keysendPreimageOf reads TLV 5482373484 of 32 bytes only', () => {
-  assert.deepEqual(keysendPreimageOf([{ type: KEYSEND_TLV_TYPE, value: preimage }]), preimage);
-  assert.equal(keysendPreimageOf([{ type: KEYSEND_TLV_TYPE, value: new Uint8Array(31) }]), undefined);
+  assert.deepEqual(keysendPreimageOf([{ type: KEYSEND_PREIMAGE_TLV, value: preimage }]), preimage);
+  assert.equal(keysendPreimageOf([{ type: KEYSEND_PREIMAGE_TLV, value: new Uint8Array(31) }]), undefined);
   assert.equal(keysendPreimageOf([{ type: 5482373485n, value: preimage }]), undefined);
   assert.equal(keysendPreimageOf(undefined), undefined);
 });
