@@ -7,12 +7,8 @@ import type { Failure } from '../bolt04-onion/failure.ts';
 import { equal, hex } from '../core/bytes.ts';
 import { type Msat, msat } from '../core/units.ts';
 import { sha256 } from '../crypto/index.ts';
+import { KEYSEND_PREIMAGE_TLV } from '../routing/keysend.ts';
 
-/**
- * TLV type of keysend's preimage in the final payload (LND / Core Lightning convention). It is EVEN:
- * a payee that does not know keysend must fail the HTLC rather than ignore the preimage.
- */
-export const KEYSEND_TLV_TYPE = 5482373484n;
 /** BOLT 4: "SHOULD wait for at least 60 seconds after the initial HTLC." */
 export const MPP_TIMEOUT_MS = 60_000;
 /** A held HTLC is failed back this many blocks before it expires, so the channel need not close. */
@@ -48,7 +44,7 @@ export interface FinalHopPayload {
 export function keysendPreimageOf(
   extra: readonly { readonly type: bigint; readonly value: Uint8Array }[] | undefined,
 ): Uint8Array | undefined {
-  const r = extra?.find((e) => e.type === KEYSEND_TLV_TYPE);
+  const r = extra?.find((e) => e.type === KEYSEND_PREIMAGE_TLV);
   return r?.value.length === 32 ? r.value : undefined;
 }
 

@@ -106,6 +106,14 @@ export class InvoiceReceiver implements Receiver, HoldInvoiceHooks {
       this.#arrive(h, height);
     }
     for (const parts of held.values()) {
+      // Some part gone (its channel closed): settling the rest would prove a payment not made in full.
+      const sum = parts.reduce((t, p) => t + p.amountMsat, 0n);
+      const inv = this.#d.registry.byPaymentHash(parts[0]!.paymentHash);
+      if (sum < (inv?.amountReceivedMsat ?? 0n)) {
+        for (const p of parts)
+          this.#answer(p.ref, { kind: 'fail', failure: unknownDetails(p.amountMsat, height) });
+        continue;
+      }
       this.#step({
         type: 'restore_held',
         paymentHash: parts[0]!.paymentHash,
@@ -208,6 +216,16 @@ export class InvoiceReceiver implements Receiver, HoldInvoiceHooks {
         return;
       }
       case 'fail':
+        this.#d.log.info(
+          {
+            payment_hash: hex(a.htlc.paymentHash),
+            htlc: `${a.htlc.channel}/${a.htlc.htlcId}`,
+            amount_msat: a.htlc.amountMsat,
+            cltv_expiry: a.htlc.cltvExpiry,
+            failure: a.failure.failure,
+          },
+          'failing a received HTLC',
+        );
         this.#answer({ ch: a.htlc.channel, id: a.htlc.htlcId }, { kind: 'fail', failure: a.failure });
         return;
       case 'held':

@@ -1,6 +1,7 @@
 // Wires the payment pieces into the node: the HTLC switch, the invoice registry and its receiver (the
-// one receive stack: invoices, multi-part, keysend, hold invoices), the payer and their RPC methods. node.ts calls startPayments before the channel driver starts (so replayed channel
-// events reach the switch) and start() after it.
+// one receive stack: invoices, multi-part, keysend, hold invoices), the payer and their RPC methods.
+// node.ts calls startPayments before the channel driver starts (so replayed channel events reach the
+// switch) and start() after it.
 import { type BitcoinNetwork, type Currency, privateKeySigner } from '../bolt11-invoice/index.ts';
 import { hex } from '../core/bytes.ts';
 import type { EntropySource } from '../crypto/random.ts';
@@ -96,8 +97,10 @@ export function startPayments(d: {
         clock: d.clock,
         ourId: hex(publicKeyOf(d.nodeSecret)),
         invoiceFor: (h) => {
-          const r = invoices.list().find((x) => x.paymentHash === h);
-          return r && { payment_secret: r.paymentSecret, cltv: r.minFinalCltvExpiryDelta };
+          const r = invoices.byPaymentHash(h);
+          return r === undefined
+            ? undefined
+            : { payment_secret: r.paymentSecret, cltv: r.minFinalCltvExpiryDelta };
         },
       }),
     ],

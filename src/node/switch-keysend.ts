@@ -8,8 +8,9 @@ import {
   readHopPayload,
 } from '../bolt04-onion/payload.ts';
 import { err, ok, type Result } from '../core/result.ts';
+import { KEYSEND_PREIMAGE_TLV } from '../routing/keysend.ts';
 import { readRawTlvRecords, writeRawTlvRecords } from '../routing/tlv-records.ts';
-import { type FinalHopPayload, KEYSEND_TLV_TYPE } from './htlc-switch.ts';
+import type { FinalHopPayload } from './htlc-switch.ts';
 
 export interface ReadPayload {
   readonly instruction: HopInstruction;
@@ -25,12 +26,12 @@ export function readPayloadWithKeysend(
   if (!acceptKeysend || !ctx.isFinal) return mapOk(readHopPayload(bytes, ctx));
   const recs = readRawTlvRecords(bytes);
   if (!recs.ok) return mapOk(readHopPayload(bytes, ctx));
-  const ks = recs.value.find((r) => r.type === KEYSEND_TLV_TYPE);
+  const ks = recs.value.find((r) => r.type === KEYSEND_PREIMAGE_TLV);
   if (ks === undefined) return mapOk(readHopPayload(bytes, ctx));
   if (ks.value.length !== 32) {
     return err({
       failure: 'invalid_onion_payload',
-      tlvType: KEYSEND_TLV_TYPE,
+      tlvType: KEYSEND_PREIMAGE_TLV,
       offset: ks.offset,
       message: 'keysend preimage must be 32 bytes',
     });

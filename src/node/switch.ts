@@ -30,11 +30,12 @@ import { equal, hex } from '../core/bytes.ts';
 import { assertNever } from '../core/result.ts';
 import { type Msat, msat } from '../core/units.ts';
 import { sha256 } from '../crypto/index.ts';
+import { KEYSEND_PREIMAGE_TLV } from '../routing/keysend.ts';
 import { decodeRecord, del, encodeRecord, put, type Store, type StoreOp } from '../store/store.ts';
 import { decodePlain, encodePlain } from './channel-codec.ts';
 import type { Channel, ChannelDriver } from './channel-driver.ts';
 import type { Clock, TimerHandle } from './clock.ts';
-import { KEYSEND_TLV_TYPE, unknownDetails } from './htlc-switch.ts';
+import { unknownDetails } from './htlc-switch.ts';
 import type { Logger } from './logger.ts';
 import { OnionReplayLog } from './onion-replay.ts';
 import { BlindedPathBook, type BlindRole, BlindTags } from './switch-blinded.ts';
@@ -828,9 +829,6 @@ export class PaymentSwitch {
   }
 }
 
-/** The one definition is htlc-switch.ts's; this name stays for pay.ts. */
-export const KEYSEND_TYPE = KEYSEND_TLV_TYPE;
-
 /**
  * The policy checkForward applies. Inside a blinded path the amount forwarded comes from payment_relay
  * with BOLT 4's rounding up, which our plain fee check can miss by a msat: there our fee is enforced the
@@ -852,6 +850,9 @@ function forwardPolicy(
   if (ours === null || ours.amtToForward < v.amtToForward) return p;
   return { ...p, feeBaseMsat: msat(0n), feePpm: 0 };
 }
+
+/** The one definition is src/routing/keysend.ts's; this name stays for pay.ts until it imports that. */
+export const KEYSEND_TYPE = KEYSEND_PREIMAGE_TLV;
 
 function fwdKey(i: number): string {
   return String(i).padStart(12, '0');

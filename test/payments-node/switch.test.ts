@@ -265,13 +265,8 @@ test('a resolution made while the peer is offline survives a restart and runs on
   assert.ok(d2.commands[0]!.cmd.kind === 'fulfill_htlc' && equal(d2.commands[0]!.cmd.preimage, preimage));
 });
 
-test('receive: the invoice is paid and settled; an unknown hash fails with incorrect_or_unknown_payment_details', () => {
-  const store = memoryStore();
-  const inCh = fakeChannel('in', 1n << 40n, [
-    { id: 0n, direction: 'received' },
-    { id: 1n, direction: 'received' },
-  ]);
-  const d = new FakeDriver([inCh]);
+/** Carol's switch with the invoice registry and its receiver over `store`. */
+function carol(store: Store, d: FakeDriver) {
   const sw = makeSwitch(store, d, CAROL);
   const book = new InvoiceRegistry({
     store,
@@ -281,11 +276,13 @@ test('receive: the invoice is paid and settled; an unknown hash fails with incor
     nodeId: publicKeyOf(CAROL),
     currency: 'bcrt',
   });
-  new InvoiceReceiver({ registry: book, switch: sw, clock, log });
-  book.create({ label: 'x', amountMsat: msat(1_000_000n), description: 'd', preimage });
-  sw.start();
+  const receiver = new InvoiceReceiver({ registry: book, switch: sw, clock, log });
+  return { sw, book, receiver };
+}
+
+/** The two-hop onion, and its inner onion as Bob forwards it to Carol. */
+function onionAtCarol() {
   const onion = twoHopOnion();
-  // Peel Bob's layer by hand: forward the inner onion to Carol as Bob would.
   const bobSide = new FakeDriver([
     fakeChannel('a', 1n << 40n, [{ id: 0n, direction: 'received' }]),
     fakeChannel('b', SCID_OUT, []),
@@ -294,12 +291,26 @@ test('receive: the invoice is paid and settled; an unknown hash fails with incor
   bobSide.emit('a', addMsg(0n, 1_001_010n, hash, 184, onion.packet));
   const fwd = bobSide.commands[0]!.cmd;
   assert.ok(fwd.kind === 'add_htlc');
-  d.emit('in', addMsg(0n, 1_000_000n, hash, 150, fwd.onion));
+  return { onion, inner: fwd.onion };
+}
+
+test('receive: the invoice is paid and settled; an unknown hash fails with incorrect_or_unknown_payment_details', () => {
+  const store = memoryStore();
+  const inCh = fakeChannel('in', 1n << 40n, [
+    { id: 0n, direction: 'received' },
+    { id: 1n, direction: 'received' },
+  ]);
+  const d = new FakeDriver([inCh]);
+  const { sw, book } = carol(store, d);
+  book.create({ label: 'x', amountMsat: msat(1_000_000n), description: 'd', preimage });
+  sw.start();
+  const { onion, inner } = onionAtCarol();
+  d.emit('in', addMsg(0n, 1_000_000n, hash, 150, inner));
   const settled = d.commands[0]!;
   assert.ok(settled.cmd.kind === 'fulfill_htlc' && equal(settled.cmd.preimage, preimage));
   assert.equal(book.get('x')?.state, 'paid');
   // Same onion again under a new id: the hash is paid now, so it is "unknown".
-  d.emit('in', addMsg(1n, 1_000_000n, hash, 150, fwd.onion));
+  d.emit('in', addMsg(1n, 1_000_000n, hash, 150, inner));
   const failed = d.commands[1]!;
   assert.ok(failed.cmd.kind === 'fail_htlc');
   const dec = decodeErrorPacket(
@@ -310,6 +321,37 @@ test('receive: the invoice is paid and settled; an unknown hash fails with incor
   assert.ok(
     dec.value.failure.ok && dec.value.failure.value.failure === 'incorrect_or_unknown_payment_details',
   );
+});
+
+test('hold invoice across a restart: the switch hands the held HTLC back, settle fulfils it after', () => {
+  const store = memoryStore();
+  const inCh = fakeChannel('in', 1n << 40n, [{ id: 0n, direction: 'received' }]);
+  const d = new FakeDriver([inCh]);
+  const first = carol(store, d);
+  first.book.createHold({ label: 'h', amountMsat: msat(1_000_000n), description: 'd', paymentHash: hash });
+  first.sw.start();
+  d.emit('in', addMsg(0n, 1_000_000n, hash, 150, onionAtCarol().inner));
+  assert.equal(d.commands.length, 0, 'held');
+  assert.equal(first.book.get('h')?.state, 'accepted');
+  first.sw.close();
+  first.receiver.close();
+
+  const d2 = new FakeDriver([inCh]);
+  const second = carol(store, d2);
+  second.sw.start();
+  assert.equal(d2.commands.length, 0, 'still held after the restart');
+  assert.deepEqual(
+    second.receiver.waiting().map((w) => w.status),
+    ['held'],
+  );
+  // A replayed channel event changes nothing.
+  d2.emit('in', addMsg(0n, 1_000_000n, hash, 150, onionAtCarol().inner));
+  assert.equal(d2.commands.length, 0);
+  second.receiver.settle(hash, preimage);
+  assert.equal(second.book.get('h')?.state, 'paid');
+  assert.equal(d2.commands.length, 1);
+  const ful = d2.commands[0]!.cmd;
+  assert.ok(ful.kind === 'fulfill_htlc' && ful.id === 0n && equal(ful.preimage, preimage));
 });
 
 test('a local HTLC lost in a crash before its channel made it durable is reported cancelled after restart', () => {

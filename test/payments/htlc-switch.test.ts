@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import { hex } from '../../src/core/bytes.ts';
 import { msat } from '../../src/core/units.ts';
 import { sha256 } from '../../src/crypto/index.ts';
 import {
@@ -8,7 +9,6 @@ import {
   type FinalHopPayload,
   HOLD_EXPIRY_MARGIN_BLOCKS,
   type IncomingHtlc,
-  KEYSEND_TLV_TYPE,
   keysendPreimageOf,
   MPP_TIMEOUT_MS,
   type ReceivableInvoice,
@@ -19,6 +19,7 @@ import {
   type ReceiveStep,
   stepReceive,
 } from '../../src/node/htlc-switch.ts';
+import { KEYSEND_PREIMAGE_TLV } from '../../src/routing/keysend.ts';
 
 const preimage = new Uint8Array(32).fill(1);
 const hash = sha256(preimage);
@@ -292,6 +293,28 @@ test('hold invoice: cancel fails the parts; a held set is failed back before it 
   assert.deepEqual(stillAccumulating, { error: 'not_held' });
 });
 
+test('restore_held: parts held before a restart are held again as they were, then settle together', () => {
+  const parts = [
+    htlc({ htlcId: 1n, amountMsat: msat(60_000) }),
+    htlc({ htlcId: 2n, amountMsat: msat(40_000) }),
+  ];
+  const r = step(emptyReceiveState, { type: 'restore_held', paymentHash: hash, parts, now: NOW });
+  assert.deepEqual(r.actions, []);
+  const set = r.state.sets.get(hex(hash));
+  assert.equal(set?.status, 'held');
+  assert.equal(set?.totalMsat, 100_000n);
+  // Restoring again, or nothing, changes nothing.
+  assert.equal(step(r.state, { type: 'restore_held', paymentHash: hash, parts, now: NOW }).state, r.state);
+  assert.equal(
+    step(emptyReceiveState, { type: 'restore_held', paymentHash: hash, parts: [], now: NOW }).state.sets.size,
+    0,
+  );
+  const ok = step(r.state, { type: 'hold_settle', paymentHash: hash, preimage });
+  assert.deepEqual(kinds(ok.actions), ['paid', 'settle', 'settle']);
+  const paid = ok.actions[0]!;
+  assert.ok(paid.type === 'paid' && paid.amountReceivedMsat === 100_000n && paid.parts === 2);
+});
+
 test('keysend: accepted when enabled and the preimage matches the hash; refused otherwise', () => {
   const ks = { keysendPreimage: preimage, paymentSecret: null };
   const good = step(emptyReceiveState, arrive({}, ks, null));
@@ -316,8 +339,8 @@ test('keysend: accepted when enabled and the preimage matches the hash; refused 
 });
 
 test('keysendPreimageOf reads TLV 5482373484 of 32 bytes only', () => {
-  assert.deepEqual(keysendPreimageOf([{ type: KEYSEND_TLV_TYPE, value: preimage }]), preimage);
-  assert.equal(keysendPreimageOf([{ type: KEYSEND_TLV_TYPE, value: new Uint8Array(31) }]), undefined);
+  assert.deepEqual(keysendPreimageOf([{ type: KEYSEND_PREIMAGE_TLV, value: preimage }]), preimage);
+  assert.equal(keysendPreimageOf([{ type: KEYSEND_PREIMAGE_TLV, value: new Uint8Array(31) }]), undefined);
   assert.equal(keysendPreimageOf([{ type: 5482373485n, value: preimage }]), undefined);
   assert.equal(keysendPreimageOf(undefined), undefined);
 });

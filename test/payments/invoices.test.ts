@@ -7,10 +7,10 @@ import { publicKeyOf, sha256 } from '../../src/crypto/index.ts';
 import { emptyReceiveState, stepReceive } from '../../src/node/htlc-switch.ts';
 import { InvoiceRegistry, type InvoiceRegistryOptions } from '../../src/node/invoice-store.ts';
 import { decodeMethods, invoiceMethods } from '../../src/node/rpc-invoices.ts';
-import { RpcError } from '../../src/rpc/errors.ts';
 import { callMethod, methodTable } from '../../src/rpc/methods.ts';
 import { memoryStore } from '../../src/store/sqlite.ts';
 import { ManualClock } from '../../src/testing/manual-clock.ts';
+import { rpcRejection } from '../../src/testing/rpc-rejection.ts';
 
 const NODE_SECRET = new Uint8Array(32).fill(0x11);
 
@@ -56,16 +56,6 @@ function setup(store = memoryStore(), clock = new ManualClock(), seed = 0) {
   return { registry, clock, store, call, held, opts };
 }
 
-async function rpcError(p: Promise<unknown>): Promise<RpcError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof RpcError, String(e));
-    return e;
-  }
-  assert.fail('expected an RpcError');
-}
-
 test('invoice: returns CLN fields, the bolt11 decodes to our node, amount, description and hash', async () => {
   const { call, clock } = setup();
   const r = await call('invoice', [12345, 'first', 'coffee', 600]);
@@ -105,19 +95,21 @@ test('invoice: given preimage, fallbacks; duplicate label 900, duplicate preimag
   assert.equal(r.payment_hash, hex(sha256(Buffer.from(pre, 'hex'))));
   const inv = decodeInvoice(r.bolt11 as string);
   assert.ok(inv.ok && inv.value.fallbacks.length === 1 && inv.value.amount === 5000n);
-  assert.equal((await rpcError(call('invoice', [1, 'a', 'again']))).code, 900);
+  assert.equal((await rpcRejection(call('invoice', [1, 'a', 'again']))).code, 900);
   assert.equal(
-    (await rpcError(call('invoice', { amount_msat: 1, label: 'b', description: 'd', preimage: pre }))).code,
+    (await rpcRejection(call('invoice', { amount_msat: 1, label: 'b', description: 'd', preimage: pre })))
+      .code,
     901,
   );
-  assert.equal((await rpcError(call('invoice', [0, 'c', 'zero']))).code, -32602);
+  assert.equal((await rpcRejection(call('invoice', [0, 'c', 'zero']))).code, -32602);
   assert.equal(
-    (await rpcError(call('invoice', [1, 'c', 'bad', 60, ['bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kxxxxxx']])))
+    (await rpcRejection(call('invoice', [1, 'c', 'bad', 60, ['bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kxxxxxx']])))
       .code,
     -32602,
   );
   assert.equal(
-    (await rpcError(call('invoice', { amount_msat: 1, label: 'c', description: 'd', preimage: 'zz' }))).code,
+    (await rpcRejection(call('invoice', { amount_msat: 1, label: 'c', description: 'd', preimage: 'zz' })))
+      .code,
     -32602,
   );
 });
@@ -154,9 +146,58 @@ test('listinvoices: unpaid -> expired with time; paid shows amount_received, pai
   const byInv = (await call('listinvoices', { invstring: a.bolt11 })).invoices as unknown[];
   assert.equal(byInv.length, 1);
   assert.equal(
-    (await rpcError(call('listinvoices', { label: 'a', payment_hash: rec.paymentHash }))).code,
+    (await rpcRejection(call('listinvoices', { label: 'a', payment_hash: rec.paymentHash }))).code,
     -32602,
   );
+});
+
+test('listinvoices index/start/limit pages by created or updated index; bad paging is -32602', async () => {
+  const { call, registry } = setup();
+  for (const l of ['a', 'b', 'c', 'd']) await call('invoice', [1000, l, 'x']);
+  const labels = async (p: unknown) =>
+    ((await call('listinvoices', p)).invoices as { label: string }[]).map((i) => i.label);
+  assert.deepEqual(await labels({ index: 'created', start: 2, limit: 2 }), ['b', 'c']);
+  assert.deepEqual(await labels({ index: 'created', start: 4 }), ['d']);
+  const pay = (l: string) => {
+    const r = registry.get(l)!;
+    registry.markPaid(Buffer.from(r.paymentHash, 'hex'), msat(1000), Buffer.from(r.preimage!, 'hex'));
+  };
+  pay('c');
+  pay('a');
+  assert.deepEqual(await labels({ index: 'updated' }), ['c', 'a']);
+  assert.deepEqual(await labels({ index: 'updated', start: 2 }), ['a']);
+  for (const bad of [
+    { start: 1 },
+    { index: 'paid' },
+    { index: 'created', limit: 0 },
+    { index: 'created', start: -1 },
+  ])
+    assert.equal((await rpcRejection(call('listinvoices', bad))).code, -32602, JSON.stringify(bad));
+});
+
+test('invoice dev-routes become route hints; malformed ones are -32602', async () => {
+  const { call } = setup();
+  const hop = {
+    id: hex(publicKeyOf(new Uint8Array(32).fill(5))),
+    short_channel_id: '103x1x0',
+    fee_base_msat: 1000,
+    fee_proportional_millionths: 10,
+    cltv_expiry_delta: 34,
+  };
+  const r = await call('invoice', { amount_msat: 1000, label: 'r', description: 'x', 'dev-routes': [[hop]] });
+  const inv = decodeInvoice(r.bolt11 as string);
+  assert.ok(inv.ok);
+  const hints = inv.value.routeHints;
+  assert.equal(hints.length, 1);
+  assert.equal(hex(hints[0]![0]!.pubkey), hop.id);
+  assert.equal(hints[0]![0]!.shortChannelId, (103n << 40n) | (1n << 16n));
+  assert.equal(hints[0]![0]!.cltvExpiryDelta, 34);
+  for (const bad of [[hop], [[{ ...hop, short_channel_id: 'x' }]], [[{ ...hop, fee_base_msat: -1 }]]]) {
+    const e = await rpcRejection(
+      call('invoice', { amount_msat: 1, label: 'z', description: 'x', 'dev-routes': bad }),
+    );
+    assert.equal(e.code, -32602);
+  }
 });
 
 test('persisted: a new registry over the same store sees the same invoices and counters', async () => {
@@ -176,14 +217,14 @@ test('waitinvoice resolves on payment, fails 903 on expiry, 905 when unknown', a
   await call('invoice', [1000, 'a', 'x', 60]);
   await call('invoice', [1000, 'b', 'y', 60]);
   const waitA = call('waitinvoice', ['a']);
-  const waitB = rpcError(call('waitinvoice', ['b']));
+  const waitB = rpcRejection(call('waitinvoice', ['b']));
   const rec = registry.get('a')!;
   registry.markPaid(Buffer.from(rec.paymentHash, 'hex'), msat(1000), Buffer.from(rec.preimage!, 'hex'));
   assert.equal((await waitA).status, 'paid');
   clock.advance(62_000);
   assert.equal((await waitB).code, 903);
-  assert.equal((await rpcError(call('waitinvoice', ['b']))).code, 903);
-  assert.equal((await rpcError(call('waitinvoice', ['nope']))).code, 905);
+  assert.equal((await rpcRejection(call('waitinvoice', ['b']))).code, 903);
+  assert.equal((await rpcRejection(call('waitinvoice', ['nope']))).code, 905);
   assert.equal((await call('waitinvoice', ['a'])).status, 'paid');
 });
 
@@ -204,23 +245,23 @@ test('waitanyinvoice: returns paid invoices in pay_index order, waits, and times
   assert.equal(s.label, 'a');
   assert.equal(s.pay_index, 2);
   assert.equal((await call('waitanyinvoice', [0])).label, 'b');
-  const timeout = rpcError(call('waitanyinvoice', [2, 5]));
+  const timeout = rpcRejection(call('waitanyinvoice', [2, 5]));
   clock.advance(5_000);
   assert.equal((await timeout).code, 904);
-  assert.equal((await rpcError(call('waitanyinvoice', [2, 0]))).code, 904);
+  assert.equal((await rpcRejection(call('waitanyinvoice', [2, 0]))).code, 904);
 });
 
 test('delinvoice checks the stated status (906) and removes the invoice', async () => {
   const { call } = setup();
   await call('invoice', [1000, 'a', 'x']);
-  const e = await rpcError(call('delinvoice', ['a', 'paid']));
+  const e = await rpcRejection(call('delinvoice', ['a', 'paid']));
   assert.equal(e.code, 906);
   assert.match(e.message, /unpaid not paid/);
   const d = await call('delinvoice', ['a', 'unpaid']);
   assert.equal(d.label, 'a');
   assert.equal(((await call('listinvoices', [])).invoices as unknown[]).length, 0);
-  assert.equal((await rpcError(call('delinvoice', ['a', 'unpaid']))).code, 905);
-  assert.equal((await rpcError(call('delinvoice', ['a', 'bogus']))).code, -32602);
+  assert.equal((await rpcRejection(call('delinvoice', ['a', 'unpaid']))).code, 905);
+  assert.equal((await rpcRejection(call('delinvoice', ['a', 'bogus']))).code, -32602);
 });
 
 test('hold invoice: created from a hash, accepted by the switch, settled with its preimage or canceled', async () => {
@@ -233,7 +274,7 @@ test('hold invoice: created from a hash, accepted by the switch, settled with it
   assert.equal(rec.preimage, undefined);
   assert.equal(rec.hold, true);
   // Not settleable before the HTLCs are held.
-  assert.equal((await rpcError(call('holdinvoicesettle', [hex(preimage)]))).code, 906);
+  assert.equal((await rpcRejection(call('holdinvoicesettle', [hex(preimage)]))).code, 906);
   // The switch holds a complete set.
   const inv = registry.receivable(hash)!;
   const step = stepReceive({ keysendEnabled: false }, emptyReceiveState, {
@@ -260,11 +301,11 @@ test('hold invoice: created from a hash, accepted by the switch, settled with it
     ((await call('listinvoices', ['h'])).invoices as Record<string, unknown>[])[0]!.status,
     'accepted',
   );
-  assert.equal((await rpcError(call('holdinvoicesettle', ['00'.repeat(32)]))).code, 905);
+  assert.equal((await rpcRejection(call('holdinvoicesettle', ['00'.repeat(32)]))).code, 905);
   const settled = await call('holdinvoicesettle', [hex(preimage)]);
   assert.equal(settled.status, 'paid');
   assert.deepEqual(held.settled, [hex(hash)]);
-  assert.equal((await rpcError(call('holdinvoicecancel', [hex(hash)]))).code, 906);
+  assert.equal((await rpcRejection(call('holdinvoicecancel', [hex(hash)]))).code, 906);
   // A second hold invoice is canceled.
   const pre2 = new Uint8Array(32).fill(0x43);
   await call('holdinvoice', [hex(sha256(pre2)), 'any', 'h2', 'held']);
@@ -291,8 +332,8 @@ test('decode and decodepay: any network, reports currency; description check; ba
   assert.equal(d.amount_msat, 1000n);
   assert.equal(d.description, 'hello');
   assert.equal((await call('decodepay', [made.bolt11, 'hello'])).payment_hash, made.payment_hash);
-  assert.equal((await rpcError(call('decodepay', [made.bolt11, 'other']))).code, -32602);
-  assert.equal((await rpcError(call('decode', ['lnbc1garbage']))).code, -32602);
+  assert.equal((await rpcRejection(call('decodepay', [made.bolt11, 'other']))).code, -32602);
+  assert.equal((await rpcRejection(call('decode', ['lnbc1garbage']))).code, -32602);
   // A mainnet invoice from BOLT 11's examples decodes too.
   const mainnet =
     'lnbc2500u1pvjluezsp5zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zygspp5qqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqypqdq5xysxxatsyp3k7enxv4jsxqzpu9qrsgquk0rl77nj30yxdy8j9vdx85fkpmdla2087ne0xh8nhedh8w27kyke0lp53ut353s06fv3qfegext0eh0ymjpf39tuven09sam30g4vgpfna3rh';
