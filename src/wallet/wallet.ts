@@ -286,6 +286,9 @@ export class Wallet {
 
   private putTx(t: TrackedTx): void {
     this.txs.set(t.txid, t);
+    // A coinbase spends nothing: every one names the same null outpoint, which must not make the next
+    // block's coinbase look like a double spend of ours.
+    if (isCoinbase(t.tx)) return;
     for (const i of t.tx.inputs)
       this.spentBy.set(outpointKey(reversed(i.prevout.txid), i.prevout.vout), t.txid);
     this.touch(txKey(t.txid));
@@ -318,6 +321,7 @@ export class Wallet {
   /** Drops other transactions spending the same outpoints as `tx` (double-spends); returns them. */
   private evictConflicts(tx: Transaction, id: string): string[] {
     const out: string[] = [];
+    if (isCoinbase(tx)) return out;
     for (const i of tx.inputs) {
       const other = this.spentBy.get(outpointKey(reversed(i.prevout.txid), i.prevout.vout));
       if (other !== undefined && other !== id) out.push(...this.removeTx(other));
@@ -717,6 +721,7 @@ export class Wallet {
     w.extendWindows();
     for (const d of decoded) w.restore(d);
     for (const t of w.txs.values()) {
+      if (isCoinbase(t.tx)) continue;
       for (const i of t.tx.inputs)
         w.spentBy.set(outpointKey(reversed(i.prevout.txid), i.prevout.vout), t.txid);
     }

@@ -431,6 +431,14 @@ test('coinbase outputs are immature for 100 blocks and vanish if their block is 
   assert.equal(w2.coins().length, 0);
 });
 
+test('coinbases of consecutive blocks all stay ours (each names the null outpoint; none is a double spend)', () => {
+  const w = newWallet();
+  const script = w.newReceiveScript().script;
+  for (let h = 1; h <= 3; h++) assert.ok(w.applyBlock(block(h, [coinbaseTx(h, script, 1_000n)])).ok);
+  assert.equal(w.coins().length, 3);
+  assert.equal(w.balance().immature, 3_000n);
+});
+
 test('block order is enforced; only the tip can be disconnected', () => {
   const w = newWallet();
   assert.ok(w.applyBlock(block(5, [])).ok);
