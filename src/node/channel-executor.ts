@@ -223,6 +223,9 @@ export class ActionExecutor {
       resolve = res;
       reject = rej;
     });
+    // A group may have no waiter (one opened only for outbox removals): its failure is logged in commit,
+    // and must not also surface as an unhandled rejection, which would stop the process.
+    done.catch(() => undefined);
     const g: Group = { ops: [], steps: 0, done, resolve, reject };
     this.group = g;
     // Every step submitted before the event loop comes back here joins this batch. The commit waits one

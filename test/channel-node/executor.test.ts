@@ -88,6 +88,24 @@ test('a failed durable write stops the step: nothing after it leaves', async () 
   assert.deepEqual(log, ['durable c', 'send p next']);
 });
 
+test('a failed write of outbox removals alone (nobody waiting on it) is logged, not an unhandled rejection', async () => {
+  let batches = 0;
+  const { ex } = harness({ failBatch: () => ++batches >= 2 });
+  const unhandled: unknown[] = [];
+  const onUnhandled = (e: unknown) => unhandled.push(e);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    await ex.submit('c', [{ kind: 'emit', event: { kind: 'x' } }]);
+    await ex.idle();
+    for (let i = 0; i < 4; i++) await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setTimeout(r, 20));
+    assert.ok(batches >= 2, 'the removal batch was attempted');
+    assert.deepEqual(unhandled, []);
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+  }
+});
+
 test('events: written with the state, delivered after it, removed once handled, ids unique', async () => {
   const { ex, log, events, store } = harness();
   await ex.submit('c', [persist('c'), { kind: 'emit', event: { kind: 'channel_ready', id: b('ab') } }]);
