@@ -28,6 +28,12 @@ export const PAY_INVALID_PARAMS = -32602;
 
 export const DEFAULT_MAX_FEE_PERCENT = 0.5;
 export const DEFAULT_RETRY_FOR_SECONDS = 60;
+/**
+ * Blocks added to the payee's min_final_cltv_expiry_delta: the payee may have seen a block or two more than
+ * we have when our HTLC reaches it, and a final expiry even one block short is refused as
+ * incorrect_or_unknown_payment_details (LND pads by 3 the same way).
+ */
+export const FINAL_CLTV_PADDING_BLOCKS = 3;
 /** Core Lightning's exemptfee: fees up to this are always acceptable, whatever the percentage. */
 export const DEFAULT_EXEMPT_FEE_MSAT = msat(5000);
 /** A backstop beside the deadline: no payment sends more parts than this. */
@@ -257,7 +263,7 @@ export function preparePayment(p: PayParams, ctx: PayContext): Result<PaymentSta
       totalMsat: amount,
       ...(inv.metadata !== undefined ? { paymentMetadata: inv.metadata } : {}),
     },
-    finalCltvDelta: inv.minFinalCltvExpiryDelta,
+    finalCltvDelta: inv.minFinalCltvExpiryDelta + FINAL_CLTV_PADDING_BLOCKS,
     routeHints: inv.routeHints,
     maxFeeMsat: p.maxFeeMsat ?? msat(byPercent > exempt ? byPercent : exempt),
     maxDelay: p.maxDelay,
