@@ -534,10 +534,23 @@ export class Payer {
       });
     if (state.status === 'complete') return payResultOf(state);
     const e = state.error ?? { code: PAY_STOPPED_RETRYING, message: 'payment failed' };
+    // As Core Lightning does: the data names the last failure (who, where, which code).
+    const last = this.listSendpays(hashHex)
+      .filter((x) => x.groupid === groupid && x.status === 'failed' && x.failcode !== undefined)
+      .at(-1);
     throw new RpcError(e.code, e.message, {
       payment_hash: hashHex,
       status: 'failed',
       attempts: state.parts.length,
+      ...(last === undefined
+        ? {}
+        : {
+            erring_index: last.erring_index,
+            erring_node: last.erring_node,
+            erring_channel: last.erring_channel,
+            failcode: last.failcode,
+            failcodename: last.failcodename,
+          }),
     });
   }
 
