@@ -164,7 +164,11 @@ export async function demoCommand(_global: GlobalOptions, args: string[]): Promi
     }, 'the HTLC to settle');
     const invoices = await bob.call<{ invoices: { status: string }[] }>('listinvoices', ['demo-coffee']);
     say(`   bob's invoice is ${invoices.invoices[0]?.status}`);
-    const bobCh = (await bob.call<{ channels: Channel[] }>('listpeerchannels')).channels[0]!;
+    // Bob's side settles on its own clock: his last revoke_and_ack may still be on the wire.
+    const bobCh = await until(async () => {
+      const b = (await bob.call<{ channels: Channel[] }>('listpeerchannels')).channels[0];
+      return b && (b.htlcs ?? []).length === 0 && b.to_us_msat > 0 ? b : undefined;
+    }, "bob's side to settle");
     say(
       `   settled: alice ${btc(settled.to_us_msat)}, bob ${btc(bobCh.to_us_msat)} (commitments ${settled.local_commitment_number ?? '?'}/${settled.remote_commitment_number ?? '?'}, each old one revoked)`,
     );
