@@ -209,6 +209,8 @@ export class Payer {
     amountMsat?: Msat;
     bolt11?: string;
     paymentSecret?: Uint8Array;
+    /** The invoice's `m` field, returned to the payee in the final payload (BOLT 11 MUST). */
+    paymentMetadata?: Uint8Array;
     partid?: number;
     groupid?: number;
     /** Extra final-hop records (keysend). */
@@ -235,6 +237,7 @@ export class Payer {
         ...(p.paymentSecret !== undefined
           ? { paymentData: { paymentSecret: p.paymentSecret, totalMsat: msat(BigInt(total)) } }
           : {}),
+        ...(p.paymentMetadata !== undefined ? { paymentMetadata: p.paymentMetadata } : {}),
       };
     });
     const bytes = payloads.map((x) => encodeHopPayload(x));
@@ -649,6 +652,7 @@ export class Payer {
         partid: a.partId,
         groupid,
         ...(a.final.paymentSecret !== undefined ? { paymentSecret: a.final.paymentSecret } : {}),
+        ...(a.final.paymentMetadata !== undefined ? { paymentMetadata: a.final.paymentMetadata } : {}),
         ...(state.bolt11 !== undefined ? { bolt11: state.bolt11 } : {}),
         ...(a.final.extra !== undefined ? { finalExtra: [...a.final.extra] } : {}),
       });

@@ -5,7 +5,14 @@
 // payments, exclude, and that failing payments end with a status that says why.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createErrorPacket, type FailureInput, wrapErrorPacket } from '../../src/bolt04-onion/index.ts';
+import {
+  createErrorPacket,
+  decodeHopPayload,
+  ecdhWithSecret,
+  type FailureInput,
+  peelOnion,
+  wrapErrorPacket,
+} from '../../src/bolt04-onion/index.ts';
 import {
   createInvoice,
   formatShortChannelId,
@@ -97,6 +104,7 @@ function setup(world: World, timersFire = false) {
   const totals = new Map<string, bigint>();
   const held = new Map<string, { tag: string; amount: bigint; channel: bigint }[]>();
   const sent: { first: bigint; amount: bigint }[] = [];
+  const onions: Uint8Array[] = [];
   let payer: Payer;
   const answer = (tag: string, r: LocalResult) => setImmediate(() => listener(tag, r));
   const sw = {
@@ -108,9 +116,10 @@ function setup(world: World, timersFire = false) {
       amount: Msat,
       _cltv: number,
       hash: Uint8Array,
-      _onion: Uint8Array,
+      onion: Uint8Array,
       tag: string,
     ) => {
+      onions.push(onion);
       const first = (ch.state as { shortChannelId: bigint }).shortChannelId;
       sent.push({ first, amount });
       const rec = payer.listSendpays(hex(hash)).find((p) => `sp/${p.created_index}` === tag)!;
@@ -204,7 +213,7 @@ function setup(world: World, timersFire = false) {
       },
     ],
   ];
-  const invoice = (amountMsat: bigint, label: string): string => {
+  const invoice = (amountMsat: bigint, label: string, metadata?: Uint8Array): string => {
     const preimage = secretOf(`preimage ${label}`);
     const hash = hex(sha256(preimage));
     preimages.set(hash, preimage);
@@ -219,13 +228,14 @@ function setup(world: World, timersFire = false) {
         description: label,
         routeHints: hints,
         features: Uint8Array.of(0x02, 0x41, 0x00),
+        ...(metadata !== undefined ? { metadata } : {}),
       },
       privateKeySigner(secretOf('dave')),
     );
     assert.ok(r.ok);
     return r.value;
   };
-  return { payer, sent, invoice, world, restart, failPart };
+  return { payer, sent, onions, invoice, world, restart, failPart };
 }
 
 async function payError(p: Promise<unknown>): Promise<{ code: number; message: string }> {
@@ -425,4 +435,24 @@ test('maxfee: a route costing more fails with 206 before anything is sent; enoug
   const r = await payer.pay({ bolt11: invoice(10_000_000n, 'fee2'), maxFeeMsat: msat(1100) });
   assert.equal(r.status, 'complete');
   assert.equal(r.amount_sent_msat, 10_001_100n);
+});
+
+test("the invoice's payment_metadata reaches the payee in its final payload (BOLT 11: MUST include it)", async () => {
+  const { payer, onions, invoice } = setup(worldOf(1_000_000_000n, 1_000_000_000n));
+  const metadata = Uint8Array.of(1, 2, 3, 4, 5);
+  const bolt11 = invoice(10_000_000n, 'meta', metadata);
+  const r = await payer.pay({ bolt11 });
+  assert.equal(r.status, 'complete');
+  assert.equal(onions.length, 1);
+  const hash = sha256(secretOf('preimage meta'));
+  // Peel the forwarder's layer (B or C), then the payee's (D).
+  const forwarder = [secretOf('bob'), secretOf('carol')]
+    .map((k) => peelOnion(onions[0]!, ecdhWithSecret(k), hash))
+    .find((p) => p.ok);
+  assert.ok(forwarder?.ok && forwarder.value.type === 'forward');
+  const atPayee = peelOnion(forwarder.value.nextOnion, ecdhWithSecret(secretOf('dave')), hash);
+  assert.ok(atPayee.ok && atPayee.value.type === 'final');
+  const payload = decodeHopPayload(atPayee.value.payload);
+  assert.ok(payload.ok);
+  assert.deepEqual(payload.value.paymentMetadata, metadata);
 });
