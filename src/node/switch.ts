@@ -15,9 +15,9 @@
 import type { FailureMessageInput } from '../bolt01-wire/index.ts';
 import {
   type ChannelNotification,
-  type Commitments,
   commitmentsOf,
   latestRemoteCommit,
+  removalPending,
 } from '../bolt02-channel/index.ts';
 import {
   blindedForward,
@@ -692,13 +692,13 @@ export class PaymentSwitch {
       this.pending.delete(key);
       return;
     }
-    const c = commitmentsOf(ch.state);
-    if (c !== undefined && removalInFlight(c, p.ref.id)) return; // the channel carries it: wait
     if (p.taken && ch.state.phase !== 'normal') {
-      // Taken, then the channel closed before signing it: the chain resolves the HTLC now.
+      // Taken, then the channel went to close: from now on the chain resolves the HTLC.
       this.pending.delete(key);
       return;
     }
+    const c = commitmentsOf(ch.state);
+    if (c !== undefined && removalPending(c.localChanges, p.ref.id)) return; // the channel carries it: wait
     const res = p.res;
     const refused = this.deps.driver.htlcCommand(
       ch,
@@ -870,14 +870,6 @@ function forwardPolicy(
 
 /** The one definition is src/routing/keysend.ts's; this name stays for pay.ts until it imports that. */
 export const KEYSEND_TYPE = KEYSEND_PREIMAGE_TLV;
-
-/** Whether the channel already carries our fulfill or fail of incoming HTLC `id` (any stage). */
-function removalInFlight(c: Commitments, id: bigint): boolean {
-  const l = c.localChanges;
-  return [...l.proposed, ...l.signed, ...l.acked].some(
-    (u) => u.type !== 'update_add_htlc' && u.type !== 'update_fee' && u.id === id,
-  );
-}
 
 function fwdKey(i: number): string {
   return String(i).padStart(12, '0');
