@@ -419,7 +419,8 @@ function crossSigned(
   return inLocal !== undefined && inRemote !== undefined ? inLocal : undefined;
 }
 
-function removalPending(changes: Changes, id: bigint): boolean {
+/** Whether `changes` already carry a fulfill or fail of HTLC `id`, at any stage. */
+export function removalPending(changes: Changes, id: bigint): boolean {
   return [...changes.proposed, ...changes.signed, ...changes.acked].some(
     (u) => u.type !== 'update_add_htlc' && u.type !== 'update_fee' && u.id === id,
   );

@@ -39,6 +39,7 @@ export {
   latestRemoteCommit,
   type ProtocolViolation,
   reduceSpec,
+  removalPending,
   reserveOf,
   txParams,
 } from './commitments.ts';

@@ -4,15 +4,21 @@
 // one fails it with the error packet wrapped once more. Local payments start here too.
 //
 // Exactly once across restarts: the incoming<->outgoing pairing and every resolution are written to the
-// store (one synchronous batch) before the channel command that reveals them is run. Resolutions that
-// could not be run (peer offline, crash) are retried until the channel takes them or no longer holds
-// the HTLC.
+// store (one synchronous batch) before the channel command that reveals them is run. A resolution stays
+// queued until its channel no longer holds the HTLC: one not taken yet (peer offline, crash), or taken
+// but forgotten by the channel (a disconnect drops updates not yet signed), is run again once the link
+// is up. The channel refuses a second removal of the same HTLC, and we only re-run when it carries none.
 //
 // Route blinding: an incoming path_key (or current_path_key) is peeled with the blinded key, forwarded
 // with the next path key, and every failure of such an HTLC leaves as invalid_onion_blinding
 // (switch-blinded.ts). An onion already seen in another HTLC is refused (onion-replay.ts).
 import type { FailureMessageInput } from '../bolt01-wire/index.ts';
-import { type ChannelNotification, commitmentsOf, latestRemoteCommit } from '../bolt02-channel/index.ts';
+import {
+  type ChannelNotification,
+  commitmentsOf,
+  latestRemoteCommit,
+  removalPending,
+} from '../bolt02-channel/index.ts';
 import {
   blindedForward,
   createErrorPacket,
@@ -165,8 +171,11 @@ export class PaymentSwitch {
   readonly policies: PolicyBook;
   private receiver: Receiver | null = null;
   private readonly localListeners: ((tag: string, r: LocalResult) => void)[] = [];
-  /** Resolutions persisted but not yet taken by their channel. */
-  private readonly pending = new Map<string, { ref: HtlcRef; res: Resolution }>();
+  /**
+   * Resolutions persisted whose HTLC their channel still holds. `taken`: the channel accepted it once
+   * (it may still forget it on a disconnect, before it is signed).
+   */
+  private readonly pending = new Map<string, { ref: HtlcRef; res: Resolution; taken: boolean }>();
   private nextForward: number;
   private timer: TimerHandle | null = null;
   private closed = false;
@@ -219,7 +228,7 @@ export class PaymentSwitch {
         continue;
       }
       if (r.res !== null) {
-        this.pending.set(key, { ref, res: r.res });
+        this.pending.set(key, { ref, res: r.res, taken: false });
         continue;
       }
       if (r.state === 'receiving' && r.hash !== undefined) {
@@ -671,7 +680,7 @@ export class PaymentSwitch {
       fwd: prev?.fwd ?? null,
     };
     this.deps.store.batch([put(NS, key, rec(r)), ...ops, ...blind.ops]);
-    this.pending.set(key, { ref, res: blind.res });
+    this.pending.set(key, { ref, res: blind.res, taken: false });
     this.runPending(key);
   }
 
@@ -679,10 +688,17 @@ export class PaymentSwitch {
     const p = this.pending.get(key);
     if (!p) return;
     const ch = this.deps.driver.get(p.ref.ch);
-    if (!ch) {
+    if (!ch || !this.stillHeld(p.ref)) {
       this.pending.delete(key);
       return;
     }
+    if (p.taken && ch.state.phase !== 'normal') {
+      // Taken, then the channel went to close: from now on the chain resolves the HTLC.
+      this.pending.delete(key);
+      return;
+    }
+    const c = commitmentsOf(ch.state);
+    if (c !== undefined && removalPending(c.localChanges, p.ref.id)) return; // the channel carries it: wait
     const res = p.res;
     const refused = this.deps.driver.htlcCommand(
       ch,
@@ -698,7 +714,8 @@ export class PaymentSwitch {
             },
     );
     if (refused === null) {
-      this.pending.delete(key);
+      // Kept until the HTLC leaves the channel: a disconnect may drop it before it is signed.
+      p.taken = true;
       return;
     }
     if (linkStatus(ch) === 'offline') return; // retried by the timer once the peer is back

@@ -21,7 +21,7 @@ export function fakeChannel(key: string, scid: bigint, received: bigint[], peerI
       commitments: {
         localNextHtlcId: 0n,
         remote: { htlcMinimum: msat(1n), channelReserve: 1000n },
-        localChanges: { proposed: [] },
+        localChanges: { proposed: [], signed: [], acked: [] },
         localCommit: { spec: { toLocal: 1_000_000_000n, htlcs } },
         remoteCommit: { spec: { htlcs } },
         waiting: undefined,
@@ -52,9 +52,19 @@ export class FakeDriver {
     return this.height;
   }
   htlcCommand(ch: Channel, cmd: ChannelCommand): string | null {
-    const s = ch.state as unknown as { link: string; commitments: { localNextHtlcId: bigint } };
+    const s = ch.state as unknown as {
+      link: string;
+      commitments: { localNextHtlcId: bigint; localChanges: { proposed: { type: string; id: bigint }[] } };
+    };
     if (s.link !== 'up') return 'peer is not connected';
     if (cmd.kind === 'add_htlc') s.commitments.localNextHtlcId++;
+    if (cmd.kind === 'fulfill_htlc' || cmd.kind === 'fail_htlc' || cmd.kind === 'fail_malformed_htlc') {
+      // As the channel does: it carries the removal (and refuses a second one) until a disconnect.
+      const proposed = s.commitments.localChanges.proposed;
+      if (proposed.some((u) => u.type !== 'update_add_htlc' && u.id === cmd.id))
+        return `htlc ${cmd.id} is already being removed`;
+      proposed.push({ type: `update_${cmd.kind}`, id: cmd.id });
+    }
     this.commands.push({ ch: ch.key, cmd });
     return null;
   }

@@ -47,7 +47,7 @@ function fakeChannel(key: string, scid: bigint, htlcs: FakeHtlc[]): Channel {
       commitments: {
         localNextHtlcId: 0n,
         remote: { htlcMinimum: msat(1n), channelReserve: 1000n },
-        localChanges: { proposed: [] },
+        localChanges: { proposed: [], signed: [], acked: [] },
         localCommit: { spec: { toLocal: 1_000_000_000n, htlcs } },
         remoteCommit: { spec: { htlcs } },
         waiting: undefined,
@@ -77,9 +77,19 @@ class FakeDriver {
     return 100;
   }
   htlcCommand(ch: Channel, cmd: ChannelCommand): string | null {
-    const s = ch.state as unknown as { link: string; commitments: { localNextHtlcId: bigint } };
+    const s = ch.state as unknown as {
+      link: string;
+      commitments: { localNextHtlcId: bigint; localChanges: { proposed: { type: string; id: bigint }[] } };
+    };
     if (s.link !== 'up') return 'peer is not connected';
     if (cmd.kind === 'add_htlc') s.commitments.localNextHtlcId++;
+    if (cmd.kind === 'fulfill_htlc' || cmd.kind === 'fail_htlc' || cmd.kind === 'fail_malformed_htlc') {
+      // As the channel does: it carries the removal (and refuses a second one) until a disconnect.
+      const proposed = s.commitments.localChanges.proposed;
+      if (proposed.some((u) => u.type !== 'update_add_htlc' && u.id === cmd.id))
+        return `htlc ${cmd.id} is already being removed`;
+      proposed.push({ type: `update_${cmd.kind}`, id: cmd.id });
+    }
     this.commands.push({ ch: ch.key, cmd });
     return null;
   }
@@ -376,4 +386,58 @@ test('a local HTLC lost in a crash before its channel made it durable is reporte
   sw3.onLocalResult((tag) => again.push(tag));
   sw3.start();
   assert.deepEqual(again, []);
+});
+
+test('a fulfill the channel forgot on a disconnect (unsigned) runs again once the link is back, and only then', () => {
+  const store = memoryStore();
+  const inCh = fakeChannel('in', 1n << 40n, [{ id: 0n, direction: 'received' }]);
+  const outCh = fakeChannel('out', SCID_OUT, []);
+  const d = new FakeDriver([inCh, outCh]);
+  let timer: (() => void) | null = null;
+  const manual: Clock = {
+    now: clock.now,
+    after: (_ms, fn) => {
+      timer = fn;
+      return { cancel: () => {} };
+    },
+  };
+  const retry = () => (timer as (() => void) | null)?.();
+  const sw = new PaymentSwitch({
+    store,
+    driver: d as unknown as ChannelDriver,
+    nodeSecret: BOB,
+    clock: manual,
+    log,
+  });
+  sw.start();
+  const fulfils = () => d.commands.filter((c) => c.ch === 'in' && c.cmd.kind === 'fulfill_htlc');
+  d.emit('in', addMsg(0n, 1_001_010n, hash, 184, twoHopOnion().packet));
+  d.emit('out', { kind: 'htlc_fulfilled', id: 0n, preimage });
+  assert.equal(fulfils().length, 1);
+  retry();
+  assert.equal(fulfils().length, 1, 'the channel carries it: not sent again');
+
+  // BOLT 2: on reconnection both sides forget updates not yet signed; our fulfill is gone.
+  const s = inCh.state as unknown as {
+    link: string;
+    commitments: { localChanges: { proposed: unknown[] }; localCommit: { spec: { htlcs: unknown[] } } };
+  };
+  s.link = 'down';
+  s.commitments.localChanges.proposed = [];
+  retry();
+  assert.equal(fulfils().length, 1, 'nothing while the peer is away');
+  s.link = 'up';
+  retry();
+  assert.equal(fulfils().length, 2, 'run again from the stored resolution');
+  const again = fulfils()[1]!.cmd;
+  assert.ok(again.kind === 'fulfill_htlc' && again.id === 0n && equal(again.preimage, preimage));
+  retry();
+  assert.equal(fulfils().length, 2, 'once');
+
+  // Settled: the HTLC left both commitments, the switch forgets it even if the channel drops changes.
+  s.commitments.localCommit.spec.htlcs.length = 0;
+  s.commitments.localChanges.proposed = [];
+  retry();
+  retry();
+  assert.equal(fulfils().length, 2, 'an HTLC no longer held is never resolved again');
 });
