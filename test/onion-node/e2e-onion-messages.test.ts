@@ -2,12 +2,9 @@
 // onion messages need none). A sends an onion message to C through B; C's dev-waitonionmessage returns
 // the payload. A message for a node B is not connected to goes nowhere.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { type NodeProcess, spawnNode } from '../../src/testing/processes.ts';
-import { type Chain, spawnDevnet } from '../channel-node/devnet-process.ts';
+import type { NodeProcess } from '../../src/testing/processes.ts';
+import { withProcessNet } from '../channel-node/devnet-process.ts';
 
 interface Delivered {
   index: number;
@@ -18,23 +15,7 @@ interface Delivered {
 test('three processes: A -> B -> C onion message delivered; unreachable next hop dropped', {
   timeout: 120_000,
 }, async () => {
-  const base = mkdtempSync(join(tmpdir(), 'shandian-onionmsg-'));
-  const logs: string[] = [];
-  let chain: Chain | null = null;
-  const nodes: NodeProcess[] = [];
-  let ok = false;
-  try {
-    chain = await spawnDevnet(join(base, 'chain'));
-    const start = async (name: string) => {
-      const n = await spawnNode({
-        name,
-        datadir: join(base, name),
-        args: chain!.nodeArgs,
-        echo: (l) => logs.push(`${name}: ${l}`),
-      });
-      nodes.push(n);
-      return n;
-    };
+  await withProcessNet('shandian-onionmsg-', async ({ start }) => {
     const [A, B, C] = [await start('A'), await start('B'), await start('C')];
     const info = (n: NodeProcess) => n.call<{ id: string; binding: { port: number }[] }>('getinfo');
     const [ib, ic] = [await info(B), await info(C)];
@@ -66,11 +47,5 @@ test('three processes: A -> B -> C onion message delivered; unreachable next hop
     const got2 = await next;
     assert.equal(got2.index, got.index + 1);
     assert.deepEqual(got2.fields, [{ type: '67', value: '02' }]);
-    ok = true;
-  } finally {
-    for (const n of nodes) await n.kill('SIGKILL').catch(() => {});
-    await chain?.stop();
-    if (!ok) console.log(logs.slice(-100).join('\n'));
-    rmSync(base, { recursive: true, force: true });
-  }
+  });
 });

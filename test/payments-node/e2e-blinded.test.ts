@@ -6,16 +6,13 @@
 // sent without shared_secrets, the raw onionreply comes back for the caller to decode.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { decodeErrorPacket } from '../../src/bolt04-onion/index.ts';
 import { fromHex, hex } from '../../src/core/bytes.ts';
 import { sha256 } from '../../src/crypto/index.ts';
 import type { BlindedPathJson } from '../../src/node/switch-blinded.ts';
-import { type NodeProcess, spawnNode } from '../../src/testing/processes.ts';
-import { type Chain, spawnDevnet, waitUntil } from '../channel-node/devnet-process.ts';
+import type { NodeProcess } from '../../src/testing/processes.ts';
+import { waitUntil, withProcessNet } from '../channel-node/devnet-process.ts';
 import { blindedPaymentOnion } from './blinded-onion.ts';
 
 interface PeerChannel {
@@ -37,23 +34,7 @@ async function toUs(n: NodeProcess, peer: string): Promise<bigint> {
 test('three processes: A pays C through a blinded path B->C with sendonion; tampered data fails as blinded', {
   timeout: 240_000,
 }, async () => {
-  const base = mkdtempSync(join(tmpdir(), 'shandian-blind-'));
-  const logs: string[] = [];
-  let chain: Chain | null = null;
-  const nodes: NodeProcess[] = [];
-  let ok = false;
-  try {
-    chain = await spawnDevnet(join(base, 'chain'));
-    const start = async (name: string) => {
-      const n = await spawnNode({
-        name,
-        datadir: join(base, name),
-        args: chain!.nodeArgs,
-        echo: (l) => logs.push(`${name}: ${l}`),
-      });
-      nodes.push(n);
-      return n;
-    };
+  await withProcessNet('shandian-blind-', async ({ chain, start }) => {
     const [A, B, C] = [await start('A'), await start('B'), await start('C')];
     const info = (n: NodeProcess) =>
       n.call<{ id: string; blockheight: number; binding: { port: number }[] }>('getinfo');
@@ -179,7 +160,6 @@ test('three processes: A pays C through a blinded path B->C with sendonion; tamp
     const invC = (await C.call<{ invoices: { status: string }[] }>('listinvoices', { label: 'blind-1' }))
       .invoices;
     assert.equal(invC[0]!.status, 'paid');
-    logs.push('blinded payment done');
 
     // Tampered encrypted_recipient_data for C: C cannot decrypt it; the failure leaves the blinded path
     // as invalid_onion_blinding, attributed to the introduction node B.
@@ -218,11 +198,5 @@ test('three processes: A pays C through a blinded path B->C with sendonion; tamp
     assert.ok(dec.value.failure.ok && dec.value.failure.value.failure === 'invalid_onion_blinding');
     await waitUntil(noHtlcs, 20_000, 'third failure settled');
     assert.deepEqual(await snapshot(), after);
-    ok = true;
-  } finally {
-    for (const n of nodes) await n.kill('SIGKILL').catch(() => {});
-    await chain?.stop();
-    if (!ok) console.log(logs.slice(-150).join('\n'));
-    rmSync(base, { recursive: true, force: true });
-  }
+  });
 });
