@@ -44,10 +44,11 @@ export class FakeDriver {
   get(key: string) {
     return this.channels.find((c) => c.key === key);
   }
-  addedAfterOurShutdown(_ch: unknown, _id: bigint): boolean {
-    return this.shutdownAdds.has(_id);
-  }
+  /** Incoming HTLC ids to report as added after our shutdown. */
   readonly shutdownAdds = new Set<bigint>();
+  addedAfterOurShutdown(_ch: Channel, id: bigint): boolean {
+    return this.shutdownAdds.has(id);
+  }
   tipHeight() {
     return this.height;
   }

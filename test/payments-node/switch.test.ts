@@ -5,7 +5,6 @@
 // exact BOLT 4 failure.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ChannelCommand, ChannelNotification } from '../../src/bolt02-channel/index.ts';
 import {
   buildOnion,
   createErrorPacket,
@@ -17,7 +16,7 @@ import { privateKeySigner } from '../../src/bolt11-invoice/index.ts';
 import { equal } from '../../src/core/bytes.ts';
 import { msat } from '../../src/core/units.ts';
 import { publicKeyOf, sha256 } from '../../src/crypto/index.ts';
-import type { Channel, ChannelDriver } from '../../src/node/channel-driver.ts';
+import type { ChannelDriver } from '../../src/node/channel-driver.ts';
 import type { Clock } from '../../src/node/clock.ts';
 import { InvoiceReceiver } from '../../src/node/invoice-receiver.ts';
 import { InvoiceRegistry } from '../../src/node/invoice-store.ts';
@@ -25,78 +24,11 @@ import { createLogger } from '../../src/node/logger.ts';
 import { PaymentSwitch } from '../../src/node/switch.ts';
 import { memoryStore } from '../../src/store/sqlite.ts';
 import type { Store } from '../../src/store/store.ts';
+import { addMsg, FakeDriver, fakeChannel } from './fake-driver.ts';
 
 const secretOf = (s: string) => sha256(new TextEncoder().encode(s));
 const BOB = secretOf('bob'); // the switch under test
 const CAROL = secretOf('carol');
-
-interface FakeHtlc {
-  id: bigint;
-  direction: 'received' | 'offered';
-}
-
-function fakeChannel(key: string, scid: bigint, htlcs: FakeHtlc[]): Channel {
-  return {
-    key,
-    peerId: key,
-    state: {
-      phase: 'normal',
-      link: 'up',
-      shutdown: undefined,
-      shortChannelId: scid,
-      commitments: {
-        localNextHtlcId: 0n,
-        remote: { htlcMinimum: msat(1n), channelReserve: 1000n },
-        localChanges: { proposed: [], signed: [], acked: [] },
-        localCommit: { spec: { toLocal: 1_000_000_000n, htlcs } },
-        remoteCommit: { spec: { htlcs } },
-        waiting: undefined,
-      },
-    },
-  } as unknown as Channel;
-}
-
-class FakeDriver {
-  readonly listeners: ((ch: Channel, n: ChannelNotification) => void)[] = [];
-  readonly commands: { ch: string; cmd: ChannelCommand }[] = [];
-  constructor(readonly channels: Channel[]) {}
-  onNotification(h: (ch: Channel, n: ChannelNotification) => void) {
-    this.listeners.push(h);
-  }
-  list() {
-    return this.channels;
-  }
-  get(key: string) {
-    return this.channels.find((c) => c.key === key);
-  }
-  addedAfterOurShutdown(_ch: unknown, _id: bigint): boolean {
-    return this.shutdownAdds.has(_id);
-  }
-  readonly shutdownAdds = new Set<bigint>();
-  tipHeight() {
-    return 100;
-  }
-  htlcCommand(ch: Channel, cmd: ChannelCommand): string | null {
-    const s = ch.state as unknown as {
-      link: string;
-      commitments: { localNextHtlcId: bigint; localChanges: { proposed: { type: string; id: bigint }[] } };
-    };
-    if (s.link !== 'up') return 'peer is not connected';
-    if (cmd.kind === 'add_htlc') s.commitments.localNextHtlcId++;
-    if (cmd.kind === 'fulfill_htlc' || cmd.kind === 'fail_htlc' || cmd.kind === 'fail_malformed_htlc') {
-      // As the channel does: it carries the removal (and refuses a second one) until a disconnect.
-      const proposed = s.commitments.localChanges.proposed;
-      if (proposed.some((u) => u.type !== 'update_add_htlc' && u.id === cmd.id))
-        return `htlc ${cmd.id} is already being removed`;
-      proposed.push({ type: `update_${cmd.kind}`, id: cmd.id });
-    }
-    this.commands.push({ ch: ch.key, cmd });
-    return null;
-  }
-  emit(key: string, n: ChannelNotification) {
-    for (const h of this.listeners) h(this.get(key)!, n);
-  }
-}
 
 const clock: Clock = { now: () => 1_700_000_000_000, after: () => ({ cancel: () => {} }) };
 const log = createLogger({ level: 'error', stderr: false });
@@ -109,23 +41,6 @@ function makeSwitch(store: Store, driver: FakeDriver, secret = BOB): PaymentSwit
     clock,
     log,
   });
-}
-
-function addMsg(id: bigint, amount: bigint, hash: Uint8Array, cltv: number, onion: Uint8Array) {
-  return {
-    kind: 'htlc_received' as const,
-    dustExposureExceeded: false,
-    htlc: {
-      type: 'update_add_htlc',
-      channel_id: new Uint8Array(32),
-      id,
-      amount_msat: amount,
-      payment_hash: hash,
-      cltv_expiry: cltv,
-      onion_routing_packet: onion,
-      tlvs: {},
-    },
-  } as unknown as ChannelNotification;
 }
 
 const SCID_OUT = (700n << 40n) | (1n << 16n);
@@ -161,7 +76,7 @@ function twoHopOnion(session = 'session') {
 
 test('forward: next onion out, fulfill back exactly once, replays ignored, listforwards', () => {
   const store = memoryStore();
-  const inCh = fakeChannel('in', 1n << 40n, [{ id: 0n, direction: 'received' }]);
+  const inCh = fakeChannel('in', 1n << 40n, [0n]);
   const outCh = fakeChannel('out', SCID_OUT, []);
   const d = new FakeDriver([inCh, outCh]);
   const sw = makeSwitch(store, d);
@@ -193,10 +108,7 @@ test('forward: next onion out, fulfill back exactly once, replays ignored, listf
 
 test('forward refused: fee too low gives fee_insufficient attributed to us; failure from downstream is wrapped', () => {
   const store = memoryStore();
-  const inCh = fakeChannel('in', 1n << 40n, [
-    { id: 0n, direction: 'received' },
-    { id: 1n, direction: 'received' },
-  ]);
+  const inCh = fakeChannel('in', 1n << 40n, [0n, 1n]);
   const outCh = fakeChannel('out', SCID_OUT, []);
   const d = new FakeDriver([inCh, outCh]);
   makeSwitch(store, d).start();
@@ -232,7 +144,7 @@ test('forward refused: fee too low gives fee_insufficient attributed to us; fail
 
 test('an HTLC the peer added after our shutdown is not routed: temporary_channel_failure from us', () => {
   const store = memoryStore();
-  const inCh = fakeChannel('in', 1n << 40n, [{ id: 0n, direction: 'received' }]);
+  const inCh = fakeChannel('in', 1n << 40n, [0n]);
   const outCh = fakeChannel('out', SCID_OUT, []);
   const d = new FakeDriver([inCh, outCh]);
   d.shutdownAdds.add(0n);
@@ -254,7 +166,7 @@ test('an HTLC the peer added after our shutdown is not routed: temporary_channel
 
 test('a resolution made while the peer is offline survives a restart and runs once the peer is back', () => {
   const store = memoryStore();
-  const inCh = fakeChannel('in', 1n << 40n, [{ id: 0n, direction: 'received' }]);
+  const inCh = fakeChannel('in', 1n << 40n, [0n]);
   const outCh = fakeChannel('out', SCID_OUT, []);
   const d = new FakeDriver([inCh, outCh]);
   const sw = makeSwitch(store, d);
@@ -293,10 +205,7 @@ function carol(store: Store, d: FakeDriver) {
 /** The two-hop onion, and its inner onion as Bob forwards it to Carol. */
 function onionAtCarol() {
   const onion = twoHopOnion();
-  const bobSide = new FakeDriver([
-    fakeChannel('a', 1n << 40n, [{ id: 0n, direction: 'received' }]),
-    fakeChannel('b', SCID_OUT, []),
-  ]);
+  const bobSide = new FakeDriver([fakeChannel('a', 1n << 40n, [0n]), fakeChannel('b', SCID_OUT, [])]);
   makeSwitch(memoryStore(), bobSide).start();
   bobSide.emit('a', addMsg(0n, 1_001_010n, hash, 184, onion.packet));
   const fwd = bobSide.commands[0]!.cmd;
@@ -306,10 +215,7 @@ function onionAtCarol() {
 
 test('receive: the invoice is paid and settled; an unknown hash fails with incorrect_or_unknown_payment_details', () => {
   const store = memoryStore();
-  const inCh = fakeChannel('in', 1n << 40n, [
-    { id: 0n, direction: 'received' },
-    { id: 1n, direction: 'received' },
-  ]);
+  const inCh = fakeChannel('in', 1n << 40n, [0n, 1n]);
   const d = new FakeDriver([inCh]);
   const { sw, book } = carol(store, d);
   book.create({ label: 'x', amountMsat: msat(1_000_000n), description: 'd', preimage });
@@ -335,7 +241,7 @@ test('receive: the invoice is paid and settled; an unknown hash fails with incor
 
 test('hold invoice across a restart: the switch hands the held HTLC back, settle fulfils it after', () => {
   const store = memoryStore();
-  const inCh = fakeChannel('in', 1n << 40n, [{ id: 0n, direction: 'received' }]);
+  const inCh = fakeChannel('in', 1n << 40n, [0n]);
   const d = new FakeDriver([inCh]);
   const first = carol(store, d);
   first.book.createHold({ label: 'h', amountMsat: msat(1_000_000n), description: 'd', paymentHash: hash });
@@ -390,7 +296,7 @@ test('a local HTLC lost in a crash before its channel made it durable is reporte
 
 test('a fulfill the channel forgot on a disconnect (unsigned) runs again once the link is back, and only then', () => {
   const store = memoryStore();
-  const inCh = fakeChannel('in', 1n << 40n, [{ id: 0n, direction: 'received' }]);
+  const inCh = fakeChannel('in', 1n << 40n, [0n]);
   const outCh = fakeChannel('out', SCID_OUT, []);
   const d = new FakeDriver([inCh, outCh]);
   let timer: (() => void) | null = null;
