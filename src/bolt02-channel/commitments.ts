@@ -110,13 +110,7 @@ export function reduceSpec(
   const addAll = (list: readonly UpdateMessage[], mine: boolean) => {
     for (const u of list) {
       if (u.type !== 'update_add_htlc') continue;
-      htlcs.push({
-        direction: mine ? 'offered' : 'received',
-        id: u.id,
-        amount: u.amount_msat as Msat,
-        paymentHash: u.payment_hash,
-        cltvExpiry: u.cltv_expiry,
-      });
+      htlcs.push(htlcOfAdd(u, mine));
       if (mine) toLocal -= u.amount_msat;
       else toRemote -= u.amount_msat;
     }
@@ -180,6 +174,17 @@ export function reduceSpec(
   return ok({ feerate, toLocal: toLocal as Msat, toRemote: toRemote as Msat, htlcs: left });
 }
 
+/** The HTLC an update_add_htlc puts in a commitment; `mine`: we sent the add (so we offer it). */
+function htlcOfAdd(u: Extract<UpdateMessage, { type: 'update_add_htlc' }>, mine: boolean): CommitmentHtlc {
+  return {
+    direction: mine ? 'offered' : 'received',
+    id: u.id,
+    amount: u.amount_msat as Msat,
+    paymentHash: u.payment_hash,
+    cltvExpiry: u.cltv_expiry,
+  };
+}
+
 /** Applies only the adds and the highest fee: the worst case for balances, HTLC count and fees. */
 function worstCase(
   spec: CommitSpec,
@@ -196,13 +201,7 @@ function worstCase(
   ] as const) {
     for (const u of list) {
       if (u.type === 'update_add_htlc') {
-        htlcs.push({
-          direction: mine ? 'offered' : 'received',
-          id: u.id,
-          amount: u.amount_msat as Msat,
-          paymentHash: u.payment_hash,
-          cltvExpiry: u.cltv_expiry,
-        });
+        htlcs.push(htlcOfAdd(u, mine));
         if (mine) toLocal -= u.amount_msat;
         else toRemote -= u.amount_msat;
       } else if (u.type === 'update_fee' && u.feerate_per_kw > feerate) feerate = u.feerate_per_kw;
