@@ -36,7 +36,6 @@ import { equal, hex } from '../core/bytes.ts';
 import { assertNever } from '../core/result.ts';
 import { type Msat, msat } from '../core/units.ts';
 import { sha256 } from '../crypto/index.ts';
-import { KEYSEND_PREIMAGE_TLV } from '../routing/keysend.ts';
 import { decodeRecord, del, encodeRecord, put, type Store, type StoreOp } from '../store/store.ts';
 import { decodePlain, encodePlain } from './channel-codec.ts';
 import type { Channel, ChannelDriver } from './channel-driver.ts';
@@ -867,9 +866,6 @@ function forwardPolicy(
   if (ours === null || ours.amtToForward < v.amtToForward) return p;
   return { ...p, feeBaseMsat: msat(0n), feePpm: 0 };
 }
-
-/** The one definition is src/routing/keysend.ts's; this name stays for pay.ts until it imports that. */
-export const KEYSEND_TYPE = KEYSEND_PREIMAGE_TLV;
 
 function fwdKey(i: number): string {
   return String(i).padStart(12, '0');
