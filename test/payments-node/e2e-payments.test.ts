@@ -319,11 +319,14 @@ test('four processes: A pays D through B and C, failures, restart, MPP, keysend'
     assert.equal(parts6[0]?.erring_channel, scidBC);
     logs.push('step 6 done');
 
-    // 7. C restarted; then killed (-9) right after A offers an HTLC through it, and restarted again: the
-    // payment completes or fails, and no HTLC is left anywhere.
+    // 7. C restarted; then killed (-9) while an HTLC from A sits in its channels, and restarted again: the
+    // payment completes or fails, and no HTLC is left anywhere. D holds the HTLC (a hold invoice), so the
+    // payment cannot finish before C is killed.
     C = await start('C');
     await waitUntil(allNormalLinked(A, B, C, D), 60_000, 'C back');
-    const inv7 = await D.call<{ payment_hash: string; payment_secret: string }>('invoice', {
+    const pre7 = sha256(Buffer.from('seven'));
+    const inv7 = await D.call<{ payment_hash: string; payment_secret: string }>('holdinvoice', {
+      payment_hash: hex(sha256(pre7)),
       amount_msat: 2_000_000,
       label: 'seven',
       description: 'x',
@@ -340,6 +343,19 @@ test('four processes: A pays D through B and C, failures, restart, MPP, keysend'
     );
     await C.kill('SIGKILL');
     C = await start('C');
+    // Once the HTLC reached D (before the kill, or forwarded by C after its restart), D releases it.
+    const accepted = await waitUntil(
+      async () =>
+        (await D.call<{ invoices: { status: string }[] }>('listinvoices', { label: 'seven' })).invoices[0]
+          ?.status === 'accepted',
+      60_000,
+      'D holds the HTLC',
+    ).then(
+      () => true,
+      () => false,
+    );
+    logs.push(`seven held at D after C's restart: ${accepted}`);
+    if (accepted) await D.call('holdinvoicesettle', { preimage: hex(pre7) });
     const r7 = await A.call<{ status: string }>('waitsendpay', {
       payment_hash: inv7.payment_hash,
       timeout: 90,
