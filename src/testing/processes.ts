@@ -42,6 +42,8 @@ export async function spawnNode(opts: {
   const child = spawn(
     process.execPath,
     [
+      // Extra node flags for the node processes only (e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`), for profiling.
+      ...(process.env.SHANDIAN_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
       SHANDIAN_BIN,
       'start',
       '--network',
