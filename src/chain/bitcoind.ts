@@ -4,6 +4,7 @@
 // restart). New blocks are found by polling (ChainFollower); reorgs appear as hashes changing under us.
 // Note: without -txindex, Core finds only mempool transactions by txid.
 import { readFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { fromReversedHex, parseTx, reversedHex } from '../bitcoin/tx.ts';
 import { fromHex, hex } from '../core/bytes.ts';
@@ -86,6 +87,7 @@ export class BitcoindRpc {
   private readonly url: string;
   private auth: string | null = null;
   private nextId = 1;
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: 8 });
 
   constructor(private readonly config: BitcoindConfig = {}) {
     const network = config.network ?? 'regtest';
@@ -124,23 +126,67 @@ export class BitcoindRpc {
     );
   }
 
+  /**
+   * One HTTP POST on a kept-alive connection. node:http rather than fetch: a poll every 200 ms costs
+   * ~1.2 ms of CPU per call through fetch, a fraction of that here, and nodes poll all day.
+   */
+  private post(
+    body: string,
+    authorization: string,
+    method: string,
+  ): Promise<{ status: number; text: string }> {
+    const timeoutMs = this.config.timeoutMs ?? 30_000;
+    return new Promise((resolve, reject) => {
+      const req = request(
+        this.url,
+        {
+          method: 'POST',
+          agent: this.agent,
+          headers: {
+            'Content-Type': 'application/json',
+            'Content-Length': Buffer.byteLength(body),
+            Authorization: authorization,
+          },
+          timeout: timeoutMs,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+          );
+          res.on('error', reject);
+        },
+      );
+      req.on('timeout', () =>
+        req.destroy(new Error(`bitcoind: ${method}: no answer within ${timeoutMs} ms`)),
+      );
+      req.on('error', (e: NodeJS.ErrnoException) => {
+        // The server may close an idle kept-alive connection just as we reuse it: the request never
+        // reached it, so sending it again on a fresh connection is safe (Node's documented pattern).
+        if (req.reusedSocket && e.code === 'ECONNRESET') {
+          this.post(body, authorization, method).then(resolve, reject);
+        } else reject(e);
+      });
+      req.end(body);
+    });
+  }
+
   async call<T = unknown>(method: string, params: readonly unknown[] = []): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       const id = this.nextId++;
-      const res = await fetch(this.url, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', Authorization: this.credentials(attempt > 0) },
-        body: JSON.stringify({ jsonrpc: '1.0', id, method, params }),
-        signal: AbortSignal.timeout(this.config.timeoutMs ?? 30_000),
-      });
+      const res = await this.post(
+        JSON.stringify({ jsonrpc: '1.0', id, method, params }),
+        this.credentials(attempt > 0),
+        method,
+      );
       if (res.status === 401) {
-        await res.arrayBuffer();
         if (attempt === 0) continue;
         throw new Error(
           `bitcoind: ${method}: authorisation failed (check rpcuser/rpcpassword or the cookie)`,
         );
       }
-      const text = await res.text();
+      const text = res.text;
       let body: { result?: unknown; error?: { code: number; message: string } | null };
       try {
         body = JSON.parse(text) as typeof body;
