@@ -2,7 +2,7 @@
 // to pay: every channel normal with its short channel id. For end-to-end payment tests and benchmarks.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type DevnetProcess, type NodeProcess, spawnDevnet, spawnNode } from './processes.ts';
+import { type DevnetProcess, type NodeProcess, spawnDevnet, spawnNode, waitUntil } from './processes.ts';
 
 export interface NetworkChannel {
   /** The funder (it dials the peer). */
@@ -40,15 +40,6 @@ export interface PaymentsNetwork {
   /** Every node's log lines, prefixed with its name, for a failing test to print. */
   readonly logs: string[];
   stop(): Promise<void>;
-}
-
-export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check().catch(() => false)) return;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** The error a JSON-RPC call fails with; throws when it succeeds. */
@@ -111,7 +102,7 @@ export async function startPaymentsNetwork(o: {
     }
     await mine(1);
     for (const [name, sat] of want) {
-      await waitFor(
+      await waitUntil(
         async () => {
           const f = await node(name).call<{ outputs: { amount_msat: number; status: string }[] }>(
             'listfunds',
@@ -135,7 +126,7 @@ export async function startPaymentsNetwork(o: {
       });
     }
     await mine(6);
-    await waitFor(
+    await waitUntil(
       async () => {
         for (const n of nodes.values()) {
           const cs = await peerChannels(n);

@@ -21,12 +21,21 @@ export interface NodeProcess {
 
 export const SHANDIAN_BIN = join(repoRoot, 'bin', 'shandian.mjs');
 
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+/**
+ * Polls `check` until it holds; throws after `timeoutMs`. A check that throws counts as "not yet" unless
+ * `failFast` is set, when its error ends the wait at once.
+ */
+export async function waitUntil(
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+  opts: { pollMs?: number; failFast?: boolean } = {},
+): Promise<void> {
   const end = Date.now() + timeoutMs;
   for (;;) {
-    if (await check()) return;
+    if (await (opts.failFast ? check() : check().catch(() => false))) return;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, opts.pollMs ?? 100));
   }
 }
 
@@ -74,7 +83,7 @@ export async function spawnNode(opts: {
   child.stdout!.resume();
   const rpcPath = join(opts.datadir, network, 'lightning-rpc');
   const rpc = new RpcClient(rpcPath);
-  await waitFor(
+  await waitUntil(
     async () => {
       if (exited !== null)
         throw new Error(`${opts.name} exited with ${exited} during start-up:\n${log.join('\n')}`);
@@ -89,6 +98,7 @@ export async function spawnNode(opts: {
     // Generous: on a loaded 2-core machine tsx start-up alone can take tens of seconds.
     90_000,
     `${opts.name} to start`,
+    { pollMs: 50, failFast: true },
   );
   const exitedPromise = new Promise<void>((resolve) =>
     exited !== null ? resolve() : child.once('exit', () => resolve()),

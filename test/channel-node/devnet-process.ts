@@ -18,18 +18,7 @@ export interface Chain {
   stop(): Promise<void>;
 }
 
-export async function waitUntil(
-  check: () => Promise<boolean>,
-  timeoutMs: number,
-  what: string,
-): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check().catch(() => false)) return;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+export { waitUntil } from '../../src/testing/processes.ts';
 
 /** A devnet process (src/testing/processes.ts) with 101 blocks mined, so its faucet can spend. */
 export async function spawnDevnet(dir: string): Promise<Chain> {
@@ -53,6 +42,8 @@ export interface ProcessNet {
   readonly chain: Chain;
   /** Starts `shandian start` on the chain as `name`; killed when the test ends. */
   start(name: string, extra?: string[]): Promise<NodeProcess>;
+  /** A line for the log printed when the test fails (progress markers). */
+  log(line: string): void;
 }
 
 /** A devnet and its nodes for one test: everything is killed and removed afterwards, logs shown on failure. */
@@ -77,7 +68,7 @@ export async function withProcessNet(
     started.push(n);
     return n;
   };
-  await body({ chain: c, start }).then(cleanUp, async (e: unknown) => {
+  await body({ chain: c, start, log: (l) => logs.push(l) }).then(cleanUp, async (e: unknown) => {
     console.error(logs.slice(-150).join('\n'));
     await cleanUp();
     throw e;

@@ -3,16 +3,14 @@
 // unknown payment hash, C offline, C killed (-9) mid-payment and restarted, a 3-part MPP, keysend and
 // bad input to `pay`.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { createInvoice, privateKeySigner } from '../../src/bolt11-invoice/index.ts';
 import { hex } from '../../src/core/bytes.ts';
 import { msat } from '../../src/core/units.ts';
 import { sha256 } from '../../src/crypto/index.ts';
-import { type NodeProcess, spawnNode } from '../../src/testing/processes.ts';
-import { type Chain, spawnDevnet, waitUntil } from '../channel-node/devnet-process.ts';
+import type { NodeProcess } from '../../src/testing/processes.ts';
+import { rpcRejection } from '../../src/testing/rpc-rejection.ts';
+import { confirmedWalletSat, waitUntil, withProcessNet } from '../channel-node/devnet-process.ts';
 
 interface PeerChannel {
   peer_id: string;
@@ -33,44 +31,10 @@ async function toUs(n: NodeProcess, peer: string): Promise<bigint> {
   return BigInt(c?.to_us_msat ?? -1);
 }
 
-async function walletSat(n: NodeProcess): Promise<bigint> {
-  const f = await n.call<{ outputs: { amount_msat: number; status: string }[] }>('listfunds');
-  return (
-    f.outputs.filter((o) => o.status === 'confirmed').reduce((t, o) => t + BigInt(o.amount_msat), 0n) / 1000n
-  );
-}
-
-async function rpcError(
-  p: Promise<unknown>,
-): Promise<{ code: number; message: string; data?: Record<string, unknown> }> {
-  try {
-    await p;
-  } catch (e) {
-    return e as { code: number; message: string; data?: Record<string, unknown> };
-  }
-  throw new Error('expected the call to fail');
-}
-
 test('four processes: A pays D through B and C, failures, restart, MPP, keysend', {
   timeout: 300_000,
 }, async () => {
-  const base = mkdtempSync(join(tmpdir(), 'shandian-pay-'));
-  const logs: string[] = [];
-  let chain: Chain | null = null;
-  const nodes = new Map<string, NodeProcess>();
-  let ok = false;
-  try {
-    chain = await spawnDevnet(join(base, 'chain'));
-    const start = async (name: string) => {
-      const n = await spawnNode({
-        name,
-        datadir: join(base, name),
-        args: chain!.nodeArgs,
-        echo: (l) => logs.push(`${name}: ${l}`),
-      });
-      nodes.set(name, n);
-      return n;
-    };
+  await withProcessNet('shandian-pay-', async ({ chain, start, log }) => {
     const A = await start('A');
     const B = await start('B');
     let C = await start('C');
@@ -90,7 +54,8 @@ test('four processes: A pays D through B and C, failures, restart, MPP, keysend'
     }
     await chain.mine(1);
     await waitUntil(
-      async () => (await walletSat(A)) === 1_000_000n && (await walletSat(C)) === 2_000_000n,
+      async () =>
+        (await confirmedWalletSat(A)) === 1_000_000n && (await confirmedWalletSat(C)) === 2_000_000n,
       30_000,
       'wallets funded',
     );
@@ -188,7 +153,7 @@ test('four processes: A pays D through B and C, failures, restart, MPP, keysend'
       pays.map((p) => [p.payment_hash, p.status]),
       [[inv.payment_hash, 'complete']],
     );
-    logs.push('step 1 done');
+    log('step 1 done');
 
     // The route A uses, in sendpay's shape.
     const route = (deliver: bigint, finalCltv = 18) => {
@@ -208,13 +173,13 @@ test('four processes: A pays D through B and C, failures, restart, MPP, keysend'
       payment_hash: unknownHash,
       payment_secret: hex(sha256(Buffer.from('s'))),
     });
-    const e2 = await rpcError(A.call('waitsendpay', { payment_hash: unknownHash, timeout: 30 }));
+    const e2 = await rpcRejection(A.call('waitsendpay', { payment_hash: unknownHash, timeout: 30 }));
     assert.equal(e2.code, 204);
     assert.equal(e2.data?.failcode, 0x400f);
     assert.equal(e2.data?.erring_node, id.id);
     assert.equal(e2.data?.erring_index, 3);
     await waitUntil(noHtlcs, 20_000, 'unknown-hash HTLCs failed back');
-    logs.push('step 2 done');
+    log('step 2 done');
 
     // 3. 3-part MPP over the same route.
     const inv3 = await D.call<{ payment_hash: string; payment_secret: string }>('invoice', {
@@ -246,7 +211,7 @@ test('four processes: A pays D through B and C, failures, restart, MPP, keysend'
     assert.equal(mppInv.status, 'paid');
     assert.equal(mppInv.amount_received_msat, 30_000_000);
     await waitUntil(noHtlcs, 20_000, 'mpp settled');
-    logs.push('step 3 done');
+    log('step 3 done');
 
     // 4. keysend A -> D.
     const dBefore = await toUs(D, ic.id);
@@ -257,7 +222,7 @@ test('four processes: A pays D through B and C, failures, restart, MPP, keysend'
     });
     assert.equal(ks.status, 'complete');
     await waitUntil(async () => (await toUs(D, ic.id)) === dBefore + 5_000_000n, 20_000, 'keysend received');
-    logs.push('step 4 done');
+    log('step 4 done');
 
     // 5. Bad input: an amount for an invoice that has one, an expired invoice, another network's invoice.
     const inv5 = await D.call<{ bolt11: string }>('invoice', {
@@ -266,7 +231,10 @@ test('four processes: A pays D through B and C, failures, restart, MPP, keysend'
       description: 'x',
       'dev-routes': hints,
     });
-    assert.equal((await rpcError(A.call('pay', { bolt11: inv5.bolt11, amount_msat: 2000 }))).code, -32602);
+    assert.equal(
+      (await rpcRejection(A.call('pay', { bolt11: inv5.bolt11, amount_msat: 2000 }))).code,
+      -32602,
+    );
     const exp = await D.call<{ bolt11: string }>('invoice', {
       amount_msat: 1000,
       label: 'exp',
@@ -275,7 +243,7 @@ test('four processes: A pays D through B and C, failures, restart, MPP, keysend'
       'dev-routes': hints,
     });
     await new Promise((r) => setTimeout(r, 2100));
-    assert.equal((await rpcError(A.call('pay', { bolt11: exp.bolt11 }))).code, 207);
+    assert.equal((await rpcRejection(A.call('pay', { bolt11: exp.bolt11 }))).code, 207);
     const mainnet = createInvoice(
       {
         currency: 'bc',
@@ -288,15 +256,15 @@ test('four processes: A pays D through B and C, failures, restart, MPP, keysend'
       privateKeySigner(sha256(Buffer.from('key'))),
     );
     assert.ok(mainnet.ok);
-    const eNet = await rpcError(A.call('pay', { bolt11: mainnet.value }));
+    const eNet = await rpcRejection(A.call('pay', { bolt11: mainnet.value }));
     assert.equal(eNet.code, -32602);
     assert.match(eNet.message, /another network/);
     // exclude: the only route goes over B-C, so excluding it leaves none.
     assert.equal(
-      (await rpcError(A.call('pay', { bolt11: inv5.bolt11, exclude: [`${scidBC}/0`] }))).code,
+      (await rpcRejection(A.call('pay', { bolt11: inv5.bolt11, exclude: [`${scidBC}/0`] }))).code,
       205,
     );
-    logs.push('step 5 done');
+    log('step 5 done');
 
     // 6. C offline: B reports temporary_channel_failure for its channel to C.
     await C.kill('SIGKILL');
@@ -306,7 +274,7 @@ test('four processes: A pays D through B and C, failures, restart, MPP, keysend'
       description: 'x',
       'dev-routes': hints,
     });
-    const e6 = await rpcError(A.call('pay', { bolt11: inv6.bolt11, retry_for: 5 }));
+    const e6 = await rpcRejection(A.call('pay', { bolt11: inv6.bolt11, retry_for: 5 }));
     assert.ok(e6.code === 210 || e6.code === 205, `pay failed with ${e6.code} ${e6.message}`);
     const parts6 = (
       await A.call<{ payments: { erring_node?: string; failcodename?: string; erring_channel?: string }[] }>(
@@ -317,7 +285,7 @@ test('four processes: A pays D through B and C, failures, restart, MPP, keysend'
     assert.equal(parts6[0]?.erring_node, ib.id);
     assert.equal(parts6[0]?.failcodename, 'WIRE_TEMPORARY_CHANNEL_FAILURE');
     assert.equal(parts6[0]?.erring_channel, scidBC);
-    logs.push('step 6 done');
+    log('step 6 done');
 
     // 7. C restarted; then killed (-9) while an HTLC from A sits in its channels, and restarted again: the
     // payment completes or fails, and no HTLC is left anywhere. D holds the HTLC (a hold invoice), so the
@@ -354,13 +322,13 @@ test('four processes: A pays D through B and C, failures, restart, MPP, keysend'
       () => true,
       () => false,
     );
-    logs.push(`seven held at D after C's restart: ${accepted}`);
+    log(`seven held at D after C's restart: ${accepted}`);
     if (accepted) await D.call('holdinvoicesettle', { preimage: hex(pre7) });
     const r7 = await A.call<{ status: string }>('waitsendpay', {
       payment_hash: inv7.payment_hash,
       timeout: 90,
     }).catch((e: { code: number }) => ({ status: `failed ${e.code}` }));
-    logs.push(`payment through a killed C: ${r7.status}`);
+    log(`payment through a killed C: ${r7.status}`);
     assert.ok(r7.status === 'complete' || r7.status.startsWith('failed'));
     await waitUntil(noHtlcs, 60_000, 'no HTLC stuck after the restart');
     // Payer and payee agree on the outcome.
@@ -371,13 +339,7 @@ test('four processes: A pays D through B and C, failures, restart, MPP, keysend'
       await A.call<{ payments: { status: string }[] }>('listsendpays', { payment_hash: inv7.payment_hash })
     ).payments;
     assert.equal(parts7[0]?.status, r7.status === 'complete' ? 'complete' : 'failed');
-    ok = true;
-  } finally {
-    for (const n of nodes.values()) await n.kill('SIGKILL').catch(() => {});
-    await chain?.stop();
-    if (!ok) console.log(logs.slice(-150).join('\n'));
-    rmSync(base, { recursive: true, force: true });
-  }
+  });
 });
 
 function allNormalLinked(...ns: NodeProcess[]) {

@@ -10,12 +10,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { hex } from '../../src/core/bytes.ts';
 import { sha256 } from '../../src/crypto/index.ts';
-import {
-  type PaymentsNetwork,
-  rpcError,
-  startPaymentsNetwork,
-  waitFor,
-} from '../../src/testing/payments-network.ts';
+import { type PaymentsNetwork, rpcError, startPaymentsNetwork } from '../../src/testing/payments-network.ts';
+import { waitUntil } from '../../src/testing/processes.ts';
 
 // B's and C's forwarding policy (the node's defaults), which the hints must state.
 const FEE = (amt: bigint) => 1000n + (amt * 10n) / 1_000_000n;
@@ -102,7 +98,7 @@ test('pay splits over two routes (3 parts), and payments that cannot succeed end
     assert.equal(paid.status, 'complete');
     assert.equal(hex(sha256(Buffer.from(paid.payment_preimage, 'hex'))), inv.payment_hash);
     assert.ok(paid.parts >= 3, `pay used ${paid.parts} parts`);
-    await waitFor(n.noHtlcs, 30_000, 'every part settled');
+    await waitUntil(n.noHtlcs, 30_000, 'every part settled');
     const parts = (await A.call<{ payments: Sendpay[] }>('listsendpays', { payment_hash: inv.payment_hash }))
       .payments;
     const done = parts.filter((p) => p.status === 'complete');
@@ -183,7 +179,7 @@ test('pay splits over two routes (3 parts), and payments that cannot succeed end
     assert.equal(p3[0]?.status, 'failed');
     assert.equal(p3[0]?.failure?.code, 210);
     assert.match(p3[0]!.failure!.message, /unknown_next_peer/);
-    await waitFor(n.noHtlcs, 20_000, 'failed parts cleared');
+    await waitUntil(n.noHtlcs, 20_000, 'failed parts cleared');
     ok = true;
   } finally {
     if (!ok && net !== undefined) console.log(net.logs.slice(-150).join('\n'));
