@@ -26,7 +26,7 @@ import {
   type ProtocolViolation,
 } from './commitments.ts';
 import { failChannel, violation } from './common.ts';
-import type { ChannelContext, ChannelPolicy, CommandRefused, Transition } from './events.ts';
+import type { ChannelAction, ChannelContext, ChannelPolicy, CommandRefused, Transition } from './events.ts';
 import { isValidShutdownScript } from './shutdown-script.ts';
 import type {
   ChannelParams,
@@ -487,18 +487,40 @@ export function onFundingSigned(
   )
     return failChannel(s, 'invalid funding_signed signature', ctx);
   const commitments: Commitments = { ...c, localCommit: { ...c.localCommit, remoteSig: m.signature } };
+  // The funder publishes the funding transaction only now, with the fundee's signature in hand.
+  return enterWaitChannelReady(
+    s,
+    commitments,
+    s.fundingTx,
+    { kind: 'broadcast', tx: s.fundingTx, label: 'funding' },
+    ctx,
+  );
+}
+
+/**
+ * Both sides enter wait_channel_ready once the first commitments are signed: persist, announce the final
+ * channel id, take the side's own step (the funder broadcasts, the fundee sends funding_signed), then
+ * watch the funding output.
+ */
+function enterWaitChannelReady(
+  s: WaitFundingSignedState | WaitFundingCreatedState,
+  c: Commitments,
+  fundingTx: WaitChannelReadyState['fundingTx'],
+  sideStep: ChannelAction,
+  ctx: ChannelContext,
+): Transition {
   const next: WaitChannelReadyState = {
     phase: 'wait_channel_ready',
     keyIndex: s.keyIndex,
     temporaryChannelId: s.temporaryChannelId,
     link: s.link,
-    commitments,
+    commitments: c,
     minimumDepth: s.minimumDepth,
     localAlias: aliasFor(c.channelId),
     shortChannelId: undefined,
     sentReady: false,
     remoteAlias: undefined,
-    fundingTx: s.fundingTx,
+    fundingTx,
     createdAtHeight: ctx.blockHeight,
   };
   return {
@@ -513,7 +535,7 @@ export function onFundingSigned(
           channelId: c.channelId,
         },
       },
-      { kind: 'broadcast', tx: s.fundingTx, label: 'funding' },
+      sideStep,
       {
         kind: 'watch_funding',
         outpoint: c.fundingOutpoint,
@@ -680,41 +702,13 @@ export function onFundingCreated(
     remoteCommit: { ...c.remoteCommit, txid: remote.value.commitment.txid },
   };
   const sig = ctx.signer.signRemoteCommitment(remote.value).signature;
-  const next: WaitChannelReadyState = {
-    phase: 'wait_channel_ready',
-    keyIndex: s.keyIndex,
-    temporaryChannelId: s.temporaryChannelId,
-    link: s.link,
-    commitments: c,
-    minimumDepth: s.minimumDepth,
-    localAlias: aliasFor(c.channelId),
-    shortChannelId: undefined,
-    sentReady: false,
-    remoteAlias: undefined,
-    fundingTx: undefined,
-    createdAtHeight: ctx.blockHeight,
-  };
-  return {
-    state: next,
-    actions: [
-      { kind: 'persist', state: next },
-      {
-        kind: 'emit',
-        event: {
-          kind: 'channel_id_assigned',
-          temporaryChannelId: s.temporaryChannelId,
-          channelId: c.channelId,
-        },
-      },
-      { kind: 'send', msg: { type: 'funding_signed', channel_id: c.channelId, signature: sig } },
-      {
-        kind: 'watch_funding',
-        outpoint: c.fundingOutpoint,
-        script: fundingOutput(c),
-        minDepth: s.minimumDepth,
-      },
-    ],
-  };
+  return enterWaitChannelReady(
+    s,
+    c,
+    undefined,
+    { kind: 'send', msg: { type: 'funding_signed', channel_id: c.channelId, signature: sig } },
+    ctx,
+  );
 }
 
 // ---- channel_ready -----------------------------------------------------------------------------
