@@ -47,6 +47,7 @@ import {
   stepPayment,
 } from '../routing/payment.ts';
 import { decodePayment, encodePayment, payResultOf } from '../routing/payment-records.ts';
+import { appendTlvRecords } from '../routing/tlv-records.ts';
 import { RpcError } from '../rpc/errors.ts';
 import { decodeRecord, encodeRecord, put, type Store } from '../store/store.ts';
 import type { Channel, ChannelDriver } from './channel-driver.ts';
@@ -60,7 +61,6 @@ import {
   payRouteFinder,
   sendpayRoute,
 } from './pay-routes.ts';
-import { appendTlvs } from './payments-tlv.ts';
 import type { LocalResult, PaymentSwitch } from './switch.ts';
 
 const NS = 'sendpays';
@@ -242,7 +242,7 @@ export class Payer {
     });
     const bytes = payloads.map((x) => encodeHopPayload(x));
     if (p.finalExtra !== undefined && p.finalExtra.length > 0)
-      bytes[bytes.length - 1] = appendTlvs(bytes[bytes.length - 1]!, p.finalExtra);
+      bytes[bytes.length - 1] = appendTlvRecords(bytes[bytes.length - 1]!, p.finalExtra);
     const onion = buildOnion({
       sessionKey: this.deps.entropy.randomBytes(32),
       hops: route.map((h, i) => ({ publicKey: fromHex(h.id), payload: bytes[i]! })),

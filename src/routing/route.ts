@@ -4,7 +4,7 @@ import { encodeHopPayload, type HopPayload } from '../bolt04-onion/payload.ts';
 import { formatShortChannelId } from '../bolt11-invoice/fields.ts';
 import { type Msat, msat } from '../core/units.ts';
 import { type Edge, forwardFee, type NodeKey } from './graph.ts';
-import { readRawTlvRecords, writeRawTlvRecords } from './tlv-records.ts';
+import { appendTlvRecords } from './tlv-records.ts';
 
 export interface RouteHop {
   /** The node this hop's channel leads to. */
@@ -94,17 +94,7 @@ export function routePayloadBytes(route: Route, blockHeight: number, final: Fina
   const extra = final.extra ?? [];
   if (extra.length === 0) return payloads;
   const last = payloads.length - 1;
-  const base = readRawTlvRecords(payloads[last]!);
-  if (!base.ok) throw new Error(`own payload does not parse: ${base.error.message}`);
-  const known = new Set(base.value.map((r) => r.type));
-  for (const e of extra) {
-    if (known.has(e.type)) throw new RangeError(`extra record ${e.type} clashes with a payload field`);
-    known.add(e.type);
-  }
-  const records = [...base.value.map((r) => ({ type: r.type, value: r.value })), ...extra].sort((a, b) =>
-    a.type < b.type ? -1 : a.type > b.type ? 1 : 0,
-  );
-  payloads[last] = writeRawTlvRecords(records);
+  payloads[last] = appendTlvRecords(payloads[last]!, extra);
   return payloads;
 }
 

@@ -74,3 +74,21 @@ export function writeRawTlvRecords(records: readonly { type: bigint; value: Uint
   }
   return concat(...parts);
 }
+
+/**
+ * Merges extra records into an encoded payload, in type order. An extra record whose type the payload
+ * already has is a programming error and throws; so does a payload that does not parse.
+ */
+export function appendTlvRecords(
+  payload: Uint8Array,
+  extra: readonly { type: bigint; value: Uint8Array }[],
+): Uint8Array {
+  const base = readRawTlvRecords(payload);
+  if (!base.ok) throw new Error(`own payload does not parse: ${base.error.message}`);
+  const known = new Set(base.value.map((r) => r.type));
+  for (const e of extra) {
+    if (known.has(e.type)) throw new RangeError(`extra record ${e.type} clashes with a payload field`);
+    known.add(e.type);
+  }
+  return writeRawTlvRecords([...base.value, ...extra]);
+}

@@ -1,11 +1,8 @@
-// Forwarding checks in BOLT 4's order, the fee formula, policy persistence, and the raw TLV helpers
-// keysend uses.
+// Forwarding checks in BOLT 4's order, the fee formula and policy persistence.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import fc from 'fast-check';
 import { type Msat, msat } from '../../src/core/units.ts';
 import type { Channel } from '../../src/node/channel-driver.ts';
-import { appendTlvs, readTlv, writeTlv } from '../../src/node/payments-tlv.ts';
 import {
   checkForward,
   DEFAULT_POLICY,
@@ -103,30 +100,4 @@ test('policy book persists per channel and defaults to Core Lightning values', (
   book.set('c/1', p);
   assert.deepEqual(new PolicyBook(store).get('c/1'), p);
   assert.deepEqual(new PolicyBook(store).get('c/2'), DEFAULT_POLICY);
-});
-
-test('TLV helpers: round trip, append keeps order, refuse truncated or unordered streams', () => {
-  const recs = fc.uniqueArray(
-    fc.record({ type: fc.bigInt({ min: 0n, max: 2n ** 40n }), value: fc.uint8Array({ maxLength: 40 }) }),
-    { selector: (r) => r.type, maxLength: 8 },
-  );
-  fc.assert(
-    fc.property(recs, (rs) => {
-      const sorted = rs
-        .map((r) => ({ type: r.type, value: r.value }))
-        .sort((a, b) => (a.type < b.type ? -1 : 1));
-      const back = readTlv(writeTlv(sorted));
-      assert.deepEqual(back, sorted);
-      if (sorted.length > 1) {
-        const first = sorted[0]!;
-        const appended = appendTlvs(writeTlv(sorted.slice(1)), [first]);
-        assert.deepEqual(readTlv(appended), sorted);
-        const swapped = writeTlv([sorted[1]!, first]);
-        assert.equal(readTlv(swapped), null);
-      }
-    }),
-    { numRuns: 500 },
-  );
-  assert.equal(readTlv(Uint8Array.of(2, 5, 1)), null);
-  assert.equal(readTlv(Uint8Array.of(0xfd)), null);
 });

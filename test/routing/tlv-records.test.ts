@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { fromHex, hex } from '../../src/core/bytes.ts';
-import { readRawTlvRecords, writeRawTlvRecords } from '../../src/routing/tlv-records.ts';
+import { appendTlvRecords, readRawTlvRecords, writeRawTlvRecords } from '../../src/routing/tlv-records.ts';
 
 test('raw TLV records: even unknown types (keysend) are kept, with their offsets', () => {
   // Record 2 takes 3 bytes (type, length, value), so keysend's record starts at offset 3.
@@ -60,4 +60,22 @@ test('raw TLV records: write then read is the identity', () => {
     ),
     { numRuns: 300 },
   );
+});
+
+test('raw TLV records: appended records land in type order; a clash or a bad payload throws', () => {
+  const recs = fc.uniqueArray(
+    fc.record({ type: fc.bigInt({ min: 0n, max: 2n ** 40n }), value: fc.uint8Array({ maxLength: 40 }) }),
+    { selector: (r) => r.type, minLength: 2, maxLength: 8 },
+  );
+  fc.assert(
+    fc.property(recs, fc.nat(), (rs, k) => {
+      // Any split of the records into a payload and extras gives the same stream as writing them all.
+      const cut = k % rs.length;
+      const appended = appendTlvRecords(writeRawTlvRecords(rs.slice(cut)), rs.slice(0, cut));
+      assert.equal(hex(appended), hex(writeRawTlvRecords(rs)));
+      assert.throws(() => appendTlvRecords(writeRawTlvRecords(rs), [rs[0]!]), /clashes/);
+    }),
+    { numRuns: 300 },
+  );
+  assert.throws(() => appendTlvRecords(Uint8Array.of(2, 5, 1), []), /does not parse/);
 });
