@@ -84,6 +84,22 @@ test('forward checks, each failure in its place', () => {
   assert.ok(checkForward(req({ inAmt: 1_000_000n }), out({}, { feeBaseMsat: msat(0n), feePpm: 0 })).ok);
 });
 
+test('forward checks: every boundary passes (exact fee and delta, exactly the minimum, maximum and spendable)', () => {
+  const out = (o: Parameters<typeof fakeChannel>[0] = {}, p: Partial<ForwardingPolicy> = {}) => ({
+    ch: fakeChannel(o),
+    policy: { ...DEFAULT_POLICY, ...p },
+  });
+  // req(): 1,001,010 in, 1,000,000 out = the default fee (1000 + 10 ppm) exactly; cltv 200 -> 166 = delta 34.
+  assert.ok(checkForward(req(), out()).ok);
+  const exact = { htlcMinimumMsat: msat(1_000_000n), htlcMaximumMsat: msat(1_000_000n) };
+  assert.ok(checkForward(req(), out({ peerMin: 1_000_000n }, exact)).ok);
+  // Spendable: to_local minus the 5,000 sat reserve is exactly the amount.
+  assert.ok(checkForward(req(), out({ toLocal: 6_000_000n })).ok);
+  // Outgoing expiry exactly MIN_OUTGOING_CLTV_BLOCKS (6) ahead; incoming exactly MAX_CLTV_EXPIRY_BLOCKS.
+  assert.ok(checkForward(req({ inCltv: 140, outCltv: 106 }), out()).ok);
+  assert.ok(checkForward(req({ inCltv: 2116, outCltv: 2082 }), out()).ok);
+});
+
 test('policy book persists per channel and defaults to Core Lightning values', () => {
   const store = memoryStore();
   const book = new PolicyBook(store);
