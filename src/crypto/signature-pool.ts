@@ -128,6 +128,7 @@ export class SignaturePool {
   private readonly timeoutMs: number;
   private readonly capacity: number;
   private started = false;
+  private shared = 0;
 
   /** Workers start with the first batch worth sharing (which itself runs in-thread while they load). */
   constructor(private readonly options: SignaturePoolOptions) {
@@ -175,6 +176,11 @@ export class SignaturePool {
     // Never keeps the process alive.
     worker.unref();
     return lane;
+  }
+
+  /** Items the workers have signed or verified so far (for tests and benchmarks). */
+  get workerItems(): number {
+    return this.shared;
   }
 
   /** Workers started and answering (they take a few tens of ms to load after construction). */
@@ -228,6 +234,7 @@ export class SignaturePool {
       Atomics.wait(l.control, STATE, state, left);
     }
     const ok = Atomics.load(l.control, FAILED) === 0;
+    if (ok) this.shared += Atomics.load(l.control, COUNT);
     Atomics.store(l.control, STATE, IDLE);
     return ok;
   }

@@ -77,6 +77,7 @@ test('signatures from the pool are those of the calling thread, in order, for ra
     assert.deepEqual(p.signAll(digests, secrets), inThreadSigs(digests, secrets));
   }
   assert.equal(p.readyWorkers, 1, 'the worker is still in use');
+  assert.ok(p.workerItems >= 1 + 15 + 241, `the worker signed its shares (${p.workerItems})`);
 });
 
 test('verification answers match the calling thread, a bad signature found in either share', async () => {
@@ -90,6 +91,7 @@ test('verification answers match the calling thread, a bad signature found in ei
     for (const i of bad) if (i % 5 !== 4) assert.equal(got[i], false, `item ${i} must fail`);
     assert.equal(got.filter((x) => !x).length, bad.filter((i) => i % 5 !== 4).length);
   }
+  assert.equal(p.workerItems, 4 * 50, 'the worker verified half of each batch');
 });
 
 test('two workers and a capacity smaller than the batch: the rest stays in the calling thread', async () => {
@@ -175,6 +177,7 @@ test('no workers, or batches under the threshold: the calling thread alone', () 
   const { secrets, digests } = batch(150, 30);
   assert.deepEqual(p.signAll(digests, secrets), inThreadSigs(digests, secrets));
   assert.equal(p.readyWorkers, 0);
+  assert.equal(p.workerItems, 0);
   const q = pool({ workers: 1, threshold: 100 });
   assert.deepEqual(q.signAll(digests, secrets), inThreadSigs(digests, secrets));
   assert.equal(q.readyWorkers, 0, 'not started for a small batch');
