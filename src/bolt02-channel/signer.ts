@@ -10,7 +10,7 @@ import {
   type HolderCommitment,
   perCommitmentPointAt,
   perCommitmentSecret,
-  signHtlcTx,
+  signHtlcTxs,
   signP2wsh,
   signRemoteCommitment,
 } from '../bolt03-tx/index.ts';
@@ -82,7 +82,7 @@ export function localChannelSigner(keys: ChannelKeyMaterial): ChannelSigner {
         local.spec.keys.perCommitmentPoint,
         keys.htlcBasepoint,
       );
-      return local.htlcTxs.map((t) => signHtlcTx(t, htlcKey, true));
+      return signHtlcTxs(local.htlcTxs, htlcKey, true);
     },
     signClosing(tx, remoteFundingPubkey, fundingAmount) {
       return signP2wsh(

@@ -3,7 +3,7 @@
 // caller's signer; nothing here stores a secret.
 import { err, ok, type Result } from '../core/result.ts';
 import type { HolderCommitment } from './channel.ts';
-import { signFundingInput, signHtlcTx, verifyFundingInput, verifyHtlcTxSig } from './sign.ts';
+import { firstBadHtlcTxSig, signFundingInput, signHtlcTxs, verifyFundingInput } from './sign.ts';
 
 export interface CommitmentSignatures {
   /** 64-byte compact signature of the funding input. */
@@ -34,7 +34,7 @@ export function signRemoteCommitment(
       fundingAmount,
       fundingPrivkey,
     ),
-    htlcSignatures: remote.htlcTxs.map((t) => signHtlcTx(t, htlcPrivkey, false)),
+    htlcSignatures: signHtlcTxs(remote.htlcTxs, htlcPrivkey, false),
   };
 }
 
@@ -69,10 +69,6 @@ export function verifyLocalCommitmentSignatures(
       got: sigs.htlcSignatures.length,
     });
   }
-  for (const [index, t] of local.htlcTxs.entries()) {
-    if (!verifyHtlcTxSig(t, sigs.htlcSignatures[index]!, keys.remoteHtlcPubkey, false)) {
-      return err({ kind: 'bad_htlc_signature', index });
-    }
-  }
-  return ok(undefined);
+  const index = firstBadHtlcTxSig(local.htlcTxs, sigs.htlcSignatures, keys.remoteHtlcPubkey, false);
+  return index === -1 ? ok(undefined) : err({ kind: 'bad_htlc_signature', index });
 }

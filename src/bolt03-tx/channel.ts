@@ -17,9 +17,9 @@ import type { ChannelType } from './fees.ts';
 import { buildHtlcTxs, type HtlcTx } from './htlc.ts';
 import {
   type ChannelBasepoints,
+  CommitmentKeyCache,
   type CommitmentKeys,
   commitmentNumberObscurer,
-  deriveCommitmentKeys,
   KeyDerivationError,
 } from './keys.ts';
 
@@ -58,6 +58,10 @@ export function channelObscurer(p: ChannelTxParams): bigint {
   return commitmentNumberObscurer(opener.basepoints.paymentBasepoint, accepter.basepoints.paymentBasepoint);
 }
 
+// One memo per process, like the secp256k1 backend: a pure function's results, keyed by all its
+// inputs, shared by every channel (a few entries per channel in use).
+const commitmentKeys = new CommitmentKeyCache(256);
+
 /** The keys of `holder`'s commitment at `perCommitmentPoint` (the holder's point). */
 export function holderKeys(
   p: ChannelTxParams,
@@ -66,9 +70,9 @@ export function holderKeys(
 ): CommitmentKeys {
   switch (holder) {
     case 'local':
-      return deriveCommitmentKeys(p.local.basepoints, p.remote.basepoints, perCommitmentPoint);
+      return commitmentKeys.derive(p.local.basepoints, p.remote.basepoints, perCommitmentPoint);
     case 'remote':
-      return deriveCommitmentKeys(p.remote.basepoints, p.local.basepoints, perCommitmentPoint);
+      return commitmentKeys.derive(p.remote.basepoints, p.local.basepoints, perCommitmentPoint);
   }
   return assertNever(holder, 'holder');
 }

@@ -16,13 +16,7 @@ import {
   isTrimmed,
 } from './fees.ts';
 import type { CommitmentKeys } from './keys.ts';
-import {
-  anchorScript,
-  offeredHtlcScript,
-  receivedHtlcScript,
-  toLocalScript,
-  toRemoteOutput,
-} from './scripts.ts';
+import { anchorScript, HtlcScripts, toLocalScript, toRemoteOutput } from './scripts.ts';
 import { MAX_COMMITMENT_NUMBER } from './shachain.ts';
 
 /** An HTLC committed to, from the commitment owner's view. */
@@ -163,22 +157,17 @@ export function splitTrimmed(
 
 /** The witness script of an HTLC's output on this commitment. */
 export function htlcWitnessScript(type: ChannelType, keys: CommitmentKeys, htlc: CommitmentHtlc): Uint8Array {
+  return htlcWitnessScriptOf(commitmentHtlcScripts(type, keys), htlc);
+}
+
+function commitmentHtlcScripts(type: ChannelType, keys: CommitmentKeys): HtlcScripts {
+  return new HtlcScripts(type, keys.revocationPubkey, keys.localHtlcPubkey, keys.remoteHtlcPubkey);
+}
+
+function htlcWitnessScriptOf(scripts: HtlcScripts, htlc: CommitmentHtlc): Uint8Array {
   return htlc.direction === 'offered'
-    ? offeredHtlcScript(
-        type,
-        keys.revocationPubkey,
-        keys.localHtlcPubkey,
-        keys.remoteHtlcPubkey,
-        htlc.paymentHash,
-      )
-    : receivedHtlcScript(
-        type,
-        keys.revocationPubkey,
-        keys.localHtlcPubkey,
-        keys.remoteHtlcPubkey,
-        htlc.paymentHash,
-        htlc.cltvExpiry,
-      );
+    ? scripts.offered(htlc.paymentHash)
+    : scripts.received(htlc.paymentHash, htlc.cltvExpiry);
 }
 
 interface Draft {
@@ -263,13 +252,15 @@ export function buildCommitment(spec: CommitmentSpec): Result<Commitment, Commit
   const toRemoteValue = (toRemoteMsat / 1000n) as Sat;
 
   const drafts: Draft[] = [];
+  // The parts every HTLC script of this commitment shares, built once (none if nothing needs them).
+  const htlcScripts = untrimmed.length > 0 ? commitmentHtlcScripts(type, keys) : undefined;
   // BOLT #3:
   // 4. For every offered HTLC, if it is not trimmed, add an
   //    [offered HTLC output](#offered-htlc-outputs).
   // 5. For every received HTLC, if it is not trimmed, add an
   //    [received HTLC output](#received-htlc-outputs).
   for (const htlc of untrimmed) {
-    const ws = htlcWitnessScript(type, keys, htlc);
+    const ws = htlcWitnessScriptOf(htlcScripts!, htlc);
     drafts.push({
       kind: { kind: 'htlc', htlc },
       value: (htlc.amount / 1000n) as Sat,

@@ -153,6 +153,63 @@ export function deriveCommitmentKeys(
   };
 }
 
+/**
+ * A bounded memo of {@link deriveCommitmentKeys}: the reducer builds the same commitment (same
+ * basepoints, same per_commitment_point) several times per step, and each derivation is ~5 point
+ * operations. The keys are a pure function of the inputs, and the memo is keyed by every input byte, so
+ * an entry can never be stale; it hands out copies, so no caller can change what another receives.
+ * Failed derivations are not remembered (they throw every time).
+ */
+export class CommitmentKeyCache {
+  private readonly entries = new Map<string, CommitmentKeys>();
+
+  constructor(private readonly capacity = 64) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  derive(owner: ChannelBasepoints, other: ChannelBasepoints, perCommitmentPoint: Uint8Array): CommitmentKeys {
+    const inputs = [
+      perCommitmentPoint,
+      owner.delayedPaymentBasepoint,
+      owner.htlcBasepoint,
+      owner.fundingPubkey,
+      other.revocationBasepoint,
+      other.htlcBasepoint,
+      other.paymentBasepoint,
+      other.fundingPubkey,
+    ];
+    // Fixed-size inputs make the concatenation unambiguous; anything else is invalid anyway.
+    if (inputs.some((b) => b.length !== 33)) return deriveCommitmentKeys(owner, other, perCommitmentPoint);
+    const key = Buffer.concat(inputs).toString('latin1');
+    let keys = this.entries.get(key);
+    if (keys === undefined) {
+      keys = deriveCommitmentKeys(owner, other, perCommitmentPoint);
+      if (this.entries.size >= this.capacity) {
+        // Oldest first: Map iterates in insertion order.
+        const oldest = this.entries.keys().next().value;
+        if (oldest !== undefined) this.entries.delete(oldest);
+      }
+      this.entries.set(key, keys);
+    }
+    return copyKeys(keys);
+  }
+}
+
+function copyKeys(k: CommitmentKeys): CommitmentKeys {
+  return {
+    perCommitmentPoint: Uint8Array.from(k.perCommitmentPoint),
+    revocationPubkey: Uint8Array.from(k.revocationPubkey),
+    localDelayedPubkey: Uint8Array.from(k.localDelayedPubkey),
+    localHtlcPubkey: Uint8Array.from(k.localHtlcPubkey),
+    remoteHtlcPubkey: Uint8Array.from(k.remoteHtlcPubkey),
+    remotePaymentPubkey: Uint8Array.from(k.remotePaymentPubkey),
+    localFundingPubkey: Uint8Array.from(k.localFundingPubkey),
+    remoteFundingPubkey: Uint8Array.from(k.remoteFundingPubkey),
+  };
+}
+
 /** The 48-bit factor that obscures commitment numbers (opener's basepoint first). */
 export function commitmentNumberObscurer(
   openerPaymentBasepoint: Uint8Array,

@@ -1,7 +1,15 @@
 // BOLT 3 witness scripts: funding, to_local, to_remote (anchors), anchors, offered and received HTLCs,
 // and the second-stage HTLC output. Built with the shared script builder (minimal pushes).
 
-import { OP, p2wpkhOfKey, p2wshOfScript, type ScriptItem, script } from '../bitcoin/script.ts';
+import {
+  OP,
+  p2wpkhOfKey,
+  p2wshOfScript,
+  pushData,
+  pushNumber,
+  type ScriptItem,
+  script,
+} from '../bitcoin/script.ts';
 import { compare } from '../core/bytes.ts';
 import { ripemd160, sha256 } from '../crypto/hash.ts';
 import { type ChannelType, hasAnchors } from './fees.ts';
@@ -95,53 +103,144 @@ export function anchorScript(fundingPubkey: Uint8Array): Uint8Array {
   );
 }
 
-/** RIPEMD160(SHA256(revocationpubkey)), the hash both HTLC scripts open with. */
-function revocationHash(revocationPubkey: Uint8Array): Uint8Array {
-  need33(revocationPubkey, 'revocationpubkey');
-  return ripemd160(sha256(revocationPubkey));
-}
-
 function needHash(paymentHash: Uint8Array): void {
   if (paymentHash.length !== 32) throw new RangeError('payment_hash must be 32 bytes');
 }
 
+function needCltv(cltvExpiry: number): void {
+  if (!Number.isInteger(cltvExpiry) || cltvExpiry < 0 || cltvExpiry > 0xffff_ffff) {
+    throw new RangeError(`cltv_expiry out of range: ${cltvExpiry}`);
+  }
+}
+
+/** Writes `parts` into one new buffer (the per-HTLC scripts are a few fixed pieces around a hash). */
+function joinInto(length: number, parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
 /**
- * The frame both HTLC scripts share: the revocation branch, then a size test of the remote signature's
- * companion element choosing between the two `branches` (each already holding the inner OP_ELSE), then
- * the anchors' 1 CSV. Only `branches` differ between offered and received; it runs after the shared
- * key and hash checks so errors surface in the same order as before.
+ * The HTLC scripts of one commitment. Every offered (received) HTLC script of a commitment is the same
+ * bytes around RIPEMD160(payment_hash) (and, received, the cltv_expiry push): those pieces depend only
+ * on the channel type and the three keys, so they are built once per commitment, not per HTLC.
+ *
+ * Offered (the commitment owner offered it); with anchors the success path has 1 CSV:
+ *
+ *     OP_DUP OP_HASH160 <RIPEMD160(SHA256(revocationpubkey))> OP_EQUAL
+ *     OP_IF
+ *         OP_CHECKSIG
+ *     OP_ELSE
+ *         <remote_htlcpubkey> OP_SWAP OP_SIZE 32 OP_EQUAL
+ *         OP_NOTIF
+ *             OP_DROP 2 OP_SWAP <local_htlcpubkey> 2 OP_CHECKMULTISIG
+ *         OP_ELSE
+ *             OP_HASH160 <RIPEMD160(payment_hash)> OP_EQUALVERIFY
+ *             OP_CHECKSIG
+ *         OP_ENDIF
+ *         [1 OP_CHECKSEQUENCEVERIFY OP_DROP]
+ *     OP_ENDIF
+ *
+ * Received (the commitment owner received it); with anchors the timeout path has 1 CSV:
+ *
+ *     ... <remote_htlcpubkey> OP_SWAP OP_SIZE 32 OP_EQUAL
+ *         OP_IF
+ *             OP_HASH160 <RIPEMD160(payment_hash)> OP_EQUALVERIFY
+ *             2 OP_SWAP <local_htlcpubkey> 2 OP_CHECKMULTISIG
+ *         OP_ELSE
+ *             OP_DROP <cltv_expiry> OP_CHECKLOCKTIMEVERIFY OP_DROP
+ *             OP_CHECKSIG
+ *         OP_ENDIF
+ *         [1 OP_CHECKSEQUENCEVERIFY OP_DROP]
+ *     OP_ENDIF
  */
-function htlcScript(
-  type: ChannelType,
-  revocationPubkey: Uint8Array,
-  localHtlcPubkey: Uint8Array,
-  remoteHtlcPubkey: Uint8Array,
-  paymentHash: Uint8Array,
-  branches: () => readonly ScriptItem[],
-): Uint8Array {
-  needHash(paymentHash);
-  need33(localHtlcPubkey, 'local_htlcpubkey');
-  need33(remoteHtlcPubkey, 'remote_htlcpubkey');
-  const inner = branches();
-  const csv = hasAnchors(type) ? [1n, OP.OP_CHECKSEQUENCEVERIFY, OP.OP_DROP] : [];
-  return script(
-    OP.OP_DUP,
-    OP.OP_HASH160,
-    revocationHash(revocationPubkey),
-    OP.OP_EQUAL,
-    OP.OP_IF,
-    OP.OP_CHECKSIG,
-    OP.OP_ELSE,
-    remoteHtlcPubkey,
-    OP.OP_SWAP,
-    OP.OP_SIZE,
-    32n,
-    OP.OP_EQUAL,
-    ...inner,
-    OP.OP_ENDIF,
-    ...csv,
-    OP.OP_ENDIF,
-  );
+export class HtlcScripts {
+  private readonly offeredHead: Uint8Array;
+  private readonly offeredTail: Uint8Array;
+  private readonly receivedHead: Uint8Array;
+  private readonly receivedMiddle: Uint8Array;
+  private readonly receivedTail: Uint8Array;
+
+  constructor(
+    type: ChannelType,
+    revocationPubkey: Uint8Array,
+    localHtlcPubkey: Uint8Array,
+    remoteHtlcPubkey: Uint8Array,
+  ) {
+    need33(localHtlcPubkey, 'local_htlcpubkey');
+    need33(remoteHtlcPubkey, 'remote_htlcpubkey');
+    need33(revocationPubkey, 'revocationpubkey');
+    // The script builder emits each item on its own, so a script is the concatenation of its pieces.
+    const frame: ScriptItem[] = [
+      OP.OP_DUP,
+      OP.OP_HASH160,
+      ripemd160(sha256(revocationPubkey)),
+      OP.OP_EQUAL,
+      OP.OP_IF,
+      OP.OP_CHECKSIG,
+      OP.OP_ELSE,
+      remoteHtlcPubkey,
+      OP.OP_SWAP,
+      OP.OP_SIZE,
+      32n,
+      OP.OP_EQUAL,
+    ];
+    const csv: ScriptItem[] = hasAnchors(type) ? [1n, OP.OP_CHECKSEQUENCEVERIFY, OP.OP_DROP] : [];
+    this.offeredHead = script(
+      ...frame,
+      OP.OP_NOTIF,
+      OP.OP_DROP,
+      2n,
+      OP.OP_SWAP,
+      localHtlcPubkey,
+      2n,
+      OP.OP_CHECKMULTISIG,
+      OP.OP_ELSE,
+      OP.OP_HASH160,
+    );
+    this.offeredTail = script(OP.OP_EQUALVERIFY, OP.OP_CHECKSIG, OP.OP_ENDIF, ...csv, OP.OP_ENDIF);
+    this.receivedHead = script(...frame, OP.OP_IF, OP.OP_HASH160);
+    this.receivedMiddle = script(
+      OP.OP_EQUALVERIFY,
+      2n,
+      OP.OP_SWAP,
+      localHtlcPubkey,
+      2n,
+      OP.OP_CHECKMULTISIG,
+      OP.OP_ELSE,
+      OP.OP_DROP,
+    );
+    this.receivedTail = script(
+      OP.OP_CHECKLOCKTIMEVERIFY,
+      OP.OP_DROP,
+      OP.OP_CHECKSIG,
+      OP.OP_ENDIF,
+      ...csv,
+      OP.OP_ENDIF,
+    );
+  }
+
+  offered(paymentHash: Uint8Array): Uint8Array {
+    needHash(paymentHash);
+    const hash = pushData(ripemd160(paymentHash));
+    const parts = [this.offeredHead, hash, this.offeredTail];
+    return joinInto(this.offeredHead.length + hash.length + this.offeredTail.length, parts);
+  }
+
+  received(paymentHash: Uint8Array, cltvExpiry: number): Uint8Array {
+    needHash(paymentHash);
+    needCltv(cltvExpiry);
+    const hash = pushData(ripemd160(paymentHash));
+    const cltv = pushNumber(BigInt(cltvExpiry));
+    const parts = [this.receivedHead, hash, this.receivedMiddle, cltv, this.receivedTail];
+    let length = 0;
+    for (const p of parts) length += p.length;
+    return joinInto(length, parts);
+  }
 }
 
 /** Offered HTLC script (the commitment owner offered it); with anchors the success path has 1 CSV. */
@@ -152,20 +251,8 @@ export function offeredHtlcScript(
   remoteHtlcPubkey: Uint8Array,
   paymentHash: Uint8Array,
 ): Uint8Array {
-  return htlcScript(type, revocationPubkey, localHtlcPubkey, remoteHtlcPubkey, paymentHash, () => [
-    OP.OP_NOTIF,
-    OP.OP_DROP,
-    2n,
-    OP.OP_SWAP,
-    localHtlcPubkey,
-    2n,
-    OP.OP_CHECKMULTISIG,
-    OP.OP_ELSE,
-    OP.OP_HASH160,
-    ripemd160(paymentHash),
-    OP.OP_EQUALVERIFY,
-    OP.OP_CHECKSIG,
-  ]);
+  needHash(paymentHash);
+  return new HtlcScripts(type, revocationPubkey, localHtlcPubkey, remoteHtlcPubkey).offered(paymentHash);
 }
 
 /** Received HTLC script (the commitment owner received it); with anchors the timeout path has 1 CSV. */
@@ -177,26 +264,9 @@ export function receivedHtlcScript(
   paymentHash: Uint8Array,
   cltvExpiry: number,
 ): Uint8Array {
-  return htlcScript(type, revocationPubkey, localHtlcPubkey, remoteHtlcPubkey, paymentHash, () => {
-    if (!Number.isInteger(cltvExpiry) || cltvExpiry < 0 || cltvExpiry > 0xffff_ffff) {
-      throw new RangeError(`cltv_expiry out of range: ${cltvExpiry}`);
-    }
-    return [
-      OP.OP_IF,
-      OP.OP_HASH160,
-      ripemd160(paymentHash),
-      OP.OP_EQUALVERIFY,
-      2n,
-      OP.OP_SWAP,
-      localHtlcPubkey,
-      2n,
-      OP.OP_CHECKMULTISIG,
-      OP.OP_ELSE,
-      OP.OP_DROP,
-      BigInt(cltvExpiry),
-      OP.OP_CHECKLOCKTIMEVERIFY,
-      OP.OP_DROP,
-      OP.OP_CHECKSIG,
-    ];
-  });
+  needHash(paymentHash);
+  return new HtlcScripts(type, revocationPubkey, localHtlcPubkey, remoteHtlcPubkey).received(
+    paymentHash,
+    cltvExpiry,
+  );
 }

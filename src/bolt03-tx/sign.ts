@@ -6,6 +6,7 @@ import type { Transaction } from '../bitcoin/tx.ts';
 import { compare, concat } from '../core/bytes.ts';
 import type { Sat } from '../core/units.ts';
 import { ecdsaSign, ecdsaVerify, signatureToDer } from '../crypto/secp256k1.ts';
+import { signaturePool, type VerifyItem } from '../crypto/signature-pool.ts';
 import type { Commitment } from './commitment.ts';
 import { type HtlcTx, htlcTxWitness, withWitness } from './htlc.ts';
 import { fundingScript, sortedFundingKeys } from './scripts.ts';
@@ -137,20 +138,40 @@ export function signCommitment(
 // ---- HTLC transactions --------------------------------------------------------------------------
 
 /**
- * Signs an HTLC transaction. The commitment owner signs with SIGHASH_ALL (`asOwner`); the other side
- * (the one sending htlc_signatures) signs with `htlcTx.remoteSighash`, which is
- * SIGHASH_SINGLE|SIGHASH_ANYONECANPAY with anchors.
+ * The BIP143 digest of an HTLC transaction's input. The commitment owner signs with SIGHASH_ALL
+ * (`ofOwner`); the other side (the one sending htlc_signatures) with `htlcTx.remoteSighash`, which is
+ * SIGHASH_SINGLE|SIGHASH_ANYONECANPAY with anchors. undefined when the spent output has no script.
  */
-export function signHtlcTx(htlcTx: HtlcTx, htlcPrivkey: Uint8Array, asOwner: boolean): Uint8Array {
+function htlcTxSighash(htlcTx: HtlcTx, ofOwner: boolean): Uint8Array | undefined {
   const ws = htlcTx.spent.witnessScript;
-  if (ws === undefined) throw new Error('HTLC output without a witness script');
-  return signP2wsh(
-    htlcTx.tx,
-    0,
-    ws,
-    htlcTx.spent.value,
-    htlcPrivkey,
-    asOwner ? SIGHASH_ALL : htlcTx.remoteSighash,
+  if (ws === undefined) return undefined;
+  return p2wshSighash(htlcTx.tx, 0, ws, htlcTx.spent.value, ofOwner ? SIGHASH_ALL : htlcTx.remoteSighash);
+}
+
+function needHtlcTxSighash(htlcTx: HtlcTx, ofOwner: boolean): Uint8Array {
+  const digest = htlcTxSighash(htlcTx, ofOwner);
+  if (digest === undefined) throw new Error('HTLC output without a witness script');
+  return digest;
+}
+
+/** Signs an HTLC transaction, as the owner (`asOwner`) or as the side sending htlc_signatures. */
+export function signHtlcTx(htlcTx: HtlcTx, htlcPrivkey: Uint8Array, asOwner: boolean): Uint8Array {
+  return ecdsaSign(needHtlcTxSighash(htlcTx, asOwner), htlcPrivkey).compact;
+}
+
+/**
+ * {@link signHtlcTx} for every HTLC transaction of a commitment, in order; large batches are shared
+ * with the signature worker threads (same signatures).
+ */
+export function signHtlcTxs(
+  htlcTxs: readonly HtlcTx[],
+  htlcPrivkey: Uint8Array,
+  asOwner: boolean,
+): Uint8Array[] {
+  const digests = htlcTxs.map((t) => needHtlcTxSighash(t, asOwner));
+  return signaturePool().signAll(
+    digests,
+    digests.map(() => htlcPrivkey),
   );
 }
 
@@ -160,17 +181,38 @@ export function verifyHtlcTxSig(
   htlcPubkey: Uint8Array,
   ofOwner: boolean,
 ): boolean {
-  const ws = htlcTx.spent.witnessScript;
-  if (ws === undefined) return false;
-  return verifyP2wsh(
-    htlcTx.tx,
-    0,
-    ws,
-    htlcTx.spent.value,
-    compactSig,
-    htlcPubkey,
-    ofOwner ? SIGHASH_ALL : htlcTx.remoteSighash,
-  );
+  const digest = htlcTxSighash(htlcTx, ofOwner);
+  return digest !== undefined && compactSig.length === 64 && ecdsaVerify(compactSig, digest, htlcPubkey);
+}
+
+/**
+ * The index of the first signature in `compactSigs` that {@link verifyHtlcTxSig} rejects for the HTLC
+ * transaction at the same index, or -1 when all pass. Large batches are shared with the signature
+ * worker threads (same answers).
+ */
+export function firstBadHtlcTxSig(
+  htlcTxs: readonly HtlcTx[],
+  compactSigs: readonly Uint8Array[],
+  htlcPubkey: Uint8Array,
+  ofOwner: boolean,
+): number {
+  if (compactSigs.length !== htlcTxs.length) throw new RangeError('one signature per HTLC transaction');
+  const digests = htlcTxs.map((t) => htlcTxSighash(t, ofOwner));
+  const items: VerifyItem[] = [];
+  const at: number[] = [];
+  for (const [i, digest] of digests.entries()) {
+    if (digest === undefined || compactSigs[i]!.length !== 64) return firstFailure(i, items, at);
+    items.push({ signature: compactSigs[i]!, digest, pubkey: htlcPubkey });
+    at.push(i);
+  }
+  return firstFailure(-1, items, at);
+}
+
+/** The first failing index among `items` (checked together) and `knownBad` (-1: none known). */
+function firstFailure(knownBad: number, items: readonly VerifyItem[], at: readonly number[]): number {
+  const ok = signaturePool().verifyAll(items);
+  const i = ok.indexOf(false);
+  return i === -1 ? knownBad : at[i]!;
 }
 
 /** The broadcastable HTLC transaction from verified signatures (preimage only for HTLC-success). */

