@@ -88,44 +88,48 @@ class Writer {
     if (depth > MAX_DEPTH) throw new TypeError('plain value nested too deeply');
     switch (typeof v) {
       case 'undefined':
-        return this.byte(T_UNDEFINED);
+        this.byte(T_UNDEFINED);
+        break;
       case 'boolean':
-        return this.byte(v ? T_TRUE : T_FALSE);
+        this.byte(v ? T_TRUE : T_FALSE);
+        break;
       case 'number':
         if (Number.isInteger(v) && v > -SMALL_INT && v < SMALL_INT && !Object.is(v, -0)) {
           this.byte(T_INT);
-          return this.zigzag(v);
+          this.zigzag(v);
+        } else {
+          this.byte(T_FLOAT);
+          this.room(8);
+          this.view.setFloat64(this.pos, v, true);
+          this.pos += 8;
         }
-        this.byte(T_FLOAT);
-        this.room(8);
-        this.view.setFloat64(this.pos, v, true);
-        this.pos += 8;
-        return;
+        break;
       case 'bigint':
         if (v > -SMALL_BIGINT && v < SMALL_BIGINT) {
           this.byte(T_BIGINT_SMALL);
-          return this.zigzag(Number(v));
+          this.zigzag(Number(v));
+        } else {
+          this.byte(T_BIGINT_BIG);
+          this.byte(v < 0n ? 1 : 0);
+          this.string((v < 0n ? -v : v).toString(16));
         }
-        this.byte(T_BIGINT_BIG);
-        this.byte(v < 0n ? 1 : 0);
-        return this.string((v < 0n ? -v : v).toString(16));
+        break;
       case 'string':
         this.byte(T_STRING);
-        return this.string(v);
+        this.string(v);
+        break;
       case 'object':
-        if (v === null) return this.byte(T_NULL);
-        if (v instanceof Uint8Array) {
+        if (v === null) this.byte(T_NULL);
+        else if (v instanceof Uint8Array) {
           this.byte(T_BYTES);
-          return this.raw(v);
-        }
-        if (Array.isArray(v)) {
+          this.raw(v);
+        } else if (Array.isArray(v)) {
           this.byte(T_ARRAY);
           this.varint(v.length);
           // Index access, not for-of: holes (a sparse array) are written as undefined.
           for (let i = 0; i < v.length; i++) this.value(v[i], depth + 1);
-          return;
-        }
-        return this.object(v as Record<string, unknown>, depth);
+        } else this.object(v as Record<string, unknown>, depth);
+        break;
       default:
         throw new TypeError(`not plain data: ${typeof v}`);
     }
@@ -210,12 +214,17 @@ class Reader {
   }
 
   string(): string {
-    const n = this.varint();
+    return this.utf8(this.varint());
+  }
+
+  utf8(n: number): string {
     this.need(n);
+    const at = this.pos;
+    this.pos += n;
     try {
-      return fromUtf8.decode(this.buf.subarray(this.pos, (this.pos += n)));
+      return fromUtf8.decode(this.buf.subarray(at, at + n));
     } catch {
-      throw new Corrupt(`bad UTF-8 at byte ${this.pos - n}`);
+      throw new Corrupt(`bad UTF-8 at byte ${at}`);
     }
   }
 
@@ -286,15 +295,7 @@ class Reader {
       if (s === undefined) throw new Corrupt(`unknown key reference ${k / 2}`);
       return s;
     }
-    const n = (k - 1) / 2;
-    this.need(n);
-    let s: string;
-    try {
-      s = fromUtf8.decode(this.buf.subarray(this.pos, this.pos + n));
-    } catch {
-      throw new Corrupt(`bad UTF-8 key at byte ${this.pos}`);
-    }
-    this.pos += n;
+    const s = this.utf8((k - 1) / 2);
     this.keys.push(s);
     return s;
   }
