@@ -1,8 +1,10 @@
-// Persisting a channel: the state is plain data, written as JSON with bigints and bytes tagged, inside
-// a versioned envelope with room for fields a later version adds.
+// Persisting a channel: the state is plain data, written in the compact binary plain-data format inside
+// a versioned envelope ({version, state}) with room for fields a later version adds. States written by
+// an older shandian (JSON, bigints and bytes tagged, the shachain as hex) still decode.
 
-import { decodeShachain, encodeShachain, type ShachainStore } from '../bolt03-tx/index.ts';
-import { fromHex, hex } from '../core/bytes.ts';
+import { decodeShachain } from '../bolt03-tx/index.ts';
+import { fromHex } from '../core/bytes.ts';
+import { decodePlainBinary, encodePlainBinary } from '../core/plain-binary.ts';
 import { err, ok, type Result } from '../core/result.ts';
 import { CHANNEL_STATE_VERSION, type ChannelState } from './state.ts';
 
@@ -18,37 +20,24 @@ const PHASES = new Set([
   'closed',
 ]);
 
-export function encodeChannelState(state: ChannelState): string {
-  return JSON.stringify({ version: CHANNEL_STATE_VERSION, state }, (key, value: unknown) => {
-    if (key === 'remoteSecrets') return { $shachain: hex(encodeShachain(value as ShachainStore)) };
-    if (typeof value === 'bigint') return { $n: value.toString() };
-    if (value instanceof Uint8Array) return { $b: hex(value) };
-    return value;
-  });
+/** The first byte of a JSON envelope; a binary one starts with the object tag, never this. */
+const JSON_OPEN_BRACE = 0x7b;
+
+export function encodeChannelState(state: ChannelState): Uint8Array {
+  return encodePlainBinary({ version: CHANNEL_STATE_VERSION, state });
 }
 
-export function decodeChannelState(text: string): Result<ChannelState, string> {
+/** Binary (this version) or JSON (older versions, as text or as its UTF-8 bytes). Never throws. */
+export function decodeChannelState(stored: Uint8Array | string): Result<ChannelState, string> {
   let parsed: unknown;
-  try {
-    parsed = JSON.parse(text, (_key, value: unknown) => {
-      // The state never holds null: JSON turns undefined array slots into it.
-      if (value === null) return undefined;
-      if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-        const o = value as Record<string, unknown>;
-        const keys = Object.keys(o);
-        if (keys.length === 1 && typeof o.$n === 'string' && /^-?\d+$/.test(o.$n)) return BigInt(o.$n);
-        if (keys.length === 1 && typeof o.$shachain === 'string') {
-          const r = decodeShachain(fromHex(o.$shachain));
-          if (!r.ok) throw new Error(`bad shachain: ${r.error}`);
-          return r.value;
-        }
-        if (keys.length === 1 && typeof o.$b === 'string' && /^([0-9a-f]{2})*$/.test(o.$b))
-          return fromHex(o.$b);
-      }
-      return value;
-    });
-  } catch (e) {
-    return err(`not JSON: ${(e as Error).message}`);
+  if (typeof stored === 'string' || stored[0] === JSON_OPEN_BRACE) {
+    const r = parseLegacyJson(typeof stored === 'string' ? stored : new TextDecoder().decode(stored));
+    if (!r.ok) return r;
+    parsed = r.value;
+  } else {
+    const r = decodePlainBinary(stored);
+    if (!r.ok) return err(r.error);
+    parsed = r.value;
   }
   if (parsed === null || typeof parsed !== 'object') return err('not an object');
   const env = parsed as { version?: unknown; state?: unknown };
@@ -58,4 +47,31 @@ export function decodeChannelState(text: string): Result<ChannelState, string> {
   if (s === null || typeof s !== 'object' || typeof s.phase !== 'string' || !PHASES.has(s.phase))
     return err('not a channel state');
   return ok(s as ChannelState);
+}
+
+/** The JSON format of shandian before the binary one: {$n}, {$b} and {$shachain} tags. */
+function parseLegacyJson(text: string): Result<unknown, string> {
+  try {
+    return ok(
+      JSON.parse(text, (_key, value: unknown) => {
+        // The state never holds null: JSON turns undefined array slots into it.
+        if (value === null) return undefined;
+        if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+          const o = value as Record<string, unknown>;
+          const keys = Object.keys(o);
+          if (keys.length === 1 && typeof o.$n === 'string' && /^-?\d+$/.test(o.$n)) return BigInt(o.$n);
+          if (keys.length === 1 && typeof o.$shachain === 'string') {
+            const r = decodeShachain(fromHex(o.$shachain));
+            if (!r.ok) throw new Error(`bad shachain: ${r.error}`);
+            return r.value;
+          }
+          if (keys.length === 1 && typeof o.$b === 'string' && /^([0-9a-f]{2})*$/.test(o.$b))
+            return fromHex(o.$b);
+        }
+        return value;
+      }),
+    );
+  } catch (e) {
+    return err(`not JSON: ${(e as Error).message}`);
+  }
 }

@@ -35,11 +35,19 @@ import { err, ok, type Result } from '../core/result.ts';
 import type { FeeratePerKw, Msat, Sat } from '../core/units.ts';
 import type { EntropySource } from '../crypto/random.ts';
 import type { KeyChain } from '../keys/derivation.ts';
-import { decodeRecord, del, encodeRecord, put, type Store, type StoreOp } from '../store/store.ts';
+import {
+  decodeRecord,
+  del,
+  encodeBinaryRecord,
+  encodeRecord,
+  put,
+  type Store,
+  type StoreOp,
+} from '../store/store.ts';
 import { createFunding, releaseFunding, signFunding } from '../wallet/spend.ts';
 import { walletErrorMessage } from '../wallet/types.ts';
 import type { ChainWatcher, WatchEvent } from './chain-watch.ts';
-import { decodePlain, encodePlain } from './channel-codec.ts';
+import { decodePlain } from './channel-codec.ts';
 import { ActionExecutor, type EmittedEvent, type ExecAction } from './channel-executor.ts';
 import type { Clock, TimerHandle } from './clock.ts';
 import type { NetworkParams } from './config.ts';
@@ -58,6 +66,11 @@ const CLOSED_NS = 'channels-closed';
 const MAX_STANDARD_FUNDING = (1n << 24n) - 1n;
 const NEXT_INDEX_KEY = 'next-key-index';
 const RECORD_VERSION = 1;
+/**
+ * Channel records. 1: JSON, the state and meta as JSON text inside (still read). 2: binary plain data,
+ * the state as encodeChannelState bytes and meta as plain data.
+ */
+const CHANNEL_RECORD_VERSION = 2;
 
 /** Messages a channel reducer handles (open_channel creates one; error/warning come separately). */
 const CHANNEL_MESSAGES = new Set<string>([
@@ -214,8 +227,14 @@ export class ChannelDriver {
   }
 
   private decodeChannel(key: string, value: Uint8Array): Channel {
-    const rec = decodeRecord<{ peerId: string; keyIndex: number; state: string; meta: string }>(value);
-    if (rec.v !== RECORD_VERSION) throw new Error(`channel record ${key}: unknown version ${rec.v}`);
+    const rec = decodeRecord<{
+      peerId: string;
+      keyIndex: number;
+      state: Uint8Array | string;
+      meta: ChannelMeta | string;
+    }>(value);
+    if (rec.v !== RECORD_VERSION && rec.v !== CHANNEL_RECORD_VERSION)
+      throw new Error(`channel record ${key}: unknown version ${rec.v}`);
     const state = decodeChannelState(rec.state);
     if (!state.ok) throw new Error(`channel record ${key}: ${state.error}`);
     return {
@@ -224,7 +243,10 @@ export class ChannelDriver {
       peerId: rec.peerId,
       state: state.value,
       signer: localChannelSigner(this.deps.keys.channelKeys(rec.keyIndex)),
-      meta: decodePlain(rec.meta) as ChannelMeta,
+      meta:
+        rec.v === RECORD_VERSION
+          ? (decodePlain(rec.meta as string) as ChannelMeta)
+          : (rec.meta as ChannelMeta),
       signScheduled: false,
       persisted: state.value,
     };
@@ -286,11 +308,11 @@ export class ChannelDriver {
     return put(
       ns,
       ch.key,
-      encodeRecord(RECORD_VERSION, {
+      encodeBinaryRecord(CHANNEL_RECORD_VERSION, {
         peerId: ch.peerId,
         keyIndex: ch.keyIndex,
         state: encodeChannelState(state),
-        meta: encodePlain(ch.meta),
+        meta: ch.meta,
       }),
     );
   }

@@ -1,12 +1,14 @@
 // encodeChannelState / decodeChannelState: every state a channel goes through survives the round
 // trip exactly, and a restarted node carries on from what it persisted.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import {
   CHANNEL_STATE_VERSION,
   decodeChannelState,
   encodeChannelState,
 } from '../../src/bolt02-channel/index.ts';
+import { encodePlainBinary } from '../../src/core/plain-binary.ts';
 import type { Msat } from '../../src/core/units.ts';
 import { sha256 } from '../../src/crypto/index.ts';
 import { ChannelPair } from '../../src/testing/channel-harness.ts';
@@ -37,11 +39,11 @@ test('every state of a channel life round-trips through encodeChannelState', () 
   let n = 0;
   for (const node of [pair.a, pair.b]) {
     for (const s of node.history) {
-      const text = encodeChannelState(s);
-      const back = decodeChannelState(text);
+      const bytes = encodeChannelState(s);
+      const back = decodeChannelState(bytes);
       assert.ok(back.ok, back.ok ? '' : back.error);
-      assert.deepEqual(stripUndefined(back.value), stripUndefined(s));
-      assert.equal(encodeChannelState(back.value), text);
+      assert.deepStrictEqual(back.value, s);
+      assert.deepEqual(encodeChannelState(back.value), bytes);
       n++;
     }
   }
@@ -50,6 +52,16 @@ test('every state of a channel life round-trips through encodeChannelState', () 
 
 test('decodeChannelState refuses other versions and garbage', () => {
   assert.equal(decodeChannelState('nope').ok, false);
+  assert.equal(decodeChannelState(new Uint8Array([0xff, 1, 2])).ok, false);
+  assert.equal(decodeChannelState(new Uint8Array()).ok, false);
+  assert.equal(decodeChannelState(encodePlainBinary({ version: 999, state: { phase: 'normal' } })).ok, false);
+  assert.equal(
+    decodeChannelState(encodePlainBinary({ version: CHANNEL_STATE_VERSION, state: { phase: 'weird' } })).ok,
+    false,
+  );
+  // Every truncation of a real state is refused with an error, never a throw.
+  const real = encodeChannelState(ChannelPair.open({ seed: 44 }).a.state);
+  for (let n = 0; n < real.length; n += 7) assert.equal(decodeChannelState(real.subarray(0, n)).ok, false);
   assert.equal(decodeChannelState('{"version":999,"state":{"phase":"normal"}}').ok, false);
   assert.equal(
     decodeChannelState(`{"version":${CHANNEL_STATE_VERSION},"state":{"phase":"weird"}}`).ok,
@@ -85,6 +97,38 @@ test('a node restarted from its persisted state carries on', () => {
   pair.must(pair.b, { kind: 'command', cmd: { kind: 'sign' } });
   pair.deliverAll();
   assert.ok(pair.a.events.some((e) => e.kind === 'htlc_fulfilled'));
+});
+
+test('a state written by an older shandian (JSON) still decodes and carries on', () => {
+  // Written by the JSON encoder this format replaced: a with an HTLC settled in both commitments and a
+  // second one signed but not yet revoked; b with the second one received.
+  const pair = ChannelPair.open({ seed: 43 });
+  for (const node of [pair.a, pair.b]) {
+    const text = readFileSync(new URL(`fixtures/state-json-${node.name}.json`, import.meta.url), 'utf8');
+    const fromText = decodeChannelState(text);
+    const fromBytes = decodeChannelState(new TextEncoder().encode(text));
+    assert.ok(fromText.ok, fromText.ok ? '' : fromText.error);
+    assert.ok(fromBytes.ok);
+    assert.deepStrictEqual(fromBytes.value, fromText.value);
+    // What it decodes to is written again in the binary format and reads back the same.
+    const again = decodeChannelState(encodeChannelState(fromText.value));
+    assert.ok(again.ok);
+    assert.deepEqual(stripUndefined(again.value), stripUndefined(fromText.value));
+    node.state = fromText.value;
+  }
+  assert.equal(pair.a.state.phase, 'normal');
+  // The JSON states came from a pair opened with the same seed: after a reconnect (the message in
+  // flight then is lost) reestablish retransmits, and the second HTLC lands in both commitments.
+  pair.disconnect();
+  pair.reconnect();
+  pair.deliverAll();
+  for (const node of [pair.a, pair.b]) {
+    assert.equal(node.state.phase, 'normal');
+    if (node.state.phase !== 'normal') return;
+    assert.equal(node.state.commitments.waiting, undefined);
+    assert.equal(node.state.commitments.localCommit.spec.htlcs.length, 2);
+    assert.equal(node.state.commitments.remoteCommit.spec.htlcs.length, 2);
+  }
 });
 
 /** JSON cannot carry a property set to undefined; reading a missing property gives the same. */
