@@ -5,7 +5,6 @@ import {
   OP,
   p2wpkhOfKey,
   p2wshOfScript,
-  pushData,
   pushNumber,
   type ScriptItem,
   script,
@@ -164,6 +163,7 @@ export class HtlcScripts {
   private readonly receivedHead: Uint8Array;
   private readonly receivedMiddle: Uint8Array;
   private readonly receivedTail: Uint8Array;
+  private readonly cltvPushes = new Map<number, Uint8Array>();
 
   constructor(
     type: ChannelType,
@@ -226,22 +226,39 @@ export class HtlcScripts {
 
   offered(paymentHash: Uint8Array): Uint8Array {
     needHash(paymentHash);
-    const hash = pushData(ripemd160(paymentHash));
-    const parts = [this.offeredHead, hash, this.offeredTail];
-    return joinInto(this.offeredHead.length + hash.length + this.offeredTail.length, parts);
+    return joinInto(this.offeredHead.length + 21 + this.offeredTail.length, [
+      this.offeredHead,
+      HASH160_PUSH,
+      ripemd160(paymentHash),
+      this.offeredTail,
+    ]);
   }
 
   received(paymentHash: Uint8Array, cltvExpiry: number): Uint8Array {
     needHash(paymentHash);
     needCltv(cltvExpiry);
-    const hash = pushData(ripemd160(paymentHash));
-    const cltv = pushNumber(BigInt(cltvExpiry));
-    const parts = [this.receivedHead, hash, this.receivedMiddle, cltv, this.receivedTail];
+    // HTLCs of one commitment often share an expiry: each push is encoded once.
+    let cltv = this.cltvPushes.get(cltvExpiry);
+    if (cltv === undefined) {
+      cltv = pushNumber(BigInt(cltvExpiry));
+      this.cltvPushes.set(cltvExpiry, cltv);
+    }
+    const parts = [
+      this.receivedHead,
+      HASH160_PUSH,
+      ripemd160(paymentHash),
+      this.receivedMiddle,
+      cltv,
+      this.receivedTail,
+    ];
     let length = 0;
     for (const p of parts) length += p.length;
     return joinInto(length, parts);
   }
 }
+
+/** The push opcode of a 20-byte hash (what pushData emits for it). */
+const HASH160_PUSH = new Uint8Array([20]);
 
 /** Offered HTLC script (the commitment owner offered it); with anchors the success path has 1 CSV. */
 export function offeredHtlcScript(
