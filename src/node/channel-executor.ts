@@ -23,12 +23,16 @@ import type { Logger } from './logger.ts';
 /**
  * A write whose bytes are made only when its batch is committed, and only if no later write of the same
  * record in that batch supersedes it: a channel stepping many times in one turn encodes its state once.
+ * make() may add writes of records that belong to this one (a channel's detached onions); they are
+ * written in the same batch, right after it is made.
  */
 export interface DeferredPut {
   readonly kind: 'deferred';
   readonly ns: string;
   readonly key: string;
-  readonly make: () => StoreOp;
+  readonly make: () => readonly StoreOp[];
+  /** Called when the batch holding what make() returned failed (nothing of it was written). */
+  readonly failed?: () => void;
 }
 
 export type ExecAction =
@@ -249,13 +253,22 @@ export class ActionExecutor {
     if (this.group === g) this.group = null;
     const pending = this.pendingDeletes;
     this.pendingDeletes = [];
+    const made: DeferredPut[] = [];
     try {
-      const ops = lastWriteWins([...pending, ...g.ops]).map((o) => (o.kind === 'deferred' ? o.make() : o));
+      const ops: StoreOp[] = [];
+      for (const o of lastWriteWins([...pending, ...g.ops])) {
+        if (o.kind !== 'deferred') ops.push(o);
+        else {
+          made.push(o);
+          ops.push(...o.make());
+        }
+      }
       this.deps.store.batch(ops);
       this.stats.batches++;
       this.stats.durableSteps += g.steps;
       g.resolve();
     } catch (e) {
+      for (const o of made) o.failed?.();
       this.deps.log.error(
         { err: (e as Error).message },
         'durable write failed; the steps waiting on it stop',
