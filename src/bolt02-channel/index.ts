@@ -59,7 +59,13 @@ export {
   parseChannelType,
 } from './opening.ts';
 export { reestablishMessage } from './reestablish.ts';
-export { decodeChannelState, encodeChannelState } from './serialize.ts';
+export {
+  attachOnions,
+  type DetachedOnions,
+  decodeChannelState,
+  detachOnions,
+  encodeChannelState,
+} from './serialize.ts';
 export { isValidShutdownScript } from './shutdown-script.ts';
 export { type ChannelSigner, localChannelSigner } from './signer.ts';
 export * from './state.ts';

@@ -6,7 +6,7 @@ import { decodeShachain } from '../bolt03-tx/index.ts';
 import { fromHex } from '../core/bytes.ts';
 import { decodePlainBinary, encodePlainBinary } from '../core/plain-binary.ts';
 import { err, ok, type Result } from '../core/result.ts';
-import { CHANNEL_STATE_VERSION, type ChannelState } from './state.ts';
+import { CHANNEL_STATE_VERSION, type Changes, type ChannelState, type UpdateMessage } from './state.ts';
 
 const PHASES = new Set([
   'wait_accept',
@@ -74,4 +74,69 @@ function parseLegacyJson(text: string): Result<unknown, string> {
   } catch (e) {
     return err(`not JSON: ${(e as Error).message}`);
   }
+}
+
+/**
+ * An add's onion while it is kept apart from the state, under `${side}/${id}`: 'l' for our adds
+ * (localChanges), 'r' for theirs (remoteChanges). In the detached state the add's onion is empty,
+ * which no real add has (the wire format fixes it at 1,366 bytes).
+ */
+export type DetachedOnions = Map<string, Uint8Array>;
+
+type Add = UpdateMessage & { readonly type: 'update_add_htlc' };
+
+const isAdd = (u: UpdateMessage): u is Add => u.type === 'update_add_htlc';
+const NO_ONION = new Uint8Array(0);
+
+/**
+ * The state with every pending add's onion taken out, and the onions. The adds stay in the state, so
+ * the onions (1,366 bytes each, the bulk of a state with many HTLCs in flight) can be written once
+ * each instead of in every state write while they are pending. The state passed in is not changed.
+ */
+export function detachOnions(state: ChannelState): { state: ChannelState; onions: DetachedOnions } {
+  const onions: DetachedOnions = new Map();
+  const c = 'commitments' in state ? state.commitments : undefined;
+  if (c === undefined) return { state, onions };
+  const strip = (side: 'l' | 'r', changes: Changes): Changes => {
+    const each = (list: readonly UpdateMessage[]): readonly UpdateMessage[] =>
+      list.some(isAdd)
+        ? list.map((u) => {
+            if (!isAdd(u)) return u;
+            onions.set(`${side}/${u.id}`, u.onion_routing_packet);
+            return { ...u, onion_routing_packet: NO_ONION };
+          })
+        : list;
+    return { proposed: each(changes.proposed), signed: each(changes.signed), acked: each(changes.acked) };
+  };
+  const localChanges = strip('l', c.localChanges);
+  const remoteChanges = strip('r', c.remoteChanges);
+  if (onions.size === 0) return { state, onions };
+  return { state: { ...state, commitments: { ...c, localChanges, remoteChanges } } as ChannelState, onions };
+}
+
+/** Puts the onions back into a state read from the store; an onion that cannot be found is an error. */
+export function attachOnions(
+  state: ChannelState,
+  onionOf: (key: string) => Uint8Array | undefined,
+): Result<ChannelState, string> {
+  const c = 'commitments' in state ? state.commitments : undefined;
+  if (c === undefined) return ok(state);
+  const missing: string[] = [];
+  const fill = (side: 'l' | 'r', changes: Changes): Changes => {
+    const each = (list: readonly UpdateMessage[]): readonly UpdateMessage[] =>
+      list.map((u) => {
+        if (!isAdd(u) || u.onion_routing_packet.length > 0) return u;
+        const onion = onionOf(`${side}/${u.id}`);
+        if (onion === undefined) {
+          missing.push(`${side}/${u.id}`);
+          return u;
+        }
+        return { ...u, onion_routing_packet: onion };
+      });
+    return { proposed: each(changes.proposed), signed: each(changes.signed), acked: each(changes.acked) };
+  };
+  const localChanges = fill('l', c.localChanges);
+  const remoteChanges = fill('r', c.remoteChanges);
+  if (missing.length > 0) return err(`onions missing for HTLCs ${missing.join(', ')}`);
+  return ok({ ...state, commitments: { ...c, localChanges, remoteChanges } } as ChannelState);
 }

@@ -2,8 +2,9 @@
 // undefined, null, booleans, numbers, bigints, strings, Uint8Arrays, arrays and objects of those.
 // Written for durable records, so the format is ours and fixed (not V8's serializer, whose writer
 // changes with Node versions): a tag byte per value, unsigned LEB128 varints for lengths, zigzag for
-// signed integers, raw bytes for Uint8Array (no hex), and object keys sent once per value tree and then
-// referred to by index (a state repeats the same few dozen keys thousands of times).
+// signed integers, raw bytes for Uint8Array (no hex), and names (object keys and short strings) sent
+// once per value tree and then referred to by index (a state repeats the same few dozen keys and
+// strings such as 'update_add_htlc' thousands of times).
 // Decoding never throws: bad bytes come back as an error Result.
 import { err, ok, type Result } from './result.ts';
 
@@ -19,24 +20,33 @@ const T_FLOAT = 5;
 const T_BIGINT_SMALL = 6;
 /** Any other bigint: sign byte, then its magnitude as a hex string. */
 const T_BIGINT_BIG = 7;
+/** A string of more than NAME_MAX_LENGTH units: byte length, UTF-8. */
 const T_STRING = 8;
 const T_BYTES = 9;
 const T_ARRAY = 10;
 const T_OBJECT = 11;
+/** A short string, written as a name (see Writer.name). */
+const T_NAME = 12;
 
 /** Deeper than any state we keep: corrupt input cannot exhaust the stack. */
 const MAX_DEPTH = 200;
 const SMALL_INT = 2 ** 52;
 const SMALL_BIGINT = 2n ** 52n;
+/** Strings up to this many UTF-16 units go into the name table. */
+const NAME_MAX_LENGTH = 40;
 
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** Float64 bytes are written through this, little-endian whatever the platform. */
+const floatScratch = new DataView(new ArrayBuffer(8));
+const floatBytes = new Uint8Array(floatScratch.buffer);
+
 class Writer {
-  buf = new Uint8Array(4096);
-  view = new DataView(this.buf.buffer);
+  // Small to start: most records (events, small states) are a few hundred bytes.
+  buf = new Uint8Array(512);
   pos = 0;
-  readonly keys = new Map<string, number>();
+  readonly names = new Map<string, number>();
 
   room(n: number): void {
     if (this.pos + n <= this.buf.length) return;
@@ -45,7 +55,6 @@ class Writer {
     const next = new Uint8Array(size);
     next.set(this.buf.subarray(0, this.pos));
     this.buf = next;
-    this.view = new DataView(next.buffer);
   }
 
   byte(b: number): void {
@@ -74,14 +83,40 @@ class Writer {
     this.pos += bytes.length;
   }
 
+  /** UTF-8 bytes, preceded by varint(byte length * scale + add). */
+  utf8(s: string, scale: number, add: number): void {
+    let ascii = true;
+    for (let i = 0; i < s.length; i++) {
+      if (s.charCodeAt(i) >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (!ascii) {
+      const bytes = utf8.encode(s);
+      this.varint(bytes.length * scale + add);
+      this.room(bytes.length);
+      this.buf.set(bytes, this.pos);
+      this.pos += bytes.length;
+      return;
+    }
+    this.varint(s.length * scale + add);
+    this.room(s.length);
+    for (let i = 0; i < s.length; i++) this.buf[this.pos++] = s.charCodeAt(i);
+  }
+
   string(s: string): void {
-    // At most 3 bytes per UTF-16 unit; the varint length is written after the bytes are known.
-    this.room(s.length * 3 + 8);
-    const start = this.pos + 5;
-    const { written } = utf8.encodeInto(s, this.buf.subarray(start));
-    this.varint(written);
-    this.buf.copyWithin(this.pos, start, start + written);
-    this.pos += written;
+    this.utf8(s, 1, 0);
+  }
+
+  /** A name seen before in this value is its index * 2; a new one is (byte length * 2 + 1), bytes. */
+  name(s: string): void {
+    const known = this.names.get(s);
+    if (known !== undefined) this.varint(known * 2);
+    else {
+      this.names.set(s, this.names.size);
+      this.utf8(s, 2, 1);
+    }
   }
 
   value(v: unknown, depth: number): void {
@@ -100,7 +135,8 @@ class Writer {
         } else {
           this.byte(T_FLOAT);
           this.room(8);
-          this.view.setFloat64(this.pos, v, true);
+          floatScratch.setFloat64(0, v, true);
+          this.buf.set(floatBytes, this.pos);
           this.pos += 8;
         }
         break;
@@ -115,8 +151,13 @@ class Writer {
         }
         break;
       case 'string':
-        this.byte(T_STRING);
-        this.string(v);
+        if (v.length <= NAME_MAX_LENGTH) {
+          this.byte(T_NAME);
+          this.name(v);
+        } else {
+          this.byte(T_STRING);
+          this.string(v);
+        }
         break;
       case 'object':
         if (v === null) this.byte(T_NULL);
@@ -143,17 +184,7 @@ class Writer {
     this.byte(T_OBJECT);
     this.varint(keys.length);
     for (const k of keys) {
-      // A key seen before is its index * 2; a new key is (its byte length * 2 + 1) then its bytes.
-      const known = this.keys.get(k);
-      if (known !== undefined) this.varint(known * 2);
-      else {
-        this.keys.set(k, this.keys.size);
-        const bytes = utf8.encode(k);
-        this.varint(bytes.length * 2 + 1);
-        this.room(bytes.length);
-        this.buf.set(bytes, this.pos);
-        this.pos += bytes.length;
-      }
+      this.name(k);
       this.value(o[k], depth + 1);
     }
   }
@@ -170,11 +201,8 @@ class Corrupt extends Error {}
 
 class Reader {
   pos = 0;
-  readonly keys: string[] = [];
-  constructor(
-    readonly buf: Uint8Array,
-    readonly view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength),
-  ) {}
+  readonly names: string[] = [];
+  constructor(readonly buf: Uint8Array) {}
 
   need(n: number): void {
     if (this.pos + n > this.buf.length) throw new Corrupt(`truncated at byte ${this.pos}`);
@@ -244,9 +272,9 @@ class Reader {
         return this.zigzag();
       case T_FLOAT: {
         this.need(8);
-        const f = this.view.getFloat64(this.pos, true);
+        floatBytes.set(this.buf.subarray(this.pos, this.pos + 8));
         this.pos += 8;
-        return f;
+        return floatScratch.getFloat64(0, true);
       }
       case T_BIGINT_SMALL:
         return BigInt(this.zigzag());
@@ -259,6 +287,8 @@ class Reader {
       }
       case T_STRING:
         return this.string();
+      case T_NAME:
+        return this.name();
       case T_BYTES:
         return this.bytes();
       case T_ARRAY: {
@@ -274,7 +304,7 @@ class Reader {
         if (n > this.buf.length - this.pos) throw new Corrupt(`object of ${n} keys cannot fit`);
         const out: Record<string, unknown> = {};
         for (let i = 0; i < n; i++) {
-          const k = this.key();
+          const k = this.name();
           const v = this.value(depth + 1);
           // '__proto__' must become an own property, never the object's prototype.
           if (k === '__proto__')
@@ -288,15 +318,15 @@ class Reader {
     }
   }
 
-  key(): string {
+  name(): string {
     const k = this.varint();
     if (k % 2 === 0) {
-      const s = this.keys[k / 2];
-      if (s === undefined) throw new Corrupt(`unknown key reference ${k / 2}`);
+      const s = this.names[k / 2];
+      if (s === undefined) throw new Corrupt(`unknown name reference ${k / 2}`);
       return s;
     }
     const s = this.utf8((k - 1) / 2);
-    this.keys.push(s);
+    this.names.push(s);
     return s;
   }
 }

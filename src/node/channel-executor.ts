@@ -15,7 +15,9 @@
 // Events (rule 10): an emitted event is written to a durable outbox in the same batch as the state that
 // produced it, handed to the handler only after that batch, and removed from the outbox once the handler
 // returned. After a crash the outbox is replayed, so handlers see every event at least once and can
-// recognise a replay by the event's id.
+// recognise a replay by the event's id. The events of one batch are written as ONE outbox record (a
+// bundle, keyed by its first event's id), removed once every event in it was handled: a batch of 483
+// HTLCs writes one row, not 483 (SQLite pays per row far more than per byte).
 import { decodeRecord, del, encodeBinaryRecord, put, type Store, type StoreOp } from '../store/store.ts';
 import { decodePlain, type Plain } from './channel-codec.ts';
 import type { Logger } from './logger.ts';
@@ -23,12 +25,16 @@ import type { Logger } from './logger.ts';
 /**
  * A write whose bytes are made only when its batch is committed, and only if no later write of the same
  * record in that batch supersedes it: a channel stepping many times in one turn encodes its state once.
+ * make() may add writes of records that belong to this one (a channel's detached onions); they are
+ * written in the same batch, right after it is made.
  */
 export interface DeferredPut {
   readonly kind: 'deferred';
   readonly ns: string;
   readonly key: string;
-  readonly make: () => StoreOp;
+  readonly make: () => readonly StoreOp[];
+  /** Called when the batch holding what make() returned failed (nothing of it was written). */
+  readonly failed?: () => void;
 }
 
 export type ExecAction =
@@ -70,11 +76,21 @@ export interface ExecutorStats {
 
 const OUTBOX = 'outbox';
 const SEQ_KEY = 'seq';
-/** 1: JSON with the event as encodePlain text (still read); 2: binary, the event as plain data. */
+/**
+ * Outbox records. 1: one event, JSON with the event as encodePlain text (still read). 2: binary, the
+ * bundle of a batch's events ({events: [{id, key, event}]}).
+ */
 const RECORD_VERSION = 2;
+
+interface OutboxEvent {
+  readonly id: string;
+  readonly key: string;
+  readonly event: Plain;
+}
 
 interface Group {
   readonly ops: (StoreOp | DeferredPut)[];
+  readonly events: OutboxEvent[];
   steps: number;
   readonly done: Promise<void>;
   resolve(): void;
@@ -85,6 +101,10 @@ export class ActionExecutor {
   private readonly queues = new Map<string, Promise<void>>();
   private group: Group | null = null;
   private pendingDeletes: StoreOp[] = [];
+  /** Outbox bundles not yet removed: how many of their events are not handled yet. */
+  private readonly bundles = new Map<string, number>();
+  /** The bundle each undelivered event is in. */
+  private readonly bundleOf = new Map<string, string>();
   private seq: bigint;
   private stats = { batches: 0, durableSteps: 0, sent: 0, emitted: 0 };
 
@@ -124,21 +144,33 @@ export class ActionExecutor {
   /** Delivers the events a crash left in the outbox, oldest first. */
   async replayOutbox(): Promise<number> {
     const rows = this.deps.store.list(OUTBOX).filter((r) => r.key !== SEQ_KEY);
+    let n = 0;
     for (const r of rows) {
-      let rec: { v: number; key: string; event: Plain };
+      let events: OutboxEvent[];
       try {
-        rec = decodeRecord<{ key: string; event: Plain }>(r.value);
-        if (rec.v === 1) rec = { ...rec, event: decodePlain(rec.event as string) };
-        else if (rec.v !== RECORD_VERSION) throw new Error(`unknown version ${rec.v}`);
+        events = readOutboxRecord(r.key, r.value);
       } catch (e) {
         // Kept, not deleted: a later shandian (or a person) may still read it; the node carries on.
-        this.deps.log.error({ id: r.key, err: (e as Error).message }, 'outbox event unreadable; skipped');
+        this.deps.log.error({ id: r.key, err: (e as Error).message }, 'outbox record unreadable; skipped');
         continue;
       }
-      await this.deliver({ id: r.key, key: rec.key, event: rec.event, replayed: true });
+      this.track(r.key, events);
+      for (const e of events) await this.deliver({ ...e, replayed: true });
+      n += events.length;
     }
     this.flushDeletesSoon();
-    return rows.length;
+    return n;
+  }
+
+  /** Remembers an outbox bundle until every event in it has been handled. */
+  private track(bundle: string, events: readonly OutboxEvent[]): void {
+    this.bundles.set(bundle, events.length);
+    for (const e of events) this.bundleOf.set(e.id, bundle);
+  }
+
+  private untrack(bundle: string, events: readonly OutboxEvent[]): void {
+    this.bundles.delete(bundle);
+    for (const e of events) this.bundleOf.delete(e.id);
   }
 
   /** Event ids, drawn in submission order (so ids grow with the order events are written). */
@@ -172,18 +204,18 @@ export class ActionExecutor {
     emitIds: Map<number, string>,
   ): Promise<void> | undefined {
     const ops: (StoreOp | DeferredPut)[] = [];
+    const events: OutboxEvent[] = [];
     for (let i = 0; i < actions.length; i++) {
       const a = actions[i]!;
       if (a.kind === 'persist') ops.push(...a.ops);
-      else if (a.kind === 'emit') {
-        ops.push(put(OUTBOX, emitIds.get(i)!, encodeBinaryRecord(RECORD_VERSION, { key, event: a.event })));
-      }
+      else if (a.kind === 'emit') events.push({ id: emitIds.get(i)!, key, event: a.event });
     }
-    if (ops.length === 0 && emitIds.size === 0) return undefined;
-    if (emitIds.size > 0)
+    if (ops.length === 0 && events.length === 0) return undefined;
+    if (events.length > 0)
       ops.push(put(OUTBOX, SEQ_KEY, encodeBinaryRecord(RECORD_VERSION, { seq: this.seq })));
     const g = this.openGroup();
     g.ops.push(...ops);
+    g.events.push(...events);
     g.steps++;
     return g.done;
   }
@@ -235,7 +267,7 @@ export class ActionExecutor {
     // A group may have no waiter (one opened only for outbox removals): its failure is logged in commit,
     // and must not also surface as an unhandled rejection, which would stop the process.
     done.catch(() => undefined);
-    const g: Group = { ops: [], steps: 0, done, resolve, reject };
+    const g: Group = { ops: [], events: [], steps: 0, done, resolve, reject };
     this.group = g;
     // Every step submitted before the event loop comes back here joins this batch. The commit waits one
     // more turn of the check phase, so that work the shell queued with setImmediate in this turn (the
@@ -249,13 +281,28 @@ export class ActionExecutor {
     if (this.group === g) this.group = null;
     const pending = this.pendingDeletes;
     this.pendingDeletes = [];
+    const made: DeferredPut[] = [];
+    const bundle = g.events[0]?.id;
     try {
-      const ops = lastWriteWins([...pending, ...g.ops]).map((o) => (o.kind === 'deferred' ? o.make() : o));
+      const ops: StoreOp[] = [];
+      if (bundle !== undefined) {
+        this.track(bundle, g.events);
+        ops.push(put(OUTBOX, bundle, encodeBinaryRecord(RECORD_VERSION, { events: g.events })));
+      }
+      for (const o of lastWriteWins([...pending, ...g.ops])) {
+        if (o.kind !== 'deferred') ops.push(o);
+        else {
+          made.push(o);
+          ops.push(...o.make());
+        }
+      }
       this.deps.store.batch(ops);
       this.stats.batches++;
       this.stats.durableSteps += g.steps;
       g.resolve();
     } catch (e) {
+      for (const o of made) o.failed?.();
+      if (bundle !== undefined) this.untrack(bundle, g.events);
       this.deps.log.error(
         { err: (e as Error).message },
         'durable write failed; the steps waiting on it stop',
@@ -276,14 +323,39 @@ export class ActionExecutor {
       return;
     }
     this.stats.emitted++;
-    this.pendingDeletes.push(del(OUTBOX, e.id));
-    this.flushDeletesSoon();
+    const bundle = this.bundleOf.get(e.id);
+    if (bundle === undefined) return;
+    this.bundleOf.delete(e.id);
+    const left = (this.bundles.get(bundle) ?? 1) - 1;
+    if (left > 0) this.bundles.set(bundle, left);
+    else {
+      this.bundles.delete(bundle);
+      this.pendingDeletes.push(del(OUTBOX, bundle));
+      this.flushDeletesSoon();
+    }
   }
 
   /** Removals ride along with the next group; an idle executor writes them in a group of their own. */
   private flushDeletesSoon(): void {
     if (this.pendingDeletes.length > 0) this.openGroup();
   }
+}
+
+/** The events of one outbox record: a bundle (this version) or a single event (version 1, JSON). */
+function readOutboxRecord(id: string, value: Uint8Array): OutboxEvent[] {
+  const rec = decodeRecord<{ key?: unknown; event?: unknown; events?: unknown }>(value);
+  if (rec.v === 1) {
+    if (typeof rec.key !== 'string' || typeof rec.event !== 'string') throw new Error('bad version 1 event');
+    return [{ id, key: rec.key, event: decodePlain(rec.event) }];
+  }
+  if (rec.v !== RECORD_VERSION) throw new Error(`unknown version ${rec.v}`);
+  const events = rec.events;
+  if (
+    !Array.isArray(events) ||
+    events.some((e: Partial<OutboxEvent> | null) => typeof e?.id !== 'string' || typeof e.key !== 'string')
+  )
+    throw new Error('bad event bundle');
+  return events as OutboxEvent[];
 }
 
 /**

@@ -49,7 +49,9 @@ export function openSqliteStore(path: string): Store {
   const remove = db.prepare('DELETE FROM records WHERE ns = ? AND key = ?');
   const apply = db.transaction((ops: readonly StoreOp[]) => {
     for (const op of ops) {
-      if (op.kind === 'put') upsert.run(op.ns, op.key, Buffer.from(op.value));
+      // A view of the bytes, not a copy (a state write can be hundreds of kilobytes).
+      if (op.kind === 'put')
+        upsert.run(op.ns, op.key, Buffer.from(op.value.buffer, op.value.byteOffset, op.value.byteLength));
       else remove.run(op.ns, op.key);
     }
   });

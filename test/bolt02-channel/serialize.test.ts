@@ -4,8 +4,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import {
+  attachOnions,
   CHANNEL_STATE_VERSION,
   decodeChannelState,
+  detachOnions,
   encodeChannelState,
 } from '../../src/bolt02-channel/index.ts';
 import { encodePlainBinary } from '../../src/core/plain-binary.ts';
@@ -129,6 +131,47 @@ test('a state written by an older shandian (JSON) still decodes and carries on',
     assert.equal(node.state.commitments.localCommit.spec.htlcs.length, 2);
     assert.equal(node.state.commitments.remoteCommit.spec.htlcs.length, 2);
   }
+});
+
+test('detachOnions takes every pending onion out, attachOnions puts it back, the input is untouched', () => {
+  const pair = ChannelPair.open({ seed: 45 });
+  for (let i = 0; i < 3; i++)
+    pair.must(pair.a, {
+      kind: 'command',
+      cmd: {
+        kind: 'add_htlc',
+        amount: 2_000_000n as Msat,
+        paymentHash: sha256(new Uint8Array([i])),
+        cltvExpiry: 800_100,
+        onion: new Uint8Array(1366).fill(i + 1),
+      },
+    });
+  pair.must(pair.a, { kind: 'command', cmd: { kind: 'sign' } });
+  pair.deliverAll();
+  let withOnions = 0;
+  for (const node of [pair.a, pair.b]) {
+    for (const s of node.history) {
+      const copy = structuredClone(s);
+      const { state, onions } = detachOnions(s);
+      assert.deepStrictEqual(s, copy, 'the state passed in is not changed');
+      if (onions.size > 0) withOnions++;
+      for (const [k, o] of onions) {
+        assert.match(k, /^[lr]\/\d+$/);
+        assert.equal(o.length, 1366);
+      }
+      // What is written holds no onion bytes at all.
+      assert.ok(encodeChannelState(state).length < encodeChannelState(s).length - 1366 * onions.size + 1);
+      const back = attachOnions(state, (k) => onions.get(k));
+      assert.ok(back.ok);
+      assert.deepStrictEqual(back.value, s);
+      if (onions.size > 0) {
+        const missing = attachOnions(state, () => undefined);
+        assert.equal(missing.ok, false);
+        if (!missing.ok) assert.match(missing.error, /^onions missing for HTLCs [lr]\/0/);
+      }
+    }
+  }
+  assert.ok(withOnions > 4, `${withOnions} states with pending onions`);
 });
 
 /** JSON cannot carry a property set to undefined; reading a missing property gives the same. */

@@ -73,7 +73,7 @@ test('a deferred write is encoded once, at commit, and not at all when supersede
     key: 'c',
     make: () => {
       made.push(v);
-      return put('chan', 'c', b(v));
+      return [put('chan', 'c', b(v))];
     },
   });
   const a = ex.submit('c', [{ kind: 'persist', ops: [deferred('one')] }, send('x')]);
@@ -82,6 +82,46 @@ test('a deferred write is encoded once, at commit, and not at all when supersede
   await Promise.all([a, c]);
   assert.deepEqual(made, ['two']);
   assert.equal(text(store.get('chan', 'c')), 'two');
+});
+
+test("a deferred write's extra records land in the same batch; a failed batch tells the writer", async () => {
+  const inner = memoryStore();
+  let fail = true;
+  const batches: StoreOp[][] = [];
+  const store: Store = {
+    ...inner,
+    batch(ops) {
+      if (fail) throw new Error('disk full');
+      inner.batch(ops);
+      batches.push([...ops]);
+    },
+  };
+  const ex = new ActionExecutor({
+    store,
+    send: () => true,
+    broadcast: async () => {},
+    onEmit: () => {},
+    log: memoryLogger(),
+  });
+  const failures: string[] = [];
+  const deferred = (v: string): DeferredPut => ({
+    kind: 'deferred',
+    ns: 'chan',
+    key: 'c',
+    make: () => [put('chan', 'c', b(v)), put('side', `c/${v}`, b(v)), del('side', 'c/old')],
+    failed: () => failures.push(v),
+  });
+  await assert.rejects(ex.submit('c', [{ kind: 'persist', ops: [deferred('one')] }]), /disk full/);
+  assert.deepEqual(failures, ['one']);
+  fail = false;
+  await ex.submit('c', [{ kind: 'persist', ops: [deferred('two')] }]);
+  assert.deepEqual(failures, ['one']);
+  assert.equal(batches.length, 1);
+  assert.deepEqual(
+    batches[0]!.map((o) => `${o.kind} ${o.ns}/${o.key}`),
+    ['put chan/c', 'put side/c/two', 'delete side/c/old'],
+  );
+  assert.equal(text(inner.get('side', 'c/two')), 'two');
 });
 
 test('a step submitted after the batch was written waits for the next one', async () => {

@@ -204,3 +204,80 @@ test('codec: bytes and bigints round-trip inside plain data', () => {
     }),
   );
 });
+
+test('the events of one batch are one outbox record, removed once every one of them was handled', async () => {
+  let holdBack = true;
+  const { ex, store } = harness({
+    onEmit: (e) => {
+      if (holdBack && (e.event as { n: number }).n === 2) throw new Error('handler not ready');
+    },
+  });
+  const steps = [1, 2, 3].map((n) => ex.submit(`c${n}`, [persist(`c${n}`), { kind: 'emit', event: { n } }]));
+  await Promise.all(steps);
+  await ex.idle();
+  for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+  // Event 2's handler failed: the bundle stays, and a restart replays all three (at least once).
+  const rows = store.list('outbox').filter((r) => r.key !== 'seq');
+  assert.equal(rows.length, 1);
+  holdBack = false;
+  const replayed: EmittedEvent[] = [];
+  const again = new ActionExecutor({
+    store,
+    send: () => true,
+    broadcast: async () => {},
+    onEmit: (e) => {
+      replayed.push(e);
+    },
+    log: memoryLogger(),
+  });
+  assert.equal(await again.replayOutbox(), 3);
+  assert.deepEqual(
+    replayed.map((e) => [(e.event as { n: number }).n, e.replayed]),
+    [
+      [1, true],
+      [2, true],
+      [3, true],
+    ],
+  );
+  await again.idle();
+  for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+  assert.deepEqual(
+    store.list('outbox').map((r) => r.key),
+    ['seq'],
+  );
+});
+
+test('outbox records of an older shandian (one JSON event each) are replayed; unreadable ones are skipped and kept', async () => {
+  const store = memoryStore();
+  const old = (key: string, event: unknown) =>
+    new TextEncoder().encode(JSON.stringify({ v: 1, key, event: encodePlain(event) }));
+  store.batch([
+    put('outbox', '00000000000000000001', old('c/1', { kind: 'htlc', amount: 5n, hash: b('ab') })),
+    put('outbox', '00000000000000000002', new Uint8Array([0xff, 0x00])),
+    put('outbox', 'seq', new TextEncoder().encode('{"v":1,"seq":"2n"}')),
+  ]);
+  const replayed: EmittedEvent[] = [];
+  const logs: { level: string; msg: string }[] = [];
+  const ex = new ActionExecutor({
+    store,
+    send: () => true,
+    broadcast: async () => {},
+    onEmit: (e) => {
+      replayed.push(e);
+    },
+    log: memoryLogger(logs),
+  });
+  assert.equal(await ex.replayOutbox(), 1);
+  assert.deepEqual(replayed[0]!.event, { kind: 'htlc', amount: 5n, hash: b('ab') });
+  assert.equal(replayed[0]!.id, '00000000000000000001');
+  assert.ok(logs.some((l) => l.level === 'error' && /unreadable/.test(l.msg)));
+  await ex.idle();
+  for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+  assert.deepEqual(
+    store.list('outbox').map((r) => r.key),
+    ['00000000000000000002', 'seq'],
+  );
+  // New ids continue after the old sequence.
+  await ex.submit('c', [{ kind: 'emit', event: { k: 1 } }]);
+  assert.ok(replayed[1]!.id > '00000000000000000002');
+});

@@ -82,7 +82,11 @@ test('a "__proto__" key stays an own property and never sets the prototype', () 
   assert.deepEqual(Object.keys(back), ['__proto__']);
 });
 
-test('repeated keys are written once', () => {
+test('repeated keys and short strings are written once', () => {
+  const values = encodePlainBinary(Array.from({ length: 100 }, () => 'update_add_htlc')).length;
+  assert.ok(values < 100 * 2 + 20, `${values} bytes`);
+  const long = 'x'.repeat(41);
+  assert.ok(encodePlainBinary([long, long]).length > 2 * 41, 'long strings are not interned');
   const many = encodePlainBinary(Array.from({ length: 100 }, () => ({ paymentHash: 1 }))).length;
   // Per object: its tag, key count, key reference, value tag, value (the key's 11 letters only once).
   assert.ok(many < 100 * 5 + 20, `${many} bytes`);
@@ -107,6 +111,8 @@ test('corrupt bytes give a clear error, never a throw', () => {
     new Uint8Array([10, 0xff, 0xff, 0xff, 0xff, 0x7f]), // an array of 34 billion items
     new Uint8Array([11, 1, 2, 0]), // a reference to a key never sent
     new Uint8Array([8, 2, 0xff, 0xfe]), // bad UTF-8
+    new Uint8Array([12, 5, 0xff, 0xfe]), // bad UTF-8 in a name
+    new Uint8Array([12, 4]), // a reference to a name never sent
     new Uint8Array([7, 0, 8, 2, 0x7a, 0x7a]), // big bigint with non-hex digits
     new Uint8Array([4, ...new Array(12).fill(0xff), 1]), // varint too long
     new Uint8Array(5000).fill(10).map((b, i) => (i % 2 ? 1 : b)), // arrays nested too deeply

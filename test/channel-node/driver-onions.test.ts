@@ -1,0 +1,91 @@
+// The onions of pending adds are written apart from the channel state, once each, and put back when the
+// node restarts: the state a restarted driver loads is the one it persisted, onions included.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { decodeChannelState } from '../../src/bolt02-channel/index.ts';
+import type { Msat, Sat } from '../../src/core/units.ts';
+import { sha256 } from '../../src/crypto/index.ts';
+import { decodeRecord } from '../../src/store/store.ts';
+import { openChannel, settle, type TestNode, twoNodes } from './driver-harness.ts';
+
+const ONION_NS = 'channel-onions';
+
+const onion = (i: number) => new Uint8Array(1366).fill(i + 1);
+
+function addWithOnion(node: TestNode, i: number): void {
+  const refused = node.driver.htlcCommand(node.channel(), {
+    kind: 'add_htlc',
+    amount: 1_000_000n as Msat,
+    paymentHash: sha256(new Uint8Array([i])),
+    cltvExpiry: 500,
+    onion: onion(i),
+  });
+  assert.equal(refused, null);
+}
+
+/** The channel's state as its record holds it (onions not attached). */
+function storedState(node: TestNode) {
+  const ch = node.channel();
+  const rec = decodeRecord<{ state: Uint8Array }>(node.store.get('channels', ch.key)!);
+  const s = decodeChannelState(rec.state);
+  assert.ok(s.ok);
+  return s.value;
+}
+
+test('pending onions are stored once, apart from the state, and come back after a restart', async () => {
+  const { net, alice, bob } = await twoNodes([1_000_000n]);
+  await openChannel(net, alice, bob, 500_000n as Sat, 0n as Msat);
+  // alice's commitment_signed is lost: her adds stay pending (signed, waiting for revocation).
+  alice.peers.drop.add('commitment_signed');
+  for (let i = 0; i < 3; i++) addWithOnion(alice, i);
+  await settle();
+  const ch = alice.channel();
+  const keys = alice.store.list(ONION_NS).map((r) => r.key);
+  assert.deepEqual(keys, [`${ch.key}/l/0`, `${ch.key}/l/1`, `${ch.key}/l/2`]);
+  for (const [i, r] of alice.store.list(ONION_NS).entries()) assert.deepEqual(r.value, onion(i));
+  // The record's state carries the adds without their onions.
+  const bare = storedState(alice);
+  assert.equal(bare.phase, 'normal');
+  const signed = bare.phase === 'normal' ? bare.commitments.localChanges.signed : [];
+  assert.equal(signed.length, 3);
+  for (const u of signed) {
+    assert.equal(u.type, 'update_add_htlc');
+    assert.equal(u.type === 'update_add_htlc' ? u.onion_routing_packet.length : -1, 0);
+  }
+
+  const before = ch.persisted;
+  assert.ok(before?.phase === 'normal');
+  await alice.restart();
+  const after = alice.channel().state;
+  assert.ok(after.phase === 'normal');
+  // The loaded state is the persisted one, onions attached (only the link has moved on since).
+  assert.deepStrictEqual(after.commitments, before.commitments);
+  const adds = after.commitments.localChanges.signed;
+  assert.deepEqual(
+    adds.map((u) => (u.type === 'update_add_htlc' ? u.onion_routing_packet : undefined)),
+    [onion(0), onion(1), onion(2)],
+  );
+});
+
+test('onions leave the store once their adds are in both commitments', async () => {
+  const { net, alice, bob } = await twoNodes([1_000_000n]);
+  await openChannel(net, alice, bob, 500_000n as Sat, 0n as Msat);
+  for (let i = 0; i < 2; i++) addWithOnion(alice, i);
+  await settle();
+  // Fully committed on both sides: the adds are gone from the changes, and so are their onions.
+  assert.deepEqual(alice.store.list(ONION_NS), []);
+  assert.deepEqual(bob.store.list(ONION_NS), []);
+  const s = alice.channel().state;
+  assert.ok(s.phase === 'normal' && s.commitments.localCommit.spec.htlcs.length === 2);
+});
+
+test('a channel whose onion record is gone does not load, with an error that names it', async () => {
+  const { net, alice, bob } = await twoNodes([1_000_000n]);
+  await openChannel(net, alice, bob, 500_000n as Sat, 0n as Msat);
+  alice.peers.drop.add('commitment_signed');
+  addWithOnion(alice, 0);
+  await settle();
+  const key = alice.channel().key;
+  alice.store.batch([{ kind: 'delete', ns: ONION_NS, key: `${key}/l/0` }]);
+  await assert.rejects(alice.restart(), new RegExp(`channel record ${key}: onions missing for HTLCs l/0`));
+});
