@@ -4,9 +4,9 @@
 // offerer. Reported as CPU microseconds per update (process.cpuUsage): the machine is shared.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { MessageValue } from '../src/bolt01-wire/types.ts';
 import { receiveAdd, receiveRemoval, sendAdd, sendRemoval } from '../src/bolt02-channel/commitments.ts';
 import { type Commitments, commitmentsOf } from '../src/bolt02-channel/index.ts';
-import type { MessageValue } from '../src/bolt01-wire/types.ts';
 import type { Msat, Sat } from '../src/core/units.ts';
 import { sha256 } from '../src/crypto/index.ts';
 import { ChannelPair } from '../src/testing/channel-harness.ts';
@@ -67,7 +67,12 @@ for (let round = 0; round < ROUNDS; round++) {
     cpuUs(() => {
       for (let i = 0; i < N; i++) {
         const r = must(
-          sendAdd(a, { amount: AMOUNT, paymentHash: sha256(preimageOf(i)), cltvExpiry: 800_100, onion: ONION }),
+          sendAdd(a, {
+            amount: AMOUNT,
+            paymentHash: sha256(preimageOf(i)),
+            cltvExpiry: 800_100,
+            onion: ONION,
+          }),
         );
         a = r.commitments;
         adds.push(r.msg);
@@ -107,7 +112,9 @@ console.log(`reducer, ${N} updates per batch, median of ${ROUNDS} rounds (CPU µ
 for (const [name, xs] of Object.entries(phases)) {
   const perUpdate = median(xs) / N;
   result[`${name}_us`] = Number(perUpdate.toFixed(2));
-  console.log(`  ${name.padEnd(15)} ${perUpdate.toFixed(2).padStart(8)} µs  (${(median(xs) / 1000).toFixed(1)} ms per batch)`);
+  console.log(
+    `  ${name.padEnd(15)} ${perUpdate.toFixed(2).padStart(8)} µs  (${(median(xs) / 1000).toFixed(1)} ms per batch)`,
+  );
 }
 const dir = join(repoRoot, 'bench', 'results');
 mkdirSync(dir, { recursive: true });

@@ -11,6 +11,8 @@ import {
   type CommitmentHtlc,
   funderCost,
   type HolderCommitment,
+  htlcSuccessFee,
+  htlcTimeoutFee,
   isTrimmed,
   perCommitmentPoint,
   secretIndexOf,
@@ -185,31 +187,6 @@ function htlcOfAdd(u: Extract<UpdateMessage, { type: 'update_add_htlc' }>, mine:
   };
 }
 
-/** Applies only the adds and the highest fee: the worst case for balances, HTLC count and fees. */
-function worstCase(
-  spec: CommitSpec,
-  ours: readonly UpdateMessage[],
-  theirs: readonly UpdateMessage[],
-): CommitSpec {
-  const htlcs = [...spec.htlcs];
-  let toLocal: bigint = spec.toLocal;
-  let toRemote: bigint = spec.toRemote;
-  let feerate: number = spec.feerate;
-  for (const [list, mine] of [
-    [ours, true],
-    [theirs, false],
-  ] as const) {
-    for (const u of list) {
-      if (u.type === 'update_add_htlc') {
-        htlcs.push(htlcOfAdd(u, mine));
-        if (mine) toLocal -= u.amount_msat;
-        else toRemote -= u.amount_msat;
-      } else if (u.type === 'update_fee' && u.feerate_per_kw > feerate) feerate = u.feerate_per_kw;
-    }
-  }
-  return { feerate: feerate as FeeratePerKw, toLocal: toLocal as Msat, toRemote: toRemote as Msat, htlcs };
-}
-
 type Side = 'local' | 'remote';
 
 /** An HTLC's direction as `holder` sees it (the spec is our view; their commitment mirrors it). */
@@ -251,22 +228,211 @@ export function dustExposure(c: Commitments, spec: CommitSpec, holder: Side): bi
   return total;
 }
 
-function balanceOf(spec: CommitSpec, side: Side): bigint {
-  return side === 'local' ? spec.toLocal : spec.toRemote;
-}
-
 function funderSide(c: Commitments): Side {
   return c.localIsFunder ? 'local' : 'remote';
 }
 
-/** Specs bounding every commitment the pending updates can still produce. */
-function worstSpecs(c: Commitments): CommitSpec[] {
+// ---- Running totals of a spec --------------------------------------------------------------------
+// The add checks need only sums over a spec's HTLCs (balances, counts, untrimmed HTLCs, dust). Each
+// add used to rebuild its specs and rescan every HTLC: O(N) per add, O(N^2) per batch of N. Here the
+// sums are kept as totals; the totals after an add are the totals before plus the one HTLC, memoised
+// per Commitments object (immutable, so an entry can never go stale).
+
+/** Per holder of a commitment (ours, theirs). */
+interface PerHolder<T> {
+  readonly local: T;
+  readonly remote: T;
+}
+
+/** The sums the add, fee and affordability checks read from one spec (our view). */
+export interface SpecTotals {
+  readonly feerate: FeeratePerKw;
+  readonly toLocal: bigint;
+  readonly toRemote: bigint;
+  /** HTLCs we offer: count and msat (their max_accepted_htlcs and in-flight limit). */
+  readonly offered: number;
+  readonly offeredMsat: bigint;
+  /** HTLCs they offer: count and msat (our limits). */
+  readonly received: number;
+  readonly receivedMsat: bigint;
+  /** Untrimmed HTLCs on each holder's commitment at `feerate`, and at twice it (the fee spike buffer). */
+  readonly untrimmed: PerHolder<number>;
+  readonly untrimmedSpike: PerHolder<number>;
+  /** Each holder's dust balance (trimmed HTLCs) at `feerate`, in msat. */
+  readonly dust: PerHolder<bigint>;
+}
+
+/**
+ * The msat amounts from which an HTLC is untrimmed on each holder's commitment at `feerate`, by the
+ * HTLC's direction in our view: isTrimmed is floor(msat / 1000) < dustLimit + fee, and for whole
+ * satoshis that is msat < (dustLimit + fee) * 1000.
+ */
+interface TrimThresholds {
+  readonly local: { readonly offered: bigint; readonly received: bigint };
+  readonly remote: { readonly offered: bigint; readonly received: bigint };
+}
+
+function trimThresholds(c: Commitments, feerate: FeeratePerKw): TrimThresholds {
+  const t = c.channelType;
+  const timeout = htlcTimeoutFee(t, feerate);
+  const success = htlcSuccessFee(t, feerate);
+  const ld = c.local.dustLimit;
+  const rd = c.remote.dustLimit;
+  return {
+    // Our offered HTLC is an offered one on ours (HTLC-timeout) and a received one on theirs.
+    local: { offered: (ld + timeout) * 1000n, received: (ld + success) * 1000n },
+    remote: { offered: (rd + success) * 1000n, received: (rd + timeout) * 1000n },
+  };
+}
+
+/** Totals being summed (mutable while a spec is scanned, then frozen as SpecTotals). */
+interface Acc {
+  feerate: FeeratePerKw;
+  toLocal: bigint;
+  toRemote: bigint;
+  offered: number;
+  offeredMsat: bigint;
+  received: number;
+  receivedMsat: bigint;
+  untrimmed: { local: number; remote: number };
+  untrimmedSpike: { local: number; remote: number };
+  dust: { local: bigint; remote: bigint };
+}
+
+/** Adds one HTLC's share to `acc` (its balance is the caller's). */
+function addHtlcTo(
+  acc: Acc,
+  direction: 'offered' | 'received',
+  amount: bigint,
+  at: TrimThresholds,
+  spike: TrimThresholds,
+): void {
+  if (direction === 'offered') {
+    acc.offered++;
+    acc.offeredMsat += amount;
+  } else {
+    acc.received++;
+    acc.receivedMsat += amount;
+  }
+  if (amount >= at.local[direction]) acc.untrimmed.local++;
+  else acc.dust.local += amount;
+  if (amount >= at.remote[direction]) acc.untrimmed.remote++;
+  else acc.dust.remote += amount;
+  if (amount >= spike.local[direction]) acc.untrimmedSpike.local++;
+  if (amount >= spike.remote[direction]) acc.untrimmedSpike.remote++;
+}
+
+function emptyAcc(feerate: FeeratePerKw, toLocal: bigint, toRemote: bigint): Acc {
+  return {
+    feerate,
+    toLocal,
+    toRemote,
+    offered: 0,
+    offeredMsat: 0n,
+    received: 0,
+    receivedMsat: 0n,
+    untrimmed: { local: 0, remote: 0 },
+    untrimmedSpike: { local: 0, remote: 0 },
+    dust: { local: 0n, remote: 0n },
+  };
+}
+
+function thresholdsOf(c: Commitments, feerate: FeeratePerKw): [TrimThresholds, TrimThresholds] {
+  return [trimThresholds(c, feerate), trimThresholds(c, (feerate * 2) as FeeratePerKw)];
+}
+
+/** The totals of `spec` (at its own feerate). */
+export function specTotals(c: Commitments, spec: CommitSpec): SpecTotals {
+  const acc = emptyAcc(spec.feerate, spec.toLocal, spec.toRemote);
+  const [at, spike] = thresholdsOf(c, spec.feerate);
+  for (const h of spec.htlcs) addHtlcTo(acc, h.direction, h.amount, at, spike);
+  return acc;
+}
+
+/** `t` with one more HTLC of `amount` in `direction`, paid from its offerer's balance. */
+function plusHtlc(
+  c: Commitments,
+  t: SpecTotals,
+  direction: 'offered' | 'received',
+  amount: bigint,
+): SpecTotals {
+  const acc: Acc = {
+    ...t,
+    toLocal: direction === 'offered' ? t.toLocal - amount : t.toLocal,
+    toRemote: direction === 'received' ? t.toRemote - amount : t.toRemote,
+    untrimmed: { ...t.untrimmed },
+    untrimmedSpike: { ...t.untrimmedSpike },
+    dust: { ...t.dust },
+  };
+  const [at, spike] = thresholdsOf(c, t.feerate);
+  addHtlcTo(acc, direction, amount, at, spike);
+  return acc;
+}
+
+/**
+ * The worst case for balances, HTLC count and fees of `spec` with pending updates: only the adds
+ * applied (removals may still fail), at the highest fee proposed (or at `feerate` when given).
+ */
+function worstTotals(
+  c: Commitments,
+  spec: CommitSpec,
+  ours: readonly (readonly UpdateMessage[])[],
+  theirs: readonly (readonly UpdateMessage[])[],
+  feerate?: FeeratePerKw,
+): SpecTotals {
+  let worstFee: number = spec.feerate;
+  for (const lists of [ours, theirs])
+    for (const list of lists)
+      for (const u of list)
+        if (u.type === 'update_fee' && u.feerate_per_kw > worstFee) worstFee = u.feerate_per_kw;
+  const f = feerate ?? (worstFee as FeeratePerKw);
+  const acc = emptyAcc(f, spec.toLocal, spec.toRemote);
+  const [at, spike] = thresholdsOf(c, f);
+  for (const h of spec.htlcs) addHtlcTo(acc, h.direction, h.amount, at, spike);
+  for (const [lists, mine] of [
+    [ours, true],
+    [theirs, false],
+  ] as const)
+    for (const list of lists)
+      for (const u of list) {
+        if (u.type !== 'update_add_htlc') continue;
+        if (mine) acc.toLocal -= u.amount_msat;
+        else acc.toRemote -= u.amount_msat;
+        addHtlcTo(acc, mine ? 'offered' : 'received', u.amount_msat, at, spike);
+      }
+  return acc;
+}
+
+/** Totals bounding every commitment the pending updates can still produce (ours, then theirs). */
+type WorstBounds = readonly [SpecTotals, SpecTotals];
+
+function worstBounds(c: Commitments, feerate?: FeeratePerKw): WorstBounds {
   const l = c.localChanges;
   const r = c.remoteChanges;
   return [
-    worstCase(c.localCommit.spec, [...l.acked, ...l.signed, ...l.proposed], r.proposed),
-    worstCase(latestRemoteCommit(c).spec, l.proposed, [...r.acked, ...r.proposed]),
+    worstTotals(c, c.localCommit.spec, [l.acked, l.signed, l.proposed], [r.proposed], feerate),
+    worstTotals(c, latestRemoteCommit(c).spec, [l.proposed], [r.acked, r.proposed], feerate),
   ];
+}
+
+const worstBoundsMemo = new WeakMap<Commitments, WorstBounds>();
+
+/**
+ * worstBounds of `next`, which is `prev` with our `add` proposed and nothing else changed: prev's
+ * bounds (memoised) plus the one HTLC, which lands in both worst cases.
+ */
+function worstBoundsAfterOurAdd(prev: Commitments, next: Commitments, amount: bigint): WorstBounds {
+  const before = worstBoundsMemo.get(prev);
+  const after: WorstBounds =
+    before === undefined
+      ? worstBounds(next)
+      : [plusHtlc(next, before[0], 'offered', amount), plusHtlc(next, before[1], 'offered', amount)];
+  worstBoundsMemo.set(next, after);
+  return after;
+}
+
+function balanceOf(t: SpecTotals, side: Side): bigint {
+  return side === 'local' ? t.toLocal : t.toRemote;
 }
 
 /**
@@ -275,19 +441,21 @@ function worstSpecs(c: Commitments): CommitSpec[] {
  */
 function checkAffordable(
   c: Commitments,
-  specs: readonly CommitSpec[],
+  bounds: readonly SpecTotals[],
   sender: Side,
   spike: boolean,
 ): string | undefined {
   const funder = funderSide(c);
-  for (const spec of specs) {
+  const spiked = spike && sender === funder;
+  for (const t of bounds) {
     for (const holder of ['local', 'remote'] as const) {
-      const feerate = (spike && sender === funder ? spec.feerate * 2 : spec.feerate) as FeeratePerKw;
-      const cost = funderCostMsat(c, spec, holder, feerate, spike && sender === funder ? 1 : 0);
+      const feerate = (spiked ? t.feerate * 2 : t.feerate) as FeeratePerKw;
+      const untrimmed = spiked ? t.untrimmedSpike[holder] + 1 : t.untrimmed[holder];
+      const cost = funderCost(c.channelType, feerate, untrimmed) * 1000n;
       const senderNeeds = reserveOf(c, sender) + (sender === funder ? cost : 0n);
-      if (balanceOf(spec, sender) < senderNeeds)
-        return `${sender} cannot afford it: balance ${balanceOf(spec, sender)} msat, needs ${senderNeeds} msat on the ${holder} commitment`;
-      if (sender !== funder && balanceOf(spec, funder) < reserveOf(c, funder) + cost)
+      if (balanceOf(t, sender) < senderNeeds)
+        return `${sender} cannot afford it: balance ${balanceOf(t, sender)} msat, needs ${senderNeeds} msat on the ${holder} commitment`;
+      if (sender !== funder && balanceOf(t, funder) < reserveOf(c, funder) + cost)
         return `funder could no longer pay the fee on the ${holder} commitment`;
     }
   }
@@ -333,29 +501,22 @@ export function sendAdd(
     localChanges: { ...c.localChanges, proposed: [...c.localChanges.proposed, msg] },
     localNextHtlcId: c.localNextHtlcId + 1n,
   };
-  const specs = worstSpecs(next);
-  const unaffordable = checkAffordable(next, specs, 'local', true);
+  const bounds = worstBoundsAfterOurAdd(c, next, req.amount);
+  const unaffordable = checkAffordable(next, bounds, 'local', true);
   if (unaffordable !== undefined) return refuse(unaffordable);
-  for (const spec of specs) {
-    let offered = 0;
-    let inFlight = 0n;
-    for (const h of spec.htlcs)
-      if (h.direction === 'offered') {
-        offered++;
-        inFlight += h.amount;
-      }
+  for (const t of bounds) {
     // BOLT #2:
     //   - if result would be offering more than the remote's
     //   `max_accepted_htlcs` HTLCs, in the remote commitment transaction:
     //     - MUST NOT add an HTLC.
-    if (offered > c.remote.maxAcceptedHtlcs)
+    if (t.offered > c.remote.maxAcceptedHtlcs)
       return refuse(`the peer accepts at most ${c.remote.maxAcceptedHtlcs} HTLCs`);
-    if (inFlight > c.remote.maxHtlcValueInFlight)
+    if (t.offeredMsat > c.remote.maxHtlcValueInFlight)
       return refuse(`the peer accepts at most ${c.remote.maxHtlcValueInFlight} msat in flight`);
     for (const holder of ['local', 'remote'] as const) {
       const direction = holder === 'local' ? 'offered' : 'received';
-      if (!isTrimmed(c.channelType, direction, req.amount, spec.feerate, dustLimitOf(c, holder))) continue;
-      if (dustExposure(c, spec, holder) > c.maxDustExposure)
+      if (!isTrimmed(c.channelType, direction, req.amount, t.feerate, dustLimitOf(c, holder))) continue;
+      if (t.dust[holder] > c.maxDustExposure)
         return refuse(`dust exposure on the ${holder} commitment would exceed ${c.maxDustExposure} msat`);
     }
   }
@@ -383,26 +544,46 @@ export function receiveAdd(
     remoteNextHtlcId: c.remoteNextHtlcId + 1n,
   };
   // The commitment this HTLC lands in: ours, with what we acked and what they proposed.
-  const landing = reduceSpec(next.localCommit.spec, next.localChanges.acked, next.remoteChanges.proposed);
+  const landing = landingAfterTheirAdd(c, next, msg.amount_msat);
   if (!landing.ok) return fail(landing.error);
-  const spec = landing.value;
+  const t = landing.value;
   // BOLT #2:
   //   - receiving an `amount_msat` that the sending node cannot afford at the current `feerate_per_kw` (while maintaining its channel reserve and any `to_local_anchor` and `to_remote_anchor` costs):
-  const fee = c.localIsFunder ? 0n : funderCostMsat(c, spec, 'local');
-  if (spec.toRemote < reserveOf(c, 'remote') + fee) return fail('peer cannot afford the htlc');
+  const fee = c.localIsFunder ? 0n : funderCost(c.channelType, t.feerate, t.untrimmed.local) * 1000n;
+  if (t.toRemote < reserveOf(c, 'remote') + fee) return fail('peer cannot afford the htlc');
   // BOLT #2:
   //   - if a sending node adds more than receiver `max_accepted_htlcs` HTLCs to
   //     its local commitment transaction, OR adds more than receiver `max_htlc_value_in_flight_msat` worth of offered HTLCs to its local commitment transaction:
-  let received = 0;
-  let receivedAmount = 0n;
-  for (const h of spec.htlcs)
-    if (h.direction === 'received') {
-      received++;
-      receivedAmount += h.amount;
-    }
-  if (received > c.local.maxAcceptedHtlcs) return fail('too many htlcs');
-  if (receivedAmount > c.local.maxHtlcValueInFlight) return fail('max_htlc_value_in_flight_msat exceeded');
+  if (t.received > c.local.maxAcceptedHtlcs) return fail('too many htlcs');
+  if (t.receivedMsat > c.local.maxHtlcValueInFlight) return fail('max_htlc_value_in_flight_msat exceeded');
   return ok(next);
+}
+
+const landingMemo = new WeakMap<Commitments, SpecTotals>();
+
+/**
+ * The totals of our next commitment (reduceSpec of what we acked and what they proposed) in `next`,
+ * which is `prev` with their `add` proposed and nothing else changed. When prev's landing reduced
+ * cleanly (memoised), every removal already found its HTLC, so the new HTLC only joins the adds: the
+ * totals are prev's plus it, and the one new failure is their balance going negative.
+ */
+function landingAfterTheirAdd(
+  prev: Commitments,
+  next: Commitments,
+  amount: bigint,
+): Result<SpecTotals, string> {
+  const before = landingMemo.get(prev);
+  let after: SpecTotals;
+  if (before !== undefined) {
+    after = plusHtlc(next, before, 'received', amount);
+    if (after.toRemote < 0n) return err('negative balance');
+  } else {
+    const spec = reduceSpec(next.localCommit.spec, next.localChanges.acked, next.remoteChanges.proposed);
+    if (!spec.ok) return spec;
+    after = specTotals(next, spec.value);
+  }
+  landingMemo.set(next, after);
+  return ok(after);
 }
 
 // ---- Removing an HTLC --------------------------------------------------------------------------
@@ -413,16 +594,36 @@ function crossSigned(
   direction: 'offered' | 'received',
   id: bigint,
 ): CommitmentHtlc | undefined {
-  const inLocal = c.localCommit.spec.htlcs.find((h) => h.direction === direction && h.id === id);
-  const inRemote = latestRemoteCommit(c).spec.htlcs.find((h) => h.direction === direction && h.id === id);
+  const inLocal = htlcIndexOf(c.localCommit.spec.htlcs)[direction].get(id);
+  const inRemote = htlcIndexOf(latestRemoteCommit(c).spec.htlcs)[direction].get(id);
   return inLocal !== undefined && inRemote !== undefined ? inLocal : undefined;
+}
+
+interface HtlcIndex {
+  readonly offered: Map<bigint, CommitmentHtlc>;
+  readonly received: Map<bigint, CommitmentHtlc>;
+}
+
+/** A commitment's HTLCs by direction and id, built once per (immutable) list instead of a scan per removal. */
+const htlcIndexMemo = new WeakMap<readonly CommitmentHtlc[], HtlcIndex>();
+
+export function htlcIndexOf(htlcs: readonly CommitmentHtlc[]): HtlcIndex {
+  let index = htlcIndexMemo.get(htlcs);
+  if (index === undefined) {
+    index = { offered: new Map(), received: new Map() };
+    // The first of equal (direction, id) pairs wins, as a front-to-back find would.
+    for (const h of htlcs) if (!index[h.direction].has(h.id)) index[h.direction].set(h.id, h);
+    htlcIndexMemo.set(htlcs, index);
+  }
+  return index;
 }
 
 /** Whether `changes` already carry a fulfill or fail of HTLC `id`, at any stage. */
 export function removalPending(changes: Changes, id: bigint): boolean {
-  return [...changes.proposed, ...changes.signed, ...changes.acked].some(
-    (u) => u.type !== 'update_add_htlc' && u.type !== 'update_fee' && u.id === id,
-  );
+  for (const list of [changes.proposed, changes.signed, changes.acked])
+    for (const u of list)
+      if (u.type !== 'update_add_htlc' && u.type !== 'update_fee' && u.id === id) return true;
+  return false;
 }
 
 type RemovalMessage =
@@ -507,8 +708,8 @@ export function sendFee(
   // A new fee replaces any pending one.
   const proposed = [...c.localChanges.proposed.filter((u) => u.type !== 'update_fee'), msg];
   const next: Commitments = { ...c, localChanges: { ...c.localChanges, proposed } };
-  const specs = worstSpecs(next).map((s) => ({ ...s, feerate }));
-  const unaffordable = checkAffordable(next, specs, 'local', false);
+  const bounds = worstBounds(next, feerate);
+  const unaffordable = checkAffordable(next, bounds, 'local', false);
   if (unaffordable !== undefined) return refuse(unaffordable);
   // BOLT #2:
   //   - if `option_anchors` was not negotiated:
@@ -517,9 +718,9 @@ export function sendFee(
   //         - MAY NOT send `update_fee`
   //       - if the dust balance of the local transaction at the updated `feerate_per_kw` is greater than `max_dust_htlc_exposure_msat`:
   if (c.channelType === 'static_remotekey' && feerate > c.localCommit.spec.feerate) {
-    for (const spec of specs)
+    for (const t of bounds)
       for (const holder of ['local', 'remote'] as const)
-        if (dustExposure(c, spec, holder) > c.maxDustExposure)
+        if (t.dust[holder] > c.maxDustExposure)
           return refuse(
             `the new feerate would put the ${holder} dust exposure over ${c.maxDustExposure} msat`,
           );

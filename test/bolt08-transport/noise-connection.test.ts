@@ -538,3 +538,52 @@ test('loopback: 20 concurrent peers and interleaved garbage; act three coalesced
     await h.shutdown();
   }
 });
+
+test('loopback: messages sent in one turn go out together, in order, and close() right after still delivers them', async () => {
+  const h = await startServer();
+  try {
+    const accepted = h.nextConnection();
+    const client = await dial(h.listener.port, 7);
+    const server = await accepted;
+    const got: number[] = [];
+    const all = new Promise<void>((res) =>
+      server.on('message', (m) => {
+        got.push(m[0]! * 256 + m[1]!);
+        if (got.length === 600) res();
+      }),
+    );
+    // One turn: 600 frames are held until its end, so bufferedBytes counts them before any write.
+    for (let i = 0; i < 600; i++) client.send(Uint8Array.of(i >> 8, i & 0xff, 9));
+    assert.ok(client.bufferedBytes >= 600 * (3 + 34));
+    client.close();
+    await all;
+    assert.deepEqual(
+      got,
+      Array.from({ length: 600 }, (_, i) => i),
+    );
+    assert.deepEqual(await closed(client), { kind: 'local' });
+  } finally {
+    await h.shutdown();
+  }
+});
+
+test('loopback: send() saying false is always followed by drain, even when the socket takes the whole turn at once', async () => {
+  const h = await startServer();
+  try {
+    const accepted = h.nextConnection();
+    const client = await dial(h.listener.port, 8);
+    const server = await accepted;
+    let received = 0;
+    server.on('message', () => received++);
+    // Past the high-water mark within one turn: false, then a drain (from the socket or owed by us).
+    const big = new Uint8Array(20_000).fill(3);
+    let sent = 0;
+    while (client.send(big)) sent++;
+    sent++;
+    await once(client, 'drain');
+    while (received < sent) await new Promise((r) => setTimeout(r, 5));
+    client.close();
+  } finally {
+    await h.shutdown();
+  }
+});
