@@ -1,14 +1,7 @@
 // BOLT 3 witness scripts: funding, to_local, to_remote (anchors), anchors, offered and received HTLCs,
 // and the second-stage HTLC output. Built with the shared script builder (minimal pushes).
 
-import {
-  OP,
-  p2wpkhOfKey,
-  p2wshOfScript,
-  pushNumber,
-  type ScriptItem,
-  script,
-} from '../bitcoin/script.ts';
+import { OP, p2wpkhOfKey, p2wshOfScript, pushNumber, type ScriptItem, script } from '../bitcoin/script.ts';
 import { compare } from '../core/bytes.ts';
 import { ripemd160, sha256 } from '../crypto/hash.ts';
 import { type ChannelType, hasAnchors } from './fees.ts';

@@ -1,12 +1,13 @@
-// Batches of ECDSA signatures and verifications split over worker threads, for commitment_signed with
+// Batches of ECDSA signatures and verifications shared with worker threads, for commitment_signed with
 // many HTLCs (one signature per HTLC transaction). The channel reducer is synchronous, and so is this:
-// the calling thread hands each worker its share through shared memory, does its own share, then
-// blocks on Atomics.wait until the workers are done. While the two nodes of a channel ping-pong, the
-// second core is otherwise idle.
+// the calling thread puts the batch in shared memory, wakes the workers, claims items alongside them,
+// then blocks on Atomics.wait until the items the workers claimed are done. While the two nodes of a
+// channel ping-pong, the second core is otherwise idle.
 //
 // Results are those of the in-thread path, item for item (RFC 6979 signatures are deterministic). A
-// worker that cannot start, throws, dies or does not answer in time is never waited for again: its
-// share, and every later batch, is done in-thread.
+// worker that cannot start or dies is not used; one that does not answer in time stops the pool for
+// good (it might still write the shared memory): what it had claimed, and every later batch, is done
+// in-thread.
 
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
@@ -29,86 +30,104 @@ export interface SignaturePoolOptions {
   readonly threshold?: number;
   /** How long to wait for a worker's share before doing it in-thread and dropping the worker. */
   readonly timeoutMs?: number;
-  /** Most items one worker takes per batch (sizes its shared memory); the rest stays in-thread. */
+  /** Most items a batch shares with the workers (sizes the shared memory); the rest stays in-thread. */
   readonly capacity?: number;
   /** For tests: the worker's source, to make one that fails. */
   readonly workerSource?: string;
+  /** For tests: false leaves every item to the workers (what they do not finish is still done here). */
+  readonly callerJoins?: boolean;
 }
 
-// Control words, in the first 16 bytes of each worker's shared memory.
-const STATE = 0;
-const COUNT = 1;
-const OP = 2;
-const FAILED = 3;
-// STATE values (0, the SharedArrayBuffer's initial value: the worker is still loading).
-const IDLE = 1;
-const JOB = 2;
-const DONE = 3;
-// OP values.
-const SIGN = 1;
-const VERIFY = 2;
-// Bytes per item: sign reads digest || secret and writes a 64-byte signature; verify reads
-// signature || digest || pubkey (33) and writes one byte.
-const SIGN_IN = 64;
-const SIGN_OUT = 64;
-const VERIFY_IN = 129;
-const HEADER = 16;
+/**
+ * The protocol between the calling thread and the workers, over one SharedArrayBuffer: Int32 control
+ * words (the claim counter, the item count, the operation, then one state word per worker), one Int32
+ * flag per item, the items' inputs, the items' outputs. Exported for the tests' misbehaving workers.
+ */
+export const POOL_PROTOCOL = {
+  CLAIM: 0,
+  COUNT: 1,
+  OP: 2,
+  /** Worker k's state word is STATE_BASE + k. */
+  STATE_BASE: 4,
+  // States (0, the memory's initial value: the worker is still loading).
+  IDLE: 1,
+  JOB: 2,
+  WORKING: 3,
+  DONE: 4,
+  // Operations.
+  SIGN: 1,
+  VERIFY: 2,
+  // Item flags: 0 not done by a worker, DONE_ITEM its output is valid, FAILED_ITEM it threw, SKIP left
+  // to the calling thread.
+  DONE_ITEM: 1,
+  FAILED_ITEM: 2,
+  SKIP: 3,
+} as const;
+const P = POOL_PROTOCOL;
+const MAX_WORKERS = 28;
+const CONTROL_BYTES = 4 * (P.STATE_BASE + MAX_WORKERS);
+// Inputs: sign reads digest || secret, verify signature || digest || pubkey (33). Outputs: a 64-byte
+// signature, or one byte (1 = valid).
+const INPUT_STRIDE = 129;
+const OUTPUT_STRIDE = 64;
 
 /**
  * The worker: the native libsecp256k1 binding, loaded in the worker's own thread (N-API addons load
- * per thread), and a loop that sleeps on the STATE word. CommonJS source run with `eval`, so it needs
- * no TypeScript loader.
+ * per thread), and a loop that sleeps on its state word. Jobs are shared by claiming items one at a
+ * time from one counter, the calling thread included: a worker that is slow to wake (the other core
+ * busy) takes fewer items instead of making the caller wait. CommonJS source run with `eval`, so it
+ * needs no TypeScript loader.
  */
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
 const lib = require(workerData.binding);
-const ctl = new Int32Array(workerData.memory, 0, 4);
-const bytes = new Uint8Array(workerData.memory, ${HEADER});
-const capacity = workerData.capacity;
-Atomics.store(ctl, ${STATE}, ${IDLE});
-Atomics.notify(ctl, ${STATE});
+const { memory, capacity, stateWord } = workerData;
+const ctl = new Int32Array(memory, 0, ${CONTROL_BYTES / 4});
+const flags = new Int32Array(memory, ${CONTROL_BYTES}, capacity);
+const input = new Uint8Array(memory, ${CONTROL_BYTES} + 4 * capacity, capacity * ${INPUT_STRIDE});
+const output = new Uint8Array(memory, ${CONTROL_BYTES} + 4 * capacity + capacity * ${INPUT_STRIDE}, capacity * ${OUTPUT_STRIDE});
+Atomics.store(ctl, stateWord, ${P.IDLE});
+Atomics.notify(ctl, stateWord);
 for (;;) {
-  // Sleeps until the caller posts a job (IDLE, or DONE not yet collected: both wait for a notify).
-  const state = Atomics.load(ctl, ${STATE});
-  if (state !== ${JOB}) {
-    Atomics.wait(ctl, ${STATE}, state);
+  const state = Atomics.load(ctl, stateWord);
+  if (state !== ${P.JOB}) {
+    Atomics.wait(ctl, stateWord, state);
     continue;
   }
-  const n = Atomics.load(ctl, ${COUNT});
-  let failed = 0;
-  try {
-    if (Atomics.load(ctl, ${OP}) === ${SIGN}) {
-      const out = capacity * ${SIGN_IN};
-      for (let i = 0; i < n; i++) {
-        const at = i * ${SIGN_IN};
-        const s = lib.ecdsaSign(bytes.subarray(at, at + 32), bytes.subarray(at + 32, at + 64));
-        bytes.set(s.signature, out + i * ${SIGN_OUT});
-      }
-      bytes.fill(0, 0, n * ${SIGN_IN});
-    } else {
-      const out = capacity * ${VERIFY_IN};
-      for (let i = 0; i < n; i++) {
-        const at = i * ${VERIFY_IN};
+  // The caller may have taken the job back (it finished every item first).
+  if (Atomics.compareExchange(ctl, stateWord, ${P.JOB}, ${P.WORKING}) !== ${P.JOB}) continue;
+  const n = Atomics.load(ctl, ${P.COUNT});
+  const sign = Atomics.load(ctl, ${P.OP}) === ${P.SIGN};
+  for (;;) {
+    const i = Atomics.add(ctl, ${P.CLAIM}, 1);
+    if (i >= n) break;
+    if (Atomics.load(flags, i) === ${P.SKIP}) continue;
+    const at = i * ${INPUT_STRIDE};
+    let flag = ${P.DONE_ITEM};
+    try {
+      if (sign) {
+        const s = lib.ecdsaSign(input.subarray(at, at + 32), input.subarray(at + 32, at + 64));
+        output.set(s.signature, i * ${OUTPUT_STRIDE});
+      } else {
         let ok = false;
         try {
-          ok = lib.ecdsaVerify(bytes.subarray(at, at + 64), bytes.subarray(at + 64, at + 96), bytes.subarray(at + 96, at + 129));
+          ok = lib.ecdsaVerify(input.subarray(at, at + 64), input.subarray(at + 64, at + 96), input.subarray(at + 96, at + 129));
         } catch {}
-        bytes[out + i] = ok ? 1 : 0;
+        output[i * ${OUTPUT_STRIDE}] = ok ? 1 : 0;
       }
+    } catch {
+      flag = ${P.FAILED_ITEM};
     }
-  } catch {
-    failed = 1;
+    Atomics.store(flags, i, flag);
   }
-  Atomics.store(ctl, ${FAILED}, failed);
-  Atomics.store(ctl, ${STATE}, ${DONE});
-  Atomics.notify(ctl, ${STATE});
+  Atomics.store(ctl, stateWord, ${P.DONE});
+  Atomics.notify(ctl, stateWord);
 }
 `;
 
 interface Lane {
   readonly worker: Worker;
-  readonly control: Int32Array;
-  readonly bytes: Uint8Array;
+  readonly stateWord: number;
   dead: boolean;
 }
 
@@ -127,7 +146,14 @@ export class SignaturePool {
   private readonly threshold: number;
   private readonly timeoutMs: number;
   private readonly capacity: number;
+  private readonly control: Int32Array;
+  private readonly flags: Int32Array;
+  private readonly input: Uint8Array;
+  private readonly output: Uint8Array;
+  private readonly memory: SharedArrayBuffer;
   private started = false;
+  /** Set for good when a worker misbehaved: nobody reads the shared memory again. */
+  private disabled = false;
   private shared = 0;
 
   /** Workers start with the first batch worth sharing (which itself runs in-thread while they load). */
@@ -135,6 +161,12 @@ export class SignaturePool {
     this.threshold = Math.max(2, options.threshold ?? 16);
     this.timeoutMs = options.timeoutMs ?? 2000;
     this.capacity = options.capacity ?? 1024;
+    const c = this.capacity;
+    this.memory = new SharedArrayBuffer(CONTROL_BYTES + c * (4 + INPUT_STRIDE + OUTPUT_STRIDE));
+    this.control = new Int32Array(this.memory, 0, CONTROL_BYTES / 4);
+    this.flags = new Int32Array(this.memory, CONTROL_BYTES, c);
+    this.input = new Uint8Array(this.memory, CONTROL_BYTES + 4 * c, c * INPUT_STRIDE);
+    this.output = new Uint8Array(this.memory, CONTROL_BYTES + 4 * c + c * INPUT_STRIDE, c * OUTPUT_STRIDE);
   }
 
   /** Starts the workers now rather than with the first large batch. */
@@ -143,31 +175,26 @@ export class SignaturePool {
     this.started = true;
     const binding = nativeBindingPath();
     if (binding === undefined) return; // WASM or JS fallback: no worker could do better than this thread
-    for (let i = 0; i < this.options.workers; i++) {
-      const lane = this.startLane(binding, this.options.workerSource ?? WORKER_SOURCE);
+    const workers = Math.min(MAX_WORKERS, this.options.workers);
+    for (let k = 0; k < workers; k++) {
+      const lane = this.startLane(binding, this.options.workerSource ?? WORKER_SOURCE, P.STATE_BASE + k);
       if (lane !== undefined) this.lanes.push(lane);
     }
   }
 
-  private startLane(binding: string, source: string): Lane | undefined {
-    const memory = new SharedArrayBuffer(HEADER + this.capacity * (SIGN_IN + SIGN_OUT + VERIFY_IN));
+  private startLane(binding: string, source: string, stateWord: number): Lane | undefined {
     let worker: Worker;
     try {
       worker = new Worker(source, {
         eval: true,
-        workerData: { binding, memory, capacity: this.capacity },
+        workerData: { binding, memory: this.memory, capacity: this.capacity, stateWord },
         // The worker loads nothing but the binding: no need for the parent's flags (e.g. --cpu-prof).
         execArgv: [],
       });
     } catch {
       return undefined;
     }
-    const lane: Lane = {
-      worker,
-      control: new Int32Array(memory, 0, 4),
-      bytes: new Uint8Array(memory, HEADER),
-      dead: false,
-    };
+    const lane: Lane = { worker, stateWord, dead: false };
     const drop = () => {
       lane.dead = true;
     };
@@ -185,146 +212,144 @@ export class SignaturePool {
 
   /** Workers started and answering (they take a few tens of ms to load after construction). */
   get readyWorkers(): number {
-    return this.lanes.filter((l) => this.usable(l)).length;
+    return this.usableLanes().length;
   }
 
   /** Stops every worker; later batches run in-thread. */
   close(): void {
     this.started = true;
+    this.disable();
+  }
+
+  private disable(): void {
+    this.disabled = true;
     for (const l of this.lanes) {
       l.dead = true;
       void l.worker.terminate();
     }
   }
 
-  private usable(l: Lane): boolean {
-    return !l.dead && Atomics.load(l.control, STATE) === IDLE;
+  private usableLanes(): Lane[] {
+    if (this.disabled) return [];
+    return this.lanes.filter((l) => !l.dead && Atomics.load(this.control, l.stateWord) === P.IDLE);
   }
 
-  /** The workers that take a share of a batch of `n`, and the size of each share (the caller's too). */
-  private plan(n: number): { lanes: Lane[]; share: number } {
-    if (n < this.threshold) return { lanes: [], share: n };
-    this.start();
-    const lanes = this.lanes.filter((l) => this.usable(l));
-    const share = Math.min(this.capacity, Math.ceil(n / (lanes.length + 1)));
-    return { lanes, share };
-  }
-
-  /** Hands `count` items (already written to the lane's memory) to the lane's worker. */
-  private post(l: Lane, op: number, count: number): void {
-    Atomics.store(l.control, COUNT, count);
-    Atomics.store(l.control, OP, op);
-    Atomics.store(l.control, FAILED, 0);
-    Atomics.store(l.control, STATE, JOB);
-    Atomics.notify(l.control, STATE);
-  }
-
-  /** Waits for the lane's answer: true when its results are ready to read, false when it is dropped. */
-  private collect(l: Lane, deadline: number): boolean {
-    for (;;) {
-      const state = Atomics.load(l.control, STATE);
-      if (state === DONE) break;
-      const left = deadline - performance.now();
-      if (left <= 0 || l.dead) {
-        // Too slow or gone: never wait for it again (it may still write its memory; nobody reads it).
-        l.dead = true;
-        void l.worker.terminate();
-        return false;
-      }
-      Atomics.wait(l.control, STATE, state, left);
+  /**
+   * Runs `local` for items 0..n-1, the workers taking a share when the batch is large enough: items
+   * are claimed one at a time from a shared counter, by this thread too. `write` puts item i's input
+   * at `at` in the shared memory and answers false for an item a worker must leave alone; `fromWorker`
+   * reads a worker's output at `at`. Whatever a worker did not finish is done here.
+   */
+  private run<T>(
+    n: number,
+    op: number,
+    write: (i: number, input: Uint8Array, at: number) => boolean,
+    local: (i: number) => T,
+    fromWorker: (output: Uint8Array, at: number) => T,
+  ): T[] {
+    const out = new Array<T>(n);
+    if (n >= this.threshold) this.start();
+    const lanes = n >= this.threshold ? this.usableLanes() : [];
+    if (lanes.length === 0) {
+      for (let i = 0; i < n; i++) out[i] = local(i);
+      return out;
     }
-    const ok = Atomics.load(l.control, FAILED) === 0;
-    if (ok) this.shared += Atomics.load(l.control, COUNT);
-    Atomics.store(l.control, STATE, IDLE);
-    return ok;
+    const m = Math.min(n, this.capacity);
+    const ctl = this.control;
+    this.flags.fill(0, 0, m);
+    for (let i = 0; i < m; i++) if (!write(i, this.input, i * INPUT_STRIDE)) this.flags[i] = P.SKIP;
+    Atomics.store(ctl, P.CLAIM, 0);
+    Atomics.store(ctl, P.COUNT, m);
+    Atomics.store(ctl, P.OP, op);
+    for (const l of lanes) {
+      Atomics.store(ctl, l.stateWord, P.JOB);
+      Atomics.notify(ctl, l.stateWord);
+    }
+    const mine = new Uint8Array(m);
+    try {
+      if (this.options.callerJoins !== false) {
+        for (let i = Atomics.add(ctl, P.CLAIM, 1); i < m; i = Atomics.add(ctl, P.CLAIM, 1)) {
+          mine[i] = 1;
+          out[i] = local(i);
+        }
+      }
+      for (let i = m; i < n; i++) out[i] = local(i);
+    } finally {
+      this.retire(lanes);
+      if (op === P.SIGN) this.input.fill(0, 0, m * INPUT_STRIDE); // secrets do not stay behind
+    }
+    for (let i = 0; i < m; i++) {
+      if (mine[i] === 1) continue;
+      if (!this.disabled && Atomics.load(this.flags, i) === P.DONE_ITEM) {
+        out[i] = fromWorker(this.output, i * OUTPUT_STRIDE);
+        this.shared++;
+      } else out[i] = local(i);
+    }
+    return out;
+  }
+
+  /** Ends the job for every lane: takes it back from a worker that never started, waits for the rest. */
+  private retire(lanes: readonly Lane[]): void {
+    const ctl = this.control;
+    const deadline = performance.now() + this.timeoutMs;
+    const takeBack = this.options.callerJoins !== false;
+    for (const l of lanes) {
+      if (takeBack && Atomics.compareExchange(ctl, l.stateWord, P.JOB, P.IDLE) === P.JOB) continue;
+      for (;;) {
+        const state = Atomics.load(ctl, l.stateWord);
+        if (state === P.DONE) {
+          Atomics.store(ctl, l.stateWord, P.IDLE);
+          break;
+        }
+        const left = deadline - performance.now();
+        if (left <= 0 || l.dead) {
+          // Too slow or gone: it may still write the shared memory, so no worker is used again.
+          Atomics.compareExchange(ctl, l.stateWord, P.JOB, P.IDLE);
+          this.disable();
+          return;
+        }
+        Atomics.wait(ctl, l.stateWord, state, left);
+      }
+    }
   }
 
   /** ECDSA signatures (64-byte compact, low-S) of each digest with the secret at the same index. */
   signAll(digests: readonly Uint8Array[], secrets: readonly Uint8Array[]): Uint8Array[] {
     if (digests.length !== secrets.length) throw new RangeError('one secret per digest');
-    const n = digests.length;
-    const { lanes, share } = this.plan(n);
-    const out = new Array<Uint8Array>(n);
-    const ranges: { lane: Lane; from: number; to: number }[] = [];
-    // The workers take the tail, this thread the head.
-    let from = n;
-    for (const lane of lanes) {
-      const to = from;
-      from = Math.max(share, to - share);
-      if (from >= to) break;
-      // Only well-formed items cross over; anything else is left to this thread, which throws for it.
-      let wellFormed = true;
-      for (let i = from; i < to; i++) {
+    return this.run(
+      digests.length,
+      P.SIGN,
+      (i, input, at) => {
         const d = digests[i]!;
         const k = secrets[i]!;
-        if (d.length !== 32 || k.length !== 32) {
-          wellFormed = false;
-          break;
-        }
-        lane.bytes.set(d, (i - from) * SIGN_IN);
-        lane.bytes.set(k, (i - from) * SIGN_IN + 32);
-      }
-      if (!wellFormed) {
-        lane.bytes.fill(0, 0, (to - from) * SIGN_IN);
-        from = to;
-        break;
-      }
-      this.post(lane, SIGN, to - from);
-      ranges.push({ lane, from, to });
-    }
-    for (let i = 0; i < from; i++) out[i] = ecdsaSign(digests[i]!, secrets[i]!).compact;
-    const deadline = performance.now() + this.timeoutMs;
-    for (const { lane, from: f, to } of ranges) {
-      if (this.collect(lane, deadline)) {
-        const base = this.capacity * SIGN_IN;
-        for (let i = f; i < to; i++) {
-          const at = base + (i - f) * SIGN_OUT;
-          out[i] = lane.bytes.slice(at, at + SIGN_OUT);
-        }
-      } else {
-        lane.bytes.fill(0, 0, (to - f) * SIGN_IN);
-        for (let i = f; i < to; i++) out[i] = ecdsaSign(digests[i]!, secrets[i]!).compact;
-      }
-    }
-    return out;
+        // Only well-formed items cross over; this thread throws for the others, as it always would.
+        if (d.length !== 32 || k.length !== 32) return false;
+        input.set(d, at);
+        input.set(k, at + 32);
+        return true;
+      },
+      (i) => ecdsaSign(digests[i]!, secrets[i]!).compact,
+      (output, at) => output.slice(at, at + 64),
+    );
   }
 
   /** Whether each signature is valid, as ecdsaVerify answers it (malformed input is `false`). */
   verifyAll(items: readonly VerifyItem[]): boolean[] {
-    const n = items.length;
-    const { lanes, share } = this.plan(n);
-    const out = new Array<boolean>(n);
-    const ranges: { lane: Lane; from: number; to: number }[] = [];
-    let from = n;
-    for (const lane of lanes) {
-      const to = from;
-      from = Math.max(share, to - share);
-      if (from >= to) break;
-      for (let i = from; i < to; i++) {
+    return this.run(
+      items.length,
+      P.VERIFY,
+      (i, input, at) => {
         const it = items[i]!;
-        const at = (i - from) * VERIFY_IN;
-        // Other sizes are answered in this thread, as the caller would; the worker's slot gets zeros.
-        if (wellFormed(it)) {
-          lane.bytes.set(it.signature, at);
-          lane.bytes.set(it.digest, at + 64);
-          lane.bytes.set(it.pubkey, at + 96);
-        } else lane.bytes.fill(0, at, at + VERIFY_IN);
-      }
-      this.post(lane, VERIFY, to - from);
-      ranges.push({ lane, from, to });
-    }
-    const verify = (it: VerifyItem) => ecdsaVerify(it.signature, it.digest, it.pubkey);
-    for (let i = 0; i < from; i++) out[i] = verify(items[i]!);
-    const deadline = performance.now() + this.timeoutMs;
-    for (const { lane, from: f, to } of ranges) {
-      const answered = this.collect(lane, deadline);
-      const base = this.capacity * VERIFY_IN;
-      for (let i = f; i < to; i++) {
-        const it = items[i]!;
-        out[i] = answered && wellFormed(it) ? lane.bytes[base + (i - f)] === 1 : verify(it);
-      }
-    }
-    return out;
+        // Other sizes are answered in this thread, as the caller would.
+        if (!wellFormed(it)) return false;
+        input.set(it.signature, at);
+        input.set(it.digest, at + 64);
+        input.set(it.pubkey, at + 96);
+        return true;
+      },
+      (i) => ecdsaVerify(items[i]!.signature, items[i]!.digest, items[i]!.pubkey),
+      (output, at) => output[at] === 1,
+    );
   }
 }
 
