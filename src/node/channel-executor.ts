@@ -211,8 +211,6 @@ export class ActionExecutor {
       else if (a.kind === 'emit') events.push({ id: emitIds.get(i)!, key, event: a.event });
     }
     if (ops.length === 0 && events.length === 0) return undefined;
-    if (events.length > 0)
-      ops.push(put(OUTBOX, SEQ_KEY, encodeBinaryRecord(RECORD_VERSION, { seq: this.seq })));
     const g = this.openGroup();
     g.ops.push(...ops);
     g.events.push(...events);
@@ -288,6 +286,8 @@ export class ActionExecutor {
       if (bundle !== undefined) {
         this.track(bundle, g.events);
         ops.push(put(OUTBOX, bundle, encodeBinaryRecord(RECORD_VERSION, { events: g.events })));
+        // The highest id drawn so far is in this batch: ids are drawn at submit, which enrolls at once.
+        ops.push(put(OUTBOX, SEQ_KEY, encodeBinaryRecord(RECORD_VERSION, { seq: this.seq })));
       }
       for (const o of lastWriteWins([...pending, ...g.ops])) {
         if (o.kind !== 'deferred') ops.push(o);
