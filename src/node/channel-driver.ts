@@ -32,7 +32,7 @@ import {
 } from '../bolt02-channel/index.ts';
 import type { ChannelType } from '../bolt03-tx/index.ts';
 import { Features } from '../bolt09-features/index.ts';
-import { equal, fromHex, hex } from '../core/bytes.ts';
+import { fromHex, hex } from '../core/bytes.ts';
 import { err, ok, type Result } from '../core/result.ts';
 import type { FeeratePerKw, Msat, Sat } from '../core/units.ts';
 import type { EntropySource } from '../crypto/random.ts';
@@ -51,6 +51,7 @@ import { walletErrorMessage } from '../wallet/types.ts';
 import type { ChainWatcher, WatchEvent } from './chain-watch.ts';
 import { decodePlain } from './channel-codec.ts';
 import { ActionExecutor, type DeferredPut, type EmittedEvent, type ExecAction } from './channel-executor.ts';
+import { DetachedOnionStore } from './channel-onions.ts';
 import type { Clock, TimerHandle } from './clock.ts';
 import type { NetworkParams } from './config.ts';
 import type { Logger } from './logger.ts';
@@ -67,11 +68,6 @@ const CLOSED_NS = 'channels-closed';
 /** The largest channel without option_support_large_channel (BOLT 2: funding_satoshis < 2^24). */
 const MAX_STANDARD_FUNDING = (1n << 24n) - 1n;
 const NEXT_INDEX_KEY = 'next-key-index';
-/**
- * The onions of a live channel's pending adds, `${channel key}/${side}/${htlc id}` (detachOnions): each
- * written once while its HTLC is pending, not again with every state of the channel.
- */
-const ONION_NS = 'channel-onions';
 const RECORD_VERSION = 1;
 /**
  * Channel records. 1: JSON, the state and meta as JSON text inside (still read). 2: binary plain data,
@@ -188,8 +184,8 @@ export class ChannelDriver {
   private readonly sweeper: Sweeper;
   /** Test-only (dev-autofulfill): preimages by payment hash (hex) to settle incoming HTLCs with at once. */
   readonly devPreimages = new Map<string, Uint8Array>();
-  /** Per live channel: its detached onions the store holds (or will, once the open batch commits). */
-  private readonly storedOnions = new Map<string, Map<string, Uint8Array>>();
+  /** The onions of live channels' pending adds, written apart from their states. */
+  private readonly onions: DetachedOnionStore;
 
   constructor(private readonly deps: ChannelDriverDeps) {
     this.executor = new ActionExecutor({
@@ -207,27 +203,27 @@ export class ChannelDriver {
       log: deps.log,
       persistMeta: (ch) => this.persistMeta(ch),
     });
+    this.onions = new DetachedOnionStore(deps.store);
     const n = deps.store.get(NS, NEXT_INDEX_KEY);
     this.nextIndex = n ? decodeRecord<{ next: number }>(n).next : 0;
   }
 
   /** Loads every channel, replays undelivered events, and starts following peers and the chain. */
   async start(): Promise<void> {
-    const onions = this.loadOnions();
+    for (const bad of this.onions.load())
+      this.deps.log.error({ record: bad.key, err: bad.error }, 'onion bundle unreadable; kept, not used');
     for (const { key, value } of this.deps.store.list(NS)) {
       if (!key.startsWith('c/')) continue;
-      const ch = this.decodeChannel(key, value, onions.get(key));
+      const ch = this.decodeChannel(key, value, (k) => this.onions.onionOf(key, k));
       this.channels.set(key, ch);
-      this.storedOnions.set(key, onions.get(key) ?? new Map());
       this.index(ch);
       if (ch.keyIndex >= this.nextIndex) this.nextIndex = ch.keyIndex + 1;
     }
-    // Onions of channels no longer live (a crash between writes cannot leave these, but be tidy).
-    const orphans = [...onions].filter(([key]) => !this.channels.has(key));
-    if (orphans.length > 0)
-      this.deps.store.batch(
-        orphans.flatMap(([key, m]) => [...m.keys()].map((k) => del(ONION_NS, `${key}/${k}`))),
-      );
+    // Bundles no pending add needs any more (only a failed write can leave these): removed.
+    const tidy = this.onions.orphans(new Set(this.channels.keys()));
+    for (const ch of this.channels.values())
+      tidy.push(...this.onions.writes(ch.key, detachOnions(ch.state).onions));
+    if (tidy.length > 0) this.deps.store.batch(tidy);
     this.deps.peers.onMessage((peerId, m) => this.onPeerMessage(peerId, m));
     this.deps.peers.onPeerStatus((peerId, up) => this.onPeerStatus(peerId, up));
     this.deps.watcher.onEvent((e) => this.onWatch(e));
@@ -243,22 +239,11 @@ export class ChannelDriver {
     this.deps.watcher.onBlock((height) => this.onBlock(height));
   }
 
-  /** Every detached onion in the store, by channel key. */
-  private loadOnions(): Map<string, Map<string, Uint8Array>> {
-    const byChannel = new Map<string, Map<string, Uint8Array>>();
-    for (const { key, value } of this.deps.store.list(ONION_NS)) {
-      // `${channel key}/${side}/${id}`: the channel key is all before the last two parts.
-      const cut = key.lastIndexOf('/', key.lastIndexOf('/') - 1);
-      if (cut <= 0) continue;
-      const ch = key.slice(0, cut);
-      const m = byChannel.get(ch) ?? new Map<string, Uint8Array>();
-      byChannel.set(ch, m);
-      m.set(key.slice(cut + 1), value);
-    }
-    return byChannel;
-  }
-
-  private decodeChannel(key: string, value: Uint8Array, onions?: ReadonlyMap<string, Uint8Array>): Channel {
+  private decodeChannel(
+    key: string,
+    value: Uint8Array,
+    onionOf: (k: string) => Uint8Array | undefined = () => undefined,
+  ): Channel {
     const rec = decodeRecord<{
       peerId: string;
       keyIndex: number;
@@ -268,7 +253,7 @@ export class ChannelDriver {
     if (rec.v !== RECORD_VERSION && rec.v !== CHANNEL_RECORD_VERSION)
       throw new Error(`channel record ${key}: unknown version ${rec.v}`);
     const decoded = decodeChannelState(rec.state);
-    const state = decoded.ok ? attachOnions(decoded.value, (k) => onions?.get(k)) : decoded;
+    const state = decoded.ok ? attachOnions(decoded.value, onionOf) : decoded;
     if (!state.ok) throw new Error(`channel record ${key}: ${state.error}`);
     return {
       key,
@@ -352,7 +337,7 @@ export class ChannelDriver {
 
   /**
    * The write of a live channel's record, made when its batch commits: the state without its onions,
-   * plus the onions not yet in the store and the removal of those no longer pending.
+   * with the bundle of the onions the store lacks and the removal of bundles no longer needed.
    */
   private channelWrite(ch: Channel, state: ChannelState): DeferredPut {
     return {
@@ -361,30 +346,10 @@ export class ChannelDriver {
       key: ch.key,
       make: () => {
         const { state: bare, onions } = detachOnions(state);
-        const stored = this.storedOnions.get(ch.key) ?? new Map<string, Uint8Array>();
-        const ops = [this.record(ch, bare)];
-        for (const [k, onion] of onions) {
-          // An id can come back with another onion (adds not yet signed are forgotten on reconnect).
-          const was = stored.get(k);
-          if (was === undefined || (was !== onion && !equal(was, onion)))
-            ops.push(put(ONION_NS, `${ch.key}/${k}`, onion));
-        }
-        for (const k of stored.keys()) if (!onions.has(k)) ops.push(del(ONION_NS, `${ch.key}/${k}`));
-        this.storedOnions.set(ch.key, onions);
-        return ops;
+        return [this.record(ch, bare), ...this.onions.writes(ch.key, onions)];
       },
-      // Nothing of the batch was written: what the store holds is again the truth.
-      failed: () => this.storedOnions.set(ch.key, this.onionsInStore(ch.key)),
+      failed: () => this.onions.reload(ch.key),
     };
-  }
-
-  /** The detached onions of one channel, as the store holds them. */
-  private onionsInStore(key: string): Map<string, Uint8Array> {
-    const prefix = `${key}/`;
-    const out = new Map<string, Uint8Array>();
-    for (const r of this.deps.store.list(ONION_NS))
-      if (r.key.startsWith(prefix)) out.set(r.key.slice(prefix.length), r.value);
-    return out;
   }
 
   /** Writes changed meta with the last persisted state, in order after the channel's earlier steps. */
@@ -650,16 +615,8 @@ export class ChannelDriver {
       kind: 'deferred',
       ns: NS,
       key: ch.key,
-      make: () => {
-        const onions = this.storedOnions.get(ch.key) ?? new Map<string, Uint8Array>();
-        this.storedOnions.delete(ch.key);
-        return [
-          this.record(ch, state, CLOSED_NS),
-          del(NS, ch.key),
-          ...[...onions.keys()].map((k) => del(ONION_NS, `${ch.key}/${k}`)),
-        ];
-      },
-      failed: () => this.storedOnions.set(ch.key, this.onionsInStore(ch.key)),
+      make: () => [this.record(ch, state, CLOSED_NS), del(NS, ch.key), ...this.onions.forget(ch.key)],
+      failed: () => this.onions.reload(ch.key),
     };
     this.executor.submit(ch.key, [{ kind: 'persist', ops: [archived] }]).catch((e: Error) => {
       this.deps.log.error({ channel: ch.key, err: e.message }, 'closed channel could not be archived');

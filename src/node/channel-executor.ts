@@ -13,8 +13,8 @@
 // last write of each record is kept (a channel's superseded states are not written at all).
 //
 // Events (rule 10): an emitted event is written to a durable outbox in the same batch as the state that
-// produced it, handed to the handler only after that batch, and removed from the outbox once the handler
-// returned. After a crash the outbox is replayed, so handlers see every event at least once and can
+// produced it, handed to the handler only after that batch, and removed from the outbox (with the next
+// batch) once the handler returned. After a crash the outbox is replayed, so handlers see every event at least once and can
 // recognise a replay by the event's id. The events of one batch are written as ONE outbox record (a
 // bundle, keyed by its first event's id), removed once every event in it was handled: a batch of 483
 // HTLCs writes one row, not 483 (SQLite pays per row far more than per byte).
@@ -76,6 +76,8 @@ export interface ExecutorStats {
 
 const OUTBOX = 'outbox';
 const SEQ_KEY = 'seq';
+/** Outbox removals held back for the next batch before they get one of their own. */
+const MAX_PENDING_DELETES = 256;
 /**
  * Outbox records. 1: one event, JSON with the event as encodePlain text (still read). 2: binary, the
  * bundle of a batch's events ({events: [{id, key, event}]}).
@@ -136,9 +138,11 @@ export class ActionExecutor {
     return next;
   }
 
-  /** Resolves once every step submitted so far has run. */
+  /** Resolves once every step submitted so far has run, and the outbox removals they left are written. */
   async idle(): Promise<void> {
     await Promise.all([...this.queues.values()].map((p) => p.catch(() => undefined)));
+    // A failure is logged by commit (the events stay in the outbox and are replayed after a restart).
+    if (this.pendingDeletes.length > 0) await this.openGroup().done.catch(() => undefined);
   }
 
   /** Delivers the events a crash left in the outbox, oldest first. */
@@ -211,8 +215,6 @@ export class ActionExecutor {
       else if (a.kind === 'emit') events.push({ id: emitIds.get(i)!, key, event: a.event });
     }
     if (ops.length === 0 && events.length === 0) return undefined;
-    if (events.length > 0)
-      ops.push(put(OUTBOX, SEQ_KEY, encodeBinaryRecord(RECORD_VERSION, { seq: this.seq })));
     const g = this.openGroup();
     g.ops.push(...ops);
     g.events.push(...events);
@@ -288,6 +290,8 @@ export class ActionExecutor {
       if (bundle !== undefined) {
         this.track(bundle, g.events);
         ops.push(put(OUTBOX, bundle, encodeBinaryRecord(RECORD_VERSION, { events: g.events })));
+        // The highest id drawn so far is in this batch: ids are drawn at submit, which enrolls at once.
+        ops.push(put(OUTBOX, SEQ_KEY, encodeBinaryRecord(RECORD_VERSION, { seq: this.seq })));
       }
       for (const o of lastWriteWins([...pending, ...g.ops])) {
         if (o.kind !== 'deferred') ops.push(o);
@@ -335,9 +339,13 @@ export class ActionExecutor {
     }
   }
 
-  /** Removals ride along with the next group; an idle executor writes them in a group of their own. */
+  /**
+   * Removals ride along with the next group: a removal is no state change and nothing waits for it (a
+   * crash before it is written replays the event, which handlers recognise by its id), so it is not
+   * worth an fsync of its own. Written alone only when many piled up, and by idle() (the node stopping).
+   */
   private flushDeletesSoon(): void {
-    if (this.pendingDeletes.length > 0) this.openGroup();
+    if (this.pendingDeletes.length >= MAX_PENDING_DELETES) this.openGroup();
   }
 }
 

@@ -40,9 +40,12 @@ test('pending onions are stored once, apart from the state, and come back after 
   for (let i = 0; i < 3; i++) addWithOnion(alice, i);
   await settle();
   const ch = alice.channel();
-  const keys = alice.store.list(ONION_NS).map((r) => r.key);
-  assert.deepEqual(keys, [`${ch.key}/l/0`, `${ch.key}/l/1`, `${ch.key}/l/2`]);
-  for (const [i, r] of alice.store.list(ONION_NS).entries()) assert.deepEqual(r.value, onion(i));
+  // One bundle: the three adds went out under one commitment_signed, in one state write.
+  const bundles = alice.store.list(ONION_NS);
+  assert.equal(bundles.length, 1);
+  assert.match(bundles[0]!.key, new RegExp(`^${ch.key}/\\d{12}$`));
+  const held = decodeRecord<{ onions: Record<string, Uint8Array> }>(bundles[0]!.value).onions;
+  assert.deepEqual(held, { 'l/0': onion(0), 'l/1': onion(1), 'l/2': onion(2) });
   // The record's state carries the adds without their onions.
   const bare = storedState(alice);
   assert.equal(bare.phase, 'normal');
@@ -86,6 +89,7 @@ test('a channel whose onion record is gone does not load, with an error that nam
   addWithOnion(alice, 0);
   await settle();
   const key = alice.channel().key;
-  alice.store.batch([{ kind: 'delete', ns: ONION_NS, key: `${key}/l/0` }]);
+  const [bundle] = alice.store.list(ONION_NS);
+  alice.store.batch([{ kind: 'delete', ns: ONION_NS, key: bundle!.key }]);
   await assert.rejects(alice.restart(), new RegExp(`channel record ${key}: onions missing for HTLCs l/0`));
 });
