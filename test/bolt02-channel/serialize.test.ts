@@ -14,6 +14,7 @@ import { encodePlainBinary } from '../../src/core/plain-binary.ts';
 import type { Msat } from '../../src/core/units.ts';
 import { sha256 } from '../../src/crypto/index.ts';
 import { ChannelPair } from '../../src/testing/channel-harness.ts';
+import { stripUndefined } from './strip-undefined.ts';
 
 test('every state of a channel life round-trips through encodeChannelState', () => {
   const pair = ChannelPair.open({ seed: 41 });
@@ -173,12 +174,3 @@ test('detachOnions takes every pending onion out, attachOnions puts it back, the
   }
   assert.ok(withOnions > 4, `${withOnions} states with pending onions`);
 });
-
-/** JSON cannot carry a property set to undefined; reading a missing property gives the same. */
-function stripUndefined(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(stripUndefined);
-  if (v === null || typeof v !== 'object' || v instanceof Uint8Array) return v;
-  const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v)) if (x !== undefined) out[k] = stripUndefined(x);
-  return out;
-}
