@@ -148,6 +148,13 @@ export class Reader {
     this.pos += n;
     return out;
   }
+  /** Consumes n bytes and returns where they start in `buf`: for integers read in place, with no copy. */
+  skip(n: number, at: string): number {
+    if (n > this.end - this.pos) fail({ kind: 'truncated', at });
+    const start = this.pos;
+    this.pos += n;
+    return start;
+  }
 }
 
 function fail(error: WireError): never {
@@ -157,33 +164,37 @@ function fail(error: WireError): never {
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const utf8Encoder = new TextEncoder();
 
+/** The big-endian u32 at `i`. */
+function u32At(b: Uint8Array, i: number): number {
+  return ((b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!) >>> 0;
+}
+
 export function readScalar(r: Reader, type: string, at: string): unknown {
   switch (type) {
     case 'byte':
     case 'u8':
     case 'utf8':
-      return r.take(1, at)[0]!;
+      return r.buf[r.skip(1, at)]!;
     case 's8':
-      return (r.take(1, at)[0]! << 24) >> 24;
+      return (r.buf[r.skip(1, at)]! << 24) >> 24;
     case 'u16': {
-      const b = r.take(2, at);
-      return (b[0]! << 8) | b[1]!;
+      const i = r.skip(2, at);
+      return (r.buf[i]! << 8) | r.buf[i + 1]!;
     }
     case 's16': {
-      const b = r.take(2, at);
-      return (((b[0]! << 8) | b[1]!) << 16) >> 16;
+      const i = r.skip(2, at);
+      return (((r.buf[i]! << 8) | r.buf[i + 1]!) << 16) >> 16;
     }
     case 'u32':
     case 's32': {
-      const b = r.take(4, at);
-      const v = ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+      const v = u32At(r.buf, r.skip(4, at));
       return type === 'u32' ? v : v | 0;
     }
     case 'u64':
     case 's64':
     case 'short_channel_id': {
-      const b = r.take(8, at);
-      const v = new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0, false);
+      const i = r.skip(8, at);
+      const v = (BigInt(u32At(r.buf, i)) << 32n) | BigInt(u32At(r.buf, i + 4));
       return type === 's64' ? BigInt.asIntN(64, v) : v;
     }
     case 'tu16':
