@@ -6,6 +6,7 @@
 // other arrays are JS arrays; subtypes are objects keyed by field name; TLV streams are objects keyed by
 // record name (each record an object of its fields) plus `unknown` for unknown odd records.
 import { BigSizeError, decodeBigSize, encodeBigSize } from '../core/bigsize.ts';
+import { readU16be, readU32be, readU64be } from '../core/bytes.ts';
 import { isPublicKey } from '../crypto/index.ts';
 import { DecodeFail, WireEncodeError, type WireError } from './errors.ts';
 import { specTable } from './spec-table.ts';
@@ -164,11 +165,6 @@ function fail(error: WireError): never {
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const utf8Encoder = new TextEncoder();
 
-/** The big-endian u32 at `i`. */
-function u32At(b: Uint8Array, i: number): number {
-  return ((b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!) >>> 0;
-}
-
 export function readScalar(r: Reader, type: string, at: string): unknown {
   switch (type) {
     case 'byte':
@@ -177,24 +173,19 @@ export function readScalar(r: Reader, type: string, at: string): unknown {
       return r.buf[r.skip(1, at)]!;
     case 's8':
       return (r.buf[r.skip(1, at)]! << 24) >> 24;
-    case 'u16': {
-      const i = r.skip(2, at);
-      return (r.buf[i]! << 8) | r.buf[i + 1]!;
-    }
-    case 's16': {
-      const i = r.skip(2, at);
-      return (((r.buf[i]! << 8) | r.buf[i + 1]!) << 16) >> 16;
-    }
+    case 'u16':
+      return readU16be(r.buf, r.skip(2, at));
+    case 's16':
+      return (readU16be(r.buf, r.skip(2, at)) << 16) >> 16;
     case 'u32':
     case 's32': {
-      const v = u32At(r.buf, r.skip(4, at));
+      const v = readU32be(r.buf, r.skip(4, at));
       return type === 'u32' ? v : v | 0;
     }
     case 'u64':
     case 's64':
     case 'short_channel_id': {
-      const i = r.skip(8, at);
-      const v = (BigInt(u32At(r.buf, i)) << 32n) | BigInt(u32At(r.buf, i + 4));
+      const v = readU64be(r.buf, r.skip(8, at));
       return type === 's64' ? BigInt.asIntN(64, v) : v;
     }
     case 'tu16':
