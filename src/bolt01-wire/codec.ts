@@ -6,6 +6,7 @@
 // other arrays are JS arrays; subtypes are objects keyed by field name; TLV streams are objects keyed by
 // record name (each record an object of its fields) plus `unknown` for unknown odd records.
 import { BigSizeError, decodeBigSize, encodeBigSize } from '../core/bigsize.ts';
+import { readU16be, readU32be, readU64be } from '../core/bytes.ts';
 import { isPublicKey } from '../crypto/index.ts';
 import { DecodeFail, WireEncodeError, type WireError } from './errors.ts';
 import { specTable } from './spec-table.ts';
@@ -148,6 +149,13 @@ export class Reader {
     this.pos += n;
     return out;
   }
+  /** Consumes n bytes and returns where they start in `buf`: for integers read in place, with no copy. */
+  skip(n: number, at: string): number {
+    if (n > this.end - this.pos) fail({ kind: 'truncated', at });
+    const start = this.pos;
+    this.pos += n;
+    return start;
+  }
 }
 
 function fail(error: WireError): never {
@@ -162,28 +170,22 @@ export function readScalar(r: Reader, type: string, at: string): unknown {
     case 'byte':
     case 'u8':
     case 'utf8':
-      return r.take(1, at)[0]!;
+      return r.buf[r.skip(1, at)]!;
     case 's8':
-      return (r.take(1, at)[0]! << 24) >> 24;
-    case 'u16': {
-      const b = r.take(2, at);
-      return (b[0]! << 8) | b[1]!;
-    }
-    case 's16': {
-      const b = r.take(2, at);
-      return (((b[0]! << 8) | b[1]!) << 16) >> 16;
-    }
+      return (r.buf[r.skip(1, at)]! << 24) >> 24;
+    case 'u16':
+      return readU16be(r.buf, r.skip(2, at));
+    case 's16':
+      return (readU16be(r.buf, r.skip(2, at)) << 16) >> 16;
     case 'u32':
     case 's32': {
-      const b = r.take(4, at);
-      const v = ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+      const v = readU32be(r.buf, r.skip(4, at));
       return type === 'u32' ? v : v | 0;
     }
     case 'u64':
     case 's64':
     case 'short_channel_id': {
-      const b = r.take(8, at);
-      const v = new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0, false);
+      const v = readU64be(r.buf, r.skip(8, at));
       return type === 's64' ? BigInt.asIntN(64, v) : v;
     }
     case 'tu16':

@@ -159,6 +159,12 @@ export interface SwitchDeps {
   readonly leaveDummyOnions?: boolean;
 }
 
+/** Whether every byte is zero (an indexed loop: `every` with a callback was ~1,366 calls per onion). */
+function isAllZero(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] !== 0) return false;
+  return true;
+}
+
 function rec(v: unknown): Uint8Array {
   return encodeRecord(1, { d: encodePlain(v) });
 }
@@ -329,9 +335,10 @@ export class PaymentSwitch {
     dustExceeded: boolean,
   ): void {
     const ref: HtlcRef = { ch: ch.key, id: htlc.id };
+    // The dummy-onion test before the store read: both only return, and this one costs no SELECT.
+    if (this.deps.leaveDummyOnions === true && isAllZero(htlc.onion_routing_packet)) return;
     const key = `in/${refKey(ref)}`;
     if (this.deps.store.get(NS, key) !== undefined) return; // a replay: already handled
-    if (this.deps.leaveDummyOnions === true && htlc.onion_routing_packet.every((b) => b === 0)) return;
     const amount = msat(htlc.amount_msat);
     const pathKey = htlc.tlvs?.blinded_path?.path_key;
     const v = processIncomingOnion(

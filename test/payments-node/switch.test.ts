@@ -347,3 +347,25 @@ test('a fulfill the channel forgot on a disconnect (unsigned) runs again once th
   retry();
   assert.equal(fulfils().length, 2, 'an HTLC no longer held is never resolved again');
 });
+
+test('test networks: an all-zero (dummy) onion is left alone; one non-zero byte makes it malformed', () => {
+  const store = memoryStore();
+  const inCh = fakeChannel('in', 1n << 40n, [0n, 1n]);
+  const d = new FakeDriver([inCh]);
+  const sw = new PaymentSwitch({
+    store,
+    driver: d as unknown as ChannelDriver,
+    nodeSecret: BOB,
+    clock,
+    log,
+    leaveDummyOnions: true,
+  });
+  sw.start();
+  d.emit('in', addMsg(0n, 1_000_000n, hash, 150, new Uint8Array(1366)));
+  assert.equal(d.commands.length, 0);
+  const almost = new Uint8Array(1366);
+  almost[1365] = 1;
+  d.emit('in', addMsg(1n, 1_000_000n, hash, 150, almost));
+  assert.equal(d.commands.length, 1);
+  assert.equal(d.commands[0]!.cmd.kind, 'fail_malformed_htlc');
+});

@@ -108,3 +108,43 @@ test('unix socket server: calls, errors, malformed input, and the socket is 0600
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('unix socket server: a burst of requests in one write gets every response, in order, then more work later', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'shandian-rpc-'));
+  const path = join(dir, 'lightning-rpc');
+  const server = await startRpcServer(path, methodTable([echo]), memoryLogger());
+  try {
+    const N = 500;
+    const burst = Array.from({ length: N }, (_, i) =>
+      stringifyJson({ jsonrpc: '2.0', id: i, method: 'echo', params: [`m${i}`] }),
+    ).join('');
+    const ids: number[] = [];
+    const s = connect(path);
+    const splitter = new JsonStreamSplitter();
+    const done = new Promise<void>((resolve) =>
+      s.on('data', (d) => {
+        for (const t of splitter.push(d.toString())) {
+          const r = JSON.parse(t);
+          assert.equal(r.result.text, `m${r.id}`);
+          ids.push(r.id);
+          if (ids.length === N + 1) resolve();
+        }
+      }),
+    );
+    s.write(burst);
+    // A request in a later turn still gets its answer (the per-turn write queue starts again).
+    setTimeout(
+      () => s.write(stringifyJson({ jsonrpc: '2.0', id: N, method: 'echo', params: [`m${N}`] })),
+      50,
+    );
+    await done;
+    assert.deepEqual(
+      ids,
+      Array.from({ length: N + 1 }, (_, i) => i),
+    );
+    s.destroy();
+  } finally {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
