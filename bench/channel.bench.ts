@@ -279,12 +279,14 @@ async function main(): Promise<void> {
       commitments_per_batch: number;
       cpu_ms_per_htlc: number;
       net_cpu_ms_per_htlc: number;
+      bench_client_cpu_ms_per_htlc: number;
     }[] = [];
     let nextBatch = SEQUENTIAL + PARALLEL;
     for (const n of BATCHES) {
       let ms = 0;
       let cpuMs = 0;
       let commitments = 0;
+      let clientCpuMs = 0;
       for (let r = 0; r < BATCH_ROUNDS; r++) {
         // Start from a channel with no HTLC left on it (the last removal fully signed).
         await waitUntil(settledEmpty, 30_000, 'empty channel');
@@ -293,6 +295,7 @@ async function main(): Promise<void> {
         nextBatch += n;
         const t = performance.now();
         const cpuStart = nodesCpuMs();
+        const clientCpu0 = process.cpuUsage();
         // All N requests in ONE write: the node reads them in one turn of its event loop, so its
         // "sign once the burst is handled" policy puts all N under one commitment_signed.
         const ids = await rpcBurst(
@@ -318,6 +321,8 @@ async function main(): Promise<void> {
         );
         ms += performance.now() - t;
         cpuMs += nodesCpuMs() - cpuStart;
+        const cc = process.cpuUsage(clientCpu0);
+        clientCpuMs += (cc.user + cc.system) / 1000;
         for (const o of outcomes) if (o.outcome !== 'fulfilled') throw new Error(`batch: ${o.outcome}`);
         await waitUntil(settledEmpty, 30_000, 'batch settled');
         commitments += (await commitmentNumber()) - before;
@@ -329,6 +334,7 @@ async function main(): Promise<void> {
         commitments_per_batch: commitments / BATCH_ROUNDS,
         cpu_ms_per_htlc: cpuMs / (n * BATCH_ROUNDS),
         net_cpu_ms_per_htlc: (cpuMs - (idleCpuPerSecond * ms) / 1000) / (n * BATCH_ROUNDS),
+        bench_client_cpu_ms_per_htlc: clientCpuMs / (n * BATCH_ROUNDS),
       });
     }
     // Let the last removals settle and check both sides agree on the result.
@@ -374,7 +380,7 @@ async function main(): Promise<void> {
     );
     for (const b of batched)
       console.log(
-        `batched, ${b.n} adds per commitment_signed: ${b.htlcs_per_second.toFixed(0)} HTLC/s wall (goal ${GOAL_BATCHED}/s); nodes' CPU ${b.cpu_ms_per_htlc.toFixed(3)} ms per HTLC => ${cpuLimited(b.cpu_ms_per_htlc).toFixed(0)}/s CPU-limited, ${pct(cpuLimited(b.cpu_ms_per_htlc), batchedBound)} of the batched bound ${batchedBound.toFixed(0)}/s; ${b.commitments_per_batch.toFixed(1)} commitments per batch (2 = one signature per direction per dance); without the idle background ${b.net_cpu_ms_per_htlc.toFixed(3)} ms => ${cpuLimited(b.net_cpu_ms_per_htlc).toFixed(0)}/s`,
+        `batched, ${b.n} adds per commitment_signed: ${b.htlcs_per_second.toFixed(0)} HTLC/s wall (goal ${GOAL_BATCHED}/s); nodes' CPU ${b.cpu_ms_per_htlc.toFixed(3)} ms per HTLC => ${cpuLimited(b.cpu_ms_per_htlc).toFixed(0)}/s CPU-limited, ${pct(cpuLimited(b.cpu_ms_per_htlc), batchedBound)} of the batched bound ${batchedBound.toFixed(0)}/s; ${b.commitments_per_batch.toFixed(1)} commitments per batch (2 = one signature per direction per dance); without the idle background ${b.net_cpu_ms_per_htlc.toFixed(3)} ms => ${cpuLimited(b.net_cpu_ms_per_htlc).toFixed(0)}/s; this bench's own RPC client used ${b.bench_client_cpu_ms_per_htlc.toFixed(3)} ms CPU per HTLC on the same cores`,
       );
     console.log(`  ${refusedFull} adds waited for room (max_accepted_htlcs)`);
     console.log(
