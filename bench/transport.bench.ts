@@ -17,6 +17,7 @@ import {
   responderActThree,
   responderStart,
 } from '../src/bolt08-transport/index.ts';
+import type { Msat } from '../src/core/units.ts';
 import { secpBackend } from '../src/crypto/index.ts';
 import { repoRoot } from '../src/testing/spec.ts';
 
@@ -181,7 +182,7 @@ const add: MessageValue<'update_add_htlc'> = {
   type: 'update_add_htlc',
   channel_id: new Uint8Array(32).fill(1),
   id: 123_456n,
-  amount_msat: 1_000_000n,
+  amount_msat: 1_000_000n as Msat,
   payment_hash: new Uint8Array(32).fill(2),
   cltv_expiry: 800_144,
   onion_routing_packet: new Uint8Array(1366).fill(3),
