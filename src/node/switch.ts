@@ -191,7 +191,14 @@ export class PaymentSwitch {
   /** The blinded paths this node handed out for its invoices (dev-blindedpath). */
   readonly blindedPaths: BlindedPathBook;
 
+  /**
+   * The switch's own records (namespace NS), mirrored in memory: every write goes to the store first
+   * (durable), then here, and every read is served from here, not by a SQLite query per HTLC.
+   */
+  private readonly records = new Map<string, Uint8Array>();
+
   constructor(private readonly deps: SwitchDeps) {
+    for (const { key, value } of deps.store.list(NS)) this.records.set(key, value);
     this.policies = new PolicyBook(deps.store);
     this.replays = new OnionReplayLog(deps.store);
     this.blindTags = new BlindTags(deps.store);
@@ -201,6 +208,16 @@ export class PaymentSwitch {
     this.nextForward = fwds.length === 0 ? 1 : Number(fwds[fwds.length - 1]!.key) + 1;
     // Registered before the driver starts, so events replayed from its outbox reach us.
     deps.driver.onNotification((ch, n) => this.onChannel(ch, n));
+  }
+
+  /** One durable batch; the mirror of NS follows only once the store took it. */
+  private write(ops: readonly StoreOp[]): void {
+    this.deps.store.batch(ops);
+    for (const op of ops) {
+      if (op.ns !== NS) continue;
+      if (op.kind === 'put') this.records.set(op.key, op.value);
+      else this.records.delete(op.key);
+    }
   }
 
   setReceiver(r: Receiver): void {
@@ -229,7 +246,7 @@ export class PaymentSwitch {
       const r = unrec<InRecord>(value);
       const ref = parseRef(key.slice(3));
       if (!this.stillHeld(ref)) {
-        if (r.res !== null || r.state === 'receiving') this.deps.store.batch([del(NS, key)]);
+        if (r.res !== null || r.state === 'receiving') this.write([del(NS, key)]);
         continue;
       }
       if (r.res !== null) {
@@ -248,7 +265,7 @@ export class PaymentSwitch {
         const out = this.deps.driver.get(r.out.ch);
         const c = out ? commitmentsOf(out.state) : undefined;
         if (c === undefined || r.out.id >= c.localNextHtlcId) {
-          this.deps.store.batch([del(NS, `out/${refKey(r.out)}`)]);
+          this.write([del(NS, `out/${refKey(r.out)}`)]);
           this.resolve(
             ref,
             {
@@ -274,7 +291,7 @@ export class PaymentSwitch {
     const ch = this.deps.driver.get(ref.ch);
     const c = ch ? commitmentsOf(ch.state) : undefined;
     if (c !== undefined && ref.id < c.localNextHtlcId) return;
-    this.deps.store.batch([del(NS, key)]);
+    this.write([del(NS, key)]);
     for (const fn of this.localListeners) fn(o.tag, { kind: 'cancelled' });
   }
 
@@ -338,7 +355,7 @@ export class PaymentSwitch {
     // The dummy-onion test before the store read: both only return, and this one costs no SELECT.
     if (this.deps.leaveDummyOnions === true && isAllZero(htlc.onion_routing_packet)) return;
     const key = `in/${refKey(ref)}`;
-    if (this.deps.store.get(NS, key) !== undefined) return; // a replay: already handled
+    if (this.records.get(key) !== undefined) return; // a replay: already handled
     const amount = msat(htlc.amount_msat);
     const pathKey = htlc.tlvs?.blinded_path?.path_key;
     const v = processIncomingOnion(
@@ -372,7 +389,7 @@ export class PaymentSwitch {
               ),
             ]),
       ];
-      if (ops.length > 0) this.deps.store.batch(ops);
+      if (ops.length > 0) this.write(ops);
       if (seen.verdict === 'replay') {
         this.deps.log.warn({ in: refKey(ref) }, 'replayed onion refused');
         // As LND does for a forward: a transient failure tells the replayer nothing new. A final onion
@@ -454,7 +471,7 @@ export class PaymentSwitch {
       amount,
       final: { cltvExpiry: htlc.cltv_expiry, ...p },
     };
-    this.deps.store.batch([put(NS, `in/${refKey(ref)}`, rec(r))]);
+    this.write([put(NS, `in/${refKey(ref)}`, rec(r))]);
     const final: FinalHtlc = {
       ref,
       paymentHash: htlc.payment_hash,
@@ -609,7 +626,7 @@ export class PaymentSwitch {
     };
     const outRec: OutRecord = { origin: 'forward', in: ref };
     // The pairing is durable before the outgoing HTLC can exist.
-    this.deps.store.batch([
+    this.write([
       put(NS, `in/${refKey(ref)}`, rec(inRec)),
       put(NS, `out/${refKey(outRef)}`, rec(outRec)),
       put(FWD_NS, fwdKey(fwd.created_index), rec(fwd)),
@@ -626,7 +643,7 @@ export class PaymentSwitch {
       ...(v.nextPathKey !== null ? { pathKey: v.nextPathKey } : {}),
     });
     if (refused !== null) {
-      this.deps.store.batch([del(NS, `out/${refKey(outRef)}`)]);
+      this.write([del(NS, `out/${refKey(outRef)}`)]);
       const failure: FailureMessageInput = {
         failure: 'temporary_channel_failure',
         channel_update: new Uint8Array(0),
@@ -660,7 +677,7 @@ export class PaymentSwitch {
   /** The receiver's answer for a final HTLC. */
   settle(ref: HtlcRef, d: FinalDecision): void {
     const key = `in/${refKey(ref)}`;
-    const b = this.deps.store.get(NS, key);
+    const b = this.records.get(key);
     if (b === undefined) return;
     const r = unrec<InRecord>(b);
     if (r.res !== null || r.sharedSecret === null) return;
@@ -674,7 +691,7 @@ export class PaymentSwitch {
   /** Persists the resolution (with `ops`), then runs it on the incoming channel. */
   private resolve(ref: HtlcRef, res: Resolution, ops: StoreOp[]): void {
     const key = `in/${refKey(ref)}`;
-    const b = this.deps.store.get(NS, key);
+    const b = this.records.get(key);
     const prev = b === undefined ? null : unrec<InRecord>(b);
     // Inside a blinded path, failures leave as invalid_onion_blinding (switch-blinded.ts).
     const blind = this.blindTags.apply(refKey(ref), res);
@@ -685,7 +702,7 @@ export class PaymentSwitch {
       res: blind.res,
       fwd: prev?.fwd ?? null,
     };
-    this.deps.store.batch([put(NS, key, rec(r)), ...ops, ...blind.ops]);
+    this.write([put(NS, key, rec(r)), ...ops, ...blind.ops]);
     this.pending.set(key, { ref, res: blind.res, taken: false });
     this.runPending(key);
   }
@@ -766,7 +783,7 @@ export class PaymentSwitch {
     if (linkStatus(ch) !== 'normal') return 'first peer is not connected';
     const outRef: HtlcRef = { ch: ch.key, id: ch.state.commitments.localNextHtlcId };
     const outRec: OutRecord = { origin: 'local', tag };
-    this.deps.store.batch([put(NS, `out/${refKey(outRef)}`, rec(outRec))]);
+    this.write([put(NS, `out/${refKey(outRef)}`, rec(outRec))]);
     const refused = this.deps.driver.htlcCommand(ch, {
       kind: 'add_htlc',
       amount,
@@ -774,26 +791,26 @@ export class PaymentSwitch {
       cltvExpiry,
       onion,
     });
-    if (refused !== null) this.deps.store.batch([del(NS, `out/${refKey(outRef)}`)]);
+    if (refused !== null) this.write([del(NS, `out/${refKey(outRef)}`)]);
     return refused;
   }
 
   private onOutgoingDone(ch: Channel, id: bigint, result: LocalResult): void {
     const outRef: HtlcRef = { ch: ch.key, id };
     const outKey = `out/${refKey(outRef)}`;
-    const b = this.deps.store.get(NS, outKey);
+    const b = this.records.get(outKey);
     if (b === undefined) return; // a replay of something already handled, or not ours
     const o = unrec<OutRecord>(b);
     if (o.origin === 'local') {
-      this.deps.store.batch([del(NS, outKey)]);
+      this.write([del(NS, outKey)]);
       for (const fn of this.localListeners) fn(o.tag, result);
       return;
     }
     const inKey = `in/${refKey(o.in)}`;
-    const ib = this.deps.store.get(NS, inKey);
+    const ib = this.records.get(inKey);
     const inRec = ib === undefined ? null : unrec<InRecord>(ib);
     if (inRec === null || inRec.sharedSecret === null) {
-      this.deps.store.batch([del(NS, outKey)]);
+      this.write([del(NS, outKey)]);
       return;
     }
     let res: Resolution;

@@ -85,9 +85,9 @@ test('switch: a replayed onion is refused with temporary_channel_failure, before
   refusedAsReplay(d2.commands[0]!.cmd);
 
   // A crash after the onion was logged but before HTLC 0 was handled: it comes again, and is forwarded.
+  store.batch([del('switch', `in/in/${'0'.padStart(20, '0')}`)]);
   const d3 = new FakeDriver(chans());
   const s3 = fakeSwitch(store, d3, BOB);
-  store.batch([del('switch', `in/in/${'0'.padStart(20, '0')}`)]);
   s3.sw.start();
   const n = d3.commands.length; // (the start re-runs the resolutions of HTLCs 1 and 2)
   d3.emit('in', addMsg(0n, 1_001_010n, hash, 184, o.packet));
