@@ -81,9 +81,11 @@ export class NoiseConnection extends EventEmitter<NoiseConnectionEvents> {
   private started = false;
   private userPaused = false;
   /**
-   * Frames sent this turn of the event loop, written to the socket together at its end: one write
+   * The first frame of a turn of the event loop goes to the socket at once (no added latency); the
+   * frames sent after it in the same turn are held here and written together at its end: one write
    * instead of one per message (a batch of 483 update_add_htlc was ~490 write calls into the kernel).
    */
+  private turnStarted = false;
   private pending: Uint8Array[] = [];
   private pendingBytes = 0;
   /** send() returned false since the last flush: a 'drain' is owed even if the socket never fills. */
@@ -145,7 +147,11 @@ export class NoiseConnection extends EventEmitter<NoiseConnectionEvents> {
     if (this.closeReason !== null) return false;
     const frame = this.encryptor.encrypt(message);
     if (!frame.ok) throw new RangeError(describeTransportError(frame.error));
-    if (this.pending.length === 0) setImmediate(() => this.flush());
+    if (!this.turnStarted) {
+      this.turnStarted = true;
+      setImmediate(() => this.flush());
+      return this.socket.write(frame.value);
+    }
     this.pending.push(frame.value);
     this.pendingBytes += frame.value.length;
     if (this.bufferedBytes < this.socket.writableHighWaterMark) return true;
@@ -153,8 +159,9 @@ export class NoiseConnection extends EventEmitter<NoiseConnectionEvents> {
     return false;
   }
 
-  /** Hands this turn's frames to the socket in one write. */
+  /** Hands the frames held this turn to the socket in one write. */
   private flush(): void {
+    this.turnStarted = false;
     if (this.pending.length === 0 || this.closeReason !== null) return;
     const frames = this.pending;
     this.pending = [];

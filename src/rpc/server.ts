@@ -59,16 +59,23 @@ export async function startRpcServer(path: string, table: MethodTable, log: RpcL
     socket.setEncoding('utf8');
     const splitter = new JsonStreamSplitter();
     let chain = Promise.resolve();
-    // Responses finished in one turn of the event loop go out in one write at its end (483
-    // dev-addhtlc in one request burst were 483 write calls).
+    // The first response of a turn of the event loop goes out at once; those finished after it in
+    // the same turn go out in one write at its end (483 dev-addhtlc in one burst were 483 writes).
+    let turnStarted = false;
     let out: string[] = [];
     const queue = (text: string) => {
-      if (out.length === 0)
+      if (socket.destroyed) return;
+      if (!turnStarted) {
+        turnStarted = true;
         setImmediate(() => {
+          turnStarted = false;
           const texts = out;
           out = [];
-          if (!socket.destroyed) socket.write(texts.join(''));
+          if (texts.length > 0 && !socket.destroyed) socket.write(texts.join(''));
         });
+        socket.write(text);
+        return;
+      }
       out.push(text);
     };
     socket.on('data', (chunk: string) => {
