@@ -271,11 +271,12 @@ export class ActionExecutor {
     done.catch(() => undefined);
     const g: Group = { ops: [], events: [], steps: 0, done, resolve, reject };
     this.group = g;
-    // Every step submitted before the event loop comes back here joins this batch. The commit waits one
-    // more turn of the check phase, so that work the shell queued with setImmediate in this turn (the
-    // driver's "sign once the burst is handled") joins the same batch instead of needing a second fsync:
-    // a fulfill and the commitment_signed that carries it are written together.
-    setImmediate(() => setImmediate(() => this.commit(g)));
+    // Every step submitted before the event loop comes back here joins this batch. It is committed in the
+    // first callback of the check phase, before the driver's "sign once the burst is handled" (queued
+    // after it): a burst of updates is durable and on its way to the peer, which takes them in on its
+    // own core while we build and sign the commitment that carries them (one more fsync, measured as a
+    // gain: 483 adds overlap the signing instead of following it).
+    setImmediate(() => this.commit(g));
     return g;
   }
 

@@ -81,9 +81,10 @@ export class NoiseConnection extends EventEmitter<NoiseConnectionEvents> {
   private started = false;
   private userPaused = false;
   /**
-   * The first frame of a turn of the event loop goes to the socket at once (no added latency); the
-   * frames sent after it in the same turn are held here and written together at its end: one write
-   * instead of one per message (a batch of 483 update_add_htlc was ~490 write calls into the kernel).
+   * Frames sent in one run of synchronous code (and the promise callbacks it sets off) are held here
+   * and written together in a microtask right after it: one write instead of one per message (a batch
+   * of 483 update_add_htlc was ~490 write calls into the kernel), and before any timer or immediate, so
+   * a burst leaves before the work queued behind it (signing the commitment) begins.
    */
   private turnStarted = false;
   private pending: Uint8Array[] = [];
@@ -149,8 +150,7 @@ export class NoiseConnection extends EventEmitter<NoiseConnectionEvents> {
     if (!frame.ok) throw new RangeError(describeTransportError(frame.error));
     if (!this.turnStarted) {
       this.turnStarted = true;
-      setImmediate(() => this.flush());
-      return this.socket.write(frame.value);
+      queueMicrotask(() => this.flush());
     }
     this.pending.push(frame.value);
     this.pendingBytes += frame.value.length;
