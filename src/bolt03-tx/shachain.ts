@@ -2,7 +2,7 @@
 // peer's revealed secrets ("Efficient Per-commitment Secret Storage"), as immutable values.
 import { concat, equal, hex, readU64be, u64be } from '../core/bytes.ts';
 import { err, ok, type Result } from '../core/result.ts';
-import { sha256Oneshot } from '../crypto/sha256-oneshot.ts';
+import { sha256 } from '../crypto/hash.ts';
 
 /** 2^48 - 1: the index of the first secret, and the largest one. */
 export const MAX_SECRET_INDEX = 0xffff_ffff_ffffn;
@@ -24,7 +24,7 @@ function deriveSecret(base: Uint8Array, bits: number, index: bigint): Uint8Array
   for (let b = bits - 1; b >= 0; b--) {
     if ((index >> BigInt(b)) & 1n) {
       flip(p, b);
-      p = sha256Oneshot(p);
+      p = sha256(p);
     }
   }
   return p;
