@@ -14,8 +14,8 @@
 //
 // Events (rule 10): an emitted event is written to a durable outbox in the same batch as the state that
 // produced it, handed to the handler only after that batch, and removed from the outbox (with the next
-// batch) once the handler returned. After a crash the outbox is replayed, so handlers see every event at least once and can
-// recognise a replay by the event's id. The events of one batch are written as ONE outbox record (a
+// batch) once the handler returned. After a crash the outbox is replayed, so handlers see every event at
+// least once and can recognise a replay by the event's id. The events of one batch are written as ONE outbox record (a
 // bundle, keyed by its first event's id), removed once every event in it was handled: a batch of 483
 // HTLCs writes one row, not 483 (SQLite pays per row far more than per byte).
 import { decodeRecord, del, encodeBinaryRecord, put, type Store, type StoreOp } from '../store/store.ts';
