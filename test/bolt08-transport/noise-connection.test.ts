@@ -549,21 +549,47 @@ test('loopback: messages sent in one turn go out together, in order, and close()
     const all = new Promise<void>((res) =>
       server.on('message', (m) => {
         got.push(m[0]! * 256 + m[1]!);
-        if (got.length === 600) res();
+        if (got.length === 300) res();
       }),
     );
-    // One turn: the first frame is written at once, the 599 after it are held until the turn ends
-    // (bufferedBytes counts them). close() is checked before any assertion can throw past it.
-    for (let i = 0; i < 600; i++) client.send(Uint8Array.of(i >> 8, i & 0xff, 9));
+    // One turn, below the socket's high-water mark (300 frames of 37 bytes): all held until the turn
+    // ends (bufferedBytes counts them), then written together. close() is checked before any assertion
+    // can throw past it.
+    for (let i = 0; i < 300; i++) client.send(Uint8Array.of(i >> 8, i & 0xff, 9));
     const held = client.bufferedBytes;
     client.close();
-    assert.ok(held >= 599 * (3 + 34), `held ${held}`);
+    assert.ok(held === 300 * (3 + 34), `held ${held}`);
     await all;
     assert.deepEqual(
       got,
-      Array.from({ length: 600 }, (_, i) => i),
+      Array.from({ length: 300 }, (_, i) => i),
     );
     assert.deepEqual(await closed(client), { kind: 'local' });
+  } finally {
+    await h.shutdown();
+  }
+});
+
+test('loopback: frames sent a few microtasks apart (a chain of promise callbacks) go out in one write', async () => {
+  const h = await startServer();
+  try {
+    const accepted = h.nextConnection();
+    const client = await dial(h.listener.port, 9);
+    const server = await accepted;
+    let received = 0;
+    server.on('message', () => received++);
+    // As the channel executor sends a burst: one frame per step, each step a few promise hops after the last.
+    for (let i = 0; i < 100; i++) {
+      client.send(Uint8Array.of(0, i, 9));
+      await Promise.resolve();
+      await Promise.resolve();
+    }
+    assert.equal(client.bufferedBytes, 100 * (3 + 34), 'all 100 still held while the chain runs');
+    // Once the chain goes quiet (before any immediate), they are handed to the socket together.
+    await new Promise((r) => setImmediate(r));
+    assert.ok(client.bufferedBytes < 100 * (3 + 34), `written: ${client.bufferedBytes} left`);
+    while (received < 100) await new Promise((r) => setTimeout(r, 5));
+    client.close();
   } finally {
     await h.shutdown();
   }
