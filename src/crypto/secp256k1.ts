@@ -1,8 +1,12 @@
 // The one door to secp256k1. libsecp256k1 through the `secp256k1` package's N-API binding; if that
 // binding cannot load, tiny-secp256k1 (WASM) rather than the package's silent 15-45x slower JS path.
+// ECDSA signing and verification (one per HTLC of a commitment_signed) go through the system's newer
+// libsecp256k1 when native/libsecp256k1 was built at install (`npm ci` builds it when Debian's
+// libsecp256k1-dev is there): ~1.4x faster here, and checked against the package at load.
 
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { schnorr } from '@noble/curves/secp256k1.js';
 
 const require = createRequire(import.meta.url);
@@ -122,9 +126,69 @@ function wasmBackend(t: Tiny, der: Native): Backend {
   };
 }
 
+/** The binding to the system's libsecp256k1 (native/libsecp256k1): ECDSA only. */
+export interface SystemEcdsa {
+  ecdsaSign(m: Uint8Array, k: Uint8Array): { signature: Uint8Array; recid: number };
+  ecdsaVerify(s: Uint8Array, m: Uint8Array, p: Uint8Array): boolean;
+}
+
+/** Where the built binding is; SHANDIAN_SYSTEM_SECP256K1=0 leaves it unused. */
+export const systemEcdsaPath = fileURLToPath(
+  new URL('../../native/libsecp256k1/build/Release/secp256k1_system.node', import.meta.url),
+);
+
+/**
+ * The system binding, when it is built, loads, and agrees with the package on a known signature (the
+ * same RFC 6979 nonces give the same bytes) and on what verifies; otherwise undefined.
+ */
+function loadSystemEcdsa(lib: Native): SystemEcdsa | undefined {
+  if (process.env.SHANDIAN_SYSTEM_SECP256K1 === '0') return undefined;
+  let sys: SystemEcdsa;
+  try {
+    sys = require(systemEcdsaPath) as SystemEcdsa;
+  } catch {
+    return undefined; // not built: the package does everything
+  }
+  const key = new Uint8Array(32).fill(1);
+  const msg = new Uint8Array(32).fill(2);
+  const ours = sys.ecdsaSign(msg, key);
+  const theirs = lib.ecdsaSign(msg, key);
+  const pub = lib.publicKeyCreate(key, true);
+  const flipped = Uint8Array.from(msg);
+  flipped[0]! ^= 1;
+  const agrees =
+    Buffer.compare(ours.signature, theirs.signature) === 0 &&
+    ours.recid === theirs.recid &&
+    sys.ecdsaVerify(theirs.signature, msg, pub) &&
+    !sys.ecdsaVerify(theirs.signature, flipped, pub);
+  if (!agrees) {
+    console.warn('secp256k1: the system libsecp256k1 binding disagrees with the package; not used');
+    return undefined;
+  }
+  return sys;
+}
+
+function withSystemEcdsa(b: Backend, sys: SystemEcdsa): Backend {
+  return {
+    ...b,
+    name: `${b.name} + system libsecp256k1 for ECDSA`,
+    sign: (m, k) => {
+      const s = sys.ecdsaSign(m, k);
+      return { compact: s.signature, recid: s.recid };
+    },
+    verify: (s, m, p) => sys.ecdsaVerify(s, m, p),
+  };
+}
+
+let systemInUse = false;
+
 function loadBackend(): Backend {
   try {
-    return nativeBackend(require('secp256k1/bindings') as Native);
+    const lib = require('secp256k1/bindings') as Native;
+    const b = nativeBackend(lib);
+    const sys = loadSystemEcdsa(lib);
+    systemInUse = sys !== undefined;
+    return sys ? withSystemEcdsa(b, sys) : b;
   } catch (e) {
     // DER helpers are cheap; the package's JS path is fine for those alone.
     const js = require('secp256k1/elliptic') as Native;
@@ -136,6 +200,9 @@ function loadBackend(): Backend {
 }
 
 const backend = loadBackend();
+
+/** Whether ECDSA goes through the system's libsecp256k1 (the signing workers then load it too). */
+export const systemEcdsaInUse = systemInUse;
 
 /** Which implementation is in use, for logs and benchmarks. */
 export const secpBackend = backend.name;
