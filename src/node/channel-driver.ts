@@ -130,6 +130,8 @@ export interface Channel {
   signScheduled: boolean;
   /** The last state handed to the executor to persist (what a restart would load). */
   persisted: ChannelState | undefined;
+  /** The ids last put in the byId index (the same arrays step after step: no hex per step). */
+  indexed?: { readonly temporary: Uint8Array; readonly channel: Uint8Array | undefined };
 }
 
 export interface FundResult {
@@ -317,9 +319,12 @@ export class ChannelDriver {
   }
 
   private index(ch: Channel): void {
-    this.byId.set(hex(ch.state.temporaryChannelId), ch.key);
-    const c = commitmentsOf(ch.state);
-    if (c) this.byId.set(hex(c.channelId), ch.key);
+    const temporary = ch.state.temporaryChannelId;
+    const channel = commitmentsOf(ch.state)?.channelId;
+    if (ch.indexed?.temporary === temporary && ch.indexed.channel === channel) return;
+    this.byId.set(hex(temporary), ch.key);
+    if (channel) this.byId.set(hex(channel), ch.key);
+    ch.indexed = { temporary, channel };
   }
 
   private record(ch: Channel, state: ChannelState, ns = NS): StoreOp {
@@ -610,6 +615,7 @@ export class ChannelDriver {
     this.negotiationTimers.delete(ch.key);
     this.channels.delete(ch.key);
     for (const [id, key] of this.byId) if (key === ch.key) this.byId.delete(id);
+    ch.indexed = undefined;
     // The closed record keeps its onions inside; the channel's detached ones go with its live record.
     const archived: DeferredPut = {
       kind: 'deferred',
