@@ -6,7 +6,7 @@ import type { Transaction } from '../bitcoin/tx.ts';
 import { compare, concat } from '../core/bytes.ts';
 import type { Sat } from '../core/units.ts';
 import { ecdsaSign, ecdsaVerify, signatureToDer } from '../crypto/secp256k1.ts';
-import { signaturePool, type VerifyItem } from '../crypto/signature-pool.ts';
+import { signaturePool } from '../crypto/signature-pool.ts';
 import type { Commitment } from './commitment.ts';
 import { type HtlcTx, htlcTxWitness, withWitness } from './htlc.ts';
 import { fundingScript, sortedFundingKeys } from './scripts.ts';
@@ -168,10 +168,10 @@ export function signHtlcTxs(
   htlcPrivkey: Uint8Array,
   asOwner: boolean,
 ): Uint8Array[] {
-  const digests = htlcTxs.map((t) => needHtlcTxSighash(t, asOwner));
-  return signaturePool().signAll(
-    digests,
-    digests.map(() => htlcPrivkey),
+  return signaturePool().signEach(
+    htlcTxs.length,
+    (i) => needHtlcTxSighash(htlcTxs[i]!, asOwner),
+    htlcPrivkey,
   );
 }
 
@@ -197,22 +197,14 @@ export function firstBadHtlcTxSig(
   ofOwner: boolean,
 ): number {
   if (compactSigs.length !== htlcTxs.length) throw new RangeError('one signature per HTLC transaction');
-  const digests = htlcTxs.map((t) => htlcTxSighash(t, ofOwner));
-  const items: VerifyItem[] = [];
-  const at: number[] = [];
-  for (const [i, digest] of digests.entries()) {
-    if (digest === undefined || compactSigs[i]!.length !== 64) return firstFailure(i, items, at);
-    items.push({ signature: compactSigs[i]!, digest, pubkey: htlcPubkey });
-    at.push(i);
-  }
-  return firstFailure(-1, items, at);
-}
-
-/** The first failing index among `items` (checked together) and `knownBad` (-1: none known). */
-function firstFailure(knownBad: number, items: readonly VerifyItem[], at: readonly number[]): number {
-  const ok = signaturePool().verifyAll(items);
-  const i = ok.indexOf(false);
-  return i === -1 ? knownBad : at[i]!;
+  const ok = signaturePool().verifyEach(htlcTxs.length, (i) => {
+    const digest = htlcTxSighash(htlcTxs[i]!, ofOwner);
+    const signature = compactSigs[i]!;
+    return digest === undefined || signature.length !== 64
+      ? undefined
+      : { signature, digest, pubkey: htlcPubkey };
+  });
+  return ok.indexOf(false);
 }
 
 /** The broadcastable HTLC transaction from verified signatures (preimage only for HTLC-success). */

@@ -219,3 +219,48 @@ test('no workers, or batches under the threshold: the calling thread alone', () 
   assert.deepEqual(q.signAll(digests, secrets), inThreadSigs(digests, secrets));
   assert.equal(q.readyWorkers, 0, 'not started for a small batch');
 });
+
+test("signEach / verifyEach: inputs made one by one while the worker runs give the calling thread's answers", async () => {
+  const p = pool({ workers: 1 });
+  await ready(p, 1);
+  const secret = bytes(90, 0);
+  const { digests } = batch(91, 483);
+  // A slow maker (as a sighash is): the worker catches up with it and must wait for each item.
+  const slow = (i: number) => {
+    const until = performance.now() + 0.05;
+    while (performance.now() < until);
+    return digests[i]!;
+  };
+  const sigs = p.signEach(483, slow, secret);
+  assert.deepEqual(
+    sigs,
+    digests.map((d) => ecdsaSign(d, secret).compact),
+  );
+  const items = verifyItems(92, 300, new Set([0, 7, 150, 299]));
+  // undefined: an item that cannot be valid (as a missing sighash), answered false.
+  const got = p.verifyEach(301, (i) => (i === 300 ? undefined : items[i]!));
+  assert.deepEqual(got, [...inThreadVerify(items), false]);
+  assert.ok(p.workerItems > 0, 'the worker took part');
+});
+
+test('signEach: a maker that throws part-way throws, and the pool still answers right afterwards', async () => {
+  const p = pool({ workers: 1, timeoutMs: 60_000 });
+  await ready(p, 1);
+  const { secrets, digests } = batch(95, 200);
+  const start = performance.now();
+  assert.throws(
+    () =>
+      p.signEach(
+        200,
+        (i) => {
+          if (i === 120) throw new Error('no sighash for item 120');
+          return digests[i]!;
+        },
+        secrets[0]!,
+      ),
+    /no sighash for item 120/,
+  );
+  assert.ok(performance.now() - start < 30_000, 'no worker left waiting for the rest');
+  assert.equal(p.readyWorkers, 1, 'the worker is still in use');
+  assert.deepEqual(p.signAll(digests, secrets), inThreadSigs(digests, secrets));
+});
