@@ -695,6 +695,8 @@ export class ChannelDriver {
       if (s.phase !== 'normal' || s.link !== 'up' || s.commitments.waiting || !localHasChanges(s.commitments))
         return;
       this.apply(ch, { kind: 'command', cmd: { kind: 'sign' } });
+      // The commitment_signed leaves as soon as it is durable, not after whatever the next poll brings.
+      this.executor.commitNow();
     });
   }
 

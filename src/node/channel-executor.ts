@@ -94,6 +94,7 @@ interface Group {
   readonly ops: (StoreOp | DeferredPut)[];
   readonly events: OutboxEvent[];
   steps: number;
+  committed: boolean;
   readonly done: Promise<void>;
   resolve(): void;
   reject(e: unknown): void;
@@ -269,7 +270,7 @@ export class ActionExecutor {
     // A group may have no waiter (one opened only for outbox removals): its failure is logged in commit,
     // and must not also surface as an unhandled rejection, which would stop the process.
     done.catch(() => undefined);
-    const g: Group = { ops: [], events: [], steps: 0, done, resolve, reject };
+    const g: Group = { ops: [], events: [], steps: 0, committed: false, done, resolve, reject };
     this.group = g;
     // Every step submitted before the event loop comes back here joins this batch. It is committed in the
     // first callback of the check phase, before the driver's "sign once the burst is handled" (queued
@@ -280,7 +281,18 @@ export class ActionExecutor {
     return g;
   }
 
+  /**
+   * Commits the open group now rather than at the turn's end: after a step that ends a long synchronous
+   * run (signing a commitment with hundreds of HTLCs) nothing else joins the group, and the turn's end
+   * can lie behind a poll phase full of other work (RPC requests), holding the commitment_signed back.
+   */
+  commitNow(): void {
+    if (this.group !== null) this.commit(this.group);
+  }
+
   private commit(g: Group): void {
+    if (g.committed) return; // by commitNow, before its immediate came
+    g.committed = true;
     if (this.group === g) this.group = null;
     const pending = this.pendingDeletes;
     this.pendingDeletes = [];

@@ -202,3 +202,21 @@ test('property: many steps over a few channels in one turn: final store = last s
     { numRuns: 100 },
   );
 });
+
+test('commitNow writes the open group at once (its send follows), and its immediate writes nothing again', async () => {
+  const { ex, log, batches, store } = harness();
+  const step = ex.submit('c', [persist('c', 'signed'), send('commitment_signed')]);
+  assert.equal(store.get('chan', 'c'), undefined, 'nothing written before the turn ends');
+  ex.commitNow();
+  assert.equal(text(store.get('chan', 'c')), 'signed', 'durable without waiting for the turn');
+  assert.equal(ex.counters.batches, 1);
+  await step;
+  assert.deepEqual(log, ['durable c=signed', 'send commitment_signed']);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(batches.length, 1, 'the group is not written twice');
+  // A step submitted after it opens a group of its own, committed at its turn's end as before.
+  await ex.submit('c', [persist('c', 'next'), send('revoke_and_ack')]);
+  assert.equal(ex.counters.batches, 2);
+  ex.commitNow(); // nothing open: nothing written
+  assert.equal(ex.counters.batches, 2);
+});
