@@ -21,9 +21,9 @@ import {
   type HarnessNode,
 } from '../../src/testing/channel-harness.ts';
 
-// The must-show asks for thousands of interleavings: 1,000 runs in CI, each up to STEPS random operations
-// (CHANNEL_RUNS / CHANNEL_STEPS raise them for a longer soak).
-const RUNS = Number(process.env.CHANNEL_RUNS ?? 1000);
+// The must-show asks for thousands of interleavings: 3,000 runs in CI (~25 s), each up to STEPS random
+// operations (CHANNEL_RUNS / CHANNEL_STEPS raise them for a longer soak).
+const RUNS = Number(process.env.CHANNEL_RUNS ?? 3000);
 const STEPS = Number(process.env.CHANNEL_STEPS ?? 30);
 const ONION = new Uint8Array(1366);
 
