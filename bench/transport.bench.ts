@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeMessage, encodeMessage } from '../src/bolt01-wire/messages.ts';
 import type { MessageValue } from '../src/bolt01-wire/types.ts';
+import { aeadBackend } from '../src/bolt08-transport/chachapoly.ts';
 import {
   Decryptor,
   Encryptor,
@@ -116,7 +117,7 @@ for (const size of [100, MAX_MESSAGE_LENGTH]) {
 }
 
 console.log(
-  `secp256k1 backend: ${secpBackend}; node ${process.version}; median of ${ROUNDS} rounds of ${ROUND_MS} ms`,
+  `secp256k1 backend: ${secpBackend}; ChaCha20-Poly1305: ${aeadBackend}; node ${process.version}; median of ${ROUNDS} rounds of ${ROUND_MS} ms`,
 );
 const hs: number[] = [];
 for (let r = 0; r < ROUNDS; r++) hs.push(rate(handshake, ROUND_MS));
@@ -222,6 +223,6 @@ const out = join(repoRoot, 'bench', 'results');
 mkdirSync(out, { recursive: true });
 writeFileSync(
   join(out, 'transport.json'),
-  `${JSON.stringify({ bench: 'transport', node: process.version, secpBackend, rounds: ROUNDS, roundMs: ROUND_MS, figures }, null, 2)}\n`,
+  `${JSON.stringify({ bench: 'transport', node: process.version, secpBackend, aeadBackend, rounds: ROUNDS, roundMs: ROUND_MS, figures }, null, 2)}\n`,
 );
 console.log(`wrote bench/results/transport.json`);

@@ -6,8 +6,8 @@
 
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import { schnorr } from '@noble/curves/secp256k1.js';
+import { loadNativeAddon, nativeAddonPath } from '../core/native-addon.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -133,22 +133,15 @@ export interface SystemEcdsa {
 }
 
 /** Where the built binding is; SHANDIAN_SYSTEM_SECP256K1=0 leaves it unused. */
-export const systemEcdsaPath = fileURLToPath(
-  new URL('../../native/libsecp256k1/build/Release/secp256k1_system.node', import.meta.url),
-);
+export const systemEcdsaPath = nativeAddonPath('libsecp256k1', 'secp256k1_system');
 
 /**
  * The system binding, when it is built, loads, and agrees with the package on a known signature (the
  * same RFC 6979 nonces give the same bytes) and on what verifies; otherwise undefined.
  */
 function loadSystemEcdsa(lib: Native): SystemEcdsa | undefined {
-  if (process.env.SHANDIAN_SYSTEM_SECP256K1 === '0') return undefined;
-  let sys: SystemEcdsa;
-  try {
-    sys = require(systemEcdsaPath) as SystemEcdsa;
-  } catch {
-    return undefined; // not built: the package does everything
-  }
+  const sys = loadNativeAddon<SystemEcdsa>(systemEcdsaPath, 'SHANDIAN_SYSTEM_SECP256K1');
+  if (sys === undefined) return undefined; // not built: the package does everything
   const key = new Uint8Array(32).fill(1);
   const msg = new Uint8Array(32).fill(2);
   const ours = sys.ecdsaSign(msg, key);
