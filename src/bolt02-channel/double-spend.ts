@@ -75,13 +75,14 @@ export function onFundingDoubleSpent(
 export function forgetOnErrorBeforeLockIn(s: ChannelState, message: string): Transition | undefined {
   if (s.phase !== 'wait_channel_ready' || s.commitments.localIsFunder) return undefined;
   const c = s.commitments;
+  // Specs are from our view in both commitments: toLocal is ours.
   // BOLT 5 (failing a channel): if a local commitment transaction has NOT ever contained a `to_local`
   // or HTLC output, the node MAY simply forget the channel.
   const nothingOurs =
     c.localCommit.index === 0n &&
     c.localCommit.spec.toLocal === 0n &&
     c.localCommit.spec.htlcs.length === 0 &&
-    c.remoteCommit.spec.toRemote === 0n &&
+    c.remoteCommit.spec.toLocal === 0n &&
     c.remoteCommit.spec.htlcs.length === 0;
   if (!nothingOurs) return undefined;
   return forgetChannel(s, { kind: 'remote_error', message });
