@@ -5,7 +5,14 @@
 // output for depth and spends, and brings every channel back from the store after a restart.
 //
 // All side effects go through the ActionExecutor, so DESIGN rule 2 holds here without a single check.
-import { reversedHex, serializeTx, type Transaction, txidHex, txid as txidOf } from '../bitcoin/tx.ts';
+import {
+  fromReversedHex,
+  reversedHex,
+  serializeTx,
+  type Transaction,
+  txidHex,
+  txid as txidOf,
+} from '../bitcoin/tx.ts';
 import { decodeMessage, encodeMessage } from '../bolt01-wire/index.ts';
 import type { MessageValue, WireMessage } from '../bolt01-wire/types.ts';
 import { localHasChanges } from '../bolt02-channel/commitments.ts';
@@ -21,6 +28,7 @@ import {
   type ChannelState,
   channelIdFrom,
   commitmentsOf,
+  DOUBLE_SPEND_DEPTH,
   decodeChannelState,
   defaultChannelConfig,
   defaultChannelPolicy,
@@ -575,9 +583,48 @@ export class ChannelDriver {
       if (!t || ch.meta.spentBy) continue;
       this.deps.onchain.chain.broadcast(fromHex(t.hex)).catch(() => undefined);
     }
+    for (const ch of this.list()) this.forgetIfFundingDoubleSpent(ch);
     for (const ch of this.list()) this.rebroadcastFunding(ch);
     for (const ch of this.list()) this.sweeper.step(ch, height);
     for (const ch of this.list()) if (this.isFinished(ch, height)) this.archive(ch);
+  }
+
+  /**
+   * Funder: a confirmed transaction spends an input of our unconfirmed funding transaction in its place
+   * (the wallet tracks it: the inputs are ours). Once it is DOUBLE_SPEND_DEPTH deep the channel is
+   * forgotten and the peer told (double-spend.ts); until then a reorg may still bring the funding back.
+   * Checked on every block from the wallet's view, so a restart or a reorg needs nothing remembered here.
+   */
+  private forgetIfFundingDoubleSpent(ch: Channel): void {
+    const s = ch.state;
+    if (s.phase !== 'wait_channel_ready' || !s.commitments.localIsFunder || !s.fundingTx) return;
+    const spend = this.deps.onchain.doubleSpendOf(s.fundingTx);
+    if (!spend || spend.confirmations === 0) return;
+    const fundingTxid = s.commitments.fundingOutpoint.txid;
+    const about = {
+      channel: ch.key,
+      funding_txid: reversedHex(fundingTxid),
+      spent_by: spend.txid,
+      confirmations: spend.confirmations,
+    };
+    if (spend.confirmations < DOUBLE_SPEND_DEPTH) {
+      this.deps.log.warn(
+        { ...about, forget_at: DOUBLE_SPEND_DEPTH },
+        'funding transaction double-spent: the channel is forgotten once the double-spend is deep enough',
+      );
+      return;
+    }
+    const refused = this.apply(ch, {
+      kind: 'command',
+      cmd: {
+        kind: 'funding_double_spent',
+        fundingTxid,
+        spenderTxid: fromReversedHex(spend.txid),
+        depth: spend.confirmations,
+      },
+    });
+    if (refused !== null) this.deps.log.warn({ ...about, refused }, 'funding double-spend not applied');
+    else this.deps.log.warn(about, 'funding transaction double-spent: channel forgotten');
   }
 
   /** Ours and not confirmed yet: a mempool may have dropped it (or refused it before). */

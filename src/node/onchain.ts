@@ -1,13 +1,13 @@
 // The on-chain wallet as a running service (shell): loads the wallet from its SQLite records, follows the
 // chain block by block (reorgs included), persists every change before anything leaves the node, and
 // broadcasts what the wallet signs.
-import { reversedHex, serializeTx } from '../bitcoin/tx.ts';
+import { reversedHex, serializeTx, type Transaction, txidHex } from '../bitcoin/tx.ts';
 import { ChainFollower } from '../chain/follower.ts';
 import type { ChainBlock } from '../chain/seams.ts';
 import type { KeyChain } from '../keys/derivation.ts';
 import { WalletStore } from '../wallet/sqlite-store.ts';
 import type { WalletError } from '../wallet/types.ts';
-import { Wallet } from '../wallet/wallet.ts';
+import { outpointKey, Wallet } from '../wallet/wallet.ts';
 import type { ChainBackend } from './chain-backend.ts';
 import type { Logger } from './logger.ts';
 
@@ -85,8 +85,29 @@ export class Onchain {
     this.persist();
     if (r.value.relevant.length > 0)
       this.log.info({ height: b.height, txs: r.value.relevant }, 'wallet transactions confirmed');
+    // A channel's funding among them: the channel driver forgets that channel once the double-spend is
+    // deep enough (doubleSpendOf).
     if (r.value.conflicted.length > 0)
       this.log.warn({ txs: r.value.conflicted }, 'wallet transactions double-spent by a block');
+  }
+
+  /**
+   * A transaction of the wallet spending one of `tx`'s inputs in its place (a double-spend of `tx`), with
+   * its confirmations: the deepest if there are several. The wallet tracks it because the inputs are
+   * ours; a reorg that un-confirms it brings its confirmations back to 0.
+   */
+  doubleSpendOf(tx: Transaction): { txid: string; confirmations: number } | undefined {
+    const own = txidHex(tx);
+    let deepest: { txid: string; confirmations: number } | undefined;
+    for (const i of tx.inputs) {
+      const spender = this.wallet.spenderOf(outpointKey(reversedHex(i.prevout.txid), i.prevout.vout));
+      const t = spender === undefined || spender === own ? undefined : this.wallet.getTx(spender);
+      if (t === undefined) continue;
+      const confirmations = this.wallet.confirmations(t);
+      if (deepest === undefined || confirmations > deepest.confirmations)
+        deepest = { txid: t.txid, confirmations };
+    }
+    return deepest;
   }
 
   private disconnected(hash: Uint8Array, height: number): void {

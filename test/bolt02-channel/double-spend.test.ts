@@ -146,17 +146,18 @@ test('an error before lock-in: a fundee with a push still publishes; the funder 
   const txid = fundingTxidOf(pushed.a.state);
   pushed.must(pushed.a, doubleSpent(txid));
   pushed.deliver(pushed.b);
-  assert.equal(pushed.b.state.phase, 'closing', 'the push is the fundee's: it keeps its commitment');
+  assert.equal(pushed.b.state.phase, 'closing', 'the push belongs to the fundee: it keeps its commitment');
   assert.equal(pushed.b.broadcasts.length, 1);
 
   const pair = waitingForLockIn(75);
   pair.b.inbox = [];
-  const error = {
-    kind: 'message' as const,
+  const error: ChannelEvent = {
+    kind: 'message',
     msg: {
-      type: 'error' as const,
+      type: 'error',
       channel_id: (pair.a.state as WaitChannelReadyState).commitments.channelId,
       data: new TextEncoder().encode('bye'),
+      tlvs: {},
     },
   };
   const funder = step(pair.a.state, error, pair.a.ctx);
