@@ -63,7 +63,7 @@ import { DetachedOnionStore } from './channel-onions.ts';
 import type { Clock, TimerHandle } from './clock.ts';
 import type { NetworkParams } from './config.ts';
 import type { Logger } from './logger.ts';
-import type { Onchain } from './onchain.ts';
+import { doubleSpendOf, type Onchain } from './onchain.ts';
 import type { PeerManager } from './peer-manager.ts';
 import type { PeerMessage } from './peer-wire.ts';
 import { IRREVOCABLE_DEPTH, Sweeper, type SweepMeta } from './sweep-runner.ts';
@@ -598,7 +598,7 @@ export class ChannelDriver {
   private forgetIfFundingDoubleSpent(ch: Channel): void {
     const s = ch.state;
     if (s.phase !== 'wait_channel_ready' || !s.commitments.localIsFunder || !s.fundingTx) return;
-    const spend = this.deps.onchain.doubleSpendOf(s.fundingTx);
+    const spend = doubleSpendOf(this.deps.onchain.wallet, s.fundingTx);
     if (!spend || spend.confirmations === 0) return;
     const fundingTxid = s.commitments.fundingOutpoint.txid;
     const about = {

@@ -91,25 +91,6 @@ export class Onchain {
       this.log.warn({ txs: r.value.conflicted }, 'wallet transactions double-spent by a block');
   }
 
-  /**
-   * A transaction of the wallet spending one of `tx`'s inputs in its place (a double-spend of `tx`), with
-   * its confirmations: the deepest if there are several. The wallet tracks it because the inputs are
-   * ours; a reorg that un-confirms it brings its confirmations back to 0.
-   */
-  doubleSpendOf(tx: Transaction): { txid: string; confirmations: number } | undefined {
-    const own = txidHex(tx);
-    let deepest: { txid: string; confirmations: number } | undefined;
-    for (const i of tx.inputs) {
-      const spender = this.wallet.spenderOf(outpointKey(reversedHex(i.prevout.txid), i.prevout.vout));
-      const t = spender === undefined || spender === own ? undefined : this.wallet.getTx(spender);
-      if (t === undefined) continue;
-      const confirmations = this.wallet.confirmations(t);
-      if (deepest === undefined || confirmations > deepest.confirmations)
-        deepest = { txid: t.txid, confirmations };
-    }
-    return deepest;
-  }
-
   private disconnected(hash: Uint8Array, height: number): void {
     const r = this.wallet.disconnectBlock(reversedHex(hash));
     if (!r.ok) throw new Error(`wallet could not disconnect block ${height}: ${r.error.kind}`);
@@ -157,3 +138,25 @@ export class Onchain {
 }
 
 export type { WalletError };
+
+/**
+ * A transaction of the wallet spending one of `tx`'s inputs in its place (a double-spend of `tx`), with
+ * its confirmations: the deepest if there are several. The wallet tracks it when the inputs are ours; a
+ * reorg that un-confirms it brings its confirmations back to 0.
+ */
+export function doubleSpendOf(
+  wallet: Wallet,
+  tx: Transaction,
+): { txid: string; confirmations: number } | undefined {
+  const own = txidHex(tx);
+  let deepest: { txid: string; confirmations: number } | undefined;
+  for (const i of tx.inputs) {
+    const spender = wallet.spenderOf(outpointKey(reversedHex(i.prevout.txid), i.prevout.vout));
+    const t = spender === undefined || spender === own ? undefined : wallet.getTx(spender);
+    if (t === undefined) continue;
+    const confirmations = wallet.confirmations(t);
+    if (deepest === undefined || confirmations > deepest.confirmations)
+      deepest = { txid: t.txid, confirmations };
+  }
+  return deepest;
+}
