@@ -6,26 +6,18 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { reversedHex, type Transaction, txidHex } from '../../src/bitcoin/tx.ts';
 import { commitmentsOf, DOUBLE_SPEND_DEPTH } from '../../src/bolt02-channel/index.ts';
-import type { FeeratePerKw, Msat, Sat } from '../../src/core/units.ts';
+import type { Sat } from '../../src/core/units.ts';
 import { channelMethods } from '../../src/node/channel-rpc.ts';
 import { doubleSpendOf } from '../../src/node/onchain.ts';
 import { signInputs } from '../../src/wallet/spend.ts';
 import { outpointKey } from '../../src/wallet/wallet.ts';
-import { settle, type TestNet, type TestNode, twoNodes } from './driver-harness.ts';
+import { settle, startOpen, type TestNet, type TestNode, twoNodes } from './driver-harness.ts';
 
 /** alice opens a channel to bob; returns the signed funding transaction, left in the mempool. */
 async function fundingBroadcast(net: TestNet, alice: TestNode, bob: TestNode): Promise<Transaction> {
-  let done = false;
-  alice.driver
-    .open(bob.id, {
-      amount: 500_000n as Sat,
-      feerate: 2500 as FeeratePerKw,
-      announce: false,
-      pushMsat: 0n as Msat,
-    })
-    .then(() => (done = true));
-  for (let i = 0; i < 20 && !done; i++) await settle();
-  assert.ok(done, 'funding broadcast');
+  const open = startOpen(alice, bob);
+  for (let i = 0; i < 20 && open.done() === undefined; i++) await settle();
+  assert.ok(open.done() !== undefined && !(open.done() instanceof Error), 'funding broadcast');
   const txid = reversedHex(commitmentsOf(alice.channel().state)!.fundingOutpoint.txid);
   const tx = net.mempool.get(txid);
   assert.ok(tx);

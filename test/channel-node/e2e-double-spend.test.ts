@@ -17,14 +17,6 @@ import { signInputs } from '../../src/wallet/spend.ts';
 import { Wallet } from '../../src/wallet/wallet.ts';
 import { waitUntil, withProcessNet } from './devnet-process.ts';
 
-interface Output {
-  txid: string;
-  output: number;
-  amount_msat: number;
-  status: string;
-  reserved: boolean;
-}
-
 const channels = async (n: NodeProcess) =>
   (await n.call<{ channels: { state: string; channel_id?: string }[] }>('listpeerchannels')).channels;
 const closed = async (n: NodeProcess) =>
@@ -33,7 +25,12 @@ const closed = async (n: NodeProcess) =>
       'listclosedchannels',
     )
   ).closedchannels;
-const outputs = async (n: NodeProcess) => (await n.call<{ outputs: Output[] }>('listfunds')).outputs;
+const outputs = async (n: NodeProcess) =>
+  (
+    await n.call<{ outputs: { txid: string; amount_msat: number; status: string; reserved: boolean }[] }>(
+      'listfunds',
+    )
+  ).outputs;
 const heightOf = async (n: NodeProcess) => (await n.call<{ blockheight: number }>('getinfo')).blockheight;
 
 test('process: the funding transaction is double-spent; both sides forget the channel once it is deep', {
