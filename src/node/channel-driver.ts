@@ -196,6 +196,8 @@ export class ChannelDriver {
   readonly devPreimages = new Map<string, Uint8Array>();
   /** The onions of live channels' pending adds, written apart from their states. */
   private readonly onions: DetachedOnionStore;
+  /** Funders whose funding a wallet transaction double-spent: its depth when last logged. */
+  private readonly doubleSpendDepths = new Map<string, number>();
 
   constructor(private readonly deps: ChannelDriverDeps) {
     this.executor = new ActionExecutor({
@@ -247,6 +249,7 @@ export class ChannelDriver {
     this.deps.log.info({ channels: this.channels.size }, 'channels loaded');
     this.redial();
     this.deps.watcher.onBlock((height) => this.onBlock(height));
+    this.deps.onchain.onBlock(() => this.onWalletBlock());
   }
 
   private decodeChannel(
@@ -589,6 +592,12 @@ export class ChannelDriver {
     for (const ch of this.list()) if (this.isFinished(ch, height)) this.archive(ch);
   }
 
+  /** The wallet followed a block (its poll is its own): a funding double-spend may be deep enough now. */
+  private onWalletBlock(): void {
+    if (this.closed) return;
+    for (const ch of this.list()) this.forgetIfFundingDoubleSpent(ch);
+  }
+
   /**
    * Funder: a confirmed transaction spends an input of our unconfirmed funding transaction in its place
    * (the wallet tracks it: the inputs are ours). Once it is DOUBLE_SPEND_DEPTH deep the channel is
@@ -608,12 +617,16 @@ export class ChannelDriver {
       confirmations: spend.confirmations,
     };
     if (spend.confirmations < DOUBLE_SPEND_DEPTH) {
+      // Both the wallet's and the watcher's blocks look: say it once per depth.
+      if (this.doubleSpendDepths.get(ch.key) === spend.confirmations) return;
+      this.doubleSpendDepths.set(ch.key, spend.confirmations);
       this.deps.log.warn(
         { ...about, forget_at: DOUBLE_SPEND_DEPTH },
         'funding transaction double-spent: the channel is forgotten once the double-spend is deep enough',
       );
       return;
     }
+    this.doubleSpendDepths.delete(ch.key);
     const refused = this.apply(ch, {
       kind: 'command',
       cmd: {

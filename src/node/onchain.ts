@@ -13,6 +13,7 @@ import type { Logger } from './logger.ts';
 
 export class Onchain {
   private readonly follower: ChainFollower;
+  private readonly blockListeners: (() => void)[] = [];
   private constructor(
     readonly wallet: Wallet,
     private readonly store: WalletStore,
@@ -70,6 +71,15 @@ export class Onchain {
     this.follower.start(pollMs);
   }
 
+  /**
+   * Told after each block the wallet applied or undid, once persisted. The wallet follows the chain on
+   * its own poll: what it learns (a funding double-spent, doubleSpendOf) may come after the channel
+   * watcher's block, so the channel driver looks again from here.
+   */
+  onBlock(h: () => void): void {
+    this.blockListeners.push(h);
+  }
+
   /** Writes the wallet's pending changes durably (e.g. a funding reservation before it is used). */
   persist(): void {
     this.store.apply(this.wallet.takeChanges());
@@ -86,9 +96,10 @@ export class Onchain {
     if (r.value.relevant.length > 0)
       this.log.info({ height: b.height, txs: r.value.relevant }, 'wallet transactions confirmed');
     // A channel's funding among them: the channel driver forgets that channel once the double-spend is
-    // deep enough (doubleSpendOf).
+    // deep enough (doubleSpendOf, looked at from onBlock).
     if (r.value.conflicted.length > 0)
       this.log.warn({ txs: r.value.conflicted }, 'wallet transactions double-spent by a block');
+    for (const h of this.blockListeners) h();
   }
 
   private disconnected(hash: Uint8Array, height: number): void {
@@ -99,6 +110,7 @@ export class Onchain {
       { height, unconfirmed: r.value.unconfirmed, dropped: r.value.dropped },
       'block disconnected (reorg)',
     );
+    for (const h of this.blockListeners) h();
   }
 
   /** Our unconfirmed transactions may have left the mempools while we were down: send them again. */

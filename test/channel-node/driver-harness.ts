@@ -207,6 +207,8 @@ export class TestNode {
         return net.chain.active.length - 1;
       },
       persist() {},
+      // The test applies each block to the wallet before the watcher sees it: nothing to tell.
+      onBlock() {},
       async sync() {},
       async persistAndBroadcast(txid: string, raw: Uint8Array) {
         try {

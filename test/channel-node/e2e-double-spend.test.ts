@@ -118,12 +118,19 @@ test('process: the funding transaction is double-spent; both sides forget the ch
       30_000,
       'both forget the channel',
     );
-    const a = (await closed(alice)).find((c) => c.opener === 'local');
-    assert.ok(a, 'alice lists the channel as closed');
-    assert.equal(a.close_cause, 'aborted');
-    const b = await closed(bob);
-    assert.equal(b.length, 1, 'bob lists the channel as closed');
-    assert.equal(b[0]!.close_cause, 'remote_error');
+    // A forgotten channel moves to the closed records on the next block: listed either way, but wait
+    // out the moment of the move.
+    await waitUntil(
+      async () => (await closed(alice)).length === 1 && (await closed(bob)).length === 1,
+      20_000,
+      'listclosedchannels',
+    );
+    const [a] = await closed(alice);
+    assert.equal(a!.opener, 'local');
+    assert.equal(a!.close_cause, 'aborted');
+    const [b] = await closed(bob);
+    assert.equal(b!.opener, 'remote');
+    assert.equal(b!.close_cause, 'remote_error');
     assert.ok(alice.log.some((l) => l.includes('double-spent')));
     // Nothing was published for the channel, and the wallet still holds exactly the coin that came back.
     assert.deepEqual(
