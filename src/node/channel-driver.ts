@@ -608,7 +608,10 @@ export class ChannelDriver {
     const s = ch.state;
     if (s.phase !== 'wait_channel_ready' || !s.commitments.localIsFunder || !s.fundingTx) return;
     const spend = doubleSpendOf(this.deps.onchain.wallet, s.fundingTx);
-    if (!spend || spend.confirmations === 0) return;
+    if (!spend || spend.confirmations === 0) {
+      this.doubleSpendDepths.delete(ch.key); // none, or a reorg took it out
+      return;
+    }
     const fundingTxid = s.commitments.fundingOutpoint.txid;
     const about = {
       channel: ch.key,

@@ -99,7 +99,7 @@ export class Onchain {
     // deep enough (doubleSpendOf, looked at from onBlock).
     if (r.value.conflicted.length > 0)
       this.log.warn({ txs: r.value.conflicted }, 'wallet transactions double-spent by a block');
-    for (const h of this.blockListeners) h();
+    this.tellBlock();
   }
 
   private disconnected(hash: Uint8Array, height: number): void {
@@ -110,7 +110,18 @@ export class Onchain {
       { height, unconfirmed: r.value.unconfirmed, dropped: r.value.dropped },
       'block disconnected (reorg)',
     );
-    for (const h of this.blockListeners) h();
+    this.tellBlock();
+  }
+
+  private tellBlock(): void {
+    for (const h of this.blockListeners) {
+      try {
+        h();
+      } catch (e) {
+        // The wallet's block is applied and durable whatever a listener does.
+        this.log.error({ err: (e as Error).message }, 'wallet block listener failed');
+      }
+    }
   }
 
   /** Our unconfirmed transactions may have left the mempools while we were down: send them again. */

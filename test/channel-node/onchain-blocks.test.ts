@@ -26,6 +26,7 @@ function pay(script: Uint8Array, value: bigint, from: Uint8Array, vout = 0): Tra
 
 test('onBlock follows the wallet block by block, reorgs included; doubleSpendOf reads its view', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'shandian-onchain-'));
+  const logs: { level: string; msg: string }[] = [];
   const chain = new FakeChain();
   const backend = Object.assign(chain, {
     broadcast: async () => new Uint8Array(32),
@@ -35,16 +36,21 @@ test('onBlock follows the wallet block by block, reorgs included; doubleSpendOf 
     chain: backend as never,
     keys: new KeyChain(sha256(new TextEncoder().encode('onchain blocks')), 'regtest'),
     path: join(dir, 'wallet.sqlite'),
-    log: memoryLogger([]),
+    log: memoryLogger(logs),
   });
   try {
     const seen: (number | null)[] = [];
+    // A listener that throws neither stops the others nor the wallet.
+    onchain.onBlock(() => {
+      throw new Error('listener bug');
+    });
     onchain.onBlock(() => seen.push(onchain.wallet.tipHeight));
     const w = onchain.wallet;
     const coin = pay(w.newReceiveScript().script, 100_000n, sha256(new Uint8Array([1])));
     chain.push([coin]);
     await onchain.sync();
     assert.deepEqual(seen, [1]);
+    assert.ok(logs.some((l) => l.msg === 'wallet block listener failed'));
 
     // Ours, unconfirmed: the coin spent to a foreign script; then another spend of it is mined.
     const ownTx = pay(new Uint8Array([0x51]), 90_000n, txOf(coin));
