@@ -6,6 +6,7 @@ import { equal } from '../core/bytes.ts';
 import { assertNever, err, ok, type Result } from '../core/result.ts';
 import { onClosingSigned, onFundingSpent } from './closing.ts';
 import { commitmentsOf, failChannel, warning } from './common.ts';
+import { forgetOnErrorBeforeLockIn, onFundingDoubleSpent } from './double-spend.ts';
 import type { ChannelContext, ChannelEvent, CommandRefused, Transition } from './events.ts';
 import { onNormalCommand, onNormalMessage } from './normal.ts';
 import {
@@ -85,6 +86,8 @@ function onCommand(
       if (state.phase !== 'wait_funding_tx')
         return refuse(`no funding transaction expected in ${state.phase}`);
       return onFundingTxBuilt(state, cmd.tx, cmd.outputIndex, ctx);
+    case 'funding_double_spent':
+      return onFundingDoubleSpent(state, cmd);
   }
   return assertNever(cmd, 'command');
 }
@@ -112,6 +115,8 @@ function onMessage(state: ChannelState, m: WireMessage, ctx: ChannelContext): Tr
   if (m.type === 'error') {
     const message = new TextDecoder().decode(m.data);
     if (state.phase === 'closing' || state.phase === 'closed') return same(state);
+    const forgotten = forgetOnErrorBeforeLockIn(state, message);
+    if (forgotten !== undefined) return forgotten;
     // An error from the peer fails the channel: we publish our commitment.
     const t = failChannel(state, message, ctx, { kind: 'remote_error', message });
     // Do not answer an error with an error.

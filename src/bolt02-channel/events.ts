@@ -34,7 +34,17 @@ export type ChannelCommand =
   | { readonly kind: 'shutdown'; readonly script: Uint8Array | undefined; readonly feeRange?: FeeRange }
   | { readonly kind: 'force_close'; readonly message: string }
   /** Funder: the wallet built (but did not broadcast) the funding transaction. */
-  | { readonly kind: 'funding_tx_built'; readonly tx: Transaction; readonly outputIndex: number };
+  | { readonly kind: 'funding_tx_built'; readonly tx: Transaction; readonly outputIndex: number }
+  /**
+   * Funder: a confirmed transaction spends one of the funding transaction's inputs (txids in internal
+   * byte order), `depth` blocks deep: the funding can never confirm (double-spend.ts).
+   */
+  | {
+      readonly kind: 'funding_double_spent';
+      readonly fundingTxid: Uint8Array;
+      readonly spenderTxid: Uint8Array;
+      readonly depth: number;
+    };
 
 export interface FeeRange {
   readonly min: Sat;

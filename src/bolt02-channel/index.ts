@@ -44,6 +44,7 @@ export {
   txParams,
 } from './commitments.ts';
 export { channelIdOf, commitmentsOf, signedLocalCommitment } from './common.ts';
+export { DOUBLE_SPEND_DEPTH } from './double-spend.ts';
 export type * from './events.ts';
 export {
   type AcceptRequest,

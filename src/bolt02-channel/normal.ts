@@ -119,7 +119,10 @@ export function onNormalMessage(s: NormalState, m: NormalMessage, ctx: ChannelCo
 
 export function onNormalCommand(
   s: NormalState,
-  cmd: Exclude<ChannelCommand, { kind: 'shutdown' | 'force_close' | 'funding_tx_built' }>,
+  cmd: Exclude<
+    ChannelCommand,
+    { kind: 'shutdown' | 'force_close' | 'funding_tx_built' | 'funding_double_spent' }
+  >,
   ctx: ChannelContext,
 ): Result<Transition, CommandRefused> {
   if (s.link !== 'up') return refuse('peer is not connected');

@@ -1,9 +1,11 @@
 // What a new block means for a channel: an HTLC we offered that reached its expiry, or one we
 // fulfilled whose expiry is close while the peer has not acknowledged the fulfill, must be settled on
-// chain (we fail the channel); a fundee forgets a funding transaction that never confirmed.
+// chain (we fail the channel); a fundee forgets a funding transaction that never confirmed (a funder
+// whose funding was double-spent: double-spend.ts).
 
 import { latestRemoteCommit } from './commitments.ts';
 import { failChannel } from './common.ts';
+import { forgetChannel } from './double-spend.ts';
 import type { ChannelContext, Transition } from './events.ts';
 import type { ChannelState, Commitments } from './state.ts';
 
@@ -43,20 +45,10 @@ export function onBlock(s: ChannelState, height: number, ctx: ChannelContext): T
       if (s.commitments.localIsFunder || height < s.createdAtHeight + FUNDING_TIMEOUT_BLOCKS)
         return { state: s, actions: [] };
       // Nothing of ours is in the funding transaction: forget the channel.
-      const next: ChannelState = {
-        phase: 'closed',
-        keyIndex: s.keyIndex,
-        temporaryChannelId: s.temporaryChannelId,
-        link: s.link,
-        reason: { kind: 'aborted', message: 'funding transaction did not confirm in 2016 blocks' },
-      };
-      return {
-        state: next,
-        actions: [
-          { kind: 'persist', state: next },
-          { kind: 'emit', event: { kind: 'channel_closed', reason: next.reason } },
-        ],
-      };
+      return forgetChannel(s, {
+        kind: 'aborted',
+        message: 'funding transaction did not confirm in 2016 blocks',
+      });
     }
     case 'wait_accept':
     case 'wait_funding_tx':

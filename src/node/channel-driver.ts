@@ -5,7 +5,14 @@
 // output for depth and spends, and brings every channel back from the store after a restart.
 //
 // All side effects go through the ActionExecutor, so DESIGN rule 2 holds here without a single check.
-import { reversedHex, serializeTx, type Transaction, txidHex, txid as txidOf } from '../bitcoin/tx.ts';
+import {
+  fromReversedHex,
+  reversedHex,
+  serializeTx,
+  type Transaction,
+  txidHex,
+  txid as txidOf,
+} from '../bitcoin/tx.ts';
 import { decodeMessage, encodeMessage } from '../bolt01-wire/index.ts';
 import type { MessageValue, WireMessage } from '../bolt01-wire/types.ts';
 import { localHasChanges } from '../bolt02-channel/commitments.ts';
@@ -21,6 +28,7 @@ import {
   type ChannelState,
   channelIdFrom,
   commitmentsOf,
+  DOUBLE_SPEND_DEPTH,
   decodeChannelState,
   defaultChannelConfig,
   defaultChannelPolicy,
@@ -55,7 +63,7 @@ import { DetachedOnionStore } from './channel-onions.ts';
 import type { Clock, TimerHandle } from './clock.ts';
 import type { NetworkParams } from './config.ts';
 import type { Logger } from './logger.ts';
-import type { Onchain } from './onchain.ts';
+import { doubleSpendOf, type Onchain } from './onchain.ts';
 import type { PeerManager } from './peer-manager.ts';
 import type { PeerMessage } from './peer-wire.ts';
 import { IRREVOCABLE_DEPTH, Sweeper, type SweepMeta } from './sweep-runner.ts';
@@ -188,6 +196,8 @@ export class ChannelDriver {
   readonly devPreimages = new Map<string, Uint8Array>();
   /** The onions of live channels' pending adds, written apart from their states. */
   private readonly onions: DetachedOnionStore;
+  /** Funders whose funding a wallet transaction double-spent: its depth when last logged. */
+  private readonly doubleSpendDepths = new Map<string, number>();
 
   constructor(private readonly deps: ChannelDriverDeps) {
     this.executor = new ActionExecutor({
@@ -239,6 +249,7 @@ export class ChannelDriver {
     this.deps.log.info({ channels: this.channels.size }, 'channels loaded');
     this.redial();
     this.deps.watcher.onBlock((height) => this.onBlock(height));
+    this.deps.onchain.onBlock(() => this.onWalletBlock());
   }
 
   private decodeChannel(
@@ -575,9 +586,61 @@ export class ChannelDriver {
       if (!t || ch.meta.spentBy) continue;
       this.deps.onchain.chain.broadcast(fromHex(t.hex)).catch(() => undefined);
     }
+    for (const ch of this.list()) this.forgetIfFundingDoubleSpent(ch);
     for (const ch of this.list()) this.rebroadcastFunding(ch);
     for (const ch of this.list()) this.sweeper.step(ch, height);
     for (const ch of this.list()) if (this.isFinished(ch, height)) this.archive(ch);
+  }
+
+  /** The wallet followed a block (its poll is its own): a funding double-spend may be deep enough now. */
+  private onWalletBlock(): void {
+    if (this.closed) return;
+    for (const ch of this.list()) this.forgetIfFundingDoubleSpent(ch);
+  }
+
+  /**
+   * Funder: a confirmed transaction spends an input of our unconfirmed funding transaction in its place
+   * (the wallet tracks it: the inputs are ours). Once it is DOUBLE_SPEND_DEPTH deep the channel is
+   * forgotten and the peer told (double-spend.ts); until then a reorg may still bring the funding back.
+   * Checked on every block from the wallet's view, so a restart or a reorg needs nothing remembered here.
+   */
+  private forgetIfFundingDoubleSpent(ch: Channel): void {
+    const s = ch.state;
+    if (s.phase !== 'wait_channel_ready' || !s.commitments.localIsFunder || !s.fundingTx) return;
+    const spend = doubleSpendOf(this.deps.onchain.wallet, s.fundingTx);
+    if (!spend || spend.confirmations === 0) {
+      this.doubleSpendDepths.delete(ch.key); // none, or a reorg took it out
+      return;
+    }
+    const fundingTxid = s.commitments.fundingOutpoint.txid;
+    const about = {
+      channel: ch.key,
+      funding_txid: reversedHex(fundingTxid),
+      spent_by: spend.txid,
+      confirmations: spend.confirmations,
+    };
+    if (spend.confirmations < DOUBLE_SPEND_DEPTH) {
+      // Both the wallet's and the watcher's blocks look: say it once per depth.
+      if (this.doubleSpendDepths.get(ch.key) === spend.confirmations) return;
+      this.doubleSpendDepths.set(ch.key, spend.confirmations);
+      this.deps.log.warn(
+        { ...about, forget_at: DOUBLE_SPEND_DEPTH },
+        'funding transaction double-spent: the channel is forgotten once the double-spend is deep enough',
+      );
+      return;
+    }
+    this.doubleSpendDepths.delete(ch.key);
+    const refused = this.apply(ch, {
+      kind: 'command',
+      cmd: {
+        kind: 'funding_double_spent',
+        fundingTxid,
+        spenderTxid: fromReversedHex(spend.txid),
+        depth: spend.confirmations,
+      },
+    });
+    if (refused !== null) this.deps.log.warn({ ...about, refused }, 'funding double-spend not applied');
+    else this.deps.log.warn(about, 'funding transaction double-spent: channel forgotten');
   }
 
   /** Ours and not confirmed yet: a mempool may have dropped it (or refused it before). */

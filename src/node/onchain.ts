@@ -1,18 +1,19 @@
 // The on-chain wallet as a running service (shell): loads the wallet from its SQLite records, follows the
 // chain block by block (reorgs included), persists every change before anything leaves the node, and
 // broadcasts what the wallet signs.
-import { reversedHex, serializeTx } from '../bitcoin/tx.ts';
+import { reversedHex, serializeTx, type Transaction, txidHex } from '../bitcoin/tx.ts';
 import { ChainFollower } from '../chain/follower.ts';
 import type { ChainBlock } from '../chain/seams.ts';
 import type { KeyChain } from '../keys/derivation.ts';
 import { WalletStore } from '../wallet/sqlite-store.ts';
 import type { WalletError } from '../wallet/types.ts';
-import { Wallet } from '../wallet/wallet.ts';
+import { outpointKey, Wallet } from '../wallet/wallet.ts';
 import type { ChainBackend } from './chain-backend.ts';
 import type { Logger } from './logger.ts';
 
 export class Onchain {
   private readonly follower: ChainFollower;
+  private readonly blockListeners: (() => void)[] = [];
   private constructor(
     readonly wallet: Wallet,
     private readonly store: WalletStore,
@@ -70,6 +71,15 @@ export class Onchain {
     this.follower.start(pollMs);
   }
 
+  /**
+   * Told after each block the wallet applied or undid, once persisted. The wallet follows the chain on
+   * its own poll: what it learns (a funding double-spent, doubleSpendOf) may come after the channel
+   * watcher's block, so the channel driver looks again from here.
+   */
+  onBlock(h: () => void): void {
+    this.blockListeners.push(h);
+  }
+
   /** Writes the wallet's pending changes durably (e.g. a funding reservation before it is used). */
   persist(): void {
     this.store.apply(this.wallet.takeChanges());
@@ -85,8 +95,11 @@ export class Onchain {
     this.persist();
     if (r.value.relevant.length > 0)
       this.log.info({ height: b.height, txs: r.value.relevant }, 'wallet transactions confirmed');
+    // A channel's funding among them: the channel driver forgets that channel once the double-spend is
+    // deep enough (doubleSpendOf, looked at from onBlock).
     if (r.value.conflicted.length > 0)
       this.log.warn({ txs: r.value.conflicted }, 'wallet transactions double-spent by a block');
+    this.tellBlock();
   }
 
   private disconnected(hash: Uint8Array, height: number): void {
@@ -97,6 +110,18 @@ export class Onchain {
       { height, unconfirmed: r.value.unconfirmed, dropped: r.value.dropped },
       'block disconnected (reorg)',
     );
+    this.tellBlock();
+  }
+
+  private tellBlock(): void {
+    for (const h of this.blockListeners) {
+      try {
+        h();
+      } catch (e) {
+        // The wallet's block is applied and durable whatever a listener does.
+        this.log.error({ err: (e as Error).message }, 'wallet block listener failed');
+      }
+    }
   }
 
   /** Our unconfirmed transactions may have left the mempools while we were down: send them again. */
@@ -136,3 +161,25 @@ export class Onchain {
 }
 
 export type { WalletError };
+
+/**
+ * A transaction of the wallet spending one of `tx`'s inputs in its place (a double-spend of `tx`), with
+ * its confirmations: the deepest if there are several. The wallet tracks it when the inputs are ours; a
+ * reorg that un-confirms it brings its confirmations back to 0.
+ */
+export function doubleSpendOf(
+  wallet: Wallet,
+  tx: Transaction,
+): { txid: string; confirmations: number } | undefined {
+  const own = txidHex(tx);
+  let deepest: { txid: string; confirmations: number } | undefined;
+  for (const i of tx.inputs) {
+    const spender = wallet.spenderOf(outpointKey(reversedHex(i.prevout.txid), i.prevout.vout));
+    const t = spender === undefined || spender === own ? undefined : wallet.getTx(spender);
+    if (t === undefined) continue;
+    const confirmations = wallet.confirmations(t);
+    if (deepest === undefined || confirmations > deepest.confirmations)
+      deepest = { txid: t.txid, confirmations };
+  }
+  return deepest;
+}

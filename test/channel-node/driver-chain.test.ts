@@ -7,26 +7,10 @@ import { STANDARD_SCRIPT_VERIFY_FLAGS } from '../../src/bitcoin/script-error.ts'
 import { parseTx, reversedHex, txid as txidOf } from '../../src/bitcoin/tx.ts';
 import { commitmentsOf } from '../../src/bolt02-channel/index.ts';
 import { equal, fromHex } from '../../src/core/bytes.ts';
-import type { FeeratePerKw, Msat, Sat } from '../../src/core/units.ts';
-import { type FundResult, IRREVOCABLE_DEPTH } from '../../src/node/channel-driver.ts';
+import type { Msat, Sat } from '../../src/core/units.ts';
+import { IRREVOCABLE_DEPTH } from '../../src/node/channel-driver.ts';
 import { channelMethods } from '../../src/node/channel-rpc.ts';
-import { openChannel, settle, type TestNode, twoNodes } from './driver-harness.ts';
-
-function startOpen(alice: TestNode, bob: TestNode): { done: () => FundResult | Error | undefined } {
-  let out: FundResult | Error | undefined;
-  alice.driver
-    .open(bob.id, {
-      amount: 500_000n as Sat,
-      feerate: 2500 as FeeratePerKw,
-      announce: false,
-      pushMsat: 0n as Msat,
-    })
-    .then(
-      (r) => (out = r),
-      (e: Error) => (out = e),
-    );
-  return { done: () => out };
-}
+import { openChannel, settle, startOpen, type TestNode, twoNodes } from './driver-harness.ts';
 
 function fundingTxid(n: TestNode): string {
   return reversedHex(commitmentsOf(n.channel().state)!.fundingOutpoint.txid);

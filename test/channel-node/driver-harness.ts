@@ -207,6 +207,8 @@ export class TestNode {
         return net.chain.active.length - 1;
       },
       persist() {},
+      // The test applies each block to the wallet before the watcher sees it: nothing to tell.
+      onBlock() {},
       async sync() {},
       async persistAndBroadcast(txid: string, raw: Uint8Array) {
         try {
@@ -295,6 +297,23 @@ export async function twoNodes(
   await net.mine(1);
   net.connect(alice, bob);
   return { net, alice, bob };
+}
+
+/** alice starts opening a 500,000 sat channel to bob; done() is the fundchannel result once there is one. */
+export function startOpen(alice: TestNode, bob: TestNode): { done: () => FundResult | Error | undefined } {
+  let out: FundResult | Error | undefined;
+  alice.driver
+    .open(bob.id, {
+      amount: 500_000n as Sat,
+      feerate: 2500 as FeeratePerKw,
+      announce: false,
+      pushMsat: 0n as Msat,
+    })
+    .then(
+      (r) => (out = r),
+      (e: Error) => (out = e),
+    );
+  return { done: () => out };
 }
 
 /** alice funds a channel to bob (connected), mined to depth 6: both sides normal. */
