@@ -76,8 +76,10 @@ export function forgetOnErrorBeforeLockIn(s: ChannelState, message: string): Tra
   if (s.phase !== 'wait_channel_ready' || s.commitments.localIsFunder) return undefined;
   const c = s.commitments;
   // Specs are from our view in both commitments: toLocal is ours.
-  // BOLT 5 (failing a channel): if a local commitment transaction has NOT ever contained a `to_local`
-  // or HTLC output, the node MAY simply forget the channel.
+  // BOLT #5:
+  //   - if a *local commitment transaction* has NOT ever contained a `to_local`
+  //   or HTLC output:
+  //     - MAY simply forget the channel.
   const nothingOurs =
     c.localCommit.index === 0n &&
     c.localCommit.spec.toLocal === 0n &&
