@@ -12,6 +12,7 @@ import {
   type Session,
   type TransportError,
 } from '../bolt08-transport/index.ts';
+import { flushWhenQuiet } from '../core/quiet-flush.ts';
 import { assertNever } from '../core/result.ts';
 import { type EntropySource, isPrivateKey } from '../crypto/index.ts';
 
@@ -83,7 +84,8 @@ export class NoiseConnection extends EventEmitter<NoiseConnectionEvents> {
   /**
    * Frames sent in one run of synchronous code and the promise callbacks it sets off are held here and
    * written together (flushWhenQuiet): one write instead of one per message, and before any timer or
-   * immediate, so a burst leaves before the work queued behind it (signing the commitment) begins.
+   * immediate, so a burst leaves before the work queued behind it (signing the commitment) begins. (483
+   * update_fulfill_htlc written one by one were read by the peer in dribs, an fsync per drib.)
    */
   private turnStarted = false;
   private pending: Uint8Array[] = [];
@@ -149,7 +151,10 @@ export class NoiseConnection extends EventEmitter<NoiseConnectionEvents> {
     if (!frame.ok) throw new RangeError(describeTransportError(frame.error));
     if (!this.turnStarted) {
       this.turnStarted = true;
-      queueMicrotask(() => this.flushWhenQuiet(0, QUIET_HOPS));
+      flushWhenQuiet(
+        () => this.pending.length,
+        () => this.flush(),
+      );
     }
     this.pending.push(frame.value);
     this.pendingBytes += frame.value.length;
@@ -158,20 +163,6 @@ export class NoiseConnection extends EventEmitter<NoiseConnectionEvents> {
     if (this.bufferedBytes < this.socket.writableHighWaterMark) return true;
     this.owesDrain = true;
     return false;
-  }
-
-  /**
-   * Writes the held frames once QUIET_HOPS microtasks passed without a new one. A burst of channel steps
-   * sends from a chain of promise callbacks, a few microtasks apart (483 update_fulfill_htlc, one per
-   * step): flushed at the first microtask they went out one write each, and the peer read them in
-   * dribs, paying an fsync per drib (~30% of a 483-HTLC batch's time).
-   */
-  private flushWhenQuiet(seen: number, hops: number): void {
-    const n = this.pending.length;
-    if (n === 0) return; // flushed meanwhile (a full buffer, or close)
-    if (n !== seen) queueMicrotask(() => this.flushWhenQuiet(n, QUIET_HOPS));
-    else if (hops > 0) queueMicrotask(() => this.flushWhenQuiet(n, hops - 1));
-    else this.flush();
   }
 
   /** Hands the frames held this turn to the socket in one write. */
@@ -232,9 +223,6 @@ export class NoiseConnection extends EventEmitter<NoiseConnectionEvents> {
     if (this.started) this.emit('close', reason);
   }
 }
-
-/** Microtasks without a new frame after which the held frames are written (see flushWhenQuiet). */
-const QUIET_HOPS = 8;
 
 /** Draws a session's ephemeral key from the entropy seam. */
 export function drawEphemeral(entropy: EntropySource): Uint8Array {

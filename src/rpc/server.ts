@@ -3,6 +3,7 @@
 
 import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
+import { flushWhenQuiet } from '../core/quiet-flush.ts';
 import { RPC_INTERNAL_ERROR, RPC_INVALID_REQUEST, RPC_PARSE_ERROR, RpcError } from './errors.ts';
 import { JsonStreamSplitter, stringifyJson } from './json.ts';
 import { callMethod, type MethodTable } from './methods.ts';
@@ -59,24 +60,19 @@ export async function startRpcServer(path: string, table: MethodTable, log: RpcL
     socket.setEncoding('utf8');
     const splitter = new JsonStreamSplitter();
     let chain = Promise.resolve();
-    // The first response of a turn of the event loop goes out at once; those finished after it in
-    // the same turn go out in one write at its end (483 dev-addhtlc in one burst were 483 writes).
-    let turnStarted = false;
+    // Answers finished in one burst of callbacks go out in one write (483 dev-addhtlc in one burst
+    // were 483 writes), as soon as the burst is over: not at the turn's end, where they waited behind
+    // the signing of the commitment those adds went into.
     let out: string[] = [];
+    const write = () => {
+      const texts = out;
+      out = [];
+      if (texts.length > 0 && !socket.destroyed) socket.write(texts.join(''));
+    };
     const queue = (text: string) => {
       if (socket.destroyed) return;
-      if (!turnStarted) {
-        turnStarted = true;
-        setImmediate(() => {
-          turnStarted = false;
-          const texts = out;
-          out = [];
-          if (texts.length > 0 && !socket.destroyed) socket.write(texts.join(''));
-        });
-        socket.write(text);
-        return;
-      }
       out.push(text);
+      if (out.length === 1) flushWhenQuiet(() => out.length, write);
     };
     socket.on('data', (chunk: string) => {
       let texts: string[];

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -144,6 +144,55 @@ test('unix socket server: a burst of requests in one write gets every response, 
     );
     s.destroy();
   } finally {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('unix socket server: the answers to a burst are written together before an immediate queued during it runs', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'shandian-rpc-'));
+  const path = join(dir, 'lightning-rpc');
+  // As a node's first dev-addhtlc schedules the signing of the commitment: an immediate that would hold
+  // the answers back if they waited for the turn's end.
+  const order: string[] = [];
+  let handled = 0;
+  const mark: MethodSpec = {
+    name: 'mark',
+    description: 'test',
+    params: [],
+    handler: () => {
+      if (handled++ === 0) setImmediate(() => order.push('immediate'));
+      return { n: handled };
+    },
+  };
+  const server = await startRpcServer(path, methodTable([mark]), memoryLogger());
+  const realWrite = Socket.prototype.write;
+  Socket.prototype.write = function (this: Socket, ...args: Parameters<Socket['write']>) {
+    // Only the server's writes, once it answers (the client's burst is written before any handler).
+    if (handled > 0) order.push(`write ${String(args[0]).split('"jsonrpc"').length - 1}`);
+    return realWrite.apply(this, args);
+  } as Socket['write'];
+  try {
+    const N = 100;
+    const s = connect(path);
+    const splitter = new JsonStreamSplitter();
+    let got = 0;
+    const done = new Promise<void>((resolve) =>
+      s.on('data', (d) => {
+        got += splitter.push(d.toString()).length;
+        if (got === N) resolve();
+      }),
+    );
+    s.write(
+      Array.from({ length: N }, (_, i) =>
+        stringifyJson({ jsonrpc: '2.0', id: i, method: 'mark', params: [] }),
+      ).join(''),
+    );
+    await done;
+    assert.deepEqual(order.slice(0, 2), [`write ${N}`, 'immediate']);
+    s.destroy();
+  } finally {
+    Socket.prototype.write = realWrite;
     await server.close();
     rmSync(dir, { recursive: true, force: true });
   }
