@@ -2,7 +2,7 @@
 import { concat, hex } from '../core/bytes.ts';
 import type { Sat } from '../core/units.ts';
 import { sha256d } from '../crypto/hash.ts';
-import { u32le, u64le } from './le.ts';
+import { u64le } from './le.ts';
 
 export interface OutPoint {
   /** 32 bytes in internal (serialization) order; display order is reversed. */
@@ -127,25 +127,80 @@ export function hasWitness(tx: Transaction): boolean {
   return tx.inputs.some((i) => i.witness.length > 0);
 }
 
+/** Bytes of a CompactSize for a length (lengths here are below 2^32). */
+function compactSizeBytes(n: number): number {
+  return n < 0xfd ? 1 : n <= 0xffff ? 3 : 5;
+}
+
 /** BIP144 serialization; without witness data when `witness` is false or no input has any. */
 export function serializeTx(tx: Transaction, witness = true): Uint8Array {
+  // One buffer, sized first: a commitment with 483 HTLC outputs was ~2,500 small arrays per txid.
   const withWitness = witness && hasWitness(tx);
-  const parts: Uint8Array[] = [u32le(tx.version)];
-  if (withWitness) parts.push(new Uint8Array([0x00, 0x01]));
-  parts.push(encodeCompactSize(tx.inputs.length));
-  for (const i of tx.inputs) {
-    parts.push(i.prevout.txid, u32le(i.prevout.vout), varBytes(i.scriptSig), u32le(i.sequence));
-  }
-  parts.push(encodeCompactSize(tx.outputs.length));
-  for (const o of tx.outputs) parts.push(serializeOutput(o));
+  let size = 4 + (withWitness ? 2 : 0) + compactSizeBytes(tx.inputs.length);
+  for (const i of tx.inputs) size += 32 + 4 + compactSizeBytes(i.scriptSig.length) + i.scriptSig.length + 4;
+  size += compactSizeBytes(tx.outputs.length);
+  for (const o of tx.outputs) size += 8 + compactSizeBytes(o.script.length) + o.script.length;
   if (withWitness) {
     for (const i of tx.inputs) {
-      parts.push(encodeCompactSize(i.witness.length));
-      for (const item of i.witness) parts.push(varBytes(item));
+      size += compactSizeBytes(i.witness.length);
+      for (const item of i.witness) size += compactSizeBytes(item.length) + item.length;
     }
   }
-  parts.push(u32le(tx.locktime));
-  return concat(...parts);
+  size += 4;
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  let at = 0;
+  const compactSize = (n: number) => {
+    if (n < 0xfd) out[at++] = n;
+    else if (n <= 0xffff) {
+      out[at] = 0xfd;
+      view.setUint16(at + 1, n, true);
+      at += 3;
+    } else {
+      out[at] = 0xfe;
+      view.setUint32(at + 1, n, true);
+      at += 5;
+    }
+  };
+  const bytes = (b: Uint8Array) => {
+    out.set(b, at);
+    at += b.length;
+  };
+  view.setUint32(at, tx.version >>> 0, true);
+  at += 4;
+  if (withWitness) {
+    out[at++] = 0x00;
+    out[at++] = 0x01;
+  }
+  compactSize(tx.inputs.length);
+  for (const i of tx.inputs) {
+    if (i.prevout.txid.length !== 32) throw new RangeError('an outpoint txid is 32 bytes');
+    bytes(i.prevout.txid);
+    view.setUint32(at, i.prevout.vout >>> 0, true);
+    at += 4;
+    compactSize(i.scriptSig.length);
+    bytes(i.scriptSig);
+    view.setUint32(at, i.sequence >>> 0, true);
+    at += 4;
+  }
+  compactSize(tx.outputs.length);
+  for (const o of tx.outputs) {
+    view.setBigUint64(at, BigInt.asUintN(64, o.value), true);
+    at += 8;
+    compactSize(o.script.length);
+    bytes(o.script);
+  }
+  if (withWitness) {
+    for (const i of tx.inputs) {
+      compactSize(i.witness.length);
+      for (const item of i.witness) {
+        compactSize(item.length);
+        bytes(item);
+      }
+    }
+  }
+  view.setUint32(at, tx.locktime >>> 0, true);
+  return out;
 }
 
 /** Parses one transaction from a reader (used for blocks too). */

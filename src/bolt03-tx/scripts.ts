@@ -2,9 +2,24 @@
 // and the second-stage HTLC output. Built with the shared script builder (minimal pushes).
 
 import { OP, p2wpkhOfKey, p2wshOfScript, pushNumber, type ScriptItem, script } from '../bitcoin/script.ts';
-import { compare } from '../core/bytes.ts';
+import { compare, equal } from '../core/bytes.ts';
 import { ripemd160, sha256 } from '../crypto/hash.ts';
 import { type ChannelType, hasAnchors } from './fees.ts';
+
+/**
+ * RIPEMD160(payment_hash) of the HTLC scripts, remembered per payment-hash array: an HTLC keeps its
+ * array from commitment to commitment, and each of the 483 HTLCs of a batch is built into several
+ * commitments. The entry keeps a copy of the hash it was made from and is used only while they match.
+ */
+const paymentHash160 = new WeakMap<Uint8Array, { readonly of: Uint8Array; readonly digest: Uint8Array }>();
+
+function ripemdOfPaymentHash(paymentHash: Uint8Array): Uint8Array {
+  const hit = paymentHash160.get(paymentHash);
+  if (hit !== undefined && equal(hit.of, paymentHash)) return hit.digest;
+  const digest = ripemd160(paymentHash);
+  paymentHash160.set(paymentHash, { of: Uint8Array.from(paymentHash), digest });
+  return digest;
+}
 
 function need33(p: Uint8Array, what: string): void {
   if (p.length !== 33) throw new RangeError(`${what} must be a 33-byte compressed key`);
@@ -222,7 +237,7 @@ export class HtlcScripts {
     return joinInto(this.offeredHead.length + 21 + this.offeredTail.length, [
       this.offeredHead,
       HASH160_PUSH,
-      ripemd160(paymentHash),
+      ripemdOfPaymentHash(paymentHash),
       this.offeredTail,
     ]);
   }
@@ -239,7 +254,7 @@ export class HtlcScripts {
     const parts = [
       this.receivedHead,
       HASH160_PUSH,
-      ripemd160(paymentHash),
+      ripemdOfPaymentHash(paymentHash),
       this.receivedMiddle,
       cltv,
       this.receivedTail,

@@ -91,3 +91,19 @@ test('invalid input throws every time and is not remembered', () => {
   }
   assert.equal(cache.size, 0);
 });
+
+test('HTLC scripts: the remembered RIPEMD160 of a payment hash follows the bytes, not the array', async () => {
+  const { offeredHtlcScript, receivedHtlcScript } = await import('../../src/bolt03-tx/scripts.ts');
+  const [rev, local, remote] = [point(9, 1), point(9, 2), point(9, 3)];
+  const hash = sha256(new Uint8Array([1]));
+  const first = offeredHtlcScript('anchors_zero_fee_htlc', rev, local, remote, hash);
+  assert.deepEqual(offeredHtlcScript('anchors_zero_fee_htlc', rev, local, remote, hash), first);
+  // The same array with other bytes in it: the script of the new bytes, as a fresh array gives.
+  hash[0]! ^= 1;
+  const changed = receivedHtlcScript('anchors_zero_fee_htlc', rev, local, remote, hash, 800_000);
+  assert.deepEqual(
+    changed,
+    receivedHtlcScript('anchors_zero_fee_htlc', rev, local, remote, Uint8Array.from(hash), 800_000),
+  );
+  assert.notDeepEqual(offeredHtlcScript('anchors_zero_fee_htlc', rev, local, remote, hash), first);
+});
