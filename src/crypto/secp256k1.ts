@@ -144,16 +144,21 @@ function loadSystemEcdsa(lib: Native): SystemEcdsa | undefined {
   if (sys === undefined) return undefined; // not built: the package does everything
   const key = new Uint8Array(32).fill(1);
   const msg = new Uint8Array(32).fill(2);
-  const ours = sys.ecdsaSign(msg, key);
-  const theirs = lib.ecdsaSign(msg, key);
-  const pub = lib.publicKeyCreate(key, true);
   const flipped = Uint8Array.from(msg);
   flipped[0]! ^= 1;
-  const agrees =
-    Buffer.compare(ours.signature, theirs.signature) === 0 &&
-    ours.recid === theirs.recid &&
-    sys.ecdsaVerify(theirs.signature, msg, pub) &&
-    !sys.ecdsaVerify(theirs.signature, flipped, pub);
+  let agrees = false;
+  try {
+    const ours = sys.ecdsaSign(msg, key);
+    const theirs = lib.ecdsaSign(msg, key);
+    const pub = lib.publicKeyCreate(key, true);
+    agrees =
+      Buffer.compare(ours.signature, theirs.signature) === 0 &&
+      ours.recid === theirs.recid &&
+      sys.ecdsaVerify(theirs.signature, msg, pub) &&
+      !sys.ecdsaVerify(theirs.signature, flipped, pub);
+  } catch {
+    // a binding that throws on good input is as unusable as one that disagrees
+  }
   if (!agrees) {
     console.warn('secp256k1: the system libsecp256k1 binding disagrees with the package; not used');
     return undefined;
