@@ -12,8 +12,8 @@ const ADDONS = [
   {
     dir: 'libsecp256k1',
     module: 'secp256k1_system',
-    what: 'ECDSA through the system libsecp256k1',
-    fallback: 'ECDSA through the secp256k1 package',
+    what: 'ECDSA, tweaks and ECDH through the system libsecp256k1',
+    fallback: 'secp256k1 through the package',
     apt: 'libsecp256k1-dev',
   },
   {

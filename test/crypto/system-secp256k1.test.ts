@@ -10,9 +10,11 @@ import * as c from '../../src/crypto/index.ts';
 import { type SystemEcdsa, systemEcdsaInUse, systemEcdsaPath } from '../../src/crypto/secp256k1.ts';
 
 const require = createRequire(import.meta.url);
-type PackageBinding = SystemEcdsa & {
+type PackageBinding = Pick<SystemEcdsa, 'ecdsaSign' | 'ecdsaVerify' | 'publicKeyCreate' | 'ecdh'> & {
   privateKeyVerify(k: Uint8Array): boolean;
-  publicKeyCreate(k: Uint8Array, compressed: boolean): Uint8Array;
+  publicKeyTweakAdd(p: Uint8Array, t: Uint8Array, compressed: boolean): Uint8Array;
+  publicKeyTweakMul(p: Uint8Array, t: Uint8Array, compressed: boolean): Uint8Array;
+  publicKeyCombine(ps: Uint8Array[], compressed: boolean): Uint8Array;
 };
 const pkg = require('secp256k1/bindings') as PackageBinding;
 const built = existsSync(systemEcdsaPath);
@@ -88,4 +90,67 @@ test('system binding: bad input throws, and the wrapper turns a bad verification
   assert.equal(c.ecdsaVerify(sig.subarray(1), msg, pub), false);
   // Still working after all that.
   assert.equal(sys!.ecdsaVerify(sig, msg, pub), true);
+});
+
+test("system binding: public keys, tweaks, sums and ECDH equal the package's", { skip: !built }, () => {
+  for (let i = 0; i < 400; i++) {
+    const key = randomBytes(32);
+    const tweak = randomBytes(32);
+    const other = randomBytes(32);
+    if (!pkg.privateKeyVerify(key) || !pkg.privateKeyVerify(other)) continue;
+    const compressed = i % 2 === 0;
+    assert.equal(hex(sys!.publicKeyCreate(key, compressed)), hex(pkg.publicKeyCreate(key, compressed)));
+    const pub = pkg.publicKeyCreate(key, i % 3 !== 0); // 33 or 65 bytes in
+    const pub2 = pkg.publicKeyCreate(other, true);
+    assert.equal(
+      hex(sys!.publicKeyTweakAdd(pub, tweak, compressed)),
+      hex(pkg.publicKeyTweakAdd(pub, tweak, compressed)),
+    );
+    assert.equal(
+      hex(sys!.publicKeyTweakMul(pub, tweak, compressed)),
+      hex(pkg.publicKeyTweakMul(pub, tweak, compressed)),
+    );
+    assert.equal(
+      hex(sys!.publicKeyAdd(pub, pub2, compressed)),
+      hex(pkg.publicKeyCombine([pub, pub2], compressed)),
+    );
+    assert.equal(hex(sys!.ecdh(pub, other)), hex(pkg.ecdh(pub, other)));
+  }
+  // Through the module's functions (whichever backend is in use), against the package.
+  const key = randomBytes(32);
+  const pub = pkg.publicKeyCreate(key, true);
+  assert.equal(hex(c.publicKeyOf(key)), hex(pub));
+  assert.equal(hex(c.ecdh(pub, key)), hex(pkg.ecdh(pub, key)));
+});
+
+test('system binding: bad keys and tweaks throw', { skip: !built }, () => {
+  const key = new Uint8Array(32).fill(7);
+  const pub = pkg.publicKeyCreate(key, true);
+  const n = Buffer.from(N.toString(16), 'hex');
+  const minusOne = Buffer.from((N - 1n).toString(16), 'hex');
+  const bad: [string, () => unknown][] = [
+    ['zero private key', () => sys!.publicKeyCreate(new Uint8Array(32), true)],
+    ['private key = n', () => sys!.publicKeyCreate(n, true)],
+    ['short private key', () => sys!.publicKeyCreate(key.subarray(1), true)],
+    ['tweak = n', () => sys!.publicKeyTweakAdd(pub, n, true)],
+    [
+      'tweak to infinity',
+      () =>
+        sys!.publicKeyTweakAdd(
+          pkg.publicKeyCreate(Buffer.from('01'.padStart(64, '0'), 'hex'), true),
+          minusOne,
+          true,
+        ),
+    ],
+    ['zero multiplier', () => sys!.publicKeyTweakMul(pub, new Uint8Array(32), true)],
+    [
+      'key off the curve',
+      () => sys!.publicKeyTweakMul(Uint8Array.from([2, ...new Uint8Array(32).fill(0xff)]), key, true),
+    ],
+    ['P + (-P)', () => sys!.publicKeyAdd(pub, pkg.publicKeyTweakMul(pub, minusOne, true), true)],
+    ['ECDH with zero scalar', () => sys!.ecdh(pub, new Uint8Array(32))],
+    ['ECDH with a 34-byte key', () => sys!.ecdh(new Uint8Array(34), key)],
+  ];
+  for (const [what, f] of bad) assert.throws(f, Error, what);
+  assert.equal(hex(sys!.ecdh(pub, key)), hex(pkg.ecdh(pub, key)), 'still working');
 });
