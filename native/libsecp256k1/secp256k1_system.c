@@ -48,6 +48,19 @@ static const unsigned char *bytes_arg(napi_env env, napi_value v, size_t len_a, 
   return NULL;
 }
 
+// Reads up to `max` arguments into argv; throws a TypeError showing `usage` when fewer than `min` came.
+// Returns how many came (0 after throwing).
+static size_t args(napi_env env, napi_callback_info info, size_t min, size_t max, napi_value *argv,
+                   const char *usage) {
+  size_t argc = max;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < min) {
+    napi_throw_type_error(env, NULL, usage);
+    return 0;
+  }
+  return argc;
+}
+
 static napi_value new_bytes(napi_env env, const unsigned char *src, size_t n) {
   void *data;
   napi_value ab, out;
@@ -60,13 +73,9 @@ static napi_value new_bytes(napi_env env, const unsigned char *src, size_t n) {
 // ecdsaSign(msg32, seckey32) -> { signature: Uint8Array(64) compact low-S, recid }: RFC 6979 nonces,
 // so the same signature as any other libsecp256k1.
 static napi_value ecdsa_sign(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 2) {
-    napi_throw_type_error(env, NULL, "ecdsaSign(msg32, seckey)");
-    return NULL;
-  }
+  size_t argc = args(env, info, 2, 2, argv, "ecdsaSign(msg32, seckey)");
+  if (argc == 0) return NULL;
   const unsigned char *msg = bytes_arg(env, argv[0], 32, 32, NULL, "message must be 32 bytes");
   if (!msg) return NULL;
   const unsigned char *key = bytes_arg(env, argv[1], 32, 32, NULL, "private key must be 32 bytes");
@@ -90,13 +99,9 @@ static napi_value ecdsa_sign(napi_env env, napi_callback_info info) {
 // ecdsaVerify(sig64, msg32, pubkey33or65) -> boolean. A high-S signature is false (as libsecp256k1
 // verifies); an unparseable signature or key throws.
 static napi_value ecdsa_verify(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 3) {
-    napi_throw_type_error(env, NULL, "ecdsaVerify(sig64, msg32, pubkey)");
-    return NULL;
-  }
+  size_t argc = args(env, info, 3, 3, argv, "ecdsaVerify(sig64, msg32, pubkey)");
+  if (argc == 0) return NULL;
   size_t publen = 0;
   const unsigned char *sig64 = bytes_arg(env, argv[0], 64, 64, NULL, "signature must be 64 bytes");
   if (!sig64) return NULL;
@@ -154,13 +159,9 @@ static int parse_pubkey(napi_env env, napi_value v, secp256k1_pubkey *pk) {
 
 // publicKeyCreate(seckey32, compressed) -> the public key.
 static napi_value pubkey_create(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 1) {
-    napi_throw_type_error(env, NULL, "publicKeyCreate(seckey, compressed)");
-    return NULL;
-  }
+  size_t argc = args(env, info, 1, 2, argv, "publicKeyCreate(seckey, compressed)");
+  if (argc == 0) return NULL;
   const unsigned char *key = bytes_arg(env, argv[0], 32, 32, NULL, "private key must be 32 bytes");
   if (!key) return NULL;
   secp256k1_pubkey pk;
@@ -173,13 +174,9 @@ static napi_value pubkey_create(napi_env env, napi_callback_info info) {
 
 // publicKeyTweakAdd / publicKeyTweakMul(pubkey, tweak32, compressed) -> the tweaked key.
 static napi_value pubkey_tweak(napi_env env, napi_callback_info info, int mul) {
-  size_t argc = 3;
   napi_value argv[3];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 2) {
-    napi_throw_type_error(env, NULL, "publicKeyTweak(pubkey, tweak, compressed)");
-    return NULL;
-  }
+  size_t argc = args(env, info, 2, 3, argv, "publicKeyTweak(pubkey, tweak, compressed)");
+  if (argc == 0) return NULL;
   secp256k1_pubkey pk;
   if (!parse_pubkey(env, argv[0], &pk)) return NULL;
   const unsigned char *tweak = bytes_arg(env, argv[1], 32, 32, NULL, "tweak must be 32 bytes");
@@ -198,13 +195,9 @@ static napi_value pubkey_tweak_mul(napi_env env, napi_callback_info info) { retu
 
 // publicKeyAdd(a, b, compressed) -> a + b.
 static napi_value pubkey_add(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 2) {
-    napi_throw_type_error(env, NULL, "publicKeyAdd(a, b, compressed)");
-    return NULL;
-  }
+  size_t argc = args(env, info, 2, 3, argv, "publicKeyAdd(a, b, compressed)");
+  if (argc == 0) return NULL;
   secp256k1_pubkey a, b, sum;
   if (!parse_pubkey(env, argv[0], &a) || !parse_pubkey(env, argv[1], &b)) return NULL;
   const secp256k1_pubkey *both[2] = {&a, &b};
@@ -217,13 +210,9 @@ static napi_value pubkey_add(napi_env env, napi_callback_info info) {
 
 // ecdh(pubkey, seckey32) -> SHA256 of the compressed shared point (libsecp256k1's default, BOLT 4/8's).
 static napi_value ecdh(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 2) {
-    napi_throw_type_error(env, NULL, "ecdh(pubkey, seckey)");
-    return NULL;
-  }
+  size_t argc = args(env, info, 2, 2, argv, "ecdh(pubkey, seckey)");
+  if (argc == 0) return NULL;
   secp256k1_pubkey pk;
   if (!parse_pubkey(env, argv[0], &pk)) return NULL;
   const unsigned char *key = bytes_arg(env, argv[1], 32, 32, NULL, "private key must be 32 bytes");
