@@ -94,7 +94,6 @@ interface Group {
   readonly ops: (StoreOp | DeferredPut)[];
   readonly events: OutboxEvent[];
   steps: number;
-  committed: boolean;
   readonly done: Promise<void>;
   resolve(): void;
   reject(e: unknown): void;
@@ -270,7 +269,7 @@ export class ActionExecutor {
     // A group may have no waiter (one opened only for outbox removals): its failure is logged in commit,
     // and must not also surface as an unhandled rejection, which would stop the process.
     done.catch(() => undefined);
-    const g: Group = { ops: [], events: [], steps: 0, committed: false, done, resolve, reject };
+    const g: Group = { ops: [], events: [], steps: 0, done, resolve, reject };
     this.group = g;
     // Every step submitted before the event loop comes back here joins this batch. It is committed in the
     // first callback of the check phase, before the driver's "sign once the burst is handled" (queued
@@ -291,9 +290,10 @@ export class ActionExecutor {
   }
 
   private commit(g: Group): void {
-    if (g.committed) return; // by commitNow, before its immediate came
-    g.committed = true;
-    if (this.group === g) this.group = null;
+    // Only the open group is written; one that is no longer open was written by commitNow before its
+    // immediate came.
+    if (this.group !== g) return;
+    this.group = null;
     const pending = this.pendingDeletes;
     this.pendingDeletes = [];
     const made: DeferredPut[] = [];

@@ -87,7 +87,6 @@ export class NoiseConnection extends EventEmitter<NoiseConnectionEvents> {
    * immediate, so a burst leaves before the work queued behind it (signing the commitment) begins. (483
    * update_fulfill_htlc written one by one were read by the peer in dribs, an fsync per drib.)
    */
-  private turnStarted = false;
   private pending: Uint8Array[] = [];
   private pendingBytes = 0;
   /** send() returned false since the last flush: a 'drain' is owed even if the socket never fills. */
@@ -149,14 +148,13 @@ export class NoiseConnection extends EventEmitter<NoiseConnectionEvents> {
     if (this.closeReason !== null) return false;
     const frame = this.encryptor.encrypt(message);
     if (!frame.ok) throw new RangeError(describeTransportError(frame.error));
-    if (!this.turnStarted) {
-      this.turnStarted = true;
+    this.pending.push(frame.value);
+    // The first frame held since the last write starts the wait for the burst to go quiet.
+    if (this.pending.length === 1)
       flushWhenQuiet(
         () => this.pending.length,
         () => this.flush(),
       );
-    }
-    this.pending.push(frame.value);
     this.pendingBytes += frame.value.length;
     // A long burst goes out in socket-sized writes rather than waiting for the end of the turn.
     if (this.pendingBytes >= this.socket.writableHighWaterMark) this.flush();
@@ -168,7 +166,6 @@ export class NoiseConnection extends EventEmitter<NoiseConnectionEvents> {
   /** Hands the frames held this turn to the socket in one write. */
   private flush(): void {
     if (this.pending.length === 0 || this.closeReason !== null) return;
-    this.turnStarted = false;
     const frames = this.pending;
     this.pending = [];
     this.pendingBytes = 0;
