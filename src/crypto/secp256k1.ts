@@ -128,7 +128,7 @@ function wasmBackend(t: Tiny, der: Native): Backend {
 }
 
 /** The binding to the system's libsecp256k1 (native/libsecp256k1). */
-export interface SystemEcdsa {
+export interface SystemSecp {
   ecdsaSign(m: Uint8Array, k: Uint8Array): { signature: Uint8Array; recid: number };
   ecdsaVerify(s: Uint8Array, m: Uint8Array, p: Uint8Array): boolean;
   publicKeyCreate(k: Uint8Array, compressed: boolean): Uint8Array;
@@ -139,14 +139,14 @@ export interface SystemEcdsa {
 }
 
 /** Where the built binding is; SHANDIAN_SYSTEM_SECP256K1=0 leaves it unused. */
-export const systemEcdsaPath = nativeAddonPath('libsecp256k1', 'secp256k1_system');
+export const systemSecpPath = nativeAddonPath('libsecp256k1', 'secp256k1_system');
 
 /**
  * The system binding, when it is built, loads, and agrees with the package on a known signature (the
  * same RFC 6979 nonces give the same bytes) and on what verifies; otherwise undefined.
  */
-function loadSystemEcdsa(lib: Native): SystemEcdsa | undefined {
-  const sys = loadNativeAddon<SystemEcdsa>(systemEcdsaPath, 'SHANDIAN_SYSTEM_SECP256K1');
+function loadSystemSecp(lib: Native): SystemSecp | undefined {
+  const sys = loadNativeAddon<SystemSecp>(systemSecpPath, 'SHANDIAN_SYSTEM_SECP256K1');
   if (sys === undefined) return undefined; // not built: the package does everything
   const key = new Uint8Array(32).fill(1);
   const msg = new Uint8Array(32).fill(2);
@@ -179,7 +179,7 @@ function loadSystemEcdsa(lib: Native): SystemEcdsa | undefined {
   return sys;
 }
 
-function withSystemEcdsa(b: Backend, sys: SystemEcdsa): Backend {
+function withSystemSecp(b: Backend, sys: SystemSecp): Backend {
   return {
     ...b,
     name: `${b.name} + system libsecp256k1`,
@@ -202,9 +202,9 @@ function loadBackend(): Backend {
   try {
     const lib = require('secp256k1/bindings') as Native;
     const b = nativeBackend(lib);
-    const sys = loadSystemEcdsa(lib);
+    const sys = loadSystemSecp(lib);
     systemInUse = sys !== undefined;
-    return sys ? withSystemEcdsa(b, sys) : b;
+    return sys ? withSystemSecp(b, sys) : b;
   } catch (e) {
     // DER helpers are cheap; the package's JS path is fine for those alone.
     const js = require('secp256k1/elliptic') as Native;
@@ -217,8 +217,8 @@ function loadBackend(): Backend {
 
 const backend = loadBackend();
 
-/** Whether ECDSA goes through the system's libsecp256k1 (the signing workers then load it too). */
-export const systemEcdsaInUse = systemInUse;
+/** Whether the system's libsecp256k1 is in use (the signing workers then load it too). */
+export const systemSecpInUse = systemInUse;
 
 /** Which implementation is in use, for logs and benchmarks. */
 export const secpBackend = backend.name;

@@ -12,7 +12,7 @@
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { ecdsaSign, ecdsaVerify, secpBackend, systemEcdsaInUse, systemEcdsaPath } from './secp256k1.ts';
+import { ecdsaSign, ecdsaVerify, secpBackend, systemSecpInUse, systemSecpPath } from './secp256k1.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -138,7 +138,7 @@ interface Lane {
 /** Where the native binding's module is, for the worker to load; undefined when it is not in use. */
 function nativeBindingPath(): string | undefined {
   if (!secpBackend.includes('native')) return undefined;
-  if (systemEcdsaInUse) return systemEcdsaPath; // the same ecdsaSign / ecdsaVerify shapes
+  if (systemSecpInUse) return systemSecpPath; // the same ecdsaSign / ecdsaVerify shapes
   try {
     return require.resolve('secp256k1/bindings');
   } catch {

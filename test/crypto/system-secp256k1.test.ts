@@ -7,25 +7,25 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import * as c from '../../src/crypto/index.ts';
-import { type SystemEcdsa, systemEcdsaInUse, systemEcdsaPath } from '../../src/crypto/secp256k1.ts';
+import { type SystemSecp, systemSecpInUse, systemSecpPath } from '../../src/crypto/secp256k1.ts';
 
 const require = createRequire(import.meta.url);
-type PackageBinding = Pick<SystemEcdsa, 'ecdsaSign' | 'ecdsaVerify' | 'publicKeyCreate' | 'ecdh'> & {
+type PackageBinding = Pick<SystemSecp, 'ecdsaSign' | 'ecdsaVerify' | 'publicKeyCreate' | 'ecdh'> & {
   privateKeyVerify(k: Uint8Array): boolean;
   publicKeyTweakAdd(p: Uint8Array, t: Uint8Array, compressed: boolean): Uint8Array;
   publicKeyTweakMul(p: Uint8Array, t: Uint8Array, compressed: boolean): Uint8Array;
   publicKeyCombine(ps: Uint8Array[], compressed: boolean): Uint8Array;
 };
 const pkg = require('secp256k1/bindings') as PackageBinding;
-const built = existsSync(systemEcdsaPath);
-const sys = built ? (require(systemEcdsaPath) as SystemEcdsa) : undefined;
+const built = existsSync(systemSecpPath);
+const sys = built ? (require(systemSecpPath) as SystemSecp) : undefined;
 const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 test('the binding is in use exactly when it is built (and not switched off)', () => {
   const off = process.env.SHANDIAN_SYSTEM_SECP256K1 === '0';
-  assert.equal(systemEcdsaInUse, built && !off);
-  assert.equal(c.secpBackend.includes('system libsecp256k1'), systemEcdsaInUse);
+  assert.equal(systemSecpInUse, built && !off);
+  assert.equal(c.secpBackend.includes('system libsecp256k1'), systemSecpInUse);
   // Where Debian's headers are (CI installs them), npm ci must have built it.
   if (existsSync('/usr/include/secp256k1.h'))
     assert.ok(built, 'libsecp256k1-dev is installed but the binding was not built');
